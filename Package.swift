@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+// hubctl: a hub-and-spoke, bi-directional sync orchestrator.
+//
+// Targets follow docs/architecture.md: the CLI parses and renders, the engine syncs, only the
+// store knows SQL, spokes never see the hub. Heavy dependencies stay in the targets that need them
+// so the core builds and tests fast.
+import PackageDescription
+
+let package = Package(
+    name: "hubctl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hubctl", targets: ["hubctl"]),
+        .library(name: "HubCore", targets: ["HubCore"]),
+        .library(name: "HubTesting", targets: ["HubTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
+        .target(name: "HubCore"),
+        // Topology files: decoding, validation, ${ENV} substitution.
+        .target(name: "HubTopology", dependencies: ["HubCore"]),
+        // Field mapping, transforms, normalisation, filters, hashing.
+        .target(name: "HubMapping", dependencies: ["HubCore", "HubTopology"]),
+        // The hub database. The only module that knows SQL for the hub.
+        .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Spokes: one target per family so heavy dependencies stay local.
+        .target(name: "SpokeSQLite", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SpokeFiles", dependencies: ["HubCore"]),
+        // Builds spokes from a topology's systems.
+        .target(name: "HubAdapters", dependencies: ["HubCore", "HubTopology", "SpokeSQLite", "SpokeFiles"]),
+        // The engine: pull, merge, push; reports.
+        .target(name: "HubSync", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
+        // The command line: parsing, wiring, rendering, exit codes.
+        .target(name: "HubCLI", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hubctl", dependencies: ["HubCLI"]),
+        // Test support: in-memory spoke, spoke conformance suite, fixtures.
+        .target(name: "HubTesting", dependencies: ["HubCore"]),
+
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
+        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"]),
+        .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
+        .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
+                                                       .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "HubSyncTests", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
+        ]),
+        .testTarget(name: "HubctlTests", dependencies: [
+            "HubCore", "HubCLI", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+    ]
+)

@@ -1,0 +1,174 @@
+/// A connected system, as the engine sees it: read pages of records, write batches of changes.
+///
+/// Implementation requirements (checked by `SpokeConformance` in HubTesting, which every
+/// adapter must pass):
+/// - `read` pages neither drop nor duplicate records; restarting from any page's `next` cursor
+///   continues exactly after that page.
+/// - With a `cursorField`, a read from the last page's cursor returns only records changed since
+///   (records at the boundary value may be read again; the engine recognises them as unchanged).
+/// - `write` is idempotent for updates and deletes: applying the same batch twice leaves the
+///   same state. A create carries the hub's key; where the system keeps no ID of its own, the
+///   adapter uses that key as the new record's ID.
+/// - A record written by `write` reads back with the written values.
+/// - Spokes never see the hub: the engine owns cursors and links, the adapter only interprets them.
+///
+/// For example, the engine reads a whole object like this:
+/// ```swift
+/// var cursor = storedCursor
+/// repeat {
+///     let page = try await spoke.read(binding, after: cursor, limit: 500)
+///     // … merge page.records into the hub and store page.next in the same transaction …
+///     cursor = page.next
+/// } while !page.isLast
+/// ```
+public protocol Spoke: Sendable {
+    /// The system's name in the topology.
+    var system: SystemName { get }
+
+    /// What the adapter can do; the engine adapts to it.
+    var capabilities: SpokeCapabilities { get }
+
+    /// Checks that the system is reachable and that each object and field exists.
+    func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult]
+
+    /// Reads one page of records after `cursor` (`nil` = from the start).
+    ///
+    /// With a `cursorField`, records come in increasing cursor order and the last page's `next`
+    /// is where the next run starts. Without one, the read is a full scan and `next` is only a
+    /// position within it.
+    func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage
+
+    /// Lists the IDs of all records, page by page (cheap; used to detect deletes).
+    func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage
+
+    /// Fetches records by ID. IDs that do not exist are left out of the result.
+    func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord]
+
+    /// Applies a batch of writes and returns one result per write, in order.
+    ///
+    /// A record-level failure is a `.failed` result; a system-level failure (unreachable, the
+    /// file cannot be written) throws.
+    func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult]
+}
+
+/// What a spoke adapter supports.
+public struct SpokeCapabilities: Sendable, Hashable {
+    /// Reads can start from a cursor (needs a `cursor` field in the mapping).
+    public var incrementalReads: Bool
+    /// Reads report deleted records (tombstones).
+    public var tombstones: Bool
+    /// Writes of several records are applied together.
+    public var batchWrites: Bool
+
+    public init(incrementalReads: Bool, tombstones: Bool, batchWrites: Bool) {
+        self.incrementalReads = incrementalReads
+        self.tombstones = tombstones
+        self.batchWrites = batchWrites
+    }
+}
+
+/// What the engine tells a spoke about one mapped object.
+public struct ObjectBinding: Sendable, Hashable {
+    /// The canonical entity stored in this object.
+    public var entity: EntityName
+    /// Table, file, collection or endpoint.
+    public var object: String
+    /// The field holding the system's own ID.
+    public var idField: String
+    /// A field that increases on every change, for incremental reads.
+    public var cursorField: String?
+    /// Every system field (or dotted path) the mapping reads or writes.
+    public var fields: [String]
+
+    public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
+                fields: [String]) {
+        self.entity = entity
+        self.object = object
+        self.idField = idField
+        self.cursorField = cursorField
+        self.fields = fields
+    }
+}
+
+/// An opaque read position. Adapters define what is inside; the engine stores it as text.
+public struct Cursor: Sendable, Hashable, CustomStringConvertible {
+    public var value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { value }
+}
+
+/// One record read from a system.
+public struct SpokeRecord: Sendable, Hashable {
+    /// The system's ID of the record.
+    public var id: ExternalID
+    /// The record's fields, keyed by system field name; nested objects for nested data.
+    public var fields: [String: Value]
+
+    public init(id: ExternalID, fields: [String: Value]) {
+        self.id = id
+        self.fields = fields
+    }
+}
+
+/// One page of a read.
+public struct SpokePage: Sendable {
+    /// Records created or changed.
+    public var records: [SpokeRecord]
+    /// Records the system reports deleted (tombstones), where it has them.
+    public var deleted: [ExternalID]
+    /// Where the read continues after this page, or where the next run starts after the last page.
+    public var next: Cursor?
+    /// True when nothing follows this page.
+    public var isLast: Bool
+
+    public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool) {
+        self.records = records
+        self.deleted = deleted
+        self.next = next
+        self.isLast = isLast
+    }
+}
+
+/// One page of an ID scan.
+public struct IDPage: Sendable {
+    public var ids: [ExternalID]
+    public var next: Cursor?
+    public var isLast: Bool
+    public init(ids: [ExternalID], next: Cursor?, isLast: Bool) {
+        self.ids = ids
+        self.next = next
+        self.isLast = isLast
+    }
+}
+
+/// A change the engine asks a spoke to make.
+public enum SpokeWrite: Sendable, Hashable {
+    /// Create a record. `key` is the hub's deterministic key for it (the hub ID); an adapter
+    /// whose system does not assign IDs uses it as the new record's ID.
+    case create(key: String, fields: [String: Value])
+    /// Set the given fields of an existing record.
+    case update(id: ExternalID, fields: [String: Value])
+    /// Remove a record. Deleting a record that is already gone succeeds.
+    case delete(id: ExternalID)
+}
+
+/// What happened to one write.
+public enum SpokeWriteResult: Sendable, Hashable {
+    case created(ExternalID)
+    case updated
+    case deleted
+    /// The record to update does not exist (any more).
+    case notFound
+    /// The system rejected this record; the others in the batch are unaffected.
+    case failed(String)
+}
+
+/// The outcome of checking one object.
+public struct SpokeCheckResult: Sendable, Hashable {
+    public var object: String
+    public var problems: [String]
+    public init(object: String, problems: [String]) {
+        self.object = object
+        self.problems = problems
+    }
+}

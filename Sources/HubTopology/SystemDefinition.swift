@@ -1,0 +1,103 @@
+import HubCore
+
+/// The adapters a system can use.
+public enum AdapterKind: String, Sendable, Hashable, CaseIterable {
+    case sqlite, csv, jsonl, postgres, rest, exec
+
+    /// Adapters this build of hubctl can run.
+    public static let available: [AdapterKind] = [.sqlite, .csv, .jsonl]
+}
+
+/// Which way data flows between the hub and a system (or one field of it).
+public enum Direction: String, Sendable, Hashable, CaseIterable {
+    /// Both ways.
+    case both
+    /// System → hub only.
+    case pull
+    /// Hub → system only.
+    case push
+
+    /// True when data flows from the system to the hub.
+    public var pulls: Bool { self != .push }
+    /// True when data flows from the hub to the system.
+    public var pushes: Bool { self != .pull }
+}
+
+/// A connected system: its adapter, connection and the entities it holds.
+public struct SystemDefinition: Sendable {
+    public var name: SystemName
+    public var adapter: AdapterKind
+    /// Adapter-specific settings, `${ENV}` already substituted. May hold secrets: never print.
+    public var connection: [String: Value]
+    public var direction: Direction
+    /// Entity mappings in declaration order.
+    public var entities: [SystemEntityMapping]
+
+    public init(name: SystemName, adapter: AdapterKind, connection: [String: Value] = [:], direction: Direction = .both,
+                entities: [SystemEntityMapping]) {
+        self.name = name
+        self.adapter = adapter
+        self.connection = connection
+        self.direction = direction
+        self.entities = entities
+    }
+
+    /// The mapping of an entity in this system.
+    public func mapping(for entity: EntityName) -> SystemEntityMapping? { entities.first { $0.entity == entity } }
+}
+
+/// How one entity is stored in one system.
+public struct SystemEntityMapping: Sendable, Hashable {
+    public var entity: EntityName
+    /// Table, file, collection or endpoint.
+    public var object: String
+    /// The field holding the system's own ID.
+    public var idField: String
+    /// A field that increases on every change, for incremental reads.
+    public var cursorField: String?
+    /// Field mappings in declaration order.
+    public var fields: [FieldMapping]
+    /// Which hub entities belong in this system and which of its records are accepted.
+    public var filter: Predicate?
+    public var deletes: DeletePolicy
+
+    public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
+                fields: [FieldMapping], filter: Predicate? = nil, deletes: DeletePolicy = DeletePolicy()) {
+        self.entity = entity
+        self.object = object
+        self.idField = idField
+        self.cursorField = cursorField
+        self.fields = fields
+        self.filter = filter
+        self.deletes = deletes
+    }
+}
+
+/// What happens to deletes, in each direction.
+public struct DeletePolicy: Sendable, Hashable {
+    /// When a linked record disappears from the system.
+    public enum Pull: String, Sendable, Hashable, CaseIterable {
+        /// Delete the hub entity (and so from the other systems, per their push policy).
+        case propagate
+        /// Unlink only.
+        case ignore
+        /// Re-create the record from the hub.
+        case restore
+    }
+
+    /// When a hub entity is deleted.
+    public enum Push: Sendable, Hashable {
+        case delete
+        case ignore
+        /// Soft delete: set these canonical fields instead of deleting.
+        case set([FieldName: Value])
+    }
+
+    public var pull: Pull
+    public var push: Push
+
+    public init(pull: Pull = .propagate, push: Push = .delete) {
+        self.pull = pull
+        self.push = push
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HubCore
+
+/// Decodes a topology document and checks it, collecting every problem instead of stopping at
+/// the first. Nothing here connects to anything.
+final class TopologyDecoder {
+    static let topKeys = ["$schema", "version", "name", "hub", "entities", "systems"]
+
+    let reporter: Reporter
+    let environment: [String: String]
+    var secrets = SecretRedactor()
+
+    init(positions: [String: SourcePosition], environment: [String: String]) {
+        self.reporter = Reporter(positions: positions)
+        self.environment = environment
+    }
+
+    /// Decodes `root`; returns nil when any problem was found (see `reporter.diagnostics`).
+    func decode(_ root: Value, fileName: String, baseDirectory: String) -> Topology? {
+        let node = Node(value: root, path: "", reporter: reporter)
+        guard let top = node.object("a JSON object at the top level") else { return nil }
+        node.rejectUnknownKeys(top, allowed: Self.topKeys)
+        if let versionNode = node.require(top, "version", "must be 1"), let version = versionNode.int(), version != 1 {
+            versionNode.report("unsupported topology version \(version); this hubctl reads version 1")
+        }
+        if let schema = top["$schema"] { _ = schema.string() }
+        let defaultName = (fileName as NSString).lastPathComponent.replacingOccurrences(of: ".json", with: "")
+        let name = top["name"]?.name("a non-empty name") ?? defaultName
+        var hubPath = "\(name).hub.sqlite"
+        if let hubNode = top["hub"], let hub = hubNode.object() {
+            hubNode.rejectUnknownKeys(hub, allowed: ["path"])
+            if let p = hub["path"], let path = p.name("a file path") { hubPath = expand(path, node: p, key: "path") }
+        }
+
+        var entities: [EntityDefinition] = []
+        let entitiesNode = node.require(top, "entities", "the canonical entities")
+        if let entitiesNode { entities = decodeEntities(entitiesNode) }
+        var systems: [SystemDefinition] = []
+        let systemsNode = node.require(top, "systems", "the connected systems")
+        if let systemsNode { systems = decodeSystems(systemsNode, entities: entities) }
+        let systemNames = (systemsNode?.value.objectValue?.keys).map { Array($0).sorted() } ?? []
+        if let entitiesNode { completeEntities(&entities, node: entitiesNode, systemNames: systemNames) }
+        if let systemsNode { checkSystems(systems, entities: entities, node: systemsNode) }
+
+        guard reporter.diagnostics.isEmpty else { return nil }
+        return Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),
+                        entities: entities, systems: systems, secrets: secrets)
+    }
+
+    /// Checks across systems and entities, once both are decoded.
+    func checkSystems(_ systems: [SystemDefinition], entities: [EntityDefinition], node: Node) {
+        for system in systems {
+            let systemPath = node.child(system.name.rawValue)
+            for mapping in system.entities {
+                guard let entity = entities.first(where: { $0.name == mapping.entity }) else { continue }
+                let mappingPath = "\(systemPath).entities.\(mapping.entity)"
+                for fieldMapping in mapping.fields {
+                    for name in fieldMapping.canonical {
+                        guard let field = entity.field(name), let target = field.refEntity else { continue }
+                        if system.mapping(for: target) == nil {
+                            reporter.report(
+                                "\(mappingPath).fields.\(name)",
+                                "'\(name)' refers to \(target), which system '\(system.name)' does not map; "
+                                    + "map \(target) in '\(system.name)' too, or drop this field")
+                        }
+                    }
+                }
+                let objectsPath = "\(mappingPath).object"
+                if system.entities.filter({ $0.object == mapping.object }).count > 1 {
+                    reporter.report(objectsPath, "object '\(mapping.object)' is mapped by more than one entity in '\(system.name)'")
+                }
+            }
+        }
+        // Every entity needs at least one system that can create it in the hub.
+        for entity in entities {
+            let sources = systems.filter { s in
+                s.direction.pulls && s.mapping(for: entity.name) != nil
+            }
+            let mapped = systems.contains { $0.mapping(for: entity.name) != nil }
+            if mapped && sources.isEmpty {
+                reporter.report("entities.\(entity.name)",
+                                "no system pulls '\(entity.name)' into the hub; give one of its systems direction both or pull")
+            }
+        }
+    }
+
+    /// An absolute path for `path`, relative to `base` unless already absolute.
+    static func resolve(_ path: String, against base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return (base as NSString).appendingPathComponent(path)
+    }
+}
