@@ -1,0 +1,176 @@
+import HubCore
+import HubTopology
+
+/// Conversions between the values systems hold and the canonical types.
+///
+/// Messages never contain the value itself: synced records are often personal data.
+public enum ValueConversion {
+    /// Converts a system's value to the canonical `type`.
+    /// - Returns: the canonical value, or a message saying why it cannot be converted.
+    public static func toCanonical(_ value: Value, type: FieldType, format: DateFormat?) -> Result<Value, ConversionFailure> {
+        if value.isNull { return .success(.null) }
+        switch type {
+        case .string:
+            switch value {
+            case .string: return .success(value)
+            case .int(let i): return .success(.string(String(i)))
+            case .double(let d): return .success(.string(numberText(d)))
+            case .bool(let b): return .success(.string(b ? "true" : "false"))
+            default: return .failure(.init("a \(value.typeName) cannot be read as string"))
+            }
+        case .ref:
+            switch value {
+            case .string(let s): return s.isEmpty ? .success(.null) : .success(value)
+            case .int(let i): return .success(.string(String(i)))
+            case .double(let d) where d == d.rounded() && abs(d) < 9e15: return .success(.string(String(Int64(d))))
+            default: return .failure(.init("a \(value.typeName) cannot be read as a record ID"))
+            }
+        case .integer:
+            switch value {
+            case .int: return .success(value)
+            case .double(let d):
+                guard d == d.rounded(), abs(d) < 9.2e18 else { return .failure(.init("a number with a fraction cannot be read as integer")) }
+                return .success(.int(Int64(d)))
+            case .bool(let b): return .success(.int(b ? 1 : 0))
+            case .string(let s):
+                let t = s.trimmingWhitespace()
+                if t.isEmpty { return .success(.null) }
+                if let i = Int64(t) { return .success(.int(i)) }
+                if let d = Double(t), d == d.rounded(), abs(d) < 9.2e18 { return .success(.int(Int64(d))) }
+                return .failure(.init("text that is not a whole number cannot be read as integer"))
+            default: return .failure(.init("a \(value.typeName) cannot be read as integer"))
+            }
+        case .number:
+            switch value {
+            case .int(let i): return .success(.double(Double(i)))
+            case .double: return .success(value)
+            case .bool(let b): return .success(.double(b ? 1 : 0))
+            case .string(let s):
+                let t = s.trimmingWhitespace()
+                if t.isEmpty { return .success(.null) }
+                if let d = Double(t), d.isFinite { return .success(.double(d)) }
+                return .failure(.init("text that is not a number cannot be read as number"))
+            default: return .failure(.init("a \(value.typeName) cannot be read as number"))
+            }
+        case .boolean:
+            switch value {
+            case .bool: return .success(value)
+            case .int(let i) where i == 0 || i == 1: return .success(.bool(i == 1))
+            case .double(let d) where d == 0 || d == 1: return .success(.bool(d == 1))
+            case .string(let s):
+                switch s.trimmingWhitespace().lowercased() {
+                case "true", "t", "yes", "y", "1", "on": return .success(.bool(true))
+                case "false", "f", "no", "n", "0", "off": return .success(.bool(false))
+                case "": return .success(.null)
+                default: return .failure(.init("text other than true/false/yes/no/1/0 cannot be read as boolean"))
+                }
+            default: return .failure(.init("a \(value.typeName) cannot be read as boolean"))
+            }
+        case .date, .datetime:
+            guard let instant = readInstant(value, format: format) else {
+                if case .string(let s) = value, s.trimmingWhitespace().isEmpty { return .success(.null) }
+                return .failure(.init("the value is not a \(type.rawValue) in the expected format (\(formatName(format)))"))
+            }
+            return .success(.string(type == .date ? DateTimes.canonicalDate(instant) : DateTimes.canonicalDateTime(instant)))
+        case .json:
+            if case .string(let s) = value {
+                // A text column holding JSON.
+                if let parsed = try? JSONParser.parse(s) { return .success(parsed) }
+                return .success(value)
+            }
+            return .success(value)
+        }
+    }
+
+    /// Converts a canonical value to what the system stores.
+    public static func toSystem(_ value: Value, type: FieldType, systemType: SystemValueType?, format: DateFormat?) -> Value {
+        if value.isNull { return .null }
+        var v = value
+        if type == .date || type == .datetime, let format, format != .iso8601, case .string(let s) = value,
+            let instant = DateTimes.parseISO(s)
+        {
+            switch format {
+            case .unixSeconds: v = .int(instant.seconds)
+            case .unixMilliseconds: v = .int(instant.seconds * 1000 + Int64(instant.millis))
+            case .pattern(let p): v = .string(DateTimes.format(instant, pattern: p))
+            case .iso8601: break
+            }
+        }
+        guard let systemType else { return v }
+        switch systemType {
+        case .string:
+            switch v {
+            case .string: return v
+            case .int(let i): return .string(String(i))
+            case .double(let d): return .string(numberText(d))
+            case .bool(let b): return .string(b ? "true" : "false")
+            default: return .string(v.json)
+            }
+        case .integer:
+            switch v {
+            case .bool(let b): return .int(b ? 1 : 0)
+            case .double(let d) where d == d.rounded() && abs(d) < 9.2e18: return .int(Int64(d))
+            case .string(let s): return Int64(s).map(Value.int) ?? v
+            default: return v
+            }
+        case .number:
+            switch v {
+            case .int(let i): return .double(Double(i))
+            case .bool(let b): return .double(b ? 1 : 0)
+            case .string(let s): return Double(s).map(Value.double) ?? v
+            default: return v
+            }
+        case .boolean:
+            switch v {
+            case .int(let i): return .bool(i != 0)
+            case .string(let s): return .bool(["true", "t", "yes", "y", "1"].contains(s.lowercased()))
+            default: return v
+            }
+        case .json:
+            switch v {
+            case .object, .array: return .string(v.json)
+            default: return v
+            }
+        }
+    }
+
+    static func readInstant(_ value: Value, format: DateFormat?) -> DateTimes.Instant? {
+        switch (format ?? .iso8601, value) {
+        case (.unixSeconds, .int(let i)): return .init(seconds: i, millis: 0)
+        case (.unixSeconds, .double(let d)):
+            let s = d.rounded(.down)
+            return .init(seconds: Int64(s), millis: Int(((d - s) * 1000).rounded()))
+        case (.unixSeconds, .string(let s)): return Double(s.trimmingWhitespace()).flatMap { readInstant(.double($0), format: format) }
+        case (.unixMilliseconds, .int(let i)):
+            let s = i >= 0 ? i / 1000 : (i - 999) / 1000
+            return .init(seconds: s, millis: Int(i - s * 1000))
+        case (.unixMilliseconds, .double(let d)): return readInstant(.int(Int64(d)), format: format)
+        case (.unixMilliseconds, .string(let s)): return Int64(s.trimmingWhitespace()).flatMap { readInstant(.int($0), format: format) }
+        case (.pattern(let p), .string(let s)):
+            return DateTimes.parse(s.trimmingWhitespace(), pattern: p) ?? DateTimes.parseISO(s.trimmingWhitespace())
+        case (.iso8601, .string(let s)): return DateTimes.parseISO(s.trimmingWhitespace())
+        default: return nil
+        }
+    }
+
+    static func formatName(_ format: DateFormat?) -> String {
+        switch format ?? .iso8601 {
+        case .iso8601: return "ISO 8601"
+        case .unixSeconds: return "unix seconds"
+        case .unixMilliseconds: return "unix milliseconds"
+        case .pattern(let p): return p
+        }
+    }
+
+    /// Shortest text of a number; whole numbers without a fraction.
+    public static func numberText(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        return "\(d)"
+    }
+}
+
+/// Why a value could not be converted. Never contains the value.
+public struct ConversionFailure: Error, Sendable, Hashable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
