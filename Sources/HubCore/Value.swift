@@ -115,3 +115,19 @@ extension Dictionary where Key == String, Value == HubCore.Value {
         set(&self, 0)
     }
 }
+
+extension Dictionary where Key == String, Value == HubCore.Value {
+    /// This object with `patch` applied: nested objects are merged key by key, everything else
+    /// in `patch` replaces what was there. This is how a partial update of a JSON record works.
+    public func deepMerging(_ patch: [String: HubCore.Value]) -> [String: HubCore.Value] {
+        var out = self
+        for (key, value) in patch {
+            if case .object(let patchObject) = value, case .object(let existing)? = out[key] {
+                out[key] = .object(existing.deepMerging(patchObject))
+            } else {
+                out[key] = value
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,173 @@
+import HubCore
+
+/// A system held in memory, for engine tests: every object is a dictionary of records, every
+/// change gets a sequence number (the cursor), and every write the engine makes is logged.
+///
+/// Edit it "from outside" with ``put(_:_:_:)`` and ``remove(_:_:)`` to simulate users of the
+/// system; ``writeLog`` counts what the engine wrote.
+public actor InMemorySpoke: Spoke {
+    public nonisolated let system: SystemName
+    public nonisolated let capabilities: SpokeCapabilities
+    /// When true the spoke assigns IDs (`1`, `2`, …) on create; otherwise it uses the hub's key.
+    public let assignsIDs: Bool
+
+    struct Stored {
+        var fields: [String: Value]
+        var changeSeq: Int64
+        var deleted: Bool
+    }
+
+    private var objects: [String: [ExternalID: Stored]] = [:]
+    private var seq: Int64 = 0
+    private var nextID = 0
+    /// Every write the engine made, in order, with the object it went to.
+    public private(set) var writeLog: [(object: String, write: SpokeWrite)] = []
+    /// When set, the next `read` or `write` throws this error (then it is cleared).
+    public var failNext: SpokeError?
+
+    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true) {
+        self.system = system
+        self.assignsIDs = assignsIDs
+        self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true)
+    }
+
+    // MARK: - Test hooks
+
+    /// Creates or replaces a record, as a user of the system would.
+    public func put(_ object: String, _ id: ExternalID, _ fields: [String: Value]) {
+        seq += 1
+        objects[object, default: [:]][id] = Stored(fields: fields, changeSeq: seq, deleted: false)
+    }
+
+    /// Changes some fields of a record, as a user of the system would.
+    public func update(_ object: String, _ id: ExternalID, _ fields: [String: Value]) {
+        seq += 1
+        guard var stored = objects[object]?[id] else { return }
+        for (k, v) in fields { stored.fields[k] = v }
+        stored.changeSeq = seq
+        objects[object]![id] = stored
+    }
+
+    /// Deletes a record, as a user of the system would.
+    public func remove(_ object: String, _ id: ExternalID) {
+        seq += 1
+        objects[object]?[id]?.deleted = true
+        objects[object]?[id]?.changeSeq = seq
+    }
+
+    /// The live records of an object.
+    public func records(_ object: String) -> [ExternalID: [String: Value]] {
+        (objects[object] ?? [:]).filter { !$0.value.deleted }.mapValues(\.fields)
+    }
+
+    /// One live record.
+    public func record(_ object: String, _ id: ExternalID) -> [String: Value]? {
+        guard let s = objects[object]?[id], !s.deleted else { return nil }
+        return s.fields
+    }
+
+    /// Forgets the write log.
+    public func clearWriteLog() { writeLog.removeAll() }
+
+    /// Makes the next read or write fail.
+    public func setFailNext(_ error: SpokeError?) { failNext = error }
+
+    // MARK: - Spoke
+
+    public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
+        objects.map { SpokeCheckResult(object: $0.object, problems: []) }
+    }
+
+    private func takeFailure() throws {
+        if let e = failNext {
+            failNext = nil
+            throw e
+        }
+    }
+
+    private func decorate(_ id: ExternalID, _ s: Stored, _ binding: ObjectBinding) -> SpokeRecord {
+        var fields = s.fields
+        fields[binding.idField] = .string(id.rawValue)
+        if let c = binding.cursorField { fields[c] = .int(s.changeSeq) }
+        return SpokeRecord(id: id, fields: fields)
+    }
+
+    public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try takeFailure()
+        let all = objects[object.object] ?? [:]
+        if object.cursorField != nil {
+            // Incremental: by change sequence.
+            let since = cursor.flatMap { Int64($0.value) } ?? 0
+            let changed = all.filter { $0.value.changeSeq > since }.sorted { $0.value.changeSeq < $1.value.changeSeq }
+            let page = changed.prefix(limit)
+            let records = page.filter { !$0.value.deleted }.map { decorate($0.key, $0.value, object) }
+            let deleted = capabilities.tombstones ? page.filter { $0.value.deleted }.map(\.key) : []
+            let last = page.last?.value.changeSeq ?? since
+            return SpokePage(records: records, deleted: deleted, next: Cursor(String(last)), isLast: changed.count <= limit)
+        }
+        // Full scan: by ID.
+        let after = cursor?.value
+        let live = all.filter { !$0.value.deleted && (after == nil || $0.key.rawValue > after!) }
+            .sorted { $0.key.rawValue < $1.key.rawValue }
+        let page = live.prefix(limit)
+        return SpokePage(records: page.map { decorate($0.key, $0.value, object) }, next: page.last.map { Cursor($0.key.rawValue) },
+                         isLast: live.count <= limit)
+    }
+
+    public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
+        try takeFailure()
+        let after = cursor?.value
+        let ids = (objects[object.object] ?? [:]).filter { !$0.value.deleted && (after == nil || $0.key.rawValue > after!) }
+            .keys.sorted()
+        let page = Array(ids.prefix(limit))
+        return IDPage(ids: page, next: page.last.map { Cursor($0.rawValue) }, isLast: ids.count <= limit)
+    }
+
+    public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
+        try takeFailure()
+        return ids.compactMap { id in
+            guard let s = objects[object.object]?[id], !s.deleted else { return nil }
+            return decorate(id, s, object)
+        }
+    }
+
+    public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
+        try takeFailure()
+        var results: [SpokeWriteResult] = []
+        for w in writes {
+            writeLog.append((object.object, w))
+            seq += 1
+            switch w {
+            case .create(let key, var fields):
+                fields[object.idField] = nil
+                let id: ExternalID
+                if assignsIDs {
+                    nextID += 1
+                    id = ExternalID(String(nextID))
+                } else {
+                    id = ExternalID(key)
+                }
+                objects[object.object, default: [:]][id] = Stored(fields: fields, changeSeq: seq, deleted: false)
+                results.append(.created(id))
+            case .update(let id, let fields):
+                guard var stored = objects[object.object]?[id], !stored.deleted else {
+                    results.append(.notFound)
+                    continue
+                }
+                var patch = fields
+                patch[object.idField] = nil
+                stored.fields = stored.fields.deepMerging(patch)
+                stored.changeSeq = seq
+                objects[object.object]![id] = stored
+                results.append(.updated)
+            case .delete(let id):
+                if objects[object.object]?[id] != nil {
+                    objects[object.object]![id]!.deleted = true
+                    objects[object.object]![id]!.changeSeq = seq
+                }
+                results.append(.deleted)
+            }
+        }
+        return results
+    }
+}
