@@ -39,11 +39,11 @@ public actor InMemorySpoke: Spoke {
         objects[object, default: [:]][id] = Stored(fields: fields, changeSeq: seq, deleted: false)
     }
 
-    /// Changes some fields of a record, as a user of the system would.
+    /// Changes some fields of a record, as a user of the system would (nested objects merge).
     public func update(_ object: String, _ id: ExternalID, _ fields: [String: Value]) {
         seq += 1
         guard var stored = objects[object]?[id] else { return }
-        for (k, v) in fields { stored.fields[k] = v }
+        stored.fields = stored.fields.deepMerging(fields)
         stored.changeSeq = seq
         objects[object]![id] = stored
     }

@@ -1,0 +1,195 @@
+import HubCore
+
+/// The canonical record of one entity, as stored in the hub.
+public struct EntityRecord: Sendable, Hashable {
+    public var hubID: HubID
+    public var entity: EntityName
+    /// Canonical values; null fields are not stored.
+    public var data: [String: Value]
+    public var version: Int64
+    public var seq: Int64
+    /// Where each field's current value came from.
+    public var fieldOrigins: [String: FieldOrigin]
+    public var createdAt: String
+    public var updatedAt: String
+    public var deletedAt: String?
+
+    public init(hubID: HubID, entity: EntityName, data: [String: Value], version: Int64, seq: Int64,
+                fieldOrigins: [String: FieldOrigin], createdAt: String, updatedAt: String, deletedAt: String? = nil) {
+        self.hubID = hubID
+        self.entity = entity
+        self.data = data
+        self.version = version
+        self.seq = seq
+        self.fieldOrigins = fieldOrigins
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+    }
+
+    public var isDeleted: Bool { deletedAt != nil }
+}
+
+/// Where a field's value came from: the system, the run, and when the change happened
+/// (the system's own change time where it has one, otherwise when hubctl saw it).
+public struct FieldOrigin: Sendable, Hashable {
+    public var system: SystemName
+    public var run: RunID
+    public var changedAt: String
+
+    public init(system: SystemName, run: RunID, changedAt: String) {
+        self.system = system
+        self.run = run
+        self.changedAt = changedAt
+    }
+}
+
+/// The state of a cross-reference link.
+public enum LinkState: String, Sendable, Hashable {
+    case linked
+    /// A create was sent (or is about to be); the system's ID is not known yet.
+    case pendingCreate = "pending_create"
+    /// The record was deleted in the system.
+    case deleted
+}
+
+/// One cross-reference link: an entity's ID in one system, and what the hub last knew that
+/// system held.
+public struct Link: Sendable, Hashable {
+    public var entity: EntityName
+    public var system: SystemName
+    public var externalID: ExternalID?
+    public var hubID: HubID
+    public var state: LinkState
+    /// Hash of the base's pulled fields: an incoming record with this hash is unchanged.
+    public var baseHash: String?
+    /// The canonical values the system holds, as far as the hub knows.
+    public var baseData: [String: Value]
+    /// The hub version the system was last in sync with.
+    public var baseVersion: Int64?
+    /// How the link was made: `created`, `match:<rule>`, `pushed`, `manual`.
+    public var linkedBy: String
+    public var linkedAt: String
+    public var lastSeenRun: RunID?
+
+    public init(entity: EntityName, system: SystemName, externalID: ExternalID?, hubID: HubID, state: LinkState,
+                baseHash: String?, baseData: [String: Value], baseVersion: Int64?, linkedBy: String, linkedAt: String,
+                lastSeenRun: RunID?) {
+        self.entity = entity
+        self.system = system
+        self.externalID = externalID
+        self.hubID = hubID
+        self.state = state
+        self.baseHash = baseHash
+        self.baseData = baseData
+        self.baseVersion = baseVersion
+        self.linkedBy = linkedBy
+        self.linkedAt = linkedAt
+        self.lastSeenRun = lastSeenRun
+    }
+}
+
+/// Per system, entity and direction: what a run did.
+public struct RunCounts: Sendable, Hashable {
+    public var read = 0
+    public var created = 0
+    public var updated = 0
+    public var deleted = 0
+    public var linked = 0
+    public var unchanged = 0
+    public var skipped = 0
+    public var failed = 0
+
+    public init() {}
+
+    /// Writes to the system (push) or to the hub (pull).
+    public var writes: Int { created + updated + deleted + linked }
+
+    public static func + (a: RunCounts, b: RunCounts) -> RunCounts {
+        var c = RunCounts()
+        c.read = a.read + b.read
+        c.created = a.created + b.created
+        c.updated = a.updated + b.updated
+        c.deleted = a.deleted + b.deleted
+        c.linked = a.linked + b.linked
+        c.unchanged = a.unchanged + b.unchanged
+        c.skipped = a.skipped + b.skipped
+        c.failed = a.failed + b.failed
+        return c
+    }
+}
+
+/// A stored run.
+public struct RunRecord: Sendable, Hashable {
+    public var id: RunID
+    public var startedAt: String
+    public var finishedAt: String?
+    public var status: String
+    public var exitCode: Int?
+    public var dryRun: Bool
+    /// The run's report as JSON.
+    public var report: Value?
+}
+
+/// A record that could not be synced.
+public struct QuarantineEntry: Sendable, Hashable {
+    public var id: Int64?
+    public var run: RunID
+    public var system: SystemName
+    public var entity: EntityName
+    public var externalID: ExternalID?
+    public var hubID: HubID?
+    /// `pull` or `push`.
+    public var direction: String
+    /// A short code: `unmappable`, `missing_required`, `rejected`, `ambiguous_match`, `unresolved_ref`.
+    public var reason: String
+    /// What went wrong, without record values.
+    public var message: String
+    public var createdAt: String
+
+    public init(id: Int64? = nil, run: RunID, system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
+                direction: String, reason: String, message: String, createdAt: String) {
+        self.id = id
+        self.run = run
+        self.system = system
+        self.entity = entity
+        self.externalID = externalID
+        self.hubID = hubID
+        self.direction = direction
+        self.reason = reason
+        self.message = message
+        self.createdAt = createdAt
+    }
+}
+
+/// A field that changed in two places.
+public struct ConflictRecord: Sendable, Hashable {
+    public var id: Int64?
+    public var run: RunID
+    public var entity: EntityName
+    public var hubID: HubID
+    public var field: String
+    /// Competing values: `{"hub": v, "crm": v, …}`.
+    public var candidates: [String: Value]
+    /// The side whose value won, or nil while open.
+    public var winner: String?
+    /// The rule that decided: `newest`, `priority`, `owner:crm`, `manual`.
+    public var rule: String
+    /// `resolved` or `open`.
+    public var status: String
+    public var createdAt: String
+
+    public init(id: Int64? = nil, run: RunID, entity: EntityName, hubID: HubID, field: String, candidates: [String: Value],
+                winner: String?, rule: String, status: String, createdAt: String) {
+        self.id = id
+        self.run = run
+        self.entity = entity
+        self.hubID = hubID
+        self.field = field
+        self.candidates = candidates
+        self.winner = winner
+        self.rule = rule
+        self.status = status
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,145 @@
+import GRDB
+
+extension HubStore {
+    /// The hub's schema, one migration per step. Migrations only ever get appended.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: entities, history, xref, cursors, push marks, runs") { db in
+            // The canonical record of every entity. `seq` is a hub-wide change sequence: every
+            // change takes the next value, so "what changed since X" is an index range scan.
+            try db.execute(sql: """
+                CREATE TABLE entity (
+                    id INTEGER PRIMARY KEY,
+                    entity TEXT NOT NULL,
+                    hub_id TEXT NOT NULL UNIQUE,
+                    data TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    seq INTEGER NOT NULL UNIQUE,
+                    field_meta TEXT NOT NULL DEFAULT '{}',
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    deleted_at TEXT
+                );
+                CREATE INDEX entity_by_entity_seq ON entity(entity, seq);
+
+                -- History: every version of every entity, for lineage and three-way merges.
+                CREATE TABLE entity_version (
+                    hub_id TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    data TEXT NOT NULL,
+                    source_system TEXT,
+                    run_id TEXT,
+                    at TEXT NOT NULL,
+                    PRIMARY KEY (hub_id, version)
+                ) WITHOUT ROWID;
+
+                -- The ID cross-reference: each entity's ID in every system, and what the hub last
+                -- knew that system held (the base of three-way merges and of echo suppression).
+                CREATE TABLE xref (
+                    entity TEXT NOT NULL,
+                    system TEXT NOT NULL,
+                    external_id TEXT,
+                    hub_id TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('linked', 'pending_create', 'deleted')),
+                    base_hash TEXT,
+                    base_data TEXT NOT NULL DEFAULT '{}',
+                    base_version INTEGER,
+                    linked_by TEXT NOT NULL,
+                    linked_at TEXT NOT NULL,
+                    last_seen_run TEXT,
+                    PRIMARY KEY (entity, system, hub_id)
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX xref_by_external_id ON xref(entity, system, external_id);
+                CREATE INDEX xref_by_hub_id ON xref(hub_id);
+
+                -- Normalised identity keys per match rule, to link a new record to an existing entity.
+                CREATE TABLE match_key (
+                    entity TEXT NOT NULL,
+                    rule INTEGER NOT NULL,
+                    key TEXT NOT NULL,
+                    hub_id TEXT NOT NULL,
+                    PRIMARY KEY (entity, rule, key, hub_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX match_key_by_hub_id ON match_key(hub_id);
+
+                CREATE TABLE cursor (
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (system, entity)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE push_mark (
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (system, entity)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE run (
+                    id TEXT PRIMARY KEY,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    status TEXT NOT NULL,
+                    exit_code INTEGER,
+                    dry_run INTEGER NOT NULL DEFAULT 0,
+                    topology_hash TEXT,
+                    report TEXT
+                ) WITHOUT ROWID;
+
+                CREATE TABLE run_count (
+                    run_id TEXT NOT NULL,
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+                    read INTEGER NOT NULL DEFAULT 0,
+                    created INTEGER NOT NULL DEFAULT 0,
+                    updated INTEGER NOT NULL DEFAULT 0,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    linked INTEGER NOT NULL DEFAULT 0,
+                    unchanged INTEGER NOT NULL DEFAULT 0,
+                    skipped INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (run_id, system, entity, direction)
+                ) WITHOUT ROWID;
+
+                -- Records that could not be synced, with why; the rest of the run went on.
+                CREATE TABLE quarantine (
+                    id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    external_id TEXT,
+                    hub_id TEXT,
+                    direction TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    resolved_at TEXT
+                );
+                CREATE INDEX quarantine_open ON quarantine(system, entity, external_id) WHERE resolved_at IS NULL;
+
+                -- Fields changed in two places, with every competing value and how it was settled.
+                CREATE TABLE conflict (
+                    id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    hub_id TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    candidates TEXT NOT NULL,
+                    winner TEXT,
+                    rule TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('resolved', 'open')),
+                    created_at TEXT NOT NULL,
+                    resolved_at TEXT,
+                    resolved_by TEXT
+                );
+                CREATE INDEX conflict_by_hub_id ON conflict(hub_id);
+                CREATE INDEX conflict_open ON conflict(status) WHERE status = 'open';
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,118 @@
+import GRDB
+import HubCore
+
+extension HubTransaction {
+    static let entityColumns = "hub_id, entity, data, version, seq, field_meta, created_at, updated_at, deleted_at"
+
+    static func entityRecord(_ row: Row) -> EntityRecord {
+        var origins: [String: FieldOrigin] = [:]
+        for (field, value) in decodeObject(row["field_meta"]) {
+            guard case .object(let o) = value, let s = o["s"]?.stringValue, let r = o["r"]?.stringValue,
+                let at = o["t"]?.stringValue
+            else { continue }
+            origins[field] = FieldOrigin(system: SystemName(s), run: RunID(r), changedAt: at)
+        }
+        return EntityRecord(
+            hubID: HubID(row["hub_id"]), entity: EntityName(row["entity"]), data: decodeObject(row["data"]),
+            version: row["version"], seq: row["seq"], fieldOrigins: origins, createdAt: row["created_at"],
+            updatedAt: row["updated_at"], deletedAt: row["deleted_at"])
+    }
+
+    static func encodeOrigins(_ origins: [String: FieldOrigin]) -> String {
+        var o: [String: Value] = [:]
+        for (field, origin) in origins {
+            o[field] = .object(["s": .string(origin.system.rawValue), "r": .string(origin.run.rawValue),
+                                "t": .string(origin.changedAt)])
+        }
+        return encode(o)
+    }
+
+    /// The entity with this hub ID.
+    public func entity(_ hubID: HubID) throws -> EntityRecord? {
+        try rows("SELECT \(Self.entityColumns) FROM entity WHERE hub_id = ?", [hubID.rawValue]).first.map(Self.entityRecord)
+    }
+
+    /// The entities with these hub IDs.
+    public func entities(_ hubIDs: [HubID]) throws -> [HubID: EntityRecord] {
+        var out: [HubID: EntityRecord] = [:]
+        for chunk in Self.chunks(hubIDs) {
+            let sql = "SELECT \(Self.entityColumns) FROM entity WHERE hub_id IN (\(Self.placeholders(chunk.count)))"
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.rawValue))) {
+                let r = Self.entityRecord(row)
+                out[r.hubID] = r
+            }
+        }
+        return out
+    }
+
+    /// Entities of `entity` changed after `seq`, in `seq` order.
+    public func entitiesChanged(_ entity: EntityName, after seq: Int64, limit: Int) throws -> [EntityRecord] {
+        try rows(
+            "SELECT \(Self.entityColumns) FROM entity WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [entity.rawValue, seq, limit]
+        ).map(Self.entityRecord)
+    }
+
+    /// The highest `seq` in the hub (0 when empty).
+    public func maxSeq() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(seq), 0) FROM entity")) ?? 0
+    }
+
+    /// How many live entities of a kind the hub holds.
+    public func entityCount(_ entity: EntityName) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM entity WHERE entity = ? AND deleted_at IS NULL", arguments: [entity.rawValue]) ?? 0
+    }
+
+    /// Stores a new entity (version 1) and its first history row. Takes the next `seq`.
+    public func insertEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+        try execute(
+            """
+            INSERT INTO entity (hub_id, entity, data, version, seq, field_meta, created_at, updated_at, deleted_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [record.hubID.rawValue, record.entity.rawValue, Self.encode(record.data), record.version, record.seq,
+             Self.encodeOrigins(record.fieldOrigins), record.createdAt, record.updatedAt, record.deletedAt])
+        try insertVersion(record, sourceSystem: sourceSystem, run: run)
+    }
+
+    /// Stores a new version of an existing entity (the caller has bumped `version` and `seq`)
+    /// and its history row.
+    public func updateEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+        try execute(
+            "UPDATE entity SET data = ?, version = ?, seq = ?, field_meta = ?, updated_at = ?, deleted_at = ? WHERE hub_id = ?",
+            [Self.encode(record.data), record.version, record.seq, Self.encodeOrigins(record.fieldOrigins), record.updatedAt,
+             record.deletedAt, record.hubID.rawValue])
+        try insertVersion(record, sourceSystem: sourceSystem, run: run)
+    }
+
+    func insertVersion(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+        var data = record.data
+        if record.deletedAt != nil { data = [:] }
+        try execute(
+            "INSERT INTO entity_version (hub_id, version, data, source_system, run_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+            [record.hubID.rawValue, record.version, Self.encode(data), sourceSystem?.rawValue, run.rawValue, record.updatedAt])
+    }
+
+    /// One version of an entity from its history.
+    public func version(_ hubID: HubID, _ version: Int64) throws -> [String: Value]? {
+        try rows("SELECT data FROM entity_version WHERE hub_id = ? AND version = ?", [hubID.rawValue, version])
+            .first.map { Self.decodeObject($0["data"]) }
+    }
+
+    // MARK: - Match keys
+
+    /// Replaces the identity keys of an entity (one per match rule it has values for).
+    public func setMatchKeys(_ hubID: HubID, entity: EntityName, keys: [(rule: Int, key: String)]) throws {
+        try execute("DELETE FROM match_key WHERE hub_id = ?", [hubID.rawValue])
+        for k in keys {
+            try execute("INSERT OR IGNORE INTO match_key (entity, rule, key, hub_id) VALUES (?, ?, ?, ?)",
+                        [entity.rawValue, k.rule, k.key, hubID.rawValue])
+        }
+    }
+
+    /// Hub entities whose identity key for `rule` is `key` (at most `limit`).
+    public func matchCandidates(_ entity: EntityName, rule: Int, key: String, limit: Int = 10) throws -> [HubID] {
+        try rows("SELECT hub_id FROM match_key WHERE entity = ? AND rule = ? AND key = ? LIMIT ?",
+                 [entity.rawValue, rule, key, limit]).map { HubID($0["hub_id"]) }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+import HubCore
+
+extension HubTransaction {
+    /// Where the last read of a system's object stopped.
+    public func cursor(system: SystemName, entity: EntityName) throws -> HubCore.Cursor? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM cursor WHERE system = ? AND entity = ?"),
+                            arguments: [system.rawValue, entity.rawValue]).map(HubCore.Cursor.init)
+    }
+
+    /// Moves a read cursor (unchanged values are not rewritten).
+    public func setCursor(_ cursor: HubCore.Cursor, system: SystemName, entity: EntityName, at: String) throws {
+        try execute(
+            """
+            INSERT INTO cursor (system, entity, value, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (system, entity) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            WHERE value IS NOT excluded.value
+            """, [system.rawValue, entity.rawValue, cursor.value, at])
+    }
+
+    /// Forgets a read cursor, so the next read starts from the beginning.
+    public func clearCursor(system: SystemName, entity: EntityName) throws {
+        try execute("DELETE FROM cursor WHERE system = ? AND entity = ?", [system.rawValue, entity.rawValue])
+    }
+
+    /// The highest hub `seq` already pushed to a system for an entity (0 when none).
+    public func pushMark(system: SystemName, entity: EntityName) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM push_mark WHERE system = ? AND entity = ?"),
+                           arguments: [system.rawValue, entity.rawValue]) ?? 0
+    }
+
+    /// Moves a push mark forward (never backward; unchanged values are not rewritten).
+    public func setPushMark(_ seq: Int64, system: SystemName, entity: EntityName, at: String) throws {
+        try execute(
+            """
+            INSERT INTO push_mark (system, entity, seq, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (system, entity) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+            WHERE excluded.seq > seq
+            """, [system.rawValue, entity.rawValue, seq, at])
+    }
+
+    // MARK: - Runs
+
+    /// Records the start of a run.
+    public func beginRun(_ id: RunID, startedAt: String, dryRun: Bool, topologyHash: String?) throws {
+        try execute("INSERT INTO run (id, started_at, status, dry_run, topology_hash) VALUES (?, ?, 'running', ?, ?)",
+                    [id.rawValue, startedAt, dryRun, topologyHash])
+    }
+
+    /// Records how a run ended, with its counts and report.
+    public func finishRun(_ id: RunID, finishedAt: String, status: String, exitCode: Int, report: Value,
+                          counts: [(system: SystemName, entity: EntityName, direction: String, counts: RunCounts)]) throws {
+        try execute("UPDATE run SET finished_at = ?, status = ?, exit_code = ?, report = ? WHERE id = ?",
+                    [finishedAt, status, exitCode, report.json, id.rawValue])
+        for c in counts {
+            try execute(
+                """
+                INSERT OR REPLACE INTO run_count (run_id, system, entity, direction, read, created, updated, deleted, linked,
+                    unchanged, skipped, failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [id.rawValue, c.system.rawValue, c.entity.rawValue, c.direction, c.counts.read, c.counts.created,
+                 c.counts.updated, c.counts.deleted, c.counts.linked, c.counts.unchanged, c.counts.skipped, c.counts.failed])
+        }
+    }
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(id: RunID(row["id"]), startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+                  exitCode: row["exit_code"], dryRun: row["dry_run"],
+                  report: (row["report"] as String?).flatMap { try? JSONParser.parse($0) })
+    }
+
+    /// The most recent runs, newest first.
+    public func runs(limit: Int) throws -> [RunRecord] {
+        try rows("SELECT * FROM run ORDER BY started_at DESC, id DESC LIMIT ?", [limit]).map(Self.runRecord)
+    }
+
+    /// One run.
+    public func run(_ id: RunID) throws -> RunRecord? {
+        try rows("SELECT * FROM run WHERE id = ?", [id.rawValue]).first.map(Self.runRecord)
+    }
+
+    // MARK: - Quarantine and conflicts
+
+    /// Stores a record that could not be synced. A record already quarantined for the same
+    /// reason and message keeps its entry.
+    public func quarantine(_ entry: QuarantineEntry) throws {
+        let same = try rows(
+            """
+            SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
+              AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '')
+              AND reason = ? AND message = ?
+            """,
+            [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.externalID?.rawValue, entry.hubID?.rawValue,
+             entry.reason, entry.message])
+        if !same.isEmpty { return }
+        // One open entry per record and direction: a record failing again replaces the old entry.
+        try execute(
+            """
+            UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
+              AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '') AND direction = ?
+            """,
+            [entry.createdAt, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue, entry.hubID?.rawValue,
+             entry.direction])
+        try execute(
+            """
+            INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
+             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt])
+    }
+
+    /// Marks the open quarantine entries of a record as resolved (it synced).
+    public func resolveQuarantine(system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
+                                  direction: String, at: String) throws {
+        try execute(
+            """
+            UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
+              AND ((? IS NOT NULL AND external_id = ?) OR (? IS NOT NULL AND hub_id = ?))
+            """,
+            [at, system.rawValue, entity.rawValue, direction, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
+             hubID?.rawValue])
+    }
+
+    /// Open quarantine entries of one system, entity and direction.
+    public func openQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> [QuarantineEntry] {
+        try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ? ORDER BY id",
+                 [system.rawValue, entity.rawValue, direction]).map(Self.quarantineEntry)
+    }
+
+    /// Open quarantine entries, oldest first.
+    public func openQuarantine(limit: Int = 1000) throws -> [QuarantineEntry] {
+        try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL ORDER BY id LIMIT ?", [limit]).map(Self.quarantineEntry)
+    }
+
+    static func quarantineEntry(_ row: Row) -> QuarantineEntry {
+        QuarantineEntry(id: row["id"], run: RunID(row["run_id"]), system: SystemName(row["system"]),
+                        entity: EntityName(row["entity"]), externalID: (row["external_id"] as String?).map(ExternalID.init),
+                        hubID: (row["hub_id"] as String?).map(HubID.init), direction: row["direction"],
+                        reason: row["reason"], message: row["message"], createdAt: row["created_at"])
+    }
+
+    /// Stores a conflict.
+    public func recordConflict(_ c: ConflictRecord) throws {
+        try execute(
+            """
+            INSERT INTO conflict (run_id, entity, hub_id, field, candidates, winner, rule, status, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [c.run.rawValue, c.entity.rawValue, c.hubID.rawValue, c.field, Self.encode(c.candidates), c.winner, c.rule,
+             c.status, c.createdAt])
+    }
+
+    /// Conflicts, newest first; only open ones with `openOnly`.
+    public func conflicts(openOnly: Bool, limit: Int = 1000) throws -> [ConflictRecord] {
+        let filter = openOnly ? "WHERE status = 'open'" : ""
+        return try rows("SELECT * FROM conflict \(filter) ORDER BY id DESC LIMIT ?", [limit]).map { row in
+            ConflictRecord(id: row["id"], run: RunID(row["run_id"]), entity: EntityName(row["entity"]),
+                           hubID: HubID(row["hub_id"]), field: row["field"], candidates: Self.decodeObject(row["candidates"]),
+                           winner: row["winner"], rule: row["rule"], status: row["status"], createdAt: row["created_at"])
+        }
+    }
+}

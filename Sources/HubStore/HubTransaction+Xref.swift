@@ -1,0 +1,91 @@
+import GRDB
+import HubCore
+
+extension HubTransaction {
+    static let linkColumns =
+        "entity, system, external_id, hub_id, state, base_hash, base_data, base_version, linked_by, linked_at, last_seen_run"
+
+    static func link(_ row: Row) -> Link {
+        Link(entity: EntityName(row["entity"]), system: SystemName(row["system"]),
+             externalID: (row["external_id"] as String?).map(ExternalID.init), hubID: HubID(row["hub_id"]),
+             state: LinkState(rawValue: row["state"]) ?? .linked, baseHash: row["base_hash"],
+             baseData: decodeObject(row["base_data"]), baseVersion: row["base_version"], linkedBy: row["linked_by"],
+             linkedAt: row["linked_at"], lastSeenRun: (row["last_seen_run"] as String?).map(RunID.init))
+    }
+
+    /// The link of an external ID in one system.
+    public func link(entity: EntityName, system: SystemName, externalID: ExternalID) throws -> Link? {
+        try rows("SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND external_id = ?",
+                 [entity.rawValue, system.rawValue, externalID.rawValue]).first.map(Self.link)
+    }
+
+    /// The link of a hub entity in one system.
+    public func link(entity: EntityName, system: SystemName, hubID: HubID) throws -> Link? {
+        try rows("SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND hub_id = ?",
+                 [entity.rawValue, system.rawValue, hubID.rawValue]).first.map(Self.link)
+    }
+
+    /// The links of several external IDs in one system.
+    public func links(entity: EntityName, system: SystemName, externalIDs: [ExternalID]) throws -> [ExternalID: Link] {
+        var out: [ExternalID: Link] = [:]
+        for chunk in Self.chunks(externalIDs) {
+            let sql = "SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count)))"
+            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+                let l = Self.link(row)
+                if let id = l.externalID { out[id] = l }
+            }
+        }
+        return out
+    }
+
+    /// The links of several hub entities in one system.
+    public func links(entity: EntityName, system: SystemName, hubIDs: [HubID]) throws -> [HubID: Link] {
+        var out: [HubID: Link] = [:]
+        for chunk in Self.chunks(hubIDs) {
+            let sql = "SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND hub_id IN (\(Self.placeholders(chunk.count)))"
+            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+                let l = Self.link(row)
+                out[l.hubID] = l
+            }
+        }
+        return out
+    }
+
+    /// Every link of one hub entity, across systems.
+    public func links(hubID: HubID) throws -> [Link] {
+        try rows("SELECT \(Self.linkColumns) FROM xref WHERE hub_id = ? ORDER BY system", [hubID.rawValue]).map(Self.link)
+    }
+
+    /// Creates or replaces a link (keyed by entity, system and hub ID).
+    public func saveLink(_ link: Link) throws {
+        try execute(
+            """
+            INSERT INTO xref (\(Self.linkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (entity, system, hub_id) DO UPDATE SET
+                external_id = excluded.external_id, state = excluded.state, base_hash = excluded.base_hash,
+                base_data = excluded.base_data, base_version = excluded.base_version, linked_by = excluded.linked_by,
+                linked_at = excluded.linked_at, last_seen_run = excluded.last_seen_run
+            """,
+            [link.entity.rawValue, link.system.rawValue, link.externalID?.rawValue, link.hubID.rawValue, link.state.rawValue,
+             link.baseHash, Self.encode(link.baseData), link.baseVersion, link.linkedBy, link.linkedAt,
+             link.lastSeenRun?.rawValue])
+    }
+
+    /// Removes the link of a hub entity in one system.
+    public func deleteLink(entity: EntityName, system: SystemName, hubID: HubID) throws {
+        try execute("DELETE FROM xref WHERE entity = ? AND system = ? AND hub_id = ?",
+                    [entity.rawValue, system.rawValue, hubID.rawValue])
+    }
+
+    /// How many links a system has for an entity, by state.
+    public func linkCounts(entity: EntityName, system: SystemName) throws -> [LinkState: Int] {
+        var out: [LinkState: Int] = [:]
+        for row in try rows("SELECT state, count(*) AS n FROM xref WHERE entity = ? AND system = ? GROUP BY state",
+                            [entity.rawValue, system.rawValue]) {
+            if let s = LinkState(rawValue: row["state"]) { out[s] = row["n"] }
+        }
+        return out
+    }
+}

@@ -1,0 +1,33 @@
+import HubCore
+
+/// Wraps a spoke for `--dry-run`: reads go to the real system, writes are answered as if
+/// they succeeded and never sent.
+struct DryRunSpoke: Spoke {
+    let base: any Spoke
+    var system: SystemName { base.system }
+    var capabilities: SpokeCapabilities { base.capabilities }
+
+    func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] { try await base.check(objects) }
+
+    func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try await base.read(object, after: cursor, limit: limit)
+    }
+
+    func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
+        try await base.scanIDs(object, after: cursor, limit: limit)
+    }
+
+    func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
+        try await base.fetch(object, ids: ids)
+    }
+
+    func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
+        writes.map { w in
+            switch w {
+            case .create(let key, _): return .created(ExternalID("(new:\(key))"))
+            case .update: return .updated
+            case .delete: return .deleted
+            }
+        }
+    }
+}

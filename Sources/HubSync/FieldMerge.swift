@@ -1,0 +1,126 @@
+import HubCore
+import HubStore
+import HubTopology
+
+/// Three-way, field-level merge of one system's record into a hub entity.
+///
+/// For each field the system pulls: `base` is what the hub last knew the system held, `ours`
+/// the hub's value now, `theirs` the system's value now. A field changed on one side only is
+/// taken from that side; changed on both sides to different values is a conflict, settled by
+/// the entity's policy and recorded. On a first link (`base` unknown) a null never overwrites a
+/// value, and two different values are a conflict.
+struct FieldMerge {
+    struct Outcome {
+        /// The hub's new values.
+        var data: [String: Value]
+        /// Fields whose hub value changed, and where the new value came from.
+        var changed: [String: FieldOrigin]
+        var conflicts: [Conflict]
+    }
+
+    struct Conflict {
+        var field: String
+        var candidates: [String: Value]
+        var winner: String?
+        var rule: String
+        var open: Bool
+    }
+
+    /// One side's claim on a field: its value and when it changed.
+    struct Claim {
+        var system: SystemName
+        var value: Value
+        var changedAt: String
+    }
+
+    let entity: EntityDefinition
+    let systemOrder: [SystemName]
+
+    /// Merges `theirs` from `system` into `ours`.
+    /// - Parameters:
+    ///   - base: the link's base, or nil on a first link.
+    ///   - fields: the fields the system pulls (others are left alone).
+    ///   - theirsAt: when the system's record changed (its own change time or when it was seen).
+    func merge(system: SystemName, run: RunID, base: [String: Value]?, ours: EntityRecord, theirs: [String: Value],
+               fields: [String], theirsAt: String) -> Outcome {
+        var data = ours.data
+        var changed: [String: FieldOrigin] = [:]
+        var conflicts: [Conflict] = []
+        for f in fields {
+            let t = theirs[f] ?? .null
+            let o = ours.data[f] ?? .null
+            if t == o { continue }
+            let takeTheirs: Bool
+            if let base {
+                let b = base[f] ?? .null
+                if t == b { continue }  // the system did not change it
+                if o == b {
+                    takeTheirs = true  // only the system changed it
+                } else {
+                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt))
+                    conflicts.append(c)
+                    takeTheirs = c.winner == system.rawValue
+                }
+            } else {
+                // First link: fill gaps, never erase; two different values are a conflict.
+                if t.isNull { continue }
+                if o.isNull {
+                    takeTheirs = true
+                } else {
+                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt))
+                    conflicts.append(c)
+                    takeTheirs = c.winner == system.rawValue
+                }
+            }
+            if takeTheirs {
+                if t.isNull { data[f] = nil } else { data[f] = t }
+                changed[f] = FieldOrigin(system: system, run: run, changedAt: theirsAt)
+            }
+        }
+        return Outcome(data: data, changed: changed, conflicts: conflicts)
+    }
+
+    /// Settles a field changed on both sides. The hub's side is the system its value came from.
+    func resolve(field: String, ours: EntityRecord, oursValue: Value, theirs: Claim) -> Conflict {
+        let origin = ours.fieldOrigins[field]
+        let hubSide = Claim(system: origin?.system ?? SystemName("hub"), value: oursValue, changedAt: origin?.changedAt ?? ours.updatedAt)
+        var candidates: [String: Value] = ["hub": oursValue]
+        candidates[theirs.system.rawValue] = theirs.value
+        if let origin, origin.system != theirs.system { candidates[origin.system.rawValue] = oursValue }
+        let rule = entity.conflicts.fields[FieldName(field)]
+        let policy = entity.conflicts
+        if let owner = rule?.owner {
+            let winner = theirs.system == owner ? theirs.system.rawValue : "hub"
+            return Conflict(field: field, candidates: candidates, winner: winner, rule: "owner:\(owner)", open: false)
+        }
+        let resolution = rule?.resolve ?? policy.resolve
+        let priority = rule?.priority ?? policy.priority
+        switch resolution {
+        case .manual:
+            return Conflict(field: field, candidates: candidates, winner: nil, rule: "manual", open: true)
+        case .priority:
+            let theirsWins = rank(theirs.system, priority) < rank(hubSide.system, priority)
+                || (rank(theirs.system, priority) == rank(hubSide.system, priority) && newer(theirs, than: hubSide, priority))
+            return Conflict(field: field, candidates: candidates, winner: theirsWins ? theirs.system.rawValue : "hub",
+                            rule: "priority", open: false)
+        case .newest:
+            return Conflict(field: field, candidates: candidates,
+                            winner: newer(theirs, than: hubSide, priority) ? theirs.system.rawValue : "hub", rule: "newest", open: false)
+        }
+    }
+
+    /// True when `a` changed later than `b`; ties go to the priority list, then the system order
+    /// of the topology, then the system name: every run computes the same winner.
+    func newer(_ a: Claim, than b: Claim, _ priority: [SystemName]) -> Bool {
+        if a.changedAt != b.changedAt { return a.changedAt > b.changedAt }
+        let (ra, rb) = (rank(a.system, priority), rank(b.system, priority))
+        if ra != rb { return ra < rb }
+        let (oa, ob) = (systemOrder.firstIndex(of: a.system) ?? .max, systemOrder.firstIndex(of: b.system) ?? .max)
+        if oa != ob { return oa < ob }
+        return a.system.rawValue < b.system.rawValue
+    }
+
+    func rank(_ system: SystemName, _ priority: [SystemName]) -> Int {
+        priority.firstIndex(of: system) ?? priority.count
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import HubCore
+import HubMapping
+import HubStore
+import HubTopology
+
+extension SyncEngine {
+    /// Reads one system's object page by page and merges every page into the hub in one
+    /// transaction, together with the cursor that page advanced to.
+    func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        let binding = mapper.binding
+        let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
+        var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
+        var counts = RunCounts()
+        // Records quarantined earlier are fetched again and retried, whatever the cursor says.
+        let retries = try store.read { tx in
+            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
+        }
+        if !retries.isEmpty {
+            let records = try await spoke.fetch(binding, ids: retries)
+            try store.write { tx in
+                var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                try merger.apply(records)
+                counts = counts + merger.counts
+            }
+        }
+        while true {
+            let page = try await spoke.read(binding, after: cursor, limit: options.pageSize)
+            let now = ctx.now()
+            try store.write { tx in
+                var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                try merger.apply(page.records)
+                counts = counts + merger.counts
+                if incremental, let next = page.next {
+                    try tx.setCursor(next, system: system.name, entity: mapper.entity.name, at: now)
+                }
+            }
+            if let next = page.next { cursor = next }
+            if page.isLast { break }
+        }
+        ctx.report.add(system.name, mapper.entity.name, pull: counts)
+    }
+
+    func missingSpoke(_ system: SystemName) -> SpokeError {
+        SpokeError(.configuration, system: system, message: "no adapter was built for this system")
+    }
+}
+
+/// Merges one page of a system's records into the hub, inside the page's transaction.
+struct PageMerger {
+    let engine: SyncEngine
+    let tx: HubTransaction
+    let mapper: EntityMapper
+    let ctx: RunContext
+    var counts = RunCounts()
+
+    var system: SystemName { mapper.system }
+    var entity: EntityDefinition { mapper.entity }
+
+    init(engine: SyncEngine, tx: HubTransaction, mapper: EntityMapper, ctx: RunContext) {
+        self.engine = engine
+        self.tx = tx
+        self.mapper = mapper
+        self.ctx = ctx
+    }
+
+    mutating func apply(_ records: [SpokeRecord]) throws {
+        let links = try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id))
+        var seen: Set<ExternalID> = []
+        for record in records {
+            counts.read += 1
+            // A page listing a record twice keeps the first.
+            guard seen.insert(record.id).inserted else { continue }
+            do {
+                try apply(record, link: links[record.id])
+            } catch let problem as RecordProblem {
+                try quarantine(record.id, hubID: links[record.id]?.hubID, reason: problem.reason, message: problem.message)
+            }
+        }
+    }
+
+    mutating func apply(_ record: SpokeRecord, link: Link?) throws {
+        let mapped: CanonicalRecord
+        switch mapper.inbound(record) {
+        case .failure(let error):
+            try quarantine(record.id, hubID: link?.hubID, reason: "unmappable", message: error.description)
+            return
+        case .success(let m):
+            mapped = m
+        }
+        // References arrive as the system's IDs; the hub holds hub IDs.
+        var theirs = mapped
+        var fields = mapper.inboundFields
+        var unresolved: [(field: String, target: EntityName, id: ExternalID)] = []
+        for (field, target) in mapper.refFields.sorted(by: { $0.key < $1.key }) where fields.contains(field) {
+            guard let raw = theirs[field], let text = raw.stringValue else { continue }
+            if let targetLink = try tx.link(entity: target, system: system, externalID: ExternalID(text)),
+                targetLink.state == .linked
+            {
+                theirs[field] = .string(targetLink.hubID.rawValue)
+            } else {
+                unresolved.append((field, target, ExternalID(text)))
+                theirs[field] = nil
+                fields.removeAll { $0 == field }
+            }
+        }
+        let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
+        if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
+            counts.unchanged += 1
+            return
+        }
+        let theirsAt = changeTime(of: record)
+        if let link, link.state == .linked {
+            guard let current = try tx.entity(link.hubID), !current.isDeleted else {
+                counts.skipped += 1
+                return
+            }
+            if !accepts(theirs, over: current.data) {
+                counts.skipped += 1
+                return
+            }
+            let updated = try mergeLinked(link, current, theirs: theirs, fields: fields, theirsAt: theirsAt)
+            if updated { counts.updated += 1 } else { counts.unchanged += 1 }
+            defer_(unresolved, hubID: link.hubID)
+            return
+        }
+        if !accepts(theirs, over: [:]) {
+            counts.skipped += 1
+            return
+        }
+        // Not linked yet: link to an existing entity by the match rules, or create one.
+        switch try findMatch(theirs) {
+        case .ambiguous(let rule, let candidates):
+            try quarantine(record.id, hubID: nil, reason: "ambiguous_match",
+                           message: "\(MatchKeys.ruleName(rule, entity: entity)) matches \(candidates.count) hub entities ("
+                               + candidates.map(\.rawValue).joined(separator: ", ") + "); link it by hand or make the data unique")
+        case .alreadyLinked(let rule, let hubID, let otherID):
+            try quarantine(record.id, hubID: hubID, reason: "duplicate_match",
+                           message: "\(MatchKeys.ruleName(rule, entity: entity)) matches hub entity \(hubID), which is already "
+                               + "linked to \(system) record \(otherID); two records of one system cannot share an entity")
+        case .match(let rule, let hubID):
+            guard let current = try tx.entity(hubID) else { return }
+            try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
+            counts.linked += 1
+            defer_(unresolved, hubID: hubID)
+        case .none:
+            if let missing = entity.fields.first(where: { $0.required && (theirs[$0.name.rawValue] ?? .null).isNull }) {
+                try quarantine(record.id, hubID: nil, reason: "missing_required",
+                               message: "required field '\(missing.name)' has no value, so no hub entity can be created from it")
+                return
+            }
+            let hubID = try createEntity(record.id, theirs: theirs, fields: fields, theirsAt: theirsAt)
+            counts.created += 1
+            defer_(unresolved, hubID: hubID)
+        }
+    }
+
+    /// True when the system's filter accepts the record (judged on its values over the hub's).
+    func accepts(_ theirs: CanonicalRecord, over hub: CanonicalRecord) -> Bool {
+        guard let filter = mapper.mapping.filter else { return true }
+        return filter.matches(hub.merging(theirs) { _, new in new })
+    }
+
+    func defer_(_ refs: [(field: String, target: EntityName, id: ExternalID)], hubID: HubID) {
+        for r in refs {
+            ctx.pendingPullRefs.append(.init(system: system, entity: entity.name, hubID: hubID, field: r.field, target: r.target,
+                                             targetExternalID: r.id, observedAt: ctx.observationTime()))
+        }
+    }
+
+    /// When the system changed the record: its cursor field when that holds a date-time,
+    /// otherwise the moment hubctl saw it.
+    func changeTime(of record: SpokeRecord) -> String {
+        if let field = mapper.mapping.cursorField, let text = record.fields.value(atPath: field)?.stringValue,
+            let instant = DateTimes.parseISO(text)
+        {
+            return Timestamp.string(Date(timeIntervalSince1970: Double(instant.seconds) + Double(instant.millis) / 1000))
+        }
+        return ctx.observationTime()
+    }
+
+    // MARK: - Matching
+
+    enum MatchResult {
+        case none
+        case match(rule: Int, HubID)
+        case ambiguous(rule: Int, [HubID])
+        case alreadyLinked(rule: Int, HubID, ExternalID)
+    }
+
+    func findMatch(_ theirs: CanonicalRecord) throws -> MatchResult {
+        for (rule, key) in MatchKeys.keys(theirs, entity: entity) {
+            let candidates = try tx.matchCandidates(entity.name, rule: rule, key: key)
+            if candidates.count > 1 { return .ambiguous(rule: rule, candidates) }
+            guard let hubID = candidates.first else { continue }
+            if let other = try tx.link(entity: entity.name, system: system, hubID: hubID), other.state != .deleted,
+                let otherID = other.externalID
+            {
+                return .alreadyLinked(rule: rule, hubID, otherID)
+            }
+            return .match(rule: rule, hubID)
+        }
+        return .none
+    }
+
+    // MARK: - Writing the hub
+
+    func createEntity(_ id: ExternalID, theirs: CanonicalRecord, fields: [String], theirsAt: String) throws -> HubID {
+        let hubID = HubID(engine.hubIDs.next())
+        let now = ctx.now()
+        var data: [String: Value] = [:]
+        var origins: [String: FieldOrigin] = [:]
+        for f in fields {
+            guard let v = theirs[f], !v.isNull else { continue }
+            data[f] = v
+            origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt)
+        }
+        let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
+                                  fieldOrigins: origins, createdAt: now, updatedAt: now)
+        try tx.insertEntity(record, sourceSystem: system, run: ctx.runID)
+        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity))
+        try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: hubID, state: .linked, baseHash: nil,
+                          baseData: [:], baseVersion: 1, linkedBy: "created", linkedAt: now, lastSeenRun: ctx.runID),
+                     base: theirs, fields: fields, version: 1)
+        try resolveQuarantine(id)
+        return hubID
+    }
+
+    func linkExisting(_ id: ExternalID, _ current: EntityRecord, rule: Int, theirs: CanonicalRecord, fields: [String],
+                      theirsAt: String) throws {
+        let now = ctx.now()
+        let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: nil, ours: current,
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+        let version = try store(outcome, over: current)
+        try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: current.hubID, state: .linked,
+                          baseHash: nil, baseData: [:], baseVersion: version,
+                          linkedBy: MatchKeys.ruleName(rule, entity: entity), linkedAt: now, lastSeenRun: ctx.runID),
+                     base: theirs, fields: fields, version: version)
+        try resolveQuarantine(id)
+    }
+
+    /// Merges a changed record into its linked entity; true when the hub entity changed.
+    func mergeLinked(_ link: Link, _ current: EntityRecord, theirs: CanonicalRecord, fields: [String],
+                     theirsAt: String) throws -> Bool {
+        let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: link.baseData, ours: current,
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+        let version = try store(outcome, over: current)
+        var updated = link
+        updated.lastSeenRun = ctx.runID
+        try saveLink(updated, base: theirs, fields: fields, version: version)
+        if let id = link.externalID { try resolveQuarantine(id) }
+        return version != current.version
+    }
+
+    /// Stores a merge outcome (conflicts, and a new version when the values changed); returns
+    /// the entity's version afterwards.
+    func store(_ outcome: FieldMerge.Outcome, over current: EntityRecord) throws -> Int64 {
+        // Checked before anything is written, so a refused change leaves no trace.
+        if outcome.data != current.data,
+            let missing = entity.fields.first(where: { $0.required && (outcome.data[$0.name.rawValue] ?? .null).isNull })
+        {
+            throw RecordProblem(reason: "missing_required",
+                                message: "the change would leave required field '\(missing.name)' empty; it was not applied")
+        }
+        try engine.record(outcome.conflicts, entity: entity.name, hubID: current.hubID, tx: tx, ctx: ctx)
+        guard outcome.data != current.data else { return current.version }
+        var next = current
+        next.data = outcome.data
+        next.version += 1
+        next.seq = try tx.maxSeq() + 1
+        next.updatedAt = ctx.now()
+        for (f, origin) in outcome.changed { next.fieldOrigins[f] = origin }
+        try tx.updateEntity(next, sourceSystem: system, run: ctx.runID)
+        try tx.setMatchKeys(next.hubID, entity: entity.name, keys: MatchKeys.keys(next.data, entity: entity))
+        return next.version
+    }
+
+    /// Saves a link whose base now holds `base` for `fields` (other fields keep their base).
+    func saveLink(_ link: Link, base: CanonicalRecord, fields: [String], version: Int64) throws {
+        var l = link
+        for f in fields {
+            if let v = base[f], !v.isNull { l.baseData[f] = v } else { l.baseData[f] = nil }
+        }
+        l.baseVersion = version
+        l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        try tx.saveLink(l)
+    }
+
+    mutating func quarantine(_ id: ExternalID, hubID: HubID?, reason: String, message: String) throws {
+        counts.failed += 1
+        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
+                                    direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
+                                    createdAt: ctx.now())
+        try tx.quarantine(entry)
+        ctx.report.quarantined.append(entry)
+    }
+
+    func resolveQuarantine(_ id: ExternalID) throws {
+        try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
+                                 at: ctx.now())
+    }
+}
+
+/// A record that cannot be applied, with a reason code for the quarantine.
+struct RecordProblem: Error {
+    var reason: String
+    var message: String
+}
+
+extension SyncEngine {
+    func merger(for entity: EntityDefinition) -> FieldMerge {
+        FieldMerge(entity: entity, systemOrder: topology.systems.map(\.name))
+    }
+
+    /// Stores the conflicts of a merge and adds them to the run's report.
+    func record(_ conflicts: [FieldMerge.Conflict], entity: EntityName, hubID: HubID, tx: HubTransaction,
+                ctx: RunContext) throws {
+        for c in conflicts {
+            let record = ConflictRecord(run: ctx.runID, entity: entity, hubID: hubID, field: c.field, candidates: c.candidates,
+                                        winner: c.winner, rule: c.rule, status: c.open ? "open" : "resolved",
+                                        createdAt: ctx.now())
+            try tx.recordConflict(record)
+            ctx.report.conflicts.append(record)
+        }
+    }
+}

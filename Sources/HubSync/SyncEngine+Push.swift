@@ -1,0 +1,188 @@
+import HubCore
+import HubMapping
+import HubStore
+import HubTopology
+
+extension SyncEngine {
+    /// A write prepared for one hub entity, with what the system will hold once it is applied.
+    struct PreparedWrite {
+        var hubID: HubID
+        var version: Int64
+        var write: SpokeWrite
+        /// The canonical fields written.
+        var fields: Set<String>
+        /// The system's values after the write, as they will read back (the new link base).
+        var projected: CanonicalRecord
+        var link: Link?
+    }
+
+    /// Sends the hub entities changed since the system's push mark to the system, in batches,
+    /// recording each write's link and base, then moving the mark — in one hub transaction
+    /// per batch, after the system answered.
+    func push(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        let entity = mapper.entity.name
+        var counts = RunCounts()
+        // Records that failed to push earlier are retried first, whatever the mark says.
+        let retries = try store.read { tx in
+            try tx.openQuarantine(system: system.name, entity: entity, direction: "push").compactMap(\.hubID)
+        }
+        if !retries.isEmpty {
+            let records = try store.read { tx in try tx.entities(retries) }.values.sorted { $0.seq < $1.seq }
+            for chunk in stride(from: 0, to: records.count, by: options.pageSize) {
+                let batch = Array(records[chunk..<min(chunk + options.pageSize, records.count)])
+                counts = counts + (try await pushBatch(batch, spoke, mapper, advanceMarkTo: nil, ctx))
+            }
+        }
+        var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
+        while true {
+            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize) }
+            guard let last = batch.last else { break }
+            let todo = batch.filter { !retries.contains($0.hubID) }
+            counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
+            mark = last.seq
+            if batch.count < options.pageSize { break }
+        }
+        ctx.report.add(system.name, entity, push: counts)
+    }
+
+    /// Prepares, sends and records one batch of entities.
+    func pushBatch(_ batch: [EntityRecord], _ spoke: any Spoke, _ mapper: EntityMapper, advanceMarkTo seq: Int64?,
+                   _ ctx: RunContext) async throws -> RunCounts {
+        let system = mapper.system
+        var counts = RunCounts()
+        var prepared: [PreparedWrite] = []
+        try store.read { tx in
+            let links = try tx.links(entity: mapper.entity.name, system: system, hubIDs: batch.map(\.hubID))
+            for record in batch {
+                if record.isDeleted {
+                    counts.skipped += 1
+                    continue
+                }
+                if let filter = mapper.mapping.filter, !filter.matches(record.data) {
+                    counts.skipped += 1
+                    continue
+                }
+                let link = links[record.hubID].flatMap { $0.state == .deleted ? nil : $0 }
+                if let p = try prepare(record, link: link, mapper, tx, ctx) {
+                    prepared.append(p)
+                } else {
+                    counts.unchanged += 1
+                }
+            }
+        }
+        var results: [SpokeWriteResult] = []
+        if !prepared.isEmpty {
+            results = try await spoke.write(mapper.binding, prepared.map(\.write))
+            guard results.count == prepared.count else {
+                throw SpokeError(.malformed, system: system, object: mapper.binding.object,
+                                 message: "the adapter answered \(results.count) results for \(prepared.count) writes")
+            }
+        }
+        let now = ctx.now()
+        try store.write { tx in
+            for (p, result) in zip(prepared, results) {
+                switch result {
+                case .created(let id):
+                    let link = Link(entity: mapper.entity.name, system: system, externalID: id, hubID: p.hubID, state: .linked,
+                                    baseHash: nil, baseData: [:], baseVersion: p.version, linkedBy: "pushed", linkedAt: now,
+                                    lastSeenRun: ctx.runID)
+                    try saveBase(link, p, mapper, tx)
+                    counts.created += 1
+                    try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
+                                             direction: "push", at: now)
+                case .updated:
+                    if let link = p.link { try saveBase(link, p, mapper, tx) }
+                    counts.updated += 1
+                    try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
+                                             direction: "push", at: now)
+                case .deleted:
+                    counts.deleted += 1
+                case .notFound:
+                    counts.failed += 1
+                    try quarantinePush(p, mapper, reason: "not_found",
+                                       message: "the \(system) record \(p.link?.externalID?.rawValue ?? "?") no longer exists; "
+                                           + "it was deleted outside hubctl", tx, ctx)
+                case .failed(let message):
+                    counts.failed += 1
+                    try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                }
+            }
+            if let seq { try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: now) }
+        }
+        if ctx.report.dryRun {
+            for p in prepared { ctx.report.plan.append(plannedWrite(p, mapper)) }
+        }
+        return counts
+    }
+
+    /// Works out what to send for one entity; nil when the system already holds its values.
+    func prepare(_ record: EntityRecord, link: Link?, _ mapper: EntityMapper, _ tx: HubTransaction,
+                 _ ctx: RunContext) throws -> PreparedWrite? {
+        let system = mapper.system
+        // References go out as the system's own IDs; a target not in the system yet is left
+        // out now and patched once it exists.
+        var translated = record.data
+        var omitted: Set<String> = []
+        for (field, target) in mapper.refFields where mapper.outboundFields.contains(field) {
+            guard let hubRef = record.data[field]?.stringValue else { continue }
+            if let targetLink = try tx.link(entity: target, system: system, hubID: HubID(hubRef)), targetLink.state == .linked,
+                let id = targetLink.externalID
+            {
+                translated[field] = .string(id.rawValue)
+            } else {
+                translated[field] = nil
+                omitted.insert(field)
+            }
+        }
+        let projected = mapper.project(record.data)
+        var writable = Set(mapper.outboundFields).subtracting(omitted)
+        for f in omitted {
+            ctx.pendingPushRefs.append(.init(system: system, entity: mapper.entity.name, hubID: record.hubID, field: f))
+        }
+        if let link, let id = link.externalID, link.state == .linked {
+            writable = writable.filter { !link.baseData.sameValue(projected, for: $0) }
+            guard !writable.isEmpty else { return nil }
+            return PreparedWrite(hubID: record.hubID, version: record.version,
+                                 write: .update(id: id, fields: mapper.outbound(translated, only: writable)),
+                                 fields: writable, projected: projected, link: link)
+        }
+        return PreparedWrite(hubID: record.hubID, version: record.version,
+                             write: .create(key: record.hubID.rawValue, fields: mapper.outbound(translated, only: writable)),
+                             fields: writable, projected: projected, link: nil)
+    }
+
+    /// Records what the system holds after a write: the written fields take their projected values.
+    func saveBase(_ link: Link, _ p: PreparedWrite, _ mapper: EntityMapper, _ tx: HubTransaction) throws {
+        var l = link
+        for f in p.fields {
+            if let v = p.projected[f], !v.isNull { l.baseData[f] = v } else { l.baseData[f] = nil }
+        }
+        l.baseVersion = p.version
+        l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        try tx.saveLink(l)
+    }
+
+    func quarantinePush(_ p: PreparedWrite, _ mapper: EntityMapper, reason: String, message: String, _ tx: HubTransaction,
+                        _ ctx: RunContext) throws {
+        let entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
+                                    externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
+                                    message: topology.secrets.redact(message), createdAt: ctx.now())
+        try tx.quarantine(entry)
+        ctx.report.quarantined.append(entry)
+    }
+
+    func plannedWrite(_ p: PreparedWrite, _ mapper: EntityMapper) -> SyncReport.PlannedWrite {
+        switch p.write {
+        case .create(_, let fields):
+            return .init(system: mapper.system, entity: mapper.entity.name, operation: "create", externalID: nil,
+                         hubID: p.hubID, fields: Array(fields.keys))
+        case .update(let id, let fields):
+            return .init(system: mapper.system, entity: mapper.entity.name, operation: "update", externalID: id,
+                         hubID: p.hubID, fields: Array(fields.keys))
+        case .delete(let id):
+            return .init(system: mapper.system, entity: mapper.entity.name, operation: "delete", externalID: id,
+                         hubID: p.hubID, fields: [])
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import HubCore
+import HubMapping
+import HubStore
+import HubTopology
+
+extension SyncEngine {
+    /// Patches references pulled before their target was linked (a customer read before its
+    /// support rep, an employee before their manager): once every system has been pulled,
+    /// each is translated again; what still has no target is quarantined, never written as a
+    /// wrong ID.
+    func resolvePendingPullReferences(_ ctx: RunContext) throws {
+        let pending = ctx.pendingPullRefs
+        ctx.pendingPullRefs = []
+        for ref in pending {
+            guard let mapper = mappers[ref.system]?[ref.entity] else { continue }
+            try store.write { tx in
+                var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                guard let link = try tx.link(entity: ref.entity, system: ref.system, hubID: ref.hubID),
+                    let current = try tx.entity(ref.hubID), !current.isDeleted
+                else { return }
+                guard let target = try tx.link(entity: ref.target, system: ref.system, externalID: ref.targetExternalID),
+                    target.state == .linked
+                else {
+                    try merger.quarantine(link.externalID ?? ExternalID("?"), hubID: ref.hubID, reason: "unresolved_ref",
+                                          message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in "
+                                              + "'\(ref.system)', which is not linked to the hub (not read, filtered out or "
+                                              + "quarantined); the reference was left unchanged")
+                    return
+                }
+                let theirs: CanonicalRecord = [ref.field: .string(target.hubID.rawValue)]
+                do {
+                    _ = try merger.mergeLinked(link, current, theirs: theirs, fields: [ref.field], theirsAt: ref.observedAt)
+                } catch let problem as RecordProblem {
+                    try merger.quarantine(link.externalID ?? ExternalID("?"), hubID: ref.hubID, reason: problem.reason,
+                                          message: problem.message)
+                }
+            }
+        }
+    }
+
+    /// Sends references that were left out of writes because their target was not in the
+    /// system yet (a manager created in the same run as their report).
+    func resolvePendingPushReferences(_ system: SystemDefinition, _ options: SyncOptions, _ ctx: RunContext) async throws {
+        let pending = ctx.pendingPushRefs.filter { $0.system == system.name }
+        guard !pending.isEmpty else { return }
+        ctx.pendingPushRefs.removeAll { $0.system == system.name }
+        for entity in topology.referenceOrder {
+            guard let mapper = mappers[system.name]?[entity], let spoke = spokes[system.name] else { continue }
+            let hubIDs = Array(Set(pending.filter { $0.entity == entity }.map(\.hubID)))
+            guard !hubIDs.isEmpty else { continue }
+            let records = try store.read { try $0.entities(hubIDs) }.values.sorted { $0.seq < $1.seq }
+            let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)
+            ctx.report.add(system.name, entity, push: counts)
+        }
+        // Whatever is still pending has no target in the system.
+        let stuck = ctx.pendingPushRefs.filter { $0.system == system.name }
+        ctx.pendingPushRefs.removeAll { $0.system == system.name }
+        guard !stuck.isEmpty else { return }
+        try store.write { tx in
+            for ref in stuck {
+                let target = mappers[system.name]?[ref.entity]?.refFields[ref.field].map { "\($0)" } ?? "its target"
+                let entry = QuarantineEntry(
+                    run: ctx.runID, system: system.name, entity: ref.entity,
+                    externalID: try tx.link(entity: ref.entity, system: system.name, hubID: ref.hubID)?.externalID,
+                    hubID: ref.hubID, direction: "push", reason: "unresolved_ref",
+                    message: "field '\(ref.field)' refers to a \(target) that is not in '\(system.name)' (not pushed, "
+                        + "filtered out or quarantined); the reference was not written",
+                    createdAt: ctx.now())
+                try tx.quarantine(entry)
+                ctx.report.quarantined.append(entry)
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import HubCore
+import HubMapping
+import HubStore
+import HubTopology
+
+/// The sync engine: one `sync-all` cycle is pull from every system, merge into the hub, push to
+/// every system (docs/architecture.md).
+///
+/// Stateless between runs: everything it remembers is in the hub. Built by the CLI from a
+/// topology, the hub store and one spoke per system; time and IDs are injected so a run can be
+/// reproduced in a test.
+///
+/// For example:
+/// ```swift
+/// let engine = SyncEngine(topology: topology, store: store, spokes: spokes)
+/// let report = try await engine.syncAll()
+/// print(report.status)
+/// ```
+public struct SyncEngine: Sendable {
+    public let topology: Topology
+    public let store: HubStore
+    public let spokes: [SystemName: any Spoke]
+    let mappers: [SystemName: [EntityName: EntityMapper]]
+    let clock: WallClock
+    let hubIDs: IDGenerator
+    let runIDs: IDGenerator
+
+    /// - Parameters:
+    ///   - spokes: one spoke per system of the topology.
+    ///   - clock: the time source for timestamps.
+    ///   - hubIDs: makes hub IDs (default: UUIDv7).
+    ///   - runIDs: makes run IDs (default: UUIDv7).
+    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke], clock: WallClock = .system,
+                hubIDs: IDGenerator? = nil, runIDs: IDGenerator? = nil) {
+        self.topology = topology
+        self.store = store
+        self.spokes = spokes
+        self.clock = clock
+        self.hubIDs = hubIDs ?? .uuidV7(clock: clock)
+        self.runIDs = runIDs ?? .uuidV7(clock: clock)
+        var mappers: [SystemName: [EntityName: EntityMapper]] = [:]
+        for system in topology.systems {
+            for mapping in system.entities {
+                guard let entity = topology.entity(mapping.entity) else { continue }
+                mappers[system.name, default: [:]][mapping.entity] = EntityMapper(
+                    system: system, mapping: mapping, entity: entity, nestedPaths: system.adapter.usesNestedPaths)
+            }
+        }
+        self.mappers = mappers
+    }
+
+    /// The mapper of an entity in a system.
+    public func mapper(_ system: SystemName, _ entity: EntityName) -> EntityMapper? { mappers[system]?[entity] }
+
+    /// Runs one full cycle: pull from every system whose direction allows it, merge into the
+    /// hub, push to every system whose direction allows it.
+    ///
+    /// A system that fails (unreachable, unreadable) is skipped for the rest of the run with its
+    /// cursor and push marks untouched; the others complete and the report says `partial`.
+    /// With `dryRun`, the cycle runs against a scratch copy of the hub and writes nothing to any
+    /// system; the report's `plan` lists what would be written.
+    public func syncAll(_ options: SyncOptions = SyncOptions()) async throws -> SyncReport {
+        if options.dryRun { return try await dryRun(options) }
+        let runID = RunID(runIDs.next())
+        let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: false, startedAt: Timestamp.string(clock.now())),
+                             clock: clock)
+        try store.write { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
+        try await cycle(options, ctx)
+        return try finish(ctx)
+    }
+
+    /// The phases of a cycle, shared by real and dry runs.
+    func cycle(_ options: SyncOptions, _ ctx: RunContext) async throws {
+        let entities = topology.referenceOrder.filter { options.entities?.contains($0) ?? true }
+        let systems = topology.systems.filter { options.only?.contains($0.name) ?? true }
+        for system in systems {
+            for entity in entities where mappers[system.name]?[entity] != nil {
+                ctx.report.add(system.name, entity)
+            }
+        }
+        // Pull: every system, entities in reference order (parents first).
+        for system in systems where system.direction.pulls {
+            do {
+                for entity in entities {
+                    guard let mapper = mappers[system.name]?[entity] else { continue }
+                    try await pull(system, mapper, options, ctx)
+                }
+            } catch {
+                ctx.report.systemErrors[system.name] = describe(error)
+            }
+        }
+        try resolvePendingPullReferences(ctx)
+        // Push: every system that did not fail, entities in reference order.
+        for system in systems where system.direction.pushes && ctx.report.systemErrors[system.name] == nil {
+            do {
+                for entity in entities {
+                    guard let mapper = mappers[system.name]?[entity] else { continue }
+                    try await push(system, mapper, options, ctx)
+                }
+                try await resolvePendingPushReferences(system, options, ctx)
+            } catch {
+                ctx.report.systemErrors[system.name] = describe(error)
+            }
+        }
+    }
+
+    /// Records the end of the run in the hub.
+    func finish(_ ctx: RunContext) throws -> SyncReport {
+        ctx.report.finishedAt = ctx.now()
+        let report = ctx.report
+        let counts = report.rows.flatMap { row in
+            [(row.system, row.entity, "pull", row.pull), (row.system, row.entity, "push", row.push)]
+        }.map { (system: $0.0, entity: $0.1, direction: $0.2, counts: $0.3) }
+        try store.write { tx in
+            try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.status.rawValue,
+                             exitCode: Int(report.exitCode), report: report.json, counts: counts)
+        }
+        return report
+    }
+
+    func describe(_ error: any Error) -> String {
+        topology.secrets.redact(String(describing: error))
+    }
+}
+
+extension AdapterKind {
+    /// True when the system holds JSON documents, so dotted field paths address nested objects.
+    public var usesNestedPaths: Bool {
+        switch self {
+        case .jsonl, .rest, .exec: return true
+        case .sqlite, .csv, .postgres: return false
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import HubCore
+import HubStore
+import HubSync
+import HubTesting
+import HubTopology
+
+/// Three in-memory systems with different schemas, a hub in memory, and a fixed clock.
+struct SyncFixture {
+    let topology: Topology
+    let store: HubStore
+    let crm: InMemorySpoke
+    let app: InMemorySpoke
+    let sheet: InMemorySpoke
+    let clock = TestClock()
+
+    static let topologyJSON = """
+    {
+      "version": 1,
+      "name": "fixture",
+      "entities": {
+        "employee": {
+          "fields": {
+            "email": {"type": "string", "required": true, "normalize": ["trim", "lowercase"]},
+            "name": {"type": "string"},
+            "manager": {"type": "ref", "entity": "employee"}
+          },
+          "match": [["email"]]
+        },
+        "customer": {
+          "fields": {
+            "email": {"type": "string", "required": true, "normalize": ["trim", "lowercase"]},
+            "first_name": {"type": "string"},
+            "last_name": {"type": "string"},
+            "country": {"type": "string"},
+            "score": {"type": "integer"},
+            "vip": {"type": "boolean"},
+            "support_rep": {"type": "ref", "entity": "employee"}
+          },
+          "match": [["email"]]
+        }
+      },
+      "systems": {
+        "crm": {
+          "adapter": "jsonl",
+          "entities": {
+            "employee": {"object": "reps", "fields": {"email": "mail", "name": "display", "manager": "boss"}},
+            "customer": {
+              "object": "contacts", "cursor": "modified",
+              "fields": {
+                "email": "properties.email", "first_name": "properties.given", "last_name": "properties.family",
+                "country": {"field": "properties.country", "values": {"Germany": "DE", "Brazil": "BR"}},
+                "score": "properties.score", "support_rep": "owner"
+              }
+            }
+          }
+        },
+        "app": {
+          "adapter": "jsonl",
+          "entities": {
+            "customer": {
+              "object": "users",
+              "fields": {
+                "email": "email",
+                "first_name": {"field": "full_name", "parts": ["first_name", "last_name"]},
+                "vip": {"field": "tier", "values": {"true": "gold", "false": "basic"}},
+                "score": {"field": "points", "type": "string"}
+              }
+            }
+          }
+        },
+        "sheet": {
+          "adapter": "jsonl",
+          "entities": {
+            "customer": {"object": "customers", "fields": {"email": "Email", "first_name": "First", "last_name": "Last", "country": "Country"}}
+          }
+        }
+      }
+    }
+    """
+
+    init(json: String = SyncFixture.topologyJSON, tombstones: Bool = true) throws {
+        topology = try TopologyLoader.decode(json, baseDirectory: "/tmp")
+        store = try HubStore.inMemory()
+        crm = InMemorySpoke("crm", assignsIDs: true, tombstones: tombstones)
+        app = InMemorySpoke("app", assignsIDs: true, tombstones: tombstones)
+        sheet = InMemorySpoke("sheet", assignsIDs: false, tombstones: tombstones)
+    }
+
+    func engine() -> SyncEngine {
+        SyncEngine(topology: topology, store: store, spokes: ["crm": crm, "app": app, "sheet": sheet],
+                   clock: clock.wallClock, hubIDs: .incrementing(prefix: "hub"), runIDs: IDGenerator.uuidV7(clock: clock.wallClock))
+    }
+
+    @discardableResult
+    func sync(_ options: SyncOptions = SyncOptions()) async throws -> SyncReport {
+        clock.advance(seconds: 60)
+        return try await engine().syncAll(options)
+    }
+
+    /// Writes every spoke received since the last call.
+    func takeWrites() async -> Int {
+        var n = 0
+        for spoke in [crm, app, sheet] {
+            n += await spoke.writeLog.count
+            await spoke.clearWriteLog()
+        }
+        return n
+    }
+
+    /// The highest change sequence in the hub: unchanged when a run wrote no entity.
+    func hubSeq() throws -> Int64 { try store.read { try $0.maxSeq() } }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let lock = NSLock()
+    nonisolated(unsafe) private var now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    var wallClock: WallClock { WallClock { [self] in self.current() } }
+
+    func current() -> Date {
+        lock.lock(); defer { lock.unlock() }
+        return now
+    }
+
+    func advance(seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        now = now.addingTimeInterval(seconds)
+    }
+}
