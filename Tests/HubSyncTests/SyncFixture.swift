@@ -13,6 +13,7 @@ struct SyncFixture {
     let app: InMemorySpoke
     let sheet: InMemorySpoke
     let clock = TestClock()
+    let hubIDs = IDGenerator.incrementing(prefix: "hub")
 
     static let topologyJSON = """
     {
@@ -89,7 +90,7 @@ struct SyncFixture {
 
     func engine() -> SyncEngine {
         SyncEngine(topology: topology, store: store, spokes: ["crm": crm, "app": app, "sheet": sheet],
-                   clock: clock.wallClock, hubIDs: .incrementing(prefix: "hub"), runIDs: IDGenerator.uuidV7(clock: clock.wallClock))
+                   clock: clock.wallClock, hubIDs: hubIDs, runIDs: IDGenerator.uuidV7(clock: clock.wallClock))
     }
 
     @discardableResult
