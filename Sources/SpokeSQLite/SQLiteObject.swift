@@ -1,0 +1,99 @@
+import GRDB
+import HubCore
+
+/// An ``ObjectBinding`` resolved against the live schema: the table, its ID and cursor columns,
+/// and the columns a read selects.
+///
+/// Every identifier that reaches SQL comes from here, so a name the schema does not have can
+/// never reach a statement.
+struct SQLiteObject: Sendable {
+    let table: SQLiteTable
+    let id: SQLiteColumn
+    let cursor: SQLiteColumn?
+    /// The distinct columns a read selects: the ID first, then the cursor (if any), then fields.
+    let selected: [SQLiteColumn]
+    /// Each record key (spelled as the binding spells it) and the index of its column in `selected`.
+    let keys: [(key: String, index: Int)]
+
+    /// The selected columns as SQL: `"id", "name", …`.
+    var selectList: String { selected.map(\.identifier.quoted).joined(separator: ", ") }
+
+    /// Resolves `binding`, or throws a configuration error naming what is missing.
+    static func resolve(_ binding: ObjectBinding, in db: Database, system: SystemName) throws -> SQLiteObject {
+        switch try resolution(binding, in: db) {
+        case .success(let object):
+            return object
+        case .failure(let problems):
+            throw SpokeError(.configuration, system: system, object: binding.object,
+                             message: problems.problems.joined(separator: "; "))
+        }
+    }
+
+    /// The problems `check` reports for `binding`: a missing table or missing columns, and an ID
+    /// column that does not identify one row.
+    static func problems(_ binding: ObjectBinding, in db: Database) throws -> [String] {
+        switch try resolution(binding, in: db) {
+        case .failure(let problems):
+            return problems.problems
+        case .success(let object):
+            guard !object.table.isView, !object.id.isRowID else { return [] }
+            if try db.table(object.table.name, hasUniqueKey: [object.id.name]) { return [] }
+            return ["column '\(object.id.name)' of table '\(object.table.name)' is neither the primary key nor "
+                    + "unique, so one ID may stand for several rows"]
+        }
+    }
+
+    struct Problems: Error { var problems: [String] }
+
+    private static func resolution(_ binding: ObjectBinding, in db: Database) throws -> Result<SQLiteObject, Problems> {
+        let table: SQLiteTable
+        switch try SQLiteTable.load(named: binding.object, in: db) {
+        case .success(let t): table = t
+        case .failure(let missing): return .failure(Problems(problems: [missing.message]))
+        }
+        var problems: [String] = []
+        var selected: [SQLiteColumn] = []
+        var keys: [(key: String, index: Int)] = []
+        func add(_ key: String, role: String) -> SQLiteColumn? {
+            guard let column = table.column(named: key, in: db) else {
+                problems.append(table.missingColumn(key, role: role))
+                return nil
+            }
+            let index = selected.firstIndex { $0.name == column.name } ?? {
+                selected.append(column)
+                return selected.count - 1
+            }()
+            if !keys.contains(where: { $0.key == key }) { keys.append((key, index)) }
+            return column
+        }
+        let id = add(binding.idField, role: "ID column")
+        let cursor = binding.cursorField.flatMap { add($0, role: "cursor column") }
+        var reported: Set<String> = []
+        for field in binding.fields where reported.insert(field).inserted { _ = add(field, role: "column") }
+        guard let id, problems.isEmpty else { return .failure(Problems(problems: problems)) }
+        return .success(SQLiteObject(table: table, id: id, cursor: cursor, selected: selected, keys: keys))
+    }
+
+    /// The columns `fields` name, or a configuration error listing the names the table lacks.
+    func columns(for fields: some Sequence<String>, in db: Database, system: SystemName) throws -> [String: SQLiteColumn] {
+        var found: [String: SQLiteColumn] = [:]
+        var missing: [String] = []
+        for name in fields where found[name] == nil {
+            if let column = table.column(named: name, in: db) { found[name] = column } else { missing.append(name) }
+        }
+        guard missing.isEmpty else {
+            throw SpokeError(.configuration, system: system, object: table.name,
+                             message: missing.sorted().map { table.missingColumn($0, role: "column") }.joined(separator: "; "))
+        }
+        return found
+    }
+
+    /// Turns a selected row into a record, or nil when its ID is NULL.
+    func record(from row: Row) -> SpokeRecord? {
+        guard let id = ExternalID(row[0] as DatabaseValue) else { return nil }
+        var fields: [String: Value] = [:]
+        fields.reserveCapacity(keys.count)
+        for (key, index) in keys { fields[key] = Value(row[index] as DatabaseValue) }
+        return SpokeRecord(id: id, fields: fields)
+    }
+}

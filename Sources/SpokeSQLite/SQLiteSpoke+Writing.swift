@@ -1,0 +1,131 @@
+import GRDB
+import HubCore
+
+extension SQLiteSpoke {
+    /// Applies a batch in one transaction, each write in its own savepoint.
+    ///
+    /// - A create inserts the given fields and returns the row's ID as the table holds it
+    ///   (`RETURNING`): the rowid SQLite assigns to an `INTEGER PRIMARY KEY`, a column default,
+    ///   the ID the fields set, or else the create's hub key. NULL values are left out for columns
+    ///   with a `DEFAULT`, so the default applies.
+    /// - An update sets only the given columns (never the ID column); no row → `.notFound`.
+    /// - A delete succeeds whether or not the row still exists.
+    /// - A record the database rejects (NOT NULL, UNIQUE, CHECK, foreign key, a trigger's `RAISE`,
+    ///   a datatype mismatch) is `.failed` with SQLite's message, which names the constraint but
+    ///   no values; the rest of the batch is applied.
+    ///
+    /// A field that is not a column of the table fails the whole batch with a configuration error
+    /// before anything is written. Columns the writes do not mention, such as a cursor column a
+    /// trigger maintains, are left alone.
+    public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
+        guard !writes.isEmpty else { return [] }
+        let system = system
+        return try await writing(object.object) { db in
+            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
+            var names: Set<String> = []
+            for write in writes {
+                switch write {
+                case .create(_, let fields), .update(_, let fields): names.formUnion(fields.keys)
+                case .delete: break
+                }
+            }
+            let columns = try resolved.columns(for: names, in: db, system: system)
+            let writer = SQLiteBatchWriter(object: resolved, columns: columns, db: db)
+            return try writes.map { try writer.apply($0) }
+        }
+    }
+}
+
+/// Applies the writes of one batch inside its transaction.
+struct SQLiteBatchWriter {
+    let object: SQLiteObject
+    /// The column of every field name the batch uses.
+    let columns: [String: SQLiteColumn]
+    let db: Database
+
+    var table: String { object.table.identifier.quoted }
+    var idColumn: SQLiteColumn { object.id }
+
+    /// Applies one write in a savepoint; a record-level rejection rolls back only this write.
+    func apply(_ write: SpokeWrite) throws -> SpokeWriteResult {
+        var result = SpokeWriteResult.failed("not applied")
+        do {
+            try db.inSavepoint {
+                switch write {
+                case .create(let key, let fields): result = try create(key: key, fields: fields)
+                case .update(let id, let fields): result = try update(id: id, fields: fields)
+                case .delete(let id): result = try delete(id: id)
+                }
+                return .commit
+            }
+            return result
+        } catch let error as DatabaseError where Self.isRecordLevel(error) {
+            return .failed("rejected by SQLite: \(error.message ?? "constraint failed")")
+        }
+    }
+
+    /// Errors that concern one record, not the database: constraints, type mismatches, oversized values.
+    static func isRecordLevel(_ error: DatabaseError) -> Bool {
+        [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(error.resultCode)
+    }
+
+    /// Field values by column, in a stable column order (so statements are cached), without the
+    /// ID column unless `includeID`; NULLs left out where `skipNullDefaults` and the column has a default.
+    func assignments(_ fields: [String: Value], includeID: Bool, skipNullDefaults: Bool)
+        -> [(column: SQLiteColumn, value: DatabaseValue)]
+    {
+        var out: [(column: SQLiteColumn, value: DatabaseValue)] = []
+        for key in fields.keys.sorted() {
+            guard let column = columns[key], let value = fields[key] else { continue }
+            if column.name == idColumn.name && (!includeID || value.isNull) { continue }
+            if skipNullDefaults && value.isNull && column.hasDefault { continue }
+            if out.contains(where: { $0.column.name == column.name }) { continue }
+            out.append((column, value.databaseValue))
+        }
+        return out
+    }
+
+    func create(key: String, fields: [String: Value]) throws -> SpokeWriteResult {
+        var values = assignments(fields, includeID: true, skipNullDefaults: true)
+        let setsID = values.contains { $0.column.name == idColumn.name }
+        if !setsID && !idColumn.isRowID && !idColumn.hasDefault {
+            // The system assigns no ID: the hub's key becomes the record's ID.
+            values.append((idColumn, idColumn.databaseValue(for: ExternalID(key))))
+        }
+        let returning = "RETURNING \(idColumn.identifier.quoted)"
+        let sql: String
+        if values.isEmpty {
+            sql = "INSERT INTO \(table) DEFAULT VALUES \(returning)"
+        } else {
+            let names = values.map(\.column.identifier.quoted).joined(separator: ", ")
+            let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
+            sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
+        }
+        let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(values.map(\.value)))
+        guard let row, let id = ExternalID(row[0] as DatabaseValue) else {
+            return .failed("the new row has no ID in column '\(idColumn.name)'")
+        }
+        return .created(id)
+    }
+
+    func update(id: ExternalID, fields: [String: Value]) throws -> SpokeWriteResult {
+        let values = assignments(fields, includeID: false, skipNullDefaults: false)
+        let idValue = idColumn.databaseValue(for: id)
+        let where_ = "WHERE \(idColumn.identifier.quoted) = ?"
+        if values.isEmpty {
+            let exists = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM \(table) \(where_) LIMIT 1"),
+                                          arguments: [idValue]) != nil
+            return exists ? .updated : .notFound
+        }
+        let set = values.map { "\($0.column.identifier.quoted) = ?" }.joined(separator: ", ")
+        try db.cachedStatement(sql: "UPDATE \(table) SET \(set) \(where_)")
+            .execute(arguments: StatementArguments(values.map(\.value) + [idValue]))
+        return db.changesCount == 0 ? .notFound : .updated
+    }
+
+    func delete(id: ExternalID) throws -> SpokeWriteResult {
+        try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(idColumn.identifier.quoted) = ?")
+            .execute(arguments: [idColumn.databaseValue(for: id)])
+        return .deleted
+    }
+}
