@@ -1,1 +1,3 @@
-print("hubctl")
+import HubCLI
+
+await Hubctl.runMain()

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import HubStore
+
+/// `hubctl history`: the hub's recent runs.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "List recent sync runs with their status and counts.")
+
+    @OptionGroup var options: TopologyOptions
+    @Flag(help: "Print one JSON document instead of a table.") var json = false
+    @Option(help: "How many runs to show.") var limit = 20
+
+    func run() throws {
+        var console = Console()
+        let topology = try options.load(console: console)
+        console.redactor = topology.secrets
+        guard FileManager.default.fileExists(atPath: topology.hubPath) else {
+            console.error("no hub at \(topology.hubPath) yet")
+            console.hint("run `hubctl sync-all -t \(options.path)` first")
+            throw ExitCode(1)
+        }
+        let runs = try HubStore(path: topology.hubPath).read { try $0.runs(limit: limit) }
+        if json {
+            console.out(JSONWriter.pretty(.object([
+                "format_version": "1.0", "command": "history",
+                "runs": .array(runs.map { r in
+                    .object(["run_id": .string(r.id.rawValue), "started_at": .string(r.startedAt),
+                             "finished_at": r.finishedAt.map(Value.string) ?? .null, "status": .string(r.status),
+                             "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
+                             "totals": r.report?.objectValue?["totals"] ?? .null])
+                }),
+            ])))
+            return
+        }
+        var table = TextTable(["RUN", "STARTED", "STATUS", "PULLED", "HUB WRITES", "PUSHED", "QUARANTINED"])
+        for r in runs {
+            let totals = r.report?.objectValue?["totals"]?.objectValue
+            func n(_ dir: String, _ keys: [String]) -> Int64 {
+                keys.reduce(0) { $0 + (totals?[dir]?.objectValue?[$1]?.intValue ?? 0) }
+            }
+            let quarantined = r.report?.objectValue?["quarantined"]?.arrayValue?.count ?? 0
+            table.add([r.id.rawValue, r.startedAt, r.status, "\(n("pull", ["read"]))",
+                       "\(n("pull", ["created", "updated", "linked", "deleted"]))",
+                       "\(n("push", ["created", "updated", "deleted"]))", "\(quarantined)"])
+        }
+        console.out(runs.isEmpty ? "No runs yet." : table.render())
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import HubCore
+import HubStore
+import Testing
+
+@Suite struct HubStoreTests {
+    static func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("hub-\(UUID().uuidString).sqlite").path
+    }
+
+    static func entity(_ id: String, seq: Int64, data: [String: Value] = ["email": "a@example.com"]) -> EntityRecord {
+        EntityRecord(hubID: HubID(id), entity: "customer", data: data, version: 1, seq: seq, fieldOrigins: [:],
+                     createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z")
+    }
+
+    static func link(_ hub: String, _ ext: String?) -> Link {
+        Link(entity: "customer", system: "crm", externalID: ext.map(ExternalID.init), hubID: HubID(hub), state: .linked,
+             baseHash: "h", baseData: ["email": "a@example.com"], baseVersion: 1, linkedBy: "created",
+             linkedAt: "2026-01-01T00:00:00.000Z", lastSeenRun: nil)
+    }
+
+    @Test func aHubOnDiskUsesWALAndFullSynchronousWritesAndPassesIntegrityChecks() throws {
+        let path = Self.temporaryPath()
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try HubStore(path: path)
+        let p = try store.pragmas()
+        #expect(p.journalMode == "wal")
+        #expect(p.synchronous == 2)
+        #expect(p.integrity == "ok")
+        // Reopening runs no migration twice.
+        _ = try HubStore(path: path)
+    }
+
+    @Test func entitiesKeepTheirHistoryAndChangesAreFoundBySeq() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in
+            try tx.insertEntity(Self.entity("h1", seq: 1), sourceSystem: "crm", run: "r1")
+            try tx.insertEntity(Self.entity("h2", seq: 2), sourceSystem: "crm", run: "r1")
+            var next = Self.entity("h1", seq: 3, data: ["email": "b@example.com"])
+            next.version = 2
+            try tx.updateEntity(next, sourceSystem: "app", run: "r2")
+        }
+        let (maxSeq, since2, since0, v1, v2, version) = try store.read { tx in
+            (try tx.maxSeq(), try tx.entitiesChanged("customer", after: 2, limit: 10).map(\.hubID),
+             try tx.entitiesChanged("customer", after: 0, limit: 10).map(\.hubID), try tx.version("h1", 1),
+             try tx.version("h1", 2), try tx.entity("h1")?.version)
+        }
+        #expect(maxSeq == 3)
+        #expect(since2 == ["h1"])
+        #expect(since0 == ["h2", "h1"])
+        #expect(v1 == ["email": "a@example.com"])
+        #expect(v2 == ["email": "b@example.com"])
+        #expect(version == 2)
+    }
+
+    @Test func oneExternalIDCannotBeLinkedToTwoEntities() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in try tx.saveLink(Self.link("h1", "42")) }
+        #expect(throws: (any Error).self) {
+            try store.write { tx in try tx.saveLink(Self.link("h2", "42")) }
+        }
+        // Pending creates have no ID yet and do not collide.
+        try store.write { tx in
+            var a = Self.link("h3", nil)
+            a.state = .pendingCreate
+            var b = Self.link("h4", nil)
+            b.state = .pendingCreate
+            try tx.saveLink(a)
+            try tx.saveLink(b)
+        }
+        let found = try store.read { try $0.links(entity: "customer", system: "crm", externalIDs: ["42", "43"]) }
+        #expect(found.keys.sorted() == ["42"])
+        #expect(found["42"]?.hubID == "h1")
+    }
+
+    @Test func pushMarksNeverMoveBackward() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in
+            try tx.setPushMark(10, system: "crm", entity: "customer", at: "t")
+            try tx.setPushMark(7, system: "crm", entity: "customer", at: "t")
+        }
+        #expect(try store.read { try $0.pushMark(system: "crm", entity: "customer") } == 10)
+    }
+
+    @Test func aRecordQuarantinedAgainForTheSameReasonKeepsOneEntry() throws {
+        let store = try HubStore.inMemory()
+        let entry = QuarantineEntry(run: "r1", system: "crm", entity: "customer", externalID: "7", hubID: nil,
+                                    direction: "pull", reason: "unmappable", message: "bad", createdAt: "t")
+        try store.write { tx in
+            try tx.quarantine(entry)
+            try tx.quarantine(entry)
+        }
+        #expect(try store.read { try $0.openQuarantine() }.count == 1)
+        try store.write { tx in
+            try tx.resolveQuarantine(system: "crm", entity: "customer", externalID: "7", hubID: nil, direction: "pull", at: "t2")
+        }
+        #expect(try store.read { try $0.openQuarantine() }.isEmpty)
+    }
+
+    @Test func matchKeysFindEveryCandidate() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in
+            try tx.setMatchKeys("h1", entity: "customer", keys: [(0, "[\"a@example.com\"]")])
+            try tx.setMatchKeys("h2", entity: "customer", keys: [(0, "[\"a@example.com\"]")])
+            try tx.setMatchKeys("h3", entity: "customer", keys: [(0, "[\"c@example.com\"]")])
+            // Replacing keys drops the old ones.
+            try tx.setMatchKeys("h3", entity: "customer", keys: [(0, "[\"d@example.com\"]")])
+        }
+        let (a, c) = try store.read { tx in
+            (try tx.matchCandidates("customer", rule: 0, key: "[\"a@example.com\"]"),
+             try tx.matchCandidates("customer", rule: 0, key: "[\"c@example.com\"]"))
+        }
+        #expect(Set(a) == ["h1", "h2"])
+        #expect(c.isEmpty)
+    }
+
+    @Test func aCopyOfTheHubIsIndependent() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in try tx.insertEntity(Self.entity("h1", seq: 1), sourceSystem: nil, run: "r") }
+        let path = Self.temporaryPath()
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let copy = try store.copy(to: path)
+        try copy.write { tx in try tx.insertEntity(Self.entity("h2", seq: 2), sourceSystem: nil, run: "r") }
+        #expect(try store.read { try $0.maxSeq() } == 1)
+        #expect(try copy.read { try $0.maxSeq() } == 2)
+    }
+}
