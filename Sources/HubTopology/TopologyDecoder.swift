@@ -43,7 +43,10 @@ final class TopologyDecoder {
         var systems: [SystemDefinition] = []
         let systemsNode = node.require(top, "systems", "the connected systems")
         if let systemsNode { systems = decodeSystems(systemsNode, entities: entities) }
-        let systemNames = (systemsNode?.value.objectValue?.keys).map { Array($0).sorted() } ?? []
+        var systemNames: [String] = []
+        if let systemsNode, case .object = systemsNode.value {
+            systemNames = systemsNode.orderedObject()?.map(\.0) ?? []
+        }
         if let entitiesNode { completeEntities(&entities, node: entitiesNode, systemNames: systemNames) }
         if let systemsNode { checkSystems(systems, entities: entities, node: systemsNode) }
 
