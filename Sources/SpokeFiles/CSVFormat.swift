@@ -5,7 +5,8 @@ import HubCore
 ///
 /// CSV cannot tell null from an empty string: both are an empty cell, and both read back as
 /// null. Rows with fewer cells than the header read the missing cells as null; a row with more
-/// cells, or a header that names a column twice, is malformed.
+/// cells, or a header that names a column twice, is malformed. Columns without a name (from
+/// trailing delimiters) are not read.
 struct CSVFormat: FileTableFormat {
     let parser: CSVParser
     let writer: CSVWriter
@@ -43,7 +44,8 @@ struct CSVFormat: FileTableFormat {
         let line = reader.line
         guard let names = try parser.readRecord(&reader) else { return nil }
         var seen: Set<String> = []
-        for name in names where !seen.insert(name).inserted {
+        // Unnamed columns (trailing delimiters in a spreadsheet export) may repeat; they are not read.
+        for name in names where !name.isEmpty && !seen.insert(name).inserted {
             throw FileSyntaxError(line: line, message: "the header names the column '\(name)' twice")
         }
         return Layout(names)
@@ -69,7 +71,7 @@ struct CSVFormat: FileTableFormat {
     func fields(of row: Row, layout: Layout) -> [String: Value] {
         var fields: [String: Value] = [:]
         fields.reserveCapacity(layout.columns.count)
-        for (index, column) in layout.columns.enumerated() {
+        for (index, column) in layout.columns.enumerated() where !column.isEmpty {
             fields[column] = index < row.cells.count && !row.cells[index].isEmpty ? .string(row.cells[index]) : .null
         }
         return fields

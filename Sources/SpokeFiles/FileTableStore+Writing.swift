@@ -38,7 +38,7 @@ extension FileTableStore {
             plan[id, default: []].append(index)
         }
 
-        var existing = try open(path, binding)
+        let existing = try open(path, binding)
         defer { existing?.close() }
         let fileLayout = existing?.layout
         var layout = fileLayout ?? format.newLayout(for: binding)
@@ -53,9 +53,8 @@ extension FileTableStore {
 
         try run(binding) {
             if existing?.hasByteOrderMark == true { try sink.raw(Self.byteOrderMark, isRow: false) }
-            if let fileLayout, !grew {
-                try sink.raw(existing!.layoutBytes, isRow: true)
-                _ = fileLayout
+            if let existing, existing.layout != nil, !grew {
+                try sink.raw(existing.layoutBytes, isRow: true)
             } else {
                 var header: [UInt8] = []
                 if format.encodeLayout(layout, to: &header) {
@@ -96,7 +95,6 @@ extension FileTableStore {
                     }
                     changed = changed || modified
                 }
-                existing = file
             }
 
             // Records not in the file: created at the end.

@@ -125,6 +125,17 @@ import Testing
         }
     }
 
+    @Test func unnamedTrailingColumnsAndTrailingDelimitersAreTolerated() async throws {
+        try await withTemporaryDirectory { directory in
+            try Self.write("id,name,,\n1,Ada,,\n2,Grace\n", to: directory.path("export.csv"))
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path)
+            let binding = ObjectBinding(entity: "person", object: "export.csv", fields: ["name"])
+            #expect(try await spoke.check([binding]).first?.problems == [])
+            let records = try await Self.readAll(spoke, binding).records
+            #expect(records.map(\.fields) == [["id": "1", "name": "Ada"], ["id": "2", "name": "Grace"]])
+        }
+    }
+
     @Test func otherDelimitersWork() async throws {
         try await withTemporaryDirectory { directory in
             try Self.write("id;name\n1;\"a;b\"\n", to: directory.path("semi.csv"))
