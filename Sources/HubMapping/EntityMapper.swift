@@ -121,26 +121,54 @@ public struct EntityMapper: Sendable {
         let m = mapping.fields[index]
         let raw = fields.value(atPath: m.systemField) ?? .null
         if m.isComposite {
-            let text = m.normalize.apply(raw)
-            let pieces = Self.split(text.isNull ? nil : text.displayText, count: m.canonical.count,
-                                    separator: m.separator, side: m.split)
-            return .success(zip(m.canonical, pieces).map { name, piece in
-                var v = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(piece.map(Value.string) ?? .null)
-                if v.stringValue?.isEmpty == true { v = .null }
-                return (name.rawValue, v)
-            })
+            // A part's normalisation can add or remove separators (collapse_spaces turns a tab
+            // into a space), which would split differently once written back. Settle on parts
+            // that split back into themselves, so that a read is what a write of it reads back.
+            var parts = compositeParts(m, raw)
+            for _ in 0..<8 {
+                let again = compositeParts(m, joinParts(m, parts))
+                if again == parts { break }
+                parts = again
+            }
+            return .success(zip(m.canonical, parts).map { ($0.rawValue, $1) })
         }
         let name = m.canonical[0].rawValue
         guard let def = fieldDefinitions[name] else { return .success([]) }
         let p = prepared[index]
-        var v = m.normalize.apply(raw)
+        var v = m.normalize.isEmpty ? raw : m.normalize.apply(Self.scalarText(raw))
         if !p.inverse.isEmpty, !v.isNull { v = Self.invert(v, in: p.inverse) }
         switch ValueConversion.toCanonical(v, type: def.type, format: m.format) {
         case .success(let converted): v = converted
         case .failure(let failure): return .failure(failure)
         }
+        // The default stands in for "no value" after normalisation too (`empty_to_null`).
+        v = def.normalize.apply(v)
         if v.isNull, let d = p.defaultValue { v = d }
-        return .success([(name, def.normalize.apply(v))])
+        return .success([(name, v)])
+    }
+
+    /// The parts of a composite system value, normalised; empty parts are null.
+    func compositeParts(_ m: FieldMapping, _ raw: Value) -> [Value] {
+        let text = m.normalize.apply(Self.scalarText(raw))
+        let pieces = Self.split(text.isNull ? nil : text.displayText, count: m.canonical.count,
+                                separator: m.separator, side: m.split)
+        return zip(m.canonical, pieces).map { name, piece in
+            var v = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(piece.map(Value.string) ?? .null)
+            if v.stringValue?.isEmpty == true { v = .null }
+            return v
+        }
+    }
+
+    /// The system value of composite parts: the parts joined by the separator; null parts, empty
+    /// parts and separators at a part's ends are left out, so that the text splits back.
+    func joinParts(_ m: FieldMapping, _ parts: [Value]) -> Value {
+        var pieces: [String] = []
+        for (name, v) in zip(m.canonical, parts) {
+            let normalized = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(v)
+            guard !normalized.isNull else { continue }
+            pieces += Self.pieces(of: normalized.displayText, separator: m.separator)
+        }
+        return pieces.isEmpty ? .null : .string(pieces.joined(separator: m.separator))
     }
 
     /// The canonical value a system value stands for under a value map, or the value itself.
@@ -170,7 +198,7 @@ public struct EntityMapper: Sendable {
     /// separators at the ends or side by side) are dropped.
     static func split(_ text: String?, count: Int, separator: String, side: SplitSide) -> [String?] {
         guard let text, !text.isEmpty, count > 0 else { return Array(repeating: nil, count: count) }
-        var pieces = separator.isEmpty ? [text] : text.components(separatedBy: separator).filter { !$0.isEmpty }
+        var pieces = pieces(of: text, separator: separator)
         if pieces.count > count {
             switch side {
             case .left:
@@ -184,6 +212,29 @@ public struct EntityMapper: Sendable {
         }
         var out: [String?] = pieces.map { $0 }
         while out.count < count { out.append(nil) }
+        return out
+    }
+
+    /// The non-empty pieces of `text` between occurrences of `separator`, compared literally
+    /// (Unicode scalar by scalar).
+    static func pieces(of text: String, separator: String) -> [String] {
+        let sep = Array(separator.unicodeScalars)
+        guard !sep.isEmpty else { return text.isEmpty ? [] : [text] }
+        let scalars = Array(text.unicodeScalars)
+        var out: [String] = []
+        var current = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if i + sep.count <= scalars.count, scalars[i] == sep[0], Array(scalars[i..<i + sep.count]) == sep {
+                if !current.isEmpty { out.append(String(current)) }
+                current = String.UnicodeScalarView()
+                i += sep.count
+            } else {
+                current.append(scalars[i])
+                i += 1
+            }
+        }
+        if !current.isEmpty { out.append(String(current)) }
         return out
     }
 
@@ -203,21 +254,13 @@ public struct EntityMapper: Sendable {
 
     func outboundValue(_ index: Int, _ record: CanonicalRecord) -> Value {
         let m = mapping.fields[index]
-        if m.isComposite {
-            // Parts joined by the separator; empty parts and separators at a part's ends are left
-            // out, so that the text splits back into the same parts.
-            var pieces: [String] = []
-            for name in m.canonical {
-                guard let v = record[name.rawValue], !v.isNull else { continue }
-                let text = v.displayText
-                pieces += m.separator.isEmpty ? [text] : text.components(separatedBy: m.separator).filter { !$0.isEmpty }
-            }
-            return pieces.isEmpty ? .null : .string(pieces.joined(separator: m.separator))
-        }
+        if m.isComposite { return joinParts(m, m.canonical.map { record[$0.rawValue] ?? .null }) }
         let name = m.canonical[0].rawValue
         guard let def = fieldDefinitions[name] else { return .null }
         let p = prepared[index]
-        var v = record[name] ?? .null
+        // Hub values are stored normalised already; normalising here makes writes of any value
+        // agree with what reading them back gives.
+        var v = def.normalize.apply(record[name] ?? .null)
         if v.isNull, let d = p.defaultValue { v = d }
         if !m.values.isEmpty, !v.isNull {
             let key = Self.canonicalText(v)
@@ -228,6 +271,17 @@ public struct EntityMapper: Sendable {
             }
         }
         return ValueConversion.toSystem(v, type: def.type, systemType: m.systemType, format: m.format)
+    }
+
+    /// Numbers and booleans as text (`3`, `2.5`, `true`), for a mapping's normalisers, which
+    /// work on the system's value as text; anything else as it is.
+    static func scalarText(_ v: Value) -> Value {
+        switch v {
+        case .int(let i): return .string(String(i))
+        case .double(let d): return .string(ValueConversion.numberText(d))
+        case .bool(let b): return .string(b ? "true" : "false")
+        default: return v
+        }
     }
 
     /// The text a canonical value is looked up by in a value map.

@@ -92,7 +92,9 @@ public enum ValueConversion {
             let instant = DateTimes.parseISO(s)
         {
             switch format {
-            case .unixSeconds: v = .int(instant.seconds)
+            case .unixSeconds:
+                // Whole seconds as an integer; a fraction only when there are milliseconds.
+                v = instant.millis == 0 ? .int(instant.seconds) : .double(Double(instant.seconds) + Double(instant.millis) / 1000)
             case .unixMilliseconds: v = .int(instant.seconds * 1000 + Int64(instant.millis))
             case .pattern(let p): v = .string(DateTimes.format(instant, pattern: p))
             case .iso8601: break
