@@ -66,9 +66,16 @@ public enum DateTimes {
                 } else if b[i] == 43 || b[i] == 45 {  // + -
                     let sign = b[i] == 43 ? 1 : -1
                     i += 1
-                    guard let oh = digits(2) else { return nil }
-                    _ = expect(58)
-                    let om = digits(2) ?? 0
+                    guard let oh = digits(2), oh < 24 else { return nil }
+                    var om = 0
+                    if expect(58) {
+                        guard let m = digits(2) else { return nil }
+                        om = m
+                    } else if i < b.count {
+                        guard let m = digits(2) else { return nil }
+                        om = m
+                    }
+                    guard om < 60 else { return nil }
                     offsetSeconds = sign * (oh * 3600 + om * 60)
                 } else {
                     return nil

@@ -30,6 +30,19 @@ public struct EntityMapper: Sendable {
     public let binding: ObjectBinding
 
     private let fieldDefinitions: [String: FieldDefinition]
+    /// Per field mapping (same order as `mapping.fields`): what is computed once.
+    private let prepared: [Prepared]
+
+    /// What a field mapping needs at run time, computed once.
+    struct Prepared: Sendable {
+        /// The mapping's default, as a canonical value (converted and normalised).
+        var defaultValue: Value?
+        /// The value map inverted: system value → canonical text, ordered by canonical text so that
+        /// the first match is always the same one.
+        var inverse: [(system: Value, normalizedSystem: Value, canonical: String)]
+        /// Value-map keys by their text after the canonical field's normalisation.
+        var normalizedKeys: [String: String]
+    }
 
     public init(system: SystemDefinition, mapping: SystemEntityMapping, entity: EntityDefinition, nestedPaths: Bool) {
         self.system = system.name
@@ -57,6 +70,24 @@ public struct EntityMapper: Sendable {
         for m in mapping.fields where !systemFields.contains(m.systemField) { systemFields.append(m.systemField) }
         self.binding = ObjectBinding(entity: entity.name, object: mapping.object, idField: mapping.idField,
                                      cursorField: mapping.cursorField, fields: systemFields)
+        self.prepared = mapping.fields.map { m in
+            let def = m.canonical.first.flatMap { defs[$0.rawValue] }
+            let normalize = def?.normalize ?? []
+            var p = Prepared(defaultValue: nil, inverse: [], normalizedKeys: [:])
+            if let d = m.defaultValue, let def {
+                switch ValueConversion.toCanonical(d, type: def.type, format: nil) {
+                case .success(let v): p.defaultValue = normalize.apply(v)
+                case .failure: p.defaultValue = normalize.apply(d)
+                }
+            }
+            for key in m.values.keys.sorted() {
+                let systemValue = m.values[key]!
+                p.inverse.append((systemValue, m.normalize.apply(systemValue), key))
+                let normalized = normalize.apply(.string(key)).stringValue ?? key
+                if p.normalizedKeys[normalized] == nil { p.normalizedKeys[normalized] = key }
+            }
+            return p
+        }
     }
 
     /// The definition of a canonical field.
@@ -66,45 +97,91 @@ public struct EntityMapper: Sendable {
 
     /// Maps a system record to canonical values for the fields this system pulls.
     /// `ref` fields hold the system's IDs of the referred records; the engine translates them.
+    ///
+    /// Absent system fields read as null. A value that cannot be converted fails the whole record
+    /// with a ``MappingError`` naming the field (never the value).
     public func inbound(_ record: SpokeRecord) -> Result<CanonicalRecord, MappingError> {
-        inbound(record.fields, id: record.id, allDirections: false)
-    }
-
-    func inbound(_ fields: [String: Value], id: ExternalID?, allDirections: Bool) -> Result<CanonicalRecord, MappingError> {
         var out: CanonicalRecord = [:]
         out.reserveCapacity(mapping.fields.count + 1)
-        for m in mapping.fields where allDirections || (m.direction.pulls) {
-            let raw = fields.value(atPath: m.systemField) ?? .null
-            if m.isComposite {
-                let text = m.normalize.apply(raw)
-                let pieces = Self.split(text.isNull ? nil : text.displayText, count: m.canonical.count,
-                                        separator: m.separator, side: m.split)
-                for (name, piece) in zip(m.canonical, pieces) {
-                    let def = fieldDefinitions[name.rawValue]
-                    out[name.rawValue] = (def?.normalize ?? []).apply(piece.map(Value.string) ?? .null)
-                }
-                continue
-            }
-            let name = m.canonical[0].rawValue
-            guard let def = fieldDefinitions[name] else { continue }
-            var v = m.normalize.apply(raw)
-            if !m.values.isEmpty, !v.isNull { v = Self.invert(v, in: m.values) }
-            switch ValueConversion.toCanonical(v, type: def.type, format: m.format) {
-            case .success(let converted): v = converted
+        for (index, m) in mapping.fields.enumerated() where m.direction.pulls {
+            switch read(index, from: record.fields) {
+            case .success(let values):
+                for (name, v) in values { out[name] = v }
             case .failure(let failure):
-                return .failure(MappingError(system: system, entity: entity.name, externalID: id, field: name,
-                                             systemField: m.systemField, message: failure.message))
+                return .failure(MappingError(system: system, entity: entity.name, externalID: record.id,
+                                             field: m.canonical[0].rawValue, systemField: m.systemField,
+                                             message: failure.message))
             }
-            if v.isNull, let d = m.defaultValue { v = d }
-            out[name] = def.normalize.apply(v)
         }
         return .success(out)
     }
 
+    /// Reads the canonical values of one field mapping from a system record.
+    func read(_ index: Int, from fields: [String: Value]) -> Result<[(String, Value)], ConversionFailure> {
+        let m = mapping.fields[index]
+        let raw = fields.value(atPath: m.systemField) ?? .null
+        if m.isComposite {
+            // A part's normalisation can add or remove separators (collapse_spaces turns a tab
+            // into a space), which would split differently once written back. Settle on parts
+            // that split back into themselves, so that a read is what a write of it reads back.
+            var parts = compositeParts(m, raw)
+            for _ in 0..<8 {
+                let again = compositeParts(m, joinParts(m, parts))
+                if again == parts { break }
+                parts = again
+            }
+            return .success(zip(m.canonical, parts).map { ($0.rawValue, $1) })
+        }
+        let name = m.canonical[0].rawValue
+        guard let def = fieldDefinitions[name] else { return .success([]) }
+        let p = prepared[index]
+        var v = m.normalize.isEmpty ? raw : m.normalize.apply(Self.scalarText(raw))
+        if !p.inverse.isEmpty, !v.isNull { v = Self.invert(v, in: p.inverse) }
+        switch ValueConversion.toCanonical(v, type: def.type, format: m.format) {
+        case .success(let converted): v = converted
+        case .failure(let failure): return .failure(failure)
+        }
+        // The default stands in for "no value" after normalisation too (`empty_to_null`).
+        v = def.normalize.apply(v)
+        if v.isNull, let d = p.defaultValue { v = d }
+        return .success([(name, v)])
+    }
+
+    /// The parts of a composite system value, normalised; empty parts are null.
+    func compositeParts(_ m: FieldMapping, _ raw: Value) -> [Value] {
+        let text = m.normalize.apply(Self.scalarText(raw))
+        let pieces = Self.split(text.isNull ? nil : text.displayText, count: m.canonical.count,
+                                separator: m.separator, side: m.split)
+        return zip(m.canonical, pieces).map { name, piece in
+            var v = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(piece.map(Value.string) ?? .null)
+            if v.stringValue?.isEmpty == true { v = .null }
+            return v
+        }
+    }
+
+    /// The system value of composite parts: the parts joined by the separator; null parts, empty
+    /// parts and separators at a part's ends are left out, so that the text splits back.
+    func joinParts(_ m: FieldMapping, _ parts: [Value]) -> Value {
+        var pieces: [String] = []
+        for (name, v) in zip(m.canonical, parts) {
+            let normalized = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(v)
+            guard !normalized.isNull else { continue }
+            pieces += Self.pieces(of: normalized.displayText, separator: m.separator)
+        }
+        return pieces.isEmpty ? .null : .string(pieces.joined(separator: m.separator))
+    }
+
+    /// The canonical value a system value stands for under a value map, or the value itself.
+    /// An exact match wins over a match after the mapping's normalisation.
+    static func invert(_ v: Value, in inverse: [(system: Value, normalizedSystem: Value, canonical: String)]) -> Value {
+        for pair in inverse where looselyEqual(pair.system, v) { return .string(pair.canonical) }
+        for pair in inverse where looselyEqual(pair.normalizedSystem, v) { return .string(pair.canonical) }
+        return v
+    }
+
     /// The canonical value a system value stands for under a value map (canonical → system).
     static func invert(_ v: Value, in values: [String: Value]) -> Value {
-        for (canonical, systemValue) in values where looselyEqual(systemValue, v) { return .string(canonical) }
-        return v
+        invert(v, in: values.keys.sorted().map { (values[$0]!, values[$0]!, $0) })
     }
 
     /// Equal as JSON, or equal as text (a CSV's "1" and a map's 1).
@@ -117,10 +194,11 @@ public struct EntityMapper: Sendable {
         }
     }
 
-    /// Splits composite text into `count` parts; missing parts are nil.
+    /// Splits composite text into `count` parts; missing parts are nil. Empty pieces (from
+    /// separators at the ends or side by side) are dropped.
     static func split(_ text: String?, count: Int, separator: String, side: SplitSide) -> [String?] {
-        guard let text, !text.isEmpty else { return Array(repeating: nil, count: count) }
-        var pieces = text.components(separatedBy: separator)
+        guard let text, !text.isEmpty, count > 0 else { return Array(repeating: nil, count: count) }
+        var pieces = pieces(of: text, separator: separator)
         if pieces.count > count {
             switch side {
             case .left:
@@ -132,8 +210,31 @@ public struct EntityMapper: Sendable {
                 pieces = [head] + Array(pieces[(extra + 1)...])
             }
         }
-        var out: [String?] = pieces.map { $0.isEmpty ? nil : $0 }
+        var out: [String?] = pieces.map { $0 }
         while out.count < count { out.append(nil) }
+        return out
+    }
+
+    /// The non-empty pieces of `text` between occurrences of `separator`, compared literally
+    /// (Unicode scalar by scalar).
+    static func pieces(of text: String, separator: String) -> [String] {
+        let sep = Array(separator.unicodeScalars)
+        guard !sep.isEmpty else { return text.isEmpty ? [] : [text] }
+        let scalars = Array(text.unicodeScalars)
+        var out: [String] = []
+        var current = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if i + sep.count <= scalars.count, scalars[i] == sep[0], Array(scalars[i..<i + sep.count]) == sep {
+                if !current.isEmpty { out.append(String(current)) }
+                current = String.UnicodeScalarView()
+                i += sep.count
+            } else {
+                current.append(scalars[i])
+                i += 1
+            }
+        }
+        if !current.isEmpty { out.append(String(current)) }
         return out
     }
 
@@ -143,51 +244,83 @@ public struct EntityMapper: Sendable {
     /// (default: every field this system is written). `ref` values must already hold the
     /// system's IDs.
     public func outbound(_ record: CanonicalRecord, only fields: Set<String>? = nil) -> [String: Value] {
-        outbound(record, only: fields, allDirections: false)
-    }
-
-    func outbound(_ record: CanonicalRecord, only fields: Set<String>?, allDirections: Bool) -> [String: Value] {
         var out: [String: Value] = [:]
-        for m in mapping.fields where allDirections || m.direction.pushes {
+        for (index, m) in mapping.fields.enumerated() where m.direction.pushes {
             if let fields, !m.canonical.contains(where: { fields.contains($0.rawValue) }) { continue }
-            out.setValue(outboundValue(m, record), atPath: m.systemField, nested: nestedPaths)
+            out.setValue(outboundValue(index, record), atPath: m.systemField, nested: nestedPaths)
         }
         return out
     }
 
-    func outboundValue(_ m: FieldMapping, _ record: CanonicalRecord) -> Value {
-        if m.isComposite {
-            let parts = m.canonical.compactMap { name -> String? in
-                guard let v = record[name.rawValue], !v.isNull else { return nil }
-                let t = v.displayText
-                return t.isEmpty ? nil : t
-            }
-            return parts.isEmpty ? .null : .string(parts.joined(separator: m.separator))
-        }
+    func outboundValue(_ index: Int, _ record: CanonicalRecord) -> Value {
+        let m = mapping.fields[index]
+        if m.isComposite { return joinParts(m, m.canonical.map { record[$0.rawValue] ?? .null }) }
         let name = m.canonical[0].rawValue
         guard let def = fieldDefinitions[name] else { return .null }
-        var v = record[name] ?? .null
-        if v.isNull, let d = m.defaultValue { v = d }
-        if !m.values.isEmpty, !v.isNull, let mapped = m.values[v.displayText] { v = mapped }
+        let p = prepared[index]
+        // Hub values are stored normalised already; normalising here makes writes of any value
+        // agree with what reading them back gives.
+        var v = def.normalize.apply(record[name] ?? .null)
+        if v.isNull, let d = p.defaultValue { v = d }
+        if !m.values.isEmpty, !v.isNull {
+            let key = Self.canonicalText(v)
+            if let mapped = m.values[key] {
+                v = mapped
+            } else if let normalized = def.normalize.apply(.string(key)).stringValue, let original = p.normalizedKeys[normalized] {
+                v = m.values[original]!
+            }
+        }
         return ValueConversion.toSystem(v, type: def.type, systemType: m.systemType, format: m.format)
+    }
+
+    /// Numbers and booleans as text (`3`, `2.5`, `true`), for a mapping's normalisers, which
+    /// work on the system's value as text; anything else as it is.
+    static func scalarText(_ v: Value) -> Value {
+        switch v {
+        case .int(let i): return .string(String(i))
+        case .double(let d): return .string(ValueConversion.numberText(d))
+        case .bool(let b): return .string(b ? "true" : "false")
+        default: return v
+        }
+    }
+
+    /// The text a canonical value is looked up by in a value map.
+    static func canonicalText(_ v: Value) -> String {
+        if case .double(let d) = v { return ValueConversion.numberText(d) }
+        return v.displayText
     }
 
     // MARK: - Round trip
 
-    /// The canonical values the system will present after hubctl writes `record` to it: the
-    /// outbound mapping followed by the inbound one, over every mapped field.
+    /// The canonical values the system will present after hubctl writes `record` to it, for every
+    /// mapped field: what the outbound mapping writes, read back by the inbound mapping.
+    ///
+    /// It is a fixed point: `project(project(x)) == project(x)`, so a base made of it never
+    /// differs from what the system shows after our own write (no echo writes). Fields the system
+    /// does not let hubctl write (per-field `pull`) are projected from their own value, unless
+    /// another mapping writes the same system field. A field whose own output does not read back
+    /// keeps its value.
     public func project(_ record: CanonicalRecord) -> CanonicalRecord {
-        let written = outbound(record, only: nil, allDirections: true)
-        switch inbound(written, id: nil, allDirections: true) {
-        case .success(let back):
-            return back
-        case .failure:
-            // Our own output always reads back; if a mapping is so lossy that it does not,
-            // fall back to the values themselves.
-            var out: CanonicalRecord = [:]
-            for f in mappedFields { out[f] = record[f] ?? .null }
-            return out
+        var written: [String: Value] = [:]
+        var writtenFields: Set<String> = []
+        for (index, m) in mapping.fields.enumerated() where m.direction.pushes {
+            written.setValue(outboundValue(index, record), atPath: m.systemField, nested: nestedPaths)
+            writtenFields.insert(m.systemField)
         }
+        for (index, m) in mapping.fields.enumerated() where !m.direction.pushes && !writtenFields.contains(m.systemField) {
+            written.setValue(outboundValue(index, record), atPath: m.systemField, nested: nestedPaths)
+            writtenFields.insert(m.systemField)
+        }
+        var out: CanonicalRecord = [:]
+        for (index, m) in mapping.fields.enumerated() {
+            switch read(index, from: written) {
+            case .success(let values):
+                for (name, v) in values { out[name] = v }
+            case .failure:
+                for name in m.canonical { out[name.rawValue] = record[name.rawValue] ?? .null }
+            }
+        }
+        return out
     }
 }
 

@@ -32,9 +32,15 @@ extension Predicate {
     }
 
     /// -1, 0, 1 for comparable values (numbers with numbers, strings with strings), else nil.
+    /// Two strings that are both dates or date-times compare as instants (so `…05Z` comes after
+    /// `…04.500Z`, which text order gets wrong); other strings compare as text.
     static func order(_ a: Value, _ b: Value) -> Int? {
         if let x = a.numberValue, let y = b.numberValue { return x < y ? -1 : (x > y ? 1 : 0) }
-        if let x = a.stringValue, let y = b.stringValue { return x < y ? -1 : (x > y ? 1 : 0) }
-        return nil
+        guard let x = a.stringValue, let y = b.stringValue else { return nil }
+        if let p = DateTimes.parseISO(x), let q = DateTimes.parseISO(y) {
+            let l = (p.seconds, p.millis), r = (q.seconds, q.millis)
+            return l < r ? -1 : (l > r ? 1 : 0)
+        }
+        return x < y ? -1 : (x > y ? 1 : 0)
     }
 }

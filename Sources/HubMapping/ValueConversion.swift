@@ -16,29 +16,30 @@ public enum ValueConversion {
             case .int(let i): return .success(.string(String(i)))
             case .double(let d): return .success(.string(numberText(d)))
             case .bool(let b): return .success(.string(b ? "true" : "false"))
-            default: return .failure(.init("a \(value.typeName) cannot be read as string"))
+            default: return .failure(.init("\(describe(value)) cannot be read as string"))
             }
         case .ref:
             switch value {
             case .string(let s): return s.isEmpty ? .success(.null) : .success(value)
             case .int(let i): return .success(.string(String(i)))
             case .double(let d) where d == d.rounded() && abs(d) < 9e15: return .success(.string(String(Int64(d))))
-            default: return .failure(.init("a \(value.typeName) cannot be read as a record ID"))
+            default: return .failure(.init("\(describe(value)) cannot be read as a record ID"))
             }
         case .integer:
             switch value {
             case .int: return .success(value)
             case .double(let d):
-                guard d == d.rounded(), abs(d) < 9.2e18 else { return .failure(.init("a number with a fraction cannot be read as integer")) }
+                guard d == d.rounded() else { return .failure(.init("a number with a fraction cannot be read as integer")) }
+                guard abs(d) < 9.2e18 else { return .failure(.init("a number this large cannot be read as integer")) }
                 return .success(.int(Int64(d)))
             case .bool(let b): return .success(.int(b ? 1 : 0))
             case .string(let s):
                 let t = s.trimmingWhitespace()
                 if t.isEmpty { return .success(.null) }
                 if let i = Int64(t) { return .success(.int(i)) }
-                if let d = Double(t), d == d.rounded(), abs(d) < 9.2e18 { return .success(.int(Int64(d))) }
+                if isDecimalText(t), let d = Double(t), d == d.rounded(), abs(d) < 9.2e18 { return .success(.int(Int64(d))) }
                 return .failure(.init("text that is not a whole number cannot be read as integer"))
-            default: return .failure(.init("a \(value.typeName) cannot be read as integer"))
+            default: return .failure(.init("\(describe(value)) cannot be read as integer"))
             }
         case .number:
             switch value {
@@ -48,15 +49,16 @@ public enum ValueConversion {
             case .string(let s):
                 let t = s.trimmingWhitespace()
                 if t.isEmpty { return .success(.null) }
-                if let d = Double(t), d.isFinite { return .success(.double(d)) }
+                if isDecimalText(t), let d = Double(t), d.isFinite { return .success(.double(d)) }
                 return .failure(.init("text that is not a number cannot be read as number"))
-            default: return .failure(.init("a \(value.typeName) cannot be read as number"))
+            default: return .failure(.init("\(describe(value)) cannot be read as number"))
             }
         case .boolean:
             switch value {
             case .bool: return .success(value)
             case .int(let i) where i == 0 || i == 1: return .success(.bool(i == 1))
             case .double(let d) where d == 0 || d == 1: return .success(.bool(d == 1))
+            case .int, .double: return .failure(.init("a number other than 0 or 1 cannot be read as boolean"))
             case .string(let s):
                 switch s.trimmingWhitespace().lowercased() {
                 case "true", "t", "yes", "y", "1", "on": return .success(.bool(true))
@@ -64,12 +66,12 @@ public enum ValueConversion {
                 case "": return .success(.null)
                 default: return .failure(.init("text other than true/false/yes/no/1/0 cannot be read as boolean"))
                 }
-            default: return .failure(.init("a \(value.typeName) cannot be read as boolean"))
+            default: return .failure(.init("\(describe(value)) cannot be read as boolean"))
             }
         case .date, .datetime:
             guard let instant = readInstant(value, format: format) else {
                 if case .string(let s) = value, s.trimmingWhitespace().isEmpty { return .success(.null) }
-                return .failure(.init("the value is not a \(type.rawValue) in the expected format (\(formatName(format)))"))
+                return .failure(.init("the value is not a \(type == .date ? "date" : "date-time") in the expected format (\(formatName(format)))"))
             }
             return .success(.string(type == .date ? DateTimes.canonicalDate(instant) : DateTimes.canonicalDateTime(instant)))
         case .json:
@@ -90,7 +92,9 @@ public enum ValueConversion {
             let instant = DateTimes.parseISO(s)
         {
             switch format {
-            case .unixSeconds: v = .int(instant.seconds)
+            case .unixSeconds:
+                // Whole seconds as an integer; a fraction only when there are milliseconds.
+                v = instant.millis == 0 ? .int(instant.seconds) : .double(Double(instant.seconds) + Double(instant.millis) / 1000)
             case .unixMilliseconds: v = .int(instant.seconds * 1000 + Int64(instant.millis))
             case .pattern(let p): v = .string(DateTimes.format(instant, pattern: p))
             case .iso8601: break
@@ -117,13 +121,13 @@ public enum ValueConversion {
             switch v {
             case .int(let i): return .double(Double(i))
             case .bool(let b): return .double(b ? 1 : 0)
-            case .string(let s): return Double(s).map(Value.double) ?? v
+            case .string(let s): return isDecimalText(s) ? Double(s).flatMap { $0.isFinite ? .double($0) : nil } ?? v : v
             default: return v
             }
         case .boolean:
             switch v {
             case .int(let i): return .bool(i != 0)
-            case .string(let s): return .bool(["true", "t", "yes", "y", "1"].contains(s.lowercased()))
+            case .string(let s): return .bool(["true", "t", "yes", "y", "1", "on"].contains(s.trimmingWhitespace().lowercased()))
             default: return v
             }
         case .json:
@@ -134,22 +138,83 @@ public enum ValueConversion {
         }
     }
 
+    /// The earliest and latest instants a canonical date-time can hold: years 0000 to 9999.
+    static let instantRange: ClosedRange<Int64> = -62_167_219_200...253_402_300_799
+
     static func readInstant(_ value: Value, format: DateFormat?) -> DateTimes.Instant? {
+        guard let instant = readAnyInstant(value, format: format), instantRange.contains(instant.seconds) else {
+            return nil
+        }
+        return instant
+    }
+
+    private static func readAnyInstant(_ value: Value, format: DateFormat?) -> DateTimes.Instant? {
         switch (format ?? .iso8601, value) {
         case (.unixSeconds, .int(let i)): return .init(seconds: i, millis: 0)
         case (.unixSeconds, .double(let d)):
+            guard d.isFinite, abs(d) < 1e15 else { return nil }
             let s = d.rounded(.down)
-            return .init(seconds: Int64(s), millis: Int(((d - s) * 1000).rounded()))
-        case (.unixSeconds, .string(let s)): return Double(s.trimmingWhitespace()).flatMap { readInstant(.double($0), format: format) }
+            let millis = Int(((d - s) * 1000).rounded())
+            return millis == 1000 ? .init(seconds: Int64(s) + 1, millis: 0) : .init(seconds: Int64(s), millis: millis)
+        case (.unixSeconds, .string(let s)):
+            let t = s.trimmingWhitespace()
+            guard isDecimalText(t) else { return nil }
+            return Double(t).flatMap { readAnyInstant(.double($0), format: format) }
         case (.unixMilliseconds, .int(let i)):
             let s = i >= 0 ? i / 1000 : (i - 999) / 1000
             return .init(seconds: s, millis: Int(i - s * 1000))
-        case (.unixMilliseconds, .double(let d)): return readInstant(.int(Int64(d)), format: format)
-        case (.unixMilliseconds, .string(let s)): return Int64(s.trimmingWhitespace()).flatMap { readInstant(.int($0), format: format) }
+        case (.unixMilliseconds, .double(let d)):
+            guard d.isFinite, abs(d) < 1e18 else { return nil }
+            return readAnyInstant(.int(Int64(d.rounded(.down))), format: format)
+        case (.unixMilliseconds, .string(let s)):
+            let t = s.trimmingWhitespace()
+            if let i = Int64(t) { return readAnyInstant(.int(i), format: format) }
+            guard isDecimalText(t) else { return nil }
+            return Double(t).flatMap { readAnyInstant(.double($0), format: format) }
         case (.pattern(let p), .string(let s)):
-            return DateTimes.parse(s.trimmingWhitespace(), pattern: p) ?? DateTimes.parseISO(s.trimmingWhitespace())
+            let t = s.trimmingWhitespace()
+            return DateTimes.parse(t, pattern: p) ?? DateTimes.parseISO(t)
+        case (.pattern(let p), .int(let i)):
+            // `YYYYMMDD` stored as a number.
+            return DateTimes.parse(String(i), pattern: p)
         case (.iso8601, .string(let s)): return DateTimes.parseISO(s.trimmingWhitespace())
         default: return nil
+        }
+    }
+
+    /// True for plain decimal number text: an optional sign, digits with an optional fraction and
+    /// an optional exponent (`-12`, `3.5`, `.5`, `1e3`). Not hex, `inf` or `nan`.
+    static func isDecimalText(_ text: String) -> Bool {
+        var digits = 0
+        var it = text.utf8.makeIterator()
+        var c = it.next()
+        if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { c = it.next() }
+        while let b = c, b >= 48 && b <= 57 { digits += 1; c = it.next() }
+        if c == UInt8(ascii: ".") {
+            c = it.next()
+            while let b = c, b >= 48 && b <= 57 { digits += 1; c = it.next() }
+        }
+        guard digits > 0 else { return false }
+        if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+            c = it.next()
+            if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { c = it.next() }
+            var exponentDigits = 0
+            while let b = c, b >= 48 && b <= 57 { exponentDigits += 1; c = it.next() }
+            guard exponentDigits > 0 else { return false }
+        }
+        return c == nil
+    }
+
+    /// `a string`, `an integer`, `an object`: a value's type with its article, for messages.
+    static func describe(_ value: Value) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int: return "an integer"
+        case .double: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
         }
     }
 

@@ -63,10 +63,13 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
     /// The topology file.
     public var file: String
     public var diagnostics: [Diagnostic]
+    /// Problems that alone would not have stopped the topology from loading.
+    public var warnings: [Diagnostic]
 
-    public init(file: String, diagnostics: [Diagnostic]) {
+    public init(file: String, diagnostics: [Diagnostic], warnings: [Diagnostic] = []) {
         self.file = file
         self.diagnostics = diagnostics
+        self.warnings = warnings
     }
 
     public var description: String {
@@ -86,27 +89,31 @@ enum Suggest {
         var best: (String, Int)?
         for candidate in candidates {
             let d = distance(word.lowercased(), candidate.lowercased())
-            let limit = max(1, min(3, candidate.count / 3))
+            let limit = max(1, min(3, (candidate.count + 1) / 3))
             if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
         }
         return best?.0
     }
 
-    /// Levenshtein distance.
+    /// Edit distance counting a swap of two neighbouring letters as one edit (optimal string
+    /// alignment), so `emial` is one edit from `email`.
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return d[a.count][b.count]
     }
 
     /// `a, b, c` or `a, b, c, …` when there are more than `limit`.

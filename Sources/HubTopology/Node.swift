@@ -3,6 +3,8 @@ import HubCore
 /// Collects diagnostics while a topology is decoded, so every problem is reported at once.
 final class Reporter {
     private(set) var diagnostics: [Diagnostic] = []
+    /// Problems that do not stop the topology from loading.
+    private(set) var warnings: [Diagnostic] = []
     let positions: [String: SourcePosition]
 
     init(positions: [String: SourcePosition]) { self.positions = positions }
@@ -10,6 +12,11 @@ final class Reporter {
     func report(_ path: String, _ message: String) {
         let d = Diagnostic(path: path, message: message, position: positions[path])
         if !diagnostics.contains(d) { diagnostics.append(d) }
+    }
+
+    func warn(_ path: String, _ message: String) {
+        let d = Diagnostic(path: path, message: message, position: positions[path])
+        if !warnings.contains(d) { warnings.append(d) }
     }
 }
 
@@ -22,6 +29,8 @@ struct Node {
     func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func report(_ message: String) { reporter.report(path, message) }
+
+    func warn(_ message: String) { reporter.warn(path, message) }
 
     /// The object's members, or nil (reported) when this is not an object.
     func object(_ what: String = "an object") -> [String: Node]? {
@@ -91,7 +100,7 @@ struct Node {
         if let e = E(rawValue: s) { return e }
         let names = E.allCases.map(\.rawValue)
         var message = "unknown \(what) '\(s)'; expected one of: \(names.joined(separator: ", "))"
-        if let guess = Suggest.closest(to: s, in: names) { message += " (did you mean '\(guess)'?)" }
+        if let guess = Suggest.closest(to: s, in: names) { message += "; did you mean '\(guess)'?" }
         report(message)
         return nil
     }

@@ -17,15 +17,25 @@ public struct Topology: Sendable {
     public var systems: [SystemDefinition]
     /// Every secret value substituted from the environment, to scrub from any output.
     public var secrets: SecretRedactor
+    /// Problems worth showing that do not stop the topology from loading (a priority list naming
+    /// a system that is not declared yet, say). `hubctl validate` prints them.
+    public var warnings: [Diagnostic]
 
     public init(name: String, baseDirectory: String, hubPath: String, entities: [EntityDefinition],
-                systems: [SystemDefinition], secrets: SecretRedactor = SecretRedactor()) {
+                systems: [SystemDefinition], secrets: SecretRedactor = SecretRedactor(), warnings: [Diagnostic] = []) {
         self.name = name
         self.baseDirectory = baseDirectory
         self.hubPath = hubPath
         self.entities = entities
         self.systems = systems
         self.secrets = secrets
+        self.warnings = warnings
+    }
+
+    /// An absolute path for a path written in the topology (a `connection` path, say): relative
+    /// paths are resolved against the topology file's folder; absolute paths are kept.
+    public func resolvedPath(_ path: String) -> String {
+        TopologyDecoder.resolve(path, against: baseDirectory)
     }
 
     /// The entity with this name.

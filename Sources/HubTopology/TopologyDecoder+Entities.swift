@@ -12,7 +12,7 @@ extension TopologyDecoder {
         if members.isEmpty { node.report("declare at least one entity") }
         var entities: [EntityDefinition] = []
         for (name, entityNode) in members {
-            guard let e = entityNode.object() else { continue }
+            guard let e = entityNode.object() else { brokenEntities.insert(name); continue }
             entityNode.rejectUnknownKeys(e, allowed: Self.entityKeys)
             var fields: [FieldDefinition] = []
             if let fieldsNode = entityNode.require(e, "fields", "an object of canonical fields"),
@@ -20,7 +20,11 @@ extension TopologyDecoder {
             {
                 if fieldMembers.isEmpty { fieldsNode.report("declare at least one field") }
                 for (fieldName, fieldNode) in fieldMembers {
-                    if let field = decodeField(FieldName(fieldName), fieldNode) { fields.append(field) }
+                    if let field = decodeField(FieldName(fieldName), fieldNode) {
+                        fields.append(field)
+                    } else {
+                        brokenFields.insert("\(name).\(fieldName)")
+                    }
                 }
             }
             entities.append(EntityDefinition(name: EntityName(name), fields: fields))
@@ -74,7 +78,9 @@ extension TopologyDecoder {
             // References must name declared entities.
             if let fieldsNode = e["fields"], let fieldMembers = fieldsNode.object() {
                 for field in entity.fields {
-                    guard let target = field.refEntity, !entityNames.contains(target.rawValue) else { continue }
+                    guard let target = field.refEntity, !entityNames.contains(target.rawValue),
+                        !brokenEntities.contains(target.rawValue)
+                    else { continue }
                     let path = fieldMembers[field.name.rawValue].map { $0.child("entity") } ?? fieldsNode.path
                     var message = "ref to unknown entity '\(target)' (declared: \(Suggest.list(entityNames)))"
                     if let guess = Suggest.closest(to: target.rawValue, in: entityNames) {
@@ -102,7 +108,7 @@ extension TopologyDecoder {
             for fieldNode in fields {
                 guard let name = fieldNode.name("a field name") else { continue }
                 guard let field = entity.field(FieldName(name)) else {
-                    fieldNode.report(unknownFieldMessage(name, entity: entity))
+                    reportUnknownField(fieldNode, name, entity: entity)
                     continue
                 }
                 if field.type == .json { fieldNode.report("json fields cannot be matched on; use a scalar field") }
@@ -127,7 +133,7 @@ extension TopologyDecoder {
         if let fieldsNode = c["fields"], let members = fieldsNode.object() {
             for (name, ruleNode) in members.sorted(by: { $0.key < $1.key }) {
                 guard entity.field(FieldName(name)) != nil else {
-                    ruleNode.report(unknownFieldMessage(name, entity: entity))
+                    reportUnknownField(ruleNode, name, entity: entity)
                     continue
                 }
                 guard let r = ruleNode.object("an object with 'owner' or 'resolve'") else { continue }
@@ -144,7 +150,7 @@ extension TopologyDecoder {
                     rule.resolve = resolveNode.enumeration(Resolution.self, what: "conflict resolution")
                 }
                 if let p = r["priority"] { rule.priority = decodeSystemList(p, systemNames: systemNames) }
-                if rule.owner == nil, rule.resolve == nil, rule.priority == nil {
+                if r["owner"] == nil, r["resolve"] == nil, r["priority"] == nil {
                     ruleNode.report("give 'owner' (a system) or 'resolve' for this field")
                 }
                 if rule.resolve == .priority, (rule.priority ?? policy.priority).isEmpty {
@@ -156,20 +162,33 @@ extension TopologyDecoder {
         return policy
     }
 
+    /// A priority list. Naming a system that is not declared is allowed (a warning): a priority
+    /// list may be written ahead of the systems it ranks.
     func decodeSystemList(_ node: Node, systemNames: [String]) -> [SystemName] {
         guard let items = node.array("an array of system names") else { return [] }
         var out: [SystemName] = []
         for item in items {
             guard let name = item.name("a system name") else { continue }
-            if !systemNames.contains(name) {
-                item.report(unknownSystemMessage(name, systemNames: systemNames))
-            } else if out.contains(SystemName(name)) {
+            if out.contains(SystemName(name)) {
                 item.report("system '\(name)' is listed twice")
-            } else {
-                out.append(SystemName(name))
+                continue
             }
+            if !systemNames.contains(name) {
+                var message = "system '\(name)' is not declared in 'systems' (declared: \(Suggest.list(systemNames))); "
+                    + "it ranks nothing until it is"
+                if let guess = Suggest.closest(to: name, in: systemNames) { message += "; did you mean '\(guess)'?" }
+                item.warn(message)
+            }
+            out.append(SystemName(name))
         }
         return out
+    }
+
+    /// Reports a field name that the entity does not have, unless the field is declared but
+    /// broken (reported already).
+    func reportUnknownField(_ node: Node, _ name: String, entity: EntityDefinition) {
+        guard !brokenFields.contains("\(entity.name).\(name)") else { return }
+        node.report(unknownFieldMessage(name, entity: entity))
     }
 
     func unknownFieldMessage(_ name: String, entity: EntityDefinition) -> String {

@@ -47,7 +47,9 @@ extension TopologyDecoder {
             if entityMembers.isEmpty { entitiesNode.report("map at least one entity") }
             for (entityName, mappingNode) in entityMembers {
                 guard let entity = entities.first(where: { $0.name.rawValue == entityName }) else {
-                    mappingNode.report(unknownEntityMessage(entityName, entities: entities))
+                    if !brokenEntities.contains(entityName) {
+                        mappingNode.report(unknownEntityMessage(entityName, entities: entities))
+                    }
                     continue
                 }
                 if let mapping = decodeSystemEntity(mappingNode, entity: entity, system: name, direction: direction) {
@@ -68,9 +70,6 @@ extension TopologyDecoder {
             if c["path"] == nil { node.report("missing required key 'path' (the SQLite database file)") }
         case .csv:
             node.rejectUnknownKeys(c, allowed: ["path", "delimiter"])
-            if let d = c["delimiter"], let s = d.string(), s.count != 1 || s == "\"" || s == "\n" || s == "\r" {
-                d.report("the delimiter must be one character other than a quote or a line break")
-            }
         case .jsonl:
             node.rejectUnknownKeys(c, allowed: ["path"])
         default:
@@ -78,7 +77,12 @@ extension TopologyDecoder {
         }
         if let p = c["path"] { _ = p.name("a path") }
         var out: [String: Value] = [:]
-        for (key, child) in c { out[key] = substitute(child, key: key) }
+        for (key, child) in c.sorted(by: { $0.key < $1.key }) { out[key] = substitute(child, key: key) }
+        if adapter == .csv, let d = c["delimiter"], d.string() != nil, case .string(let s)? = out["delimiter"],
+            s.count != 1 || s == "\"" || s == "\n" || s == "\r"
+        {
+            d.report("the delimiter must be one character other than a quote or a line break")
+        }
         return out
     }
 
@@ -118,25 +122,35 @@ extension TopologyDecoder {
                 i = text.index(after: next)
                 continue
             }
-            guard next < text.endIndex, text[next] == "{", let close = text[next...].firstIndex(of: "}") else {
+            guard next < text.endIndex, text[next] == "{" else {
                 out.append(ch)
                 i = next
                 continue
             }
+            guard let close = text[next...].firstIndex(of: "}") else {
+                node.report("unterminated variable reference '\(text[i...])'; write ${NAME}, or $$ for a literal $")
+                return out
+            }
             let inner = String(text[text.index(after: next)..<close])
             var name = inner
             var fallback: String?
+            var requiredMessage: String?
             if let range = inner.range(of: ":-") {
                 name = String(inner[..<range.lowerBound])
                 fallback = String(inner[range.upperBound...])
+            } else if let range = inner.range(of: ":?") {
+                name = String(inner[..<range.lowerBound])
+                requiredMessage = String(inner[range.upperBound...])
             }
             if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                node.report("invalid variable reference '${\(inner)}'; write ${NAME} or ${NAME:-default}")
-            } else if let value = environment[name], !(value.isEmpty && fallback != nil) {
+                node.report("invalid variable reference '${\(inner)}'; write ${NAME}, ${NAME:-default} or ${NAME:?message}")
+            } else if let value = environment[name], !(value.isEmpty && (fallback != nil || requiredMessage != nil)) {
                 out += value
                 if !Self.nonSecretKeys.contains(key) { secrets.insert(value) }
             } else if let fallback {
                 out += fallback
+            } else if let requiredMessage, !requiredMessage.isEmpty {
+                node.report("environment variable '\(name)' is not set: \(requiredMessage)")
             } else {
                 node.report("environment variable '\(name)' is not set; export it or write ${\(name):-default}")
             }
@@ -155,7 +169,7 @@ extension TopologyDecoder {
         let cursor = m["cursor"]?.name("a field that increases on every change")
         var fields: [FieldMapping] = []
         var claimed: [FieldName: String] = [:]  // canonical field → path of the mapping that claimed it
-        var systemFields: [String: String] = [:]
+        var writers: [String: String] = [:]  // system field → path of the mapping that writes it
         if let fieldsNode = node.require(m, "fields", "canonical field → system field"),
             let members = fieldsNode.orderedObject("an object: canonical field → system field")
         {
@@ -169,14 +183,15 @@ extension TopologyDecoder {
                     claimed[part] = mappingNode.path
                 }
                 // Two canonical fields may be read from one system field; only one may write it.
-                if mapping.direction.pushes, let other = systemFields[mapping.systemField],
-                    fields.contains(where: { $0.systemField == mapping.systemField && $0.direction.pushes })
-                {
-                    mappingNode.report(
-                        "system field '\(mapping.systemField)' is already written by \(other); "
-                            + "set \"direction\": \"pull\" on one of them")
+                if mapping.direction.pushes {
+                    if let other = writers[mapping.systemField] {
+                        mappingNode.report(
+                            "system field '\(mapping.systemField)' is already written by \(other); "
+                                + "set \"direction\": \"pull\" on one of them")
+                    } else {
+                        writers[mapping.systemField] = mappingNode.path
+                    }
                 }
-                systemFields[mapping.systemField] = mappingNode.path
                 if mapping.systemField == idField {
                     mappingNode.report("'\(idField)' is the system's ID field; it cannot also hold a canonical field")
                 }
@@ -186,7 +201,10 @@ extension TopologyDecoder {
         var filter: Predicate?
         if let filterNode = m["filter"] { filter = decodePredicate(filterNode, entity: entity) }
         var deletes = DeletePolicy()
-        if let deletesNode = m["deletes"] { deletes = decodeDeletes(deletesNode, entity: entity) }
+        if let deletesNode = m["deletes"] {
+            let written = Set(fields.filter { direction.pushes && $0.direction.pushes }.flatMap(\.canonical))
+            deletes = decodeDeletes(deletesNode, entity: entity, written: written)
+        }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
                                    fields: fields, filter: filter, deletes: deletes)
@@ -194,7 +212,7 @@ extension TopologyDecoder {
 
     func decodeFieldMapping(_ canonical: String, _ node: Node, entity: EntityDefinition) -> FieldMapping? {
         guard let field = entity.field(FieldName(canonical)) else {
-            node.report(unknownFieldMessage(canonical, entity: entity))
+            reportUnknownField(node, canonical, entity: entity)
             return nil
         }
         if case .string(let systemField) = node.value {
@@ -212,12 +230,11 @@ extension TopologyDecoder {
             for part in parts {
                 guard let name = part.name("a canonical field") else { continue }
                 guard let f = entity.field(FieldName(name)) else {
-                    part.report(unknownFieldMessage(name, entity: entity))
+                    reportUnknownField(part, name, entity: entity)
                     continue
                 }
                 if f.type != .string { part.report("composite parts must be string fields; '\(name)' is \(f.type.rawValue)") }
-                if names.contains(f.name) { part.report("'\(name)' is listed twice") }
-                names.append(f.name)
+                if names.contains(f.name) { part.report("'\(name)' is listed twice") } else { names.append(f.name) }
             }
             if parts.count < 2 { partsNode.report("a composite needs at least two parts") }
             if !names.contains(field.name) { partsNode.report("the parts must include '\(canonical)', the key this mapping is under") }
@@ -232,21 +249,35 @@ extension TopologyDecoder {
             mapping.split = splitNode.enumeration(SplitSide.self, what: "split side") ?? .left
             if m["parts"] == nil { splitNode.report("'split' only applies to composite mappings with 'parts'") }
         }
-        if let valuesNode = m["values"], let values = valuesNode.object("an object: canonical value → system value") {
+        if mapping.isComposite {
+            for key in ["values", "default", "type", "format"] where m[key] != nil {
+                m[key]!.report("'\(key)' does not apply to composite mappings (with 'parts')")
+            }
+        }
+        if let valuesNode = m["values"], let values = valuesNode.orderedObject("an object: canonical value → system value") {
             if field.type == .json || field.type == .ref { valuesNode.report("value maps do not apply to \(field.type.rawValue) fields") }
-            var seen: [Value: String] = [:]
+            // System values are compared loosely on the way in (a CSV's "1" is the map's 1), so
+            // two of them that look alike make the map impossible to invert.
+            var seen: [String: String] = [:]
             for (k, v) in values {
-                if let other = seen[v.value] {
+                let key = Self.looseKey(v.value)
+                if let other = seen[key] {
                     v.report("system value \(v.value.json) is already the image of '\(other)'; the map must be invertible")
+                } else {
+                    seen[key] = k
                 }
-                seen[v.value] = k
                 mapping.values[k] = v.value
             }
         }
         if let d = m["direction"] { mapping.direction = d.enumeration(Direction.self, what: "direction") ?? .both }
         if let d = m["default"] {
-            if d.value.isNull { d.report("a default cannot be null; leave 'default' out instead") }
-            mapping.defaultValue = d.value
+            if d.value.isNull {
+                d.report("a default cannot be null; leave 'default' out instead")
+            } else if let problem = Self.canonicalTypeProblem(d.value, field: field) {
+                d.report("the default \(problem)")
+            } else {
+                mapping.defaultValue = Self.canonicalConstant(d.value, field: field)
+            }
         }
         if let t = m["type"] { mapping.systemType = t.enumeration(SystemValueType.self, what: "system value type") }
         if let f = m["format"], let text = f.name("a date format") {
@@ -258,8 +289,8 @@ extension TopologyDecoder {
             case "unix": mapping.format = .unixSeconds
             case "unix_ms": mapping.format = .unixMilliseconds
             default:
-                if !text.contains("YYYY") || !text.contains("MM") || !text.contains("DD") {
-                    f.report("unknown date format '\(text)'; use iso8601, unix, unix_ms or a pattern such as DD/MM/YYYY or YYYY-MM-DD HH:mm:ss")
+                if let problem = Self.datePatternProblem(text) {
+                    f.report(problem)
                 } else {
                     mapping.format = .pattern(text)
                 }
@@ -269,7 +300,74 @@ extension TopologyDecoder {
         return mapping
     }
 
-    func decodeDeletes(_ node: Node, entity: EntityDefinition) -> DeletePolicy {
+    /// The tokens of a date pattern, in the order they are recognised (as `DateTimes` does).
+    static let datePatternTokens = ["YYYY", "SSS", "MM", "DD", "HH", "mm", "ss"]
+
+    /// Why a date pattern cannot be used, or nil.
+    static func datePatternProblem(_ pattern: String) -> String? {
+        let p = Array(pattern)
+        var counts: [String: Int] = [:]
+        var i = 0
+        while i < p.count {
+            if let token = datePatternTokens.first(where: { t in
+                i + t.count <= p.count && String(p[i..<i + t.count]) == t
+            }) {
+                counts[token, default: 0] += 1
+                i += token.count
+            } else {
+                i += 1
+            }
+        }
+        if counts["YYYY"] == nil || counts["MM"] == nil || counts["DD"] == nil {
+            return "unknown date format '\(pattern)'; use iso8601, unix, unix_ms or a pattern with YYYY, MM and DD "
+                + "such as DD/MM/YYYY or YYYY-MM-DD HH:mm:ss"
+        }
+        if let twice = datePatternTokens.first(where: { (counts[$0] ?? 0) > 1 }) {
+            var message = "the date format '\(pattern)' uses '\(twice)' twice"
+            if twice == "MM" { message += " (MM is the month; minutes are mm)" }
+            return message
+        }
+        return nil
+    }
+
+    /// Text under which two system values count as the same (see `EntityMapper`'s loose equality).
+    static func looseKey(_ v: Value) -> String {
+        switch v {
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
+        case .object, .array, .null: return "\u{0}" + v.json
+        default: return v.displayText
+        }
+    }
+
+    /// Why `value` cannot be a canonical value of `field`, or nil when it can.
+    static func canonicalTypeProblem(_ value: Value, field: FieldDefinition) -> String? {
+        let expected: String
+        switch (field.type, value) {
+        case (.json, _), (_, .null): return nil
+        case (.string, .string), (.date, .string), (.datetime, .string), (.integer, .int), (.number, .int),
+            (.number, .double), (.boolean, .bool):
+            return nil
+        case (.ref, _): return "cannot be set for ref field '\(field.name)'"
+        case (.string, _): expected = "a string"
+        case (.date, _): expected = "a date string (YYYY-MM-DD)"
+        case (.datetime, _): expected = "a date-time string (RFC 3339)"
+        case (.integer, _): expected = "an integer"
+        case (.number, _): expected = "a number"
+        case (.boolean, _): expected = "true or false"
+        }
+        return "for \(field.type.rawValue) field '\(field.name)' must be \(expected), found \(value.typeName)"
+    }
+
+    /// A constant written in the topology, in the form canonical values are stored in: numbers
+    /// as numbers with a fraction, strings after the field's normalisation.
+    static func canonicalConstant(_ value: Value, field: FieldDefinition) -> Value {
+        var v = value
+        if field.type == .number, case .int(let i) = v { v = .double(Double(i)) }
+        return field.normalize.apply(v)
+    }
+
+    func decodeDeletes(_ node: Node, entity: EntityDefinition, written: Set<FieldName>) -> DeletePolicy {
         guard let d = node.object() else { return DeletePolicy() }
         node.rejectUnknownKeys(d, allowed: Self.deleteKeys)
         var policy = DeletePolicy()
@@ -292,11 +390,18 @@ extension TopologyDecoder {
                     let members = setNode.object()
                 {
                     var values: [FieldName: Value] = [:]
-                    for (name, v) in members {
-                        if entity.field(FieldName(name)) == nil {
-                            v.report(unknownFieldMessage(name, entity: entity))
+                    for (name, v) in members.sorted(by: { $0.key < $1.key }) {
+                        guard let field = entity.field(FieldName(name)) else {
+                            reportUnknownField(v, name, entity: entity)
+                            continue
+                        }
+                        if let problem = Self.canonicalTypeProblem(v.value, field: field) {
+                            v.report("the value \(problem)")
+                        } else if !written.contains(field.name) {
+                            v.report("this system does not write '\(name)', so setting it would change nothing; "
+                                        + "map it under 'fields' (direction both or push)")
                         } else {
-                            values[FieldName(name)] = v.value
+                            values[field.name] = Self.canonicalConstant(v.value, field: field)
                         }
                     }
                     if members.isEmpty { setNode.report("set at least one field") }
@@ -327,7 +432,7 @@ extension TopologyDecoder {
                 if let p = decodePredicate(child, entity: entity) { parts.append(.not(p)) }
             default:
                 guard let field = entity.field(FieldName(key)) else {
-                    child.report(unknownFieldMessage(key, entity: entity))
+                    reportUnknownField(child, key, entity: entity)
                     continue
                 }
                 parts.append(contentsOf: decodeComparisons(child, field: field))
@@ -347,33 +452,43 @@ extension TopologyDecoder {
                 node.reporter.report(node.child(bad), message)
                 return []
             }
-            return [.compare(field.name, .equals(node.value))]
+            if case .object(let o) = node.value, o.isEmpty {
+                node.report("an empty condition; write a value, or an operator such as {\"in\": [...]}")
+                return []
+            }
+            return [.compare(field.name, .equals(Self.canonicalConstant(node.value, field: field)))]
         }
+        // Constants are compared with stored canonical values, which are normalised.
+        func canonical(_ v: Value) -> Value { Self.canonicalConstant(v, field: field) }
+        let caseOnly = field.normalize.filter { $0 == .lowercase || $0 == .uppercase }
         var out: [Predicate] = []
         for (op, v) in o.sorted(by: { $0.key < $1.key }) {
             let child = Node(value: v, path: node.child(op), reporter: node.reporter)
             switch op {
-            case "eq": out.append(.compare(field.name, .equals(v)))
-            case "ne": out.append(.compare(field.name, .notEquals(v)))
+            case "eq": out.append(.compare(field.name, .equals(canonical(v))))
+            case "ne": out.append(.compare(field.name, .notEquals(canonical(v))))
             case "in":
-                if let items = child.array("an array of values") { out.append(.compare(field.name, .isIn(items.map(\.value)))) }
+                if let items = child.array("an array of values") {
+                    out.append(.compare(field.name, .isIn(items.map { canonical($0.value) })))
+                }
             case "gt", "gte", "lt", "lte":
                 guard v.numberValue != nil || v.stringValue != nil else {
                     child.report("expected a number or a string to compare with, found \(v.typeName)")
                     continue
                 }
                 let c: Predicate.Comparison
+                let bound = canonical(v)
                 switch op {
-                case "gt": c = .greaterThan(v)
-                case "gte": c = .greaterOrEqual(v)
-                case "lt": c = .lessThan(v)
-                default: c = .lessOrEqual(v)
+                case "gt": c = .greaterThan(bound)
+                case "gte": c = .greaterOrEqual(bound)
+                case "lt": c = .lessThan(bound)
+                default: c = .lessOrEqual(bound)
                 }
                 out.append(.compare(field.name, c))
             case "prefix":
-                if let s = child.string() { out.append(.compare(field.name, .prefix(s))) }
+                if let s = child.string() { out.append(.compare(field.name, .prefix(caseOnly.apply(.string(s)).stringValue ?? s))) }
             case "contains":
-                if let s = child.string() { out.append(.compare(field.name, .contains(s))) }
+                if let s = child.string() { out.append(.compare(field.name, .contains(caseOnly.apply(.string(s)).stringValue ?? s))) }
             case "exists":
                 if let b = child.bool() { out.append(.compare(field.name, .exists(b))) }
             default: break

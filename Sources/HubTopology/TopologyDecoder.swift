@@ -9,6 +9,11 @@ final class TopologyDecoder {
     let reporter: Reporter
     let environment: [String: String]
     var secrets = SecretRedactor()
+    /// `entity.field` names declared but not decodable (already reported): other references to
+    /// them are not reported again as unknown.
+    var brokenFields: Set<String> = []
+    /// Entity names declared but not decodable (already reported).
+    var brokenEntities: Set<String> = []
 
     init(positions: [String: SourcePosition], environment: [String: String]) {
         self.reporter = Reporter(positions: positions)
@@ -38,13 +43,16 @@ final class TopologyDecoder {
         var systems: [SystemDefinition] = []
         let systemsNode = node.require(top, "systems", "the connected systems")
         if let systemsNode { systems = decodeSystems(systemsNode, entities: entities) }
-        let systemNames = (systemsNode?.value.objectValue?.keys).map { Array($0).sorted() } ?? []
+        var systemNames: [String] = []
+        if let systemsNode, case .object = systemsNode.value {
+            systemNames = systemsNode.orderedObject()?.map(\.0) ?? []
+        }
         if let entitiesNode { completeEntities(&entities, node: entitiesNode, systemNames: systemNames) }
         if let systemsNode { checkSystems(systems, entities: entities, node: systemsNode) }
 
         guard reporter.diagnostics.isEmpty else { return nil }
         return Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),
-                        entities: entities, systems: systems, secrets: secrets)
+                        entities: entities, systems: systems, secrets: secrets, warnings: reporter.warnings)
     }
 
     /// Checks across systems and entities, once both are decoded.
@@ -56,7 +64,9 @@ final class TopologyDecoder {
                 let mappingPath = "\(systemPath).entities.\(mapping.entity)"
                 for fieldMapping in mapping.fields {
                     for name in fieldMapping.canonical {
-                        guard let field = entity.field(name), let target = field.refEntity else { continue }
+                        guard let field = entity.field(name), let target = field.refEntity,
+                            entities.contains(where: { $0.name == target })
+                        else { continue }
                         if system.mapping(for: target) == nil {
                             reporter.report(
                                 "\(mappingPath).fields.\(name)",
@@ -68,6 +78,18 @@ final class TopologyDecoder {
                 let objectsPath = "\(mappingPath).object"
                 if system.entities.filter({ $0.object == mapping.object }).count > 1 {
                     reporter.report(objectsPath, "object '\(mapping.object)' is mapped by more than one entity in '\(system.name)'")
+                }
+            }
+        }
+        // A field's owner must be a system that maps that field.
+        for entity in entities {
+            for (field, rule) in entity.conflicts.fields.sorted(by: { $0.key < $1.key }) {
+                guard let owner = rule.owner, let system = systems.first(where: { $0.name == owner }) else { continue }
+                let maps = system.mapping(for: entity.name)?.fields.contains { $0.canonical.contains(field) } ?? false
+                if !maps {
+                    reporter.report(
+                        "entities.\(entity.name).conflicts.fields.\(field).owner",
+                        "owner '\(owner)' does not map \(entity.name).\(field); choose a system that maps this field")
                 }
             }
         }

@@ -42,7 +42,8 @@ public enum TopologyLoader {
         }
         let decoder = TopologyDecoder(positions: positions, environment: environment)
         guard let topology = decoder.decode(root, fileName: fileName, baseDirectory: baseDirectory) else {
-            throw TopologyError(file: fileName, diagnostics: decoder.reporter.diagnostics)
+            throw TopologyError(file: fileName, diagnostics: decoder.reporter.diagnostics,
+                                warnings: decoder.reporter.warnings)
         }
         return topology
     }

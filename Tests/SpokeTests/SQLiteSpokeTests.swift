@@ -182,6 +182,37 @@ import Testing
         }
     }
 
+    @Test func aWriteWaitsForALockAnotherConnectionHoldsForAMoment() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, _) = try Self.makeDatabase(directory, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);")
+            // A person's sqlite3 shell holds the write lock for half a second.
+            var shell = Configuration()
+            shell.allowsUnsafeTransactions = true
+            let queue = try DatabaseQueue(path: spoke.path, configuration: shell)
+            try queue.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE; INSERT INTO t (name) VALUES ('shell')") }
+            let release = Task.detached {
+                try await Task.sleep(nanoseconds: 500_000_000)
+                try queue.inDatabase { try $0.execute(sql: "COMMIT") }
+            }
+            let binding = ObjectBinding(entity: "t", object: "t", fields: ["name"])
+            #expect(try await spoke.write(binding, [.create(key: "k", fields: ["name": "hubctl"])]) == [.created("2")])
+            try await release.value
+        }
+    }
+
+    @Test func aViewCanBeRead() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, _) = try Self.makeDatabase(directory, """
+                CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, active INTEGER);
+                INSERT INTO contacts VALUES (1, 'a@example.com', 1), (2, 'b@example.com', 0), (3, 'c@example.com', 1);
+                CREATE VIEW active_contacts AS SELECT id, email FROM contacts WHERE active;
+                """)
+            let binding = ObjectBinding(entity: "customer", object: "active_contacts", fields: ["email"])
+            #expect(try await spoke.check([binding]).first?.problems == [])
+            #expect(try await Self.readAll(spoke, binding, limit: 1).records.map(\.id) == ["1", "3"])
+        }
+    }
+
     // MARK: - IDs
 
     @Test func anIntegerPrimaryKeyIsReadBackAsTheNewRecordsID() async throws {

@@ -98,6 +98,10 @@ private struct Parser {
         JSONSyntaxError(message: message, position: position(at: index))
     }
 
+    mutating func error(_ message: String, at offset: Int) -> JSONSyntaxError {
+        JSONSyntaxError(message: message, position: position(at: offset))
+    }
+
     mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
@@ -209,6 +213,8 @@ private struct Parser {
             }
             if b < 0x20 { throw error("control character in string; escape it") }
             if b != UInt8(ascii: "\\") { out.append(b); index += 1; continue }
+            // Errors in an escape point at its backslash.
+            let escapeStart = index
             index += 1
             guard index < bytes.count else { break }
             let e = bytes[index]
@@ -223,31 +229,32 @@ private struct Parser {
             case UInt8(ascii: "r"): out.append(0x0D)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                var scalar = try parseHex4()
+                guard var scalar = parseHex4() else { throw error("invalid \\u escape", at: escapeStart) }
                 if (0xD800...0xDBFF).contains(scalar) {
                     // A high surrogate must be followed by a low one.
                     if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
                         index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid surrogate pair") }
+                        guard let low = parseHex4() else { throw error("invalid \\u escape", at: index - 2) }
+                        guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid surrogate pair", at: escapeStart) }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else {
-                        throw error("lone surrogate in \\u escape")
+                        throw error("lone surrogate in \\u escape", at: escapeStart)
                     }
                 } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw error("lone surrogate in \\u escape")
+                    throw error("lone surrogate in \\u escape", at: escapeStart)
                 }
-                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape", at: escapeStart) }
                 out.append(contentsOf: Array(String(Character(u)).utf8))
             default:
-                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'", at: escapeStart)
             }
         }
         throw error("unterminated string")
     }
 
-    mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("invalid \\u escape") }
+    /// Four hex digits, or nil.
+    mutating func parseHex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
         var v: UInt32 = 0
         for _ in 0..<4 {
             let c = bytes[index]
@@ -256,7 +263,7 @@ private struct Parser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw error("invalid \\u escape")
+            default: return nil
             }
             v = v * 16 + d
             index += 1

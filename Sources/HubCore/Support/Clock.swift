@@ -77,8 +77,9 @@ public struct CivilTime: Sendable, Hashable {
     }
 
     func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        let s = String(v.magnitude)
+        let digits = s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        return v < 0 ? "-" + digits : digits
     }
 
     /// `YYYY-MM-DD`.

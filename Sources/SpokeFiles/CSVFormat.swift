@@ -1,0 +1,119 @@
+import HubCore
+
+/// CSV as a ``FileTableFormat``: a header row names the columns, every cell reads as a string,
+/// an empty cell reads as null.
+///
+/// CSV cannot tell null from an empty string: both are an empty cell, and both read back as
+/// null. Rows with fewer cells than the header read the missing cells as null; a row with more
+/// cells, or a header that names a column twice, is malformed. Columns without a name (from
+/// trailing delimiters) are not read.
+struct CSVFormat: FileTableFormat {
+    let parser: CSVParser
+    let writer: CSVWriter
+
+    init(delimiter: UInt8) {
+        parser = CSVParser(delimiter: delimiter)
+        writer = CSVWriter(delimiter: delimiter)
+    }
+
+    /// The header: column names in file order, and where each is.
+    struct Layout: Sendable {
+        var columns: [String]
+        var index: [String: Int]
+
+        init(_ columns: [String]) {
+            self.columns = columns
+            index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        mutating func append(_ column: String) {
+            index[column] = columns.count
+            columns.append(column)
+        }
+    }
+
+    struct Row {
+        var cells: [String]
+        /// The line the row starts on, for error messages.
+        var line: Int
+    }
+
+    var nestedPaths: Bool { false }
+
+    func readLayout(_ reader: inout ByteReader) throws -> Layout? {
+        let line = reader.line
+        guard let names = try parser.readRecord(&reader) else { return nil }
+        var seen: Set<String> = []
+        // Unnamed columns (trailing delimiters in a spreadsheet export) may repeat; they are not read.
+        for name in names where !name.isEmpty && !seen.insert(name).inserted {
+            throw FileSyntaxError(line: line, message: "the header names the column '\(name)' twice")
+        }
+        return Layout(names)
+    }
+
+    func newLayout(for binding: ObjectBinding) -> Layout {
+        var layout = Layout([])
+        for name in [binding.idField] + binding.fields where layout.index[name] == nil { layout.append(name) }
+        return layout
+    }
+
+    func readRow(_ reader: inout ByteReader, layout: Layout) throws -> Row? {
+        let line = reader.line
+        guard let cells = try parser.readRecord(&reader) else { return nil }
+        if cells.count > layout.columns.count && !cells[layout.columns.count...].allSatisfy(\.isEmpty) {
+            throw FileSyntaxError(line: line, message: "the row has \(cells.count) cells but the header has \(layout.columns.count) columns")
+        }
+        return Row(cells: cells, line: line)
+    }
+
+    func isBlank(_ row: Row) -> Bool { row.cells.allSatisfy(\.isEmpty) }
+
+    func fields(of row: Row, layout: Layout) -> [String: Value] {
+        var fields: [String: Value] = [:]
+        fields.reserveCapacity(layout.columns.count)
+        for (index, column) in layout.columns.enumerated() where !column.isEmpty {
+            fields[column] = index < row.cells.count && !row.cells[index].isEmpty ? .string(row.cells[index]) : .null
+        }
+        return fields
+    }
+
+    func value(of row: Row, field: String, layout: Layout) -> Value? {
+        guard let index = layout.index[field] else { return nil }
+        return index < row.cells.count && !row.cells[index].isEmpty ? .string(row.cells[index]) : .null
+    }
+
+    func grow(_ layout: inout Layout, for fieldNames: [String]) -> Bool {
+        var changed = false
+        for name in fieldNames where layout.index[name] == nil {
+            layout.append(name)
+            changed = true
+        }
+        return changed
+    }
+
+    func makeRow(_ fields: [String: Value], layout: Layout) -> Row {
+        Row(cells: layout.columns.map { fields[$0].map(CSVWriter.text) ?? "" }, line: 0)
+    }
+
+    func update(_ row: inout Row, with fields: [String: Value], idField: String, layout: Layout) {
+        for (name, value) in fields where name != idField {
+            guard let index = layout.index[name] else { continue }
+            if row.cells.count <= index { row.cells += Array(repeating: "", count: index + 1 - row.cells.count) }
+            row.cells[index] = CSVWriter.text(value)
+        }
+    }
+
+    func encode(_ row: Row, layout: Layout, to out: inout [UInt8]) {
+        writer.write(row.cells, to: &out)
+    }
+
+    func encodeLayout(_ layout: Layout, to out: inout [UInt8]) -> Bool {
+        writer.write(layout.columns, to: &out)
+        return true
+    }
+
+    func problems(_ layout: Layout, binding: ObjectBinding, hasRows: Bool) -> [String] {
+        guard hasRows, layout.index[binding.idField] == nil else { return [] }
+        return ["the header has no ID column '\(binding.idField)' (its columns: \(layout.columns.joined(separator: ", ")))"]
+    }
+}

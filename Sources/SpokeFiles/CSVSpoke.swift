@@ -1,0 +1,78 @@
+import HubCore
+
+/// A spoke over the CSV files of a directory: each bound object is one file, read and
+/// rewritten by hubctl's own streaming RFC 4180 parser and writer.
+///
+/// - The first row is the header; `idField` names the ID column and rows are records. A UTF-8
+///   byte order mark, CRLF or LF line ends, and quoted cells holding delimiters, quotes and line
+///   breaks are all understood, and kept on rewrite.
+/// - Every cell reads as a string, and an empty cell reads as null: CSV cannot tell null from
+///   an empty string, so writing `""` reads back as null. Writes put null as an empty cell,
+///   numbers and booleans as text, objects and arrays as JSON.
+/// - Files never assign IDs: a create uses the ID its fields set, or else the hub's key.
+/// - A push rewrites the file atomically, once per batch; rows it does not change keep their
+///   bytes. Columns a write needs that the header lacks are added to it.
+/// - A file that does not exist reads as empty, `check` does not count it as a problem, and
+///   the first push that creates a record creates it, with a header of the ID field and the
+///   binding's fields.
+/// - With a `cursorField`, a run after the first reads only rows whose cursor cell is at least
+///   the previous run's highest value (numbers compare as numbers, other text as text); the
+///   whole file is still read. Rows with an empty cursor cell come only with a full read.
+/// - An unterminated quote, a row with more cells than the header, a header naming a column
+///   twice, a data row without an ID, or two rows with one ID are ``SpokeError/Kind/malformed``
+///   errors naming the line.
+///
+/// For example:
+/// ```swift
+/// let sheet = CSVSpoke(system: "sheet", directory: "exports", delimiter: ";")
+/// let customers = ObjectBinding(entity: "customer", object: "customers.csv", idField: "Row ID",
+///                               fields: ["Email", "First", "Last"])
+/// let results = try await sheet.write(customers, [.create(key: hubID, fields: ["Email": "a@b.c"])])
+/// ```
+public struct CSVSpoke: Spoke {
+    public let system: SystemName
+    /// The directory holding the files.
+    public let directory: String
+    /// The cell delimiter: one ASCII character other than a quote or a line break.
+    public let delimiter: Character
+    public var capabilities: SpokeCapabilities {
+        SpokeCapabilities(incrementalReads: true, tombstones: false, batchWrites: true)
+    }
+
+    /// Creates a spoke over the CSV files in `directory` (an empty path means the current directory).
+    public init(system: SystemName, directory: String, delimiter: Character = ",") {
+        self.system = system
+        self.directory = directory.isEmpty ? "." : directory
+        self.delimiter = delimiter
+    }
+
+    func store() throws -> FileTableStore<CSVFormat> {
+        guard let byte = delimiter.asciiValue, byte != UInt8(ascii: "\""), byte != 0x0A, byte != 0x0D else {
+            throw SpokeError(.configuration, system: system,
+                             message: "the CSV delimiter must be one ASCII character other than a quote or a line break")
+        }
+        return FileTableStore(system: system, directory: directory, format: CSVFormat(delimiter: byte))
+    }
+
+    /// Checks the directory and each file's header; a file that does not exist yet is fine.
+    public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
+        let store = try store()
+        return try objects.map { SpokeCheckResult(object: $0.object, problems: try store.check($0)) }
+    }
+
+    public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try store().read(object, after: cursor, limit: limit)
+    }
+
+    public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
+        try store().scanIDs(object, after: cursor, limit: limit)
+    }
+
+    public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
+        try store().fetch(object, ids: ids)
+    }
+
+    public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
+        try store().write(object, writes)
+    }
+}

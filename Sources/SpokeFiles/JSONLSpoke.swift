@@ -1,0 +1,53 @@
+import HubCore
+
+/// A spoke over the JSON Lines files of a directory: each bound object is one file holding one
+/// JSON object per line.
+///
+/// - Records may nest; dotted field names (`properties.email`) reach into nested objects, and an
+///   update is deep-merged into the stored record, so nested fields the write does not mention
+///   are kept.
+/// - The ID is the `idField` value, a string or a number (its text is the ``ExternalID``). A
+///   create writes the ID its fields set, or else the hub's key as a string.
+/// - Blank lines are skipped and kept. A line that is not a JSON object, a record without an ID,
+///   or two records with one ID are ``SpokeError/Kind/malformed`` errors naming the line.
+/// - Pushes, missing files and cursors work as for ``CSVSpoke``: one atomic rewrite per batch,
+///   untouched lines keep their bytes, changed records are written as compact JSON with sorted
+///   keys, and a missing file reads as empty until the first create.
+public struct JSONLSpoke: Spoke {
+    public let system: SystemName
+    /// The directory holding the files.
+    public let directory: String
+    public var capabilities: SpokeCapabilities {
+        SpokeCapabilities(incrementalReads: true, tombstones: false, batchWrites: true)
+    }
+
+    let store: FileTableStore<JSONLFormat>
+
+    /// Creates a spoke over the JSON Lines files in `directory` (an empty path means the current directory).
+    public init(system: SystemName, directory: String) {
+        self.system = system
+        self.directory = directory.isEmpty ? "." : directory
+        store = FileTableStore(system: system, directory: self.directory, format: JSONLFormat())
+    }
+
+    /// Checks the directory and each file's first record; a file that does not exist yet is fine.
+    public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
+        try objects.map { SpokeCheckResult(object: $0.object, problems: try store.check($0)) }
+    }
+
+    public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try store.read(object, after: cursor, limit: limit)
+    }
+
+    public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
+        try store.scanIDs(object, after: cursor, limit: limit)
+    }
+
+    public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
+        try store.fetch(object, ids: ids)
+    }
+
+    public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
+        try store.write(object, writes)
+    }
+}

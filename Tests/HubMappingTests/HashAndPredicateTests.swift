@@ -1,0 +1,145 @@
+import HubCore
+import HubMapping
+import HubTopology
+import Testing
+
+@Suite struct ContentHashTests {
+    @Test func theHashIgnoresKeyOrder() {
+        let a: CanonicalRecord = ["email": "a@x.org", "age": 3, "tags": ["b": 1, "a": [1, 2]]]
+        var b: CanonicalRecord = [:]
+        b["tags"] = ["a": [1, 2], "b": 1]
+        b["age"] = 3
+        b["email"] = "a@x.org"
+        #expect(ContentHash.of(a, fields: ["email", "age", "tags"]) == ContentHash.of(b, fields: ["tags", "email", "age"]))
+    }
+
+    @Test func nullAndAbsentHashAlike() {
+        let fields = ["email", "phone"]
+        #expect(ContentHash.of(["email": "a@x.org", "phone": .null], fields: fields) == ContentHash.of(["email": "a@x.org"], fields: fields))
+        #expect(ContentHash.of([:], fields: fields) == ContentHash.of(["email": .null], fields: fields))
+    }
+
+    @Test func onlyTheListedFieldsCount() {
+        #expect(ContentHash.of(["email": "a@x.org", "x": 1], fields: ["email"]) == ContentHash.of(["email": "a@x.org", "x": 2], fields: ["email"]))
+    }
+
+    @Test func differentValuesHashDifferently() {
+        let fields = ["v"]
+        let values: [Value] = ["1", 1, 1.5, true, "true", ["1"], ["v": 1], "a", "A", ""]
+        let hashes = Set(values.map { ContentHash.of(["v": $0], fields: fields) })
+        #expect(hashes.count == values.count)
+        #expect(ContentHash.of(["v": 1], fields: ["v"]) != ContentHash.of(["w": 1], fields: ["w"]))
+    }
+
+    @Test func theHashIsThirtyTwoHexDigitsAndStable() {
+        let h = ContentHash.of(["email": "a@x.org"], fields: ["email"])
+        #expect(h.count == 32)
+        #expect(h.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        // SHA-256 of {"email":"a@x.org"}, first 32 hex digits; a change here invalidates every stored base.
+        #expect(h == SHA256.hex(#"{"email":"a@x.org"}"#, hexLength: 32))
+        #expect(ContentHash.of([:], fields: []) == "44136fa355b3678a1146ad16f7e8649e")
+    }
+
+    @Test func sameValueTreatsNullAndAbsentAlike() {
+        let a: CanonicalRecord = ["x": .null, "y": 1]
+        #expect(a.sameValue([:], for: "x"))
+        #expect(a.sameValue(["y": 1], for: "y"))
+        #expect(!a.sameValue(["y": 2], for: "y"))
+    }
+}
+
+@Suite struct PredicateTests {
+    static let record: CanonicalRecord = [
+        "country": "Germany", "age": 42, "score": 2.5, "email": "ann@example.com", "born": "1990-07-14",
+        "updated": "2026-02-03T10:00:05Z", "vip": true, "tags": ["a"],
+    ]
+
+    func check(_ p: Predicate, _ expected: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(p.matches(Self.record) == expected, sourceLocation: sourceLocation)
+    }
+
+    @Test func equalsAndNotEquals() {
+        check(.compare("country", .equals("Germany")), true)
+        check(.compare("country", .equals("germany")), false)
+        check(.compare("age", .equals(42.0)), true)
+        check(.compare("vip", .equals(true)), true)
+        check(.compare("missing", .equals(.null)), true)
+        check(.compare("country", .notEquals("France")), true)
+        check(.compare("missing", .notEquals("x")), true)
+        check(.compare("age", .notEquals(42)), false)
+    }
+
+    @Test func inMatchesAnyOfTheValues() {
+        check(.compare("country", .isIn(["Brazil", "Germany"])), true)
+        check(.compare("country", .isIn(["Brazil"])), false)
+        check(.compare("age", .isIn([41, 42.0])), true)
+        check(.compare("missing", .isIn([])), false)
+    }
+
+    @Test func orderingComparesNumbers() {
+        check(.compare("age", .greaterThan(41)), true)
+        check(.compare("age", .greaterThan(42)), false)
+        check(.compare("age", .greaterOrEqual(42)), true)
+        check(.compare("score", .lessThan(3)), true)
+        check(.compare("score", .lessOrEqual(2.5)), true)
+        check(.compare("score", .lessThan(2.5)), false)
+        // Different kinds never compare.
+        check(.compare("age", .greaterThan("1")), false)
+        check(.compare("missing", .lessThan(1)), false)
+    }
+
+    @Test func orderingComparesISODatesAsInstants() {
+        check(.compare("born", .greaterOrEqual("1990-01-01")), true)
+        check(.compare("born", .lessThan("1990-07-14")), false)
+        check(.compare("updated", .greaterThan("2026-02-03T10:00:04.500Z")), true)
+        check(.compare("updated", .lessThan("2026-02-03T10:00:05.001Z")), true)
+        check(.compare("updated", .greaterThan("2026-02-03T11:00:00+02:00")), true)
+        check(.compare("updated", .greaterThan("2026-02-03")), true)
+        check(.compare("country", .greaterThan("France")), true)
+    }
+
+    @Test func prefixContainsAndExists() {
+        check(.compare("email", .prefix("ann@")), true)
+        check(.compare("email", .prefix("bob@")), false)
+        check(.compare("email", .contains("example")), true)
+        check(.compare("age", .contains("4")), false)
+        check(.compare("email", .exists(true)), true)
+        check(.compare("missing", .exists(true)), false)
+        check(.compare("missing", .exists(false)), true)
+        check(.compare("tags", .exists(true)), true)
+    }
+
+    @Test func allAnyAndNotCombine() {
+        check(.all([.compare("country", .equals("Germany")), .compare("age", .greaterThan(40))]), true)
+        check(.all([.compare("country", .equals("Germany")), .compare("age", .greaterThan(50))]), false)
+        check(.all([]), true)
+        check(.any([.compare("country", .equals("France")), .compare("age", .greaterThan(40))]), true)
+        check(.any([]), false)
+        check(.not(.compare("country", .equals("France"))), true)
+        check(.not(.any([.compare("vip", .equals(true))])), false)
+    }
+
+    @Test func predicatesFromATopologyCompareNormalisedConstants() throws {
+        // email is lower-cased in the hub, so a filter written with capitals still matches.
+        let text = """
+            {"version": 1, "entities": {"customer": {"fields": {
+                "email": {"type": "string", "normalize": ["trim", "lowercase"]}, "score": "number", "country": "string"}}},
+             "systems": {"crm": {"adapter": "jsonl", "entities": {"customer": {"object": "c.jsonl",
+                "fields": {"email": "e", "score": "s", "country": "c"},
+                "filter": {"email": {"prefix": "ANN@"}, "score": 2, "not": {"country": {"in": ["France", " Italy"]}},
+                           "any": [{"email": " ANN@EXAMPLE.COM "}, {"country": {"exists": false}}]}}}}}}
+            """
+        let t = try TopologyLoader.decode(text, baseDirectory: "/")
+        let filter = try #require(t.system("crm")?.mapping(for: "customer")?.filter)
+        #expect(filter == .all([
+            .any([.compare("email", .equals("ann@example.com")), .compare("country", .exists(false))]),
+            .compare("email", .prefix("ann@")),
+            .not(.compare("country", .isIn(["France", " Italy"]))),
+            .compare("score", .equals(2.0)),
+        ]))
+        #expect(filter.fields == ["email", "country", "score"])
+        #expect(filter.matches(["email": "ann@example.com", "score": 2.0, "country": "Germany"]))
+        #expect(!filter.matches(["email": "ann@example.com", "score": 2.0, "country": "France"]))
+        #expect(!filter.matches(["email": "bob@example.com", "score": 2.0]))
+    }
+}
