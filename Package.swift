@@ -38,13 +38,15 @@ let package = Package(
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // Only to create the demo's SQLite systems.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "hubctl", dependencies: ["HubCLI"]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
-        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"]),
+        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -52,8 +54,9 @@ let package = Package(
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
         ]),
+        // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [
-            "HubCore", "HubCLI", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "hubctl", "HubCore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
 )

@@ -61,7 +61,9 @@ struct SyncAllCommand: AsyncParsableCommand {
 /// Builds the engine for a topology and runs one cycle.
 enum SyncRunner {
     static func run(_ topology: Topology, _ options: SyncOptions) async throws -> SyncReport {
-        let store = try HubStore(path: topology.hubPath)
+        // A dry run must not even create the hub: without one it plans against an empty hub.
+        let store = options.dryRun && !FileManager.default.fileExists(atPath: topology.hubPath)
+            ? try HubStore.inMemory() : try HubStore(path: topology.hubPath)
         let spokes = try SpokeFactory.makeAll(topology)
         let engine = SyncEngine(topology: topology, store: store, spokes: spokes)
         return try await engine.syncAll(options)
