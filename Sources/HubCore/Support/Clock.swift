@@ -16,7 +16,10 @@ public struct WallClock: Sendable {
 public enum Timestamp {
     /// `2026-11-27T05:15:16.123Z`.
     public static func string(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // `Date` counts from 2001, so a time given to the millisecond can come back a hair
+        // below it (…122.9999 for .123): round to whole microseconds before cutting.
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let ms = micros >= 0 ? micros / 1000 : (micros - 999) / 1000
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = ms - seconds * 1000
         let civil = CivilTime(unixSeconds: seconds)

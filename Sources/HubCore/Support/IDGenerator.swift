@@ -13,7 +13,10 @@ public struct IDGenerator: Sendable {
     /// UUIDv7 from the given clock and the system's random generator.
     public static func uuidV7(clock: WallClock = .system) -> IDGenerator {
         let state = UUIDv7State()
-        return IDGenerator { state.next(millis: UInt64(max(0, clock.now().timeIntervalSince1970 * 1000))) }
+        return IDGenerator {
+            let micros = (clock.now().timeIntervalSince1970 * 1_000_000).rounded()
+            return state.next(millis: UInt64(max(0, micros / 1000)))
+        }
     }
 
     /// `prefix-000001`, `prefix-000002`, …: for tests and golden files.
