@@ -178,6 +178,9 @@ public struct ConflictRecord: Sendable, Hashable {
     /// `resolved` or `open`.
     public var status: String
     public var createdAt: String
+    /// When and by whom a parked conflict was decided.
+    public var resolvedAt: String?
+    public var resolvedBy: String?
 
     public init(id: Int64? = nil, run: RunID, entity: EntityName, hubID: HubID, field: String, candidates: [String: Value],
                 winner: String?, rule: String, status: String, createdAt: String) {

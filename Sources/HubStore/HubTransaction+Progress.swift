@@ -155,10 +155,6 @@ extension HubTransaction {
     /// Conflicts, newest first; only open ones with `openOnly`.
     public func conflicts(openOnly: Bool, limit: Int = 1000) throws -> [ConflictRecord] {
         let filter = openOnly ? "WHERE status = 'open'" : ""
-        return try rows("SELECT * FROM conflict \(filter) ORDER BY id DESC LIMIT ?", [limit]).map { row in
-            ConflictRecord(id: row["id"], run: RunID(row["run_id"]), entity: EntityName(row["entity"]),
-                           hubID: HubID(row["hub_id"]), field: row["field"], candidates: Self.decodeObject(row["candidates"]),
-                           winner: row["winner"], rule: row["rule"], status: row["status"], createdAt: row["created_at"])
-        }
+        return try rows("SELECT * FROM conflict \(filter) ORDER BY id DESC LIMIT ?", [limit]).map(Self.conflictRecord)
     }
 }

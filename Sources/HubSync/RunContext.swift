@@ -29,6 +29,14 @@ final class RunContext {
         var field: String
     }
 
+    /// An entity to re-create in a system that deleted it (pull policy `restore`).
+    struct Restore: Hashable {
+        var system: SystemName
+        var entity: EntityName
+        var hubID: HubID
+    }
+
+    var restores: [Restore] = []
     var pendingPullRefs: [PendingPullRef] = []
     var pendingPushRefs: [PendingPushRef] = []
 

@@ -25,13 +25,17 @@ extension SyncEngine {
                 counts = counts + merger.counts
             }
         }
+        // A full read sees every ID; an incremental one is followed by an ID scan.
+        if !incremental { try store.write { try $0.beginIDScan() } }
         while true {
             let page = try await spoke.read(binding, after: cursor, limit: options.pageSize)
             let now = ctx.now()
             try store.write { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(page.records)
+                try merger.applyTombstones(page.deleted)
                 counts = counts + merger.counts
+                if !incremental { try tx.addScannedIDs(page.records.map(\.id)) }
                 if incremental, let next = page.next {
                     try tx.setCursor(next, system: system.name, entity: mapper.entity.name, at: now)
                 }
@@ -39,7 +43,21 @@ extension SyncEngine {
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }
+        if incremental { try await scanIDs(spoke, binding) }
+        counts = counts + (try detectDeletes(system, mapper, options, ctx))
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
+    }
+
+    /// Collects every ID the system presents into the hub connection's scan table.
+    func scanIDs(_ spoke: any Spoke, _ binding: ObjectBinding) async throws {
+        try store.write { try $0.beginIDScan() }
+        var cursor: Cursor?
+        while true {
+            let page = try await spoke.scanIDs(binding, after: cursor, limit: 5000)
+            try store.write { try $0.addScannedIDs(page.ids) }
+            if let next = page.next { cursor = next }
+            if page.isLast { break }
+        }
     }
 
     func missingSpoke(_ system: SystemName) -> SpokeError {
@@ -104,6 +122,11 @@ struct PageMerger {
                 theirs[field] = nil
                 fields.removeAll { $0 == field }
             }
+        }
+        // A record whose link is closed (deleted here or in the hub) is no longer synced.
+        if let link, link.state == .deleted {
+            counts.skipped += 1
+            return
         }
         let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
@@ -317,6 +340,11 @@ extension SyncEngine {
     func record(_ conflicts: [FieldMerge.Conflict], entity: EntityName, hubID: HubID, tx: HubTransaction,
                 ctx: RunContext) throws {
         for c in conflicts {
+            // A field already parked for a person keeps one open conflict, with the latest values.
+            if c.open, let parked = try tx.openConflict(hubID, field: c.field), let id = parked.id {
+                try tx.updateOpenConflict(id, candidates: parked.candidates.merging(c.candidates) { $1 })
+                continue
+            }
             let record = ConflictRecord(run: ctx.runID, entity: entity, hubID: hubID, field: c.field, candidates: c.candidates,
                                         winner: c.winner, rule: c.rule, status: c.open ? "open" : "resolved",
                                         createdAt: ctx.now())

@@ -6,6 +6,9 @@ import HubTopology
 extension SyncEngine {
     /// A write prepared for one hub entity, with what the system will hold once it is applied.
     struct PreparedWrite {
+        /// Why the write is made; decides how its result is recorded.
+        enum Kind { case create, update, delete, softDelete, unmatch }
+        var kind: Kind
         var hubID: HubID
         var version: Int64
         var write: SpokeWrite
@@ -34,11 +37,18 @@ extension SyncEngine {
                 counts = counts + (try await pushBatch(batch, spoke, mapper, advanceMarkTo: nil, ctx))
             }
         }
+        // Records the system deleted under the `restore` policy are created again.
+        let restores = ctx.restores.filter { $0.system == system.name && $0.entity == entity }.map(\.hubID)
+        if !restores.isEmpty {
+            let records = try store.read { tx in try tx.entities(restores) }.values.sorted { $0.seq < $1.seq }
+            counts = counts + (try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx))
+        }
+        let handled = Set(retries).union(restores)
         var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
         while true {
             let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize) }
             guard let last = batch.last else { break }
-            let todo = batch.filter { !retries.contains($0.hubID) }
+            let todo = batch.filter { !handled.contains($0.hubID) }
             counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
             mark = last.seq
             if batch.count < options.pageSize { break }
@@ -52,19 +62,46 @@ extension SyncEngine {
         let system = mapper.system
         var counts = RunCounts()
         var prepared: [PreparedWrite] = []
+        var unlinks: [Link] = []
         try store.read { tx in
             let links = try tx.links(entity: mapper.entity.name, system: system, hubIDs: batch.map(\.hubID))
+            let anyOpenConflict = try !tx.conflicts(openOnly: true, limit: 1).isEmpty
             for record in batch {
+                let existing = links[record.hubID]
+                // A closed link: the record was deleted in the system, or by hubctl.
+                if existing?.state == .deleted { continue }
+                let link = existing.flatMap { $0.state == .linked && $0.externalID != nil ? $0 : nil }
                 if record.isDeleted {
-                    counts.skipped += 1
+                    guard let link, let id = link.externalID else { continue }
+                    switch mapper.mapping.deletes.push {
+                    case .delete:
+                        prepared.append(PreparedWrite(kind: .delete, hubID: record.hubID, version: record.version,
+                                                      write: .delete(id: id), fields: [], projected: [:], link: link))
+                    case .ignore:
+                        unlinks.append(link)
+                        counts.skipped += 1
+                    case .set(let values):
+                        var data: CanonicalRecord = [:]
+                        for (f, v) in values { data[f.rawValue] = v }
+                        let fields = Set(values.keys.map(\.rawValue))
+                        prepared.append(PreparedWrite(kind: .softDelete, hubID: record.hubID, version: record.version,
+                                                      write: .update(id: id, fields: mapper.outbound(data, only: fields)),
+                                                      fields: fields, projected: mapper.project(record.data.merging(data) { $1 }),
+                                                      link: link))
+                    }
                     continue
                 }
                 if let filter = mapper.mapping.filter, !filter.matches(record.data) {
-                    counts.skipped += 1
+                    if let link, let id = link.externalID, mapper.mapping.onUnmatch == .delete {
+                        prepared.append(PreparedWrite(kind: .unmatch, hubID: record.hubID, version: record.version,
+                                                      write: .delete(id: id), fields: [], projected: [:], link: link))
+                    } else {
+                        counts.skipped += 1
+                    }
                     continue
                 }
-                let link = links[record.hubID].flatMap { $0.state == .deleted ? nil : $0 }
-                if let p = try prepare(record, link: link, mapper, tx, ctx) {
+                let held = anyOpenConflict ? try tx.openConflictFields(record.hubID) : []
+                if let p = try prepare(record, link: link, held: held, mapper, tx, ctx) {
                     prepared.append(p)
                 } else {
                     counts.unchanged += 1
@@ -81,7 +118,32 @@ extension SyncEngine {
         }
         let now = ctx.now()
         try store.write { tx in
+            for var link in unlinks {
+                link.state = .deleted
+                try tx.saveLink(link)
+            }
             for (p, result) in zip(prepared, results) {
+                if p.kind == .delete || p.kind == .unmatch || p.kind == .softDelete, let link = p.link {
+                    switch result {
+                    case .deleted, .notFound, .updated:
+                        if p.kind == .unmatch {
+                            // Gone from the system because it no longer passes the filter; it comes
+                            // back if it matches again.
+                            try tx.deleteLink(entity: mapper.entity.name, system: system, hubID: p.hubID)
+                        } else {
+                            var dead = link
+                            dead.state = .deleted
+                            if p.kind == .softDelete { try saveBase(dead, p, mapper, tx) } else { try tx.saveLink(dead) }
+                        }
+                        counts.deleted += 1
+                    case .failed(let message):
+                        counts.failed += 1
+                        try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                    case .created:
+                        counts.failed += 1
+                    }
+                    continue
+                }
                 switch result {
                 case .created(let id):
                     let link = Link(entity: mapper.entity.name, system: system, externalID: id, hubID: p.hubID, state: .linked,
@@ -99,10 +161,12 @@ extension SyncEngine {
                 case .deleted:
                     counts.deleted += 1
                 case .notFound:
-                    counts.failed += 1
-                    try quarantinePush(p, mapper, reason: "not_found",
-                                       message: "the \(system) record \(p.link?.externalID?.rawValue ?? "?") no longer exists; "
-                                           + "it was deleted outside hubctl", tx, ctx)
+                    // Deleted in the system since it was read: its pull delete policy applies.
+                    if let link = p.link {
+                        var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                        try merger.applyDelete(link)
+                        counts = counts + merger.counts
+                    }
                 case .failed(let message):
                     counts.failed += 1
                     try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
@@ -117,7 +181,7 @@ extension SyncEngine {
     }
 
     /// Works out what to send for one entity; nil when the system already holds its values.
-    func prepare(_ record: EntityRecord, link: Link?, _ mapper: EntityMapper, _ tx: HubTransaction,
+    func prepare(_ record: EntityRecord, link: Link?, held: Set<String>, _ mapper: EntityMapper, _ tx: HubTransaction,
                  _ ctx: RunContext) throws -> PreparedWrite? {
         let system = mapper.system
         // References go out as the system's own IDs; a target not in the system yet is left
@@ -136,18 +200,19 @@ extension SyncEngine {
             }
         }
         let projected = mapper.project(record.data)
-        var writable = Set(mapper.outboundFields).subtracting(omitted)
+        // Fields with a conflict parked for a person are held back until it is resolved.
+        var writable = Set(mapper.outboundFields).subtracting(omitted).subtracting(held)
         for f in omitted {
             ctx.pendingPushRefs.append(.init(system: system, entity: mapper.entity.name, hubID: record.hubID, field: f))
         }
         if let link, let id = link.externalID, link.state == .linked {
             writable = writable.filter { !link.baseData.sameValue(projected, for: $0) }
             guard !writable.isEmpty else { return nil }
-            return PreparedWrite(hubID: record.hubID, version: record.version,
+            return PreparedWrite(kind: .update, hubID: record.hubID, version: record.version,
                                  write: .update(id: id, fields: mapper.outbound(translated, only: writable)),
                                  fields: writable, projected: projected, link: link)
         }
-        return PreparedWrite(hubID: record.hubID, version: record.version,
+        return PreparedWrite(kind: .create, hubID: record.hubID, version: record.version,
                              write: .create(key: record.hubID.rawValue, fields: mapper.outbound(translated, only: writable)),
                              fields: writable, projected: projected, link: nil)
     }

@@ -10,11 +10,15 @@ public struct SyncOptions: Sendable {
     public var entities: Set<EntityName>?
     /// Records per page read from a system and per batch written to one.
     public var pageSize: Int
+    /// Apply deletes even when they exceed a system's mass-delete guard.
+    public var allowMassDelete: Bool
 
-    public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 500) {
+    public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 500,
+                allowMassDelete: Bool = false) {
         self.dryRun = dryRun
         self.only = only
         self.entities = entities
         self.pageSize = pageSize
+        self.allowMassDelete = allowMassDelete
     }
 }

@@ -22,6 +22,8 @@ public struct SyncReport: Sendable {
     public var rows: [Row] = []
     /// Systems that failed this run, with why. Their cursors and push marks did not move.
     public var systemErrors: [SystemName: String] = [:]
+    /// Deletes held back by the mass-delete guard, one message per system and entity.
+    public var guardTrips: [String] = []
     /// Records quarantined this run.
     public var quarantined: [QuarantineEntry] = []
     /// Conflicts settled or parked this run.
@@ -60,7 +62,7 @@ public struct SyncReport: Sendable {
     public var status: Status {
         let anySucceeded = rows.contains { systemErrors[$0.system] == nil }
         if !systemErrors.isEmpty && !anySucceeded { return .failed }
-        if !systemErrors.isEmpty || !quarantined.isEmpty || openConflicts > 0 { return .partial }
+        if !systemErrors.isEmpty || !quarantined.isEmpty || openConflicts > 0 || !guardTrips.isEmpty { return .partial }
         return .ok
     }
 
@@ -132,6 +134,7 @@ extension SyncReport {
                          "hub_id": q.hubID.map { .string($0.rawValue) } ?? .null,
                          "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
             }),
+            "mass_delete_guard": .array(guardTrips.map(Value.string)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),
                          "winner": c.winner.map(Value.string) ?? .null, "rule": .string(c.rule), "status": .string(c.status),

@@ -59,16 +59,20 @@ public struct SystemEntityMapping: Sendable, Hashable {
     public var fields: [FieldMapping]
     /// Which hub entities belong in this system and which of its records are accepted.
     public var filter: Predicate?
+    /// What happens to a record in this system whose hub entity stops matching `filter`.
+    public var onUnmatch: OnUnmatch
     public var deletes: DeletePolicy
 
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
-                fields: [FieldMapping], filter: Predicate? = nil, deletes: DeletePolicy = DeletePolicy()) {
+                fields: [FieldMapping], filter: Predicate? = nil, onUnmatch: OnUnmatch = .leave,
+                deletes: DeletePolicy = DeletePolicy()) {
         self.entity = entity
         self.object = object
         self.idField = idField
         self.cursorField = cursorField
         self.fields = fields
         self.filter = filter
+        self.onUnmatch = onUnmatch
         self.deletes = deletes
     }
 }
@@ -95,9 +99,24 @@ public struct DeletePolicy: Sendable, Hashable {
 
     public var pull: Pull
     public var push: Push
+    /// The mass-delete guard: a run that finds more than this share of the system's linked
+    /// records gone (and at least `minCount` of them) deletes nothing unless allowed.
+    public var maxShare: Double
+    /// Fewer deletions than this never trip the guard.
+    public var minCount: Int
 
-    public init(pull: Pull = .propagate, push: Push = .delete) {
+    public init(pull: Pull = .propagate, push: Push = .delete, maxShare: Double = 0.2, minCount: Int = 5) {
         self.pull = pull
         self.push = push
+        self.maxShare = maxShare
+        self.minCount = minCount
     }
+}
+
+/// What happens to a system's record whose hub entity no longer passes the system's filter.
+public enum OnUnmatch: String, Sendable, Hashable, CaseIterable {
+    /// Leave it in the system, no longer synced (the default).
+    case leave
+    /// Delete it from the system.
+    case delete
 }

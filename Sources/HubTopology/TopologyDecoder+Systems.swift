@@ -2,11 +2,11 @@ import HubCore
 
 extension TopologyDecoder {
     static let systemKeys = ["adapter", "connection", "direction", "entities"]
-    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "deletes"]
+    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes"]
     static let fieldMappingKeys = [
         "field", "values", "direction", "default", "type", "format", "normalize", "parts", "separator", "split",
     ]
-    static let deleteKeys = ["pull", "push"]
+    static let deleteKeys = ["pull", "push", "max_share", "min_count"]
 
     func decodeSystems(_ node: Node, entities: [EntityDefinition]) -> [SystemDefinition] {
         guard let members = node.orderedObject("an object of systems") else { return [] }
@@ -205,9 +205,14 @@ extension TopologyDecoder {
             let written = Set(fields.filter { direction.pushes && $0.direction.pushes }.flatMap(\.canonical))
             deletes = decodeDeletes(deletesNode, entity: entity, written: written)
         }
+        var onUnmatch = OnUnmatch.leave
+        if let n = m["on_unmatch"], let value = n.enumeration(OnUnmatch.self, what: "on_unmatch behaviour") {
+            onUnmatch = value
+            if filter == nil && value == .delete { n.report("'on_unmatch' needs a 'filter' to apply to") }
+        }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
-                                   fields: fields, filter: filter, deletes: deletes)
+                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes)
     }
 
     func decodeFieldMapping(_ canonical: String, _ node: Node, entity: EntityDefinition) -> FieldMapping? {
@@ -373,6 +378,16 @@ extension TopologyDecoder {
         var policy = DeletePolicy()
         if let p = d["pull"], let pull = p.enumeration(DeletePolicy.Pull.self, what: "pull delete policy") {
             policy.pull = pull
+        }
+        if let n = d["max_share"] {
+            if let share = n.value.numberValue, share > 0, share <= 1 {
+                policy.maxShare = share
+            } else {
+                n.report("expected a share between 0 and 1 (0.2 = 20 %), found \(n.value.json)")
+            }
+        }
+        if let n = d["min_count"], let count = n.int() {
+            if count < 1 { n.report("expected a count of at least 1") } else { policy.minCount = Int(count) }
         }
         if let p = d["push"] {
             switch p.value {

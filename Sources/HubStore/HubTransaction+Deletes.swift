@@ -1,0 +1,54 @@
+import GRDB
+import HubCore
+
+extension HubTransaction {
+    /// Marks an entity deleted: a tombstone version in its history, the next `seq` (so every
+    /// system's push sees it), and no identity keys any more. The row and its history stay.
+    public func deleteEntity(_ record: EntityRecord, at: String, sourceSystem: SystemName?, run: RunID) throws -> EntityRecord {
+        var tombstone = record
+        tombstone.version += 1
+        tombstone.seq = try maxSeq() + 1
+        tombstone.updatedAt = at
+        tombstone.deletedAt = at
+        try updateEntity(tombstone, sourceSystem: sourceSystem, run: run)
+        try execute("DELETE FROM match_key WHERE hub_id = ?", [record.hubID.rawValue])
+        return tombstone
+    }
+
+    // MARK: - ID scans
+
+    /// Starts collecting the IDs a system presents (in a temporary table of this connection).
+    public func beginIDScan() throws {
+        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS scanned_id (external_id TEXT PRIMARY KEY) WITHOUT ROWID")
+        try db.execute(sql: "DELETE FROM temp.scanned_id")
+    }
+
+    /// Adds IDs seen in the system.
+    public func addScannedIDs(_ ids: [ExternalID]) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.scanned_id (external_id) VALUES (?)")
+        for id in ids { try statement.execute(arguments: [id.rawValue]) }
+    }
+
+    /// Linked records of a system that the scan did not see: deleted in the system.
+    public func linksMissingFromScan(entity: EntityName, system: SystemName, limit: Int) throws -> [Link] {
+        try rows(
+            """
+            SELECT \(Self.linkColumns) FROM xref
+            WHERE entity = ? AND system = ? AND state = 'linked' AND external_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM temp.scanned_id s WHERE s.external_id = xref.external_id)
+            ORDER BY external_id LIMIT ?
+            """, [entity.rawValue, system.rawValue, limit]
+        ).map(Self.link)
+    }
+
+    /// How many records of a system are linked (live links).
+    public func liveLinkCount(entity: EntityName, system: SystemName) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM xref WHERE entity = ? AND system = ? AND state = 'linked'"),
+                         arguments: [entity.rawValue, system.rawValue]) ?? 0
+    }
+
+    /// Ends an ID scan.
+    public func endIDScan() throws {
+        try db.execute(sql: "DELETE FROM temp.scanned_id")
+    }
+}

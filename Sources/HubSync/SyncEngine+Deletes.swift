@@ -1,0 +1,83 @@
+import HubCore
+import HubMapping
+import HubStore
+import HubTopology
+
+extension SyncEngine {
+    /// After a complete read or ID scan of a system's object: its linked records that are gone
+    /// were deleted there. Applies the system's pull delete policy, unless that would delete
+    /// more than the mass-delete guard allows.
+    func detectDeletes(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
+                       _ ctx: RunContext) throws -> RunCounts {
+        let entity = mapper.entity.name
+        let policy = mapper.mapping.deletes
+        let (missing, live) = try store.write { tx in
+            defer { try? tx.endIDScan() }
+            return (try tx.linksMissingFromScan(entity: entity, system: system.name, limit: 10_000_000),
+                    try tx.liveLinkCount(entity: entity, system: system.name))
+        }
+        guard !missing.isEmpty else { return RunCounts() }
+        if let trip = guardTrip(count: missing.count, of: live, policy: policy, options: options) {
+            ctx.report.guardTrips.append(
+                "mass-delete guard: \(missing.count) of \(live) linked \(entity) records (\(trip)) are gone from "
+                    + "'\(system.name)'; nothing was deleted. Check '\(system.name)', then run again with "
+                    + "--allow-mass-delete to apply the deletes")
+            return RunCounts()
+        }
+        var counts = RunCounts()
+        for chunk in stride(from: 0, to: missing.count, by: options.pageSize) {
+            let links = Array(missing[chunk..<min(chunk + options.pageSize, missing.count)])
+            try store.write { tx in
+                var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                for link in links { try merger.applyDelete(link) }
+                counts = counts + merger.counts
+            }
+        }
+        return counts
+    }
+
+    /// A description of the tripped guard ("45 %, above 20 %"), or nil when the deletes may go.
+    func guardTrip(count: Int, of live: Int, policy: DeletePolicy, options: SyncOptions) -> String? {
+        guard !options.allowMassDelete, policy.pull == .propagate, count >= policy.minCount, live > 0 else { return nil }
+        let share = Double(count) / Double(live)
+        guard share > policy.maxShare else { return nil }
+        return "\(Int((share * 100).rounded())) %, above the limit of \(Int((policy.maxShare * 100).rounded())) %"
+    }
+}
+
+extension PageMerger {
+    /// Handles records a system reports deleted (tombstones).
+    mutating func applyTombstones(_ ids: [ExternalID]) throws {
+        guard !ids.isEmpty else { return }
+        let links = try tx.links(entity: entity.name, system: system, externalIDs: ids)
+        for id in ids {
+            if let link = links[id], link.state == .linked { try applyDelete(link) }
+        }
+    }
+
+    /// A linked record was deleted in the system: apply the system's pull delete policy.
+    mutating func applyDelete(_ link: Link) throws {
+        let now = ctx.now()
+        switch mapper.mapping.deletes.pull {
+        case .propagate:
+            var dead = link
+            dead.state = .deleted
+            dead.lastSeenRun = ctx.runID
+            try tx.saveLink(dead)
+            if let current = try tx.entity(link.hubID), !current.isDeleted {
+                _ = try tx.deleteEntity(current, at: now, sourceSystem: system, run: ctx.runID)
+                counts.deleted += 1
+            }
+        case .ignore:
+            var dead = link
+            dead.state = .deleted
+            dead.lastSeenRun = ctx.runID
+            try tx.saveLink(dead)
+            counts.skipped += 1
+        case .restore:
+            // Forget the link; the push re-creates the record from the hub.
+            try tx.deleteLink(entity: entity.name, system: system, hubID: link.hubID)
+            ctx.restores.append(.init(system: system, entity: entity.name, hubID: link.hubID))
+        }
+    }
+}
