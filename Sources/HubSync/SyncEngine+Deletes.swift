@@ -4,19 +4,15 @@ import HubStore
 import HubTopology
 
 extension SyncEngine {
-    /// After a complete read or ID scan of a system's object: its linked records that are gone
-    /// were deleted there. Applies the system's pull delete policy, unless that would delete
-    /// more than the mass-delete guard allows.
-    func detectDeletes(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
-                       _ ctx: RunContext) throws -> RunCounts {
+    /// Applies the system's pull delete policy to its linked records found deleted (by
+    /// tombstones, or missing from a complete read or ID scan), unless that would delete more
+    /// than the mass-delete guard allows.
+    func applyDeletes(_ missing: [Link], _ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
+                      _ ctx: RunContext) throws -> RunCounts {
+        guard !missing.isEmpty else { return RunCounts() }
         let entity = mapper.entity.name
         let policy = mapper.mapping.deletes
-        let (missing, live) = try store.write { tx in
-            defer { try? tx.endIDScan() }
-            return (try tx.linksMissingFromScan(entity: entity, system: system.name, limit: 10_000_000),
-                    try tx.liveLinkCount(entity: entity, system: system.name))
-        }
-        guard !missing.isEmpty else { return RunCounts() }
+        let live = try store.read { try $0.liveLinkCount(entity: entity, system: system.name) }
         if let trip = guardTrip(count: missing.count, of: live, policy: policy, options: options) {
             ctx.report.guardTrips.append(
                 "mass-delete guard: \(missing.count) of \(live) linked \(entity) records (\(trip)) are gone from "
@@ -46,13 +42,11 @@ extension SyncEngine {
 }
 
 extension PageMerger {
-    /// Handles records a system reports deleted (tombstones).
-    mutating func applyTombstones(_ ids: [ExternalID]) throws {
-        guard !ids.isEmpty else { return }
+    /// The live links of records a system reports deleted (tombstones).
+    func linkedRecords(_ ids: [ExternalID]) throws -> [Link] {
+        guard !ids.isEmpty else { return [] }
         let links = try tx.links(entity: entity.name, system: system, externalIDs: ids)
-        for id in ids {
-            if let link = links[id], link.state == .linked { try applyDelete(link) }
-        }
+        return ids.compactMap { id in links[id].flatMap { $0.state == .linked ? $0 : nil } }
     }
 
     /// A linked record was deleted in the system: apply the system's pull delete policy.

@@ -12,6 +12,7 @@ extension SyncEngine {
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
+        let startCursor = cursor
         var counts = RunCounts()
         // Records quarantined earlier are fetched again and retried, whatever the cursor says.
         let retries = try store.read { tx in
@@ -25,7 +26,10 @@ extension SyncEngine {
                 counts = counts + merger.counts
             }
         }
-        // A full read sees every ID; an incremental one is followed by an ID scan.
+        // Deletes: tombstones where the system reports them; otherwise a full read sees every
+        // ID, and an incremental read is followed by an ID scan.
+        let tombstones = incremental && spoke.capabilities.tombstones
+        var tombstoned: [Link] = []
         if !incremental { try store.write { try $0.beginIDScan() } }
         while true {
             let page = try await spoke.read(binding, after: cursor, limit: options.pageSize)
@@ -33,7 +37,7 @@ extension SyncEngine {
             try store.write { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(page.records)
-                try merger.applyTombstones(page.deleted)
+                tombstoned += try merger.linkedRecords(page.deleted)
                 counts = counts + merger.counts
                 if !incremental { try tx.addScannedIDs(page.records.map(\.id)) }
                 if incremental, let next = page.next {
@@ -43,8 +47,23 @@ extension SyncEngine {
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }
-        if incremental { try await scanIDs(spoke, binding) }
-        counts = counts + (try detectDeletes(system, mapper, options, ctx))
+        if incremental && !tombstones { try await scanIDs(spoke, binding) }
+        let missing = tombstones ? tombstoned : try store.write { tx in
+            defer { try? tx.endIDScan() }
+            return try tx.linksMissingFromScan(entity: mapper.entity.name, system: system.name, limit: 10_000_000)
+        }
+        let trips = ctx.report.guardTrips.count
+        counts = counts + (try applyDeletes(missing, system, mapper, options, ctx))
+        if tombstones && ctx.report.guardTrips.count > trips {
+            // The held-back tombstones must be read again next run: rewind the cursor.
+            try store.write { tx in
+                if let startCursor {
+                    try tx.setCursor(startCursor, system: system.name, entity: mapper.entity.name, at: ctx.now())
+                } else {
+                    try tx.clearCursor(system: system.name, entity: mapper.entity.name)
+                }
+            }
+        }
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
     }
 

@@ -13,15 +13,8 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "How many runs to show.") var limit = 20
 
     func run() throws {
-        var console = Console()
-        let topology = try options.load(console: console)
-        console.redactor = topology.secrets
-        guard FileManager.default.fileExists(atPath: topology.hubPath) else {
-            console.error("no hub at \(topology.hubPath) yet")
-            console.hint("run `hubctl sync-all -t \(options.path)` first")
-            throw ExitCode(1)
-        }
-        let runs = try HubStore(path: topology.hubPath).read { try $0.runs(limit: limit) }
+        let (console, _, store) = try openHub(options)
+        let runs = try store.read { try $0.runs(limit: limit) }
         if json {
             console.out(JSONWriter.pretty(.object([
                 "format_version": "1.0", "command": "history",

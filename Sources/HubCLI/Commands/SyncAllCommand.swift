@@ -23,6 +23,7 @@ struct SyncAllCommand: AsyncParsableCommand {
     var only: [String] = []
     @Option(name: .customLong("entity"), help: ArgumentHelp("Only this entity (repeatable).", valueName: "name"))
     var entities: [String] = []
+    @Flag(help: "Apply deletes even when they exceed a system's mass-delete guard.") var allowMassDelete = false
 
     func run() async throws {
         var console = Console()
@@ -39,7 +40,8 @@ struct SyncAllCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
-                                      entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)))
+                                      entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
+                                      allowMassDelete: allowMassDelete)
         let started = Date()
         let report: SyncReport
         do {

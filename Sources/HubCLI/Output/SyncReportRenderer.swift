@@ -28,6 +28,10 @@ struct SyncReportRenderer {
             lines.append("")
             lines.append("system '\(system)' failed and was skipped (its cursor and push marks did not move): \(error)")
         }
+        for trip in report.guardTrips {
+            lines.append("")
+            lines.append(trip)
+        }
         if !report.quarantined.isEmpty {
             lines.append("")
             lines.append("\(report.quarantined.count) record\(report.quarantined.count == 1 ? "" : "s") quarantined:")
@@ -47,6 +51,7 @@ struct SyncReportRenderer {
                 lines.append("  \(c.entity) \(c.hubID) field \(c.field): \(who) (\(c.rule)); sides: "
                              + c.candidates.keys.sorted().joined(separator: ", "))
             }
+            if open > 0 { lines.append("  `hubctl conflicts list --open` shows their values; `hubctl conflicts resolve` settles them.") }
         }
         if report.dryRun {
             lines.append("")
