@@ -18,6 +18,9 @@ public struct EntityMapper: Sendable {
     public let mapping: SystemEntityMapping
     /// True when dotted paths address nested objects (JSON systems); false for flat tables and files.
     public let nestedPaths: Bool
+    /// True for systems that cannot hold an empty string apart from null (CSV files: an empty cell
+    /// reads as null), so that an empty text value reads — and projects — as null.
+    public let emptyTextReadsAsNull: Bool
     /// Canonical fields read from the system.
     public let inboundFields: [String]
     /// Canonical fields written to the system.
@@ -44,11 +47,13 @@ public struct EntityMapper: Sendable {
         var normalizedKeys: [String: String]
     }
 
-    public init(system: SystemDefinition, mapping: SystemEntityMapping, entity: EntityDefinition, nestedPaths: Bool) {
+    public init(system: SystemDefinition, mapping: SystemEntityMapping, entity: EntityDefinition, nestedPaths: Bool,
+                emptyTextReadsAsNull: Bool = false) {
         self.system = system.name
         self.entity = entity
         self.mapping = mapping
         self.nestedPaths = nestedPaths
+        self.emptyTextReadsAsNull = emptyTextReadsAsNull
         var defs: [String: FieldDefinition] = [:]
         for f in entity.fields { defs[f.name.rawValue] = f }
         self.fieldDefinitions = defs
@@ -119,7 +124,8 @@ public struct EntityMapper: Sendable {
     /// Reads the canonical values of one field mapping from a system record.
     func read(_ index: Int, from fields: [String: Value]) -> Result<[(String, Value)], ConversionFailure> {
         let m = mapping.fields[index]
-        let raw = fields.value(atPath: m.systemField) ?? .null
+        var raw = fields.value(atPath: m.systemField) ?? .null
+        if emptyTextReadsAsNull, raw == "" { raw = .null }
         if m.isComposite {
             // A part's normalisation can add or remove separators (collapse_spaces turns a tab
             // into a space), which would split differently once written back. Settle on parts
@@ -143,6 +149,7 @@ public struct EntityMapper: Sendable {
         }
         // The default stands in for "no value" after normalisation too (`empty_to_null`).
         v = def.normalize.apply(v)
+        if emptyTextReadsAsNull, v == "" { v = .null }
         if v.isNull, let d = p.defaultValue { v = d }
         return .success([(name, v)])
     }

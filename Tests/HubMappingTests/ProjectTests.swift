@@ -91,7 +91,7 @@ import Testing
     @Test(arguments: 0..<forms.count)
     func projectionIsAFixedPointForGeneratedRecords(_ form: Int) throws {
         let nested = form == 0
-        let m = try mapper(Self.forms[form].fields, entity: Self.entity, nestedPaths: nested)
+        let m = try mapper(Self.forms[form].fields, entity: Self.entity, nestedPaths: nested, emptyTextReadsAsNull: !nested)
         var rng = SplitMix64(seed: 0xEC40 + UInt64(form))
         for _ in 0..<3000 {
             var record: CanonicalRecord = [:]
@@ -129,6 +129,15 @@ import Testing
         #expect(p["code"] == "7")
         #expect(p["phone"] == "+49301234")
         #expect(p["vip"] == .null)
+    }
+
+    @Test func forCSVLikeSystemsEmptyTextProjectsAsNull() throws {
+        let csv = try mapper(#""email": "Email", "full_name": "Name", "age": {"field": "Age", "type": "string"}"#,
+                             nestedPaths: false, emptyTextReadsAsNull: true)
+        #expect(csv.project(["email": "a@x.org", "full_name": "", "age": 3]) == ["email": "a@x.org", "full_name": .null, "age": 3])
+        #expect(try csv.read(["Name": ""])["full_name"] == .null)
+        let json = try mapper(#""email": "Email", "full_name": "Name""#)
+        #expect(json.project(["full_name": ""])["full_name"] == "")
     }
 
     @Test func aFieldWhoseOwnOutputDoesNotReadBackKeepsItsValue() throws {

@@ -17,7 +17,7 @@ let customerFields = #"""
 /// field mapping object's contents. The topology goes through the real decoder, so what is
 /// tested is what a topology file gets.
 func mapper(_ fields: String, entity: String = customerFields, direction: String = "both",
-            nestedPaths: Bool = true) throws -> EntityMapper {
+            nestedPaths: Bool = true, emptyTextReadsAsNull: Bool = false) throws -> EntityMapper {
     let text = """
         {
           "version": 1,
@@ -44,7 +44,8 @@ func mapper(_ fields: String, entity: String = customerFields, direction: String
     }
     let system = try #require(topology.system("sys"))
     return EntityMapper(system: system, mapping: try #require(system.mapping(for: "customer")),
-                        entity: try #require(topology.entity("customer")), nestedPaths: nestedPaths)
+                        entity: try #require(topology.entity("customer")), nestedPaths: nestedPaths,
+                        emptyTextReadsAsNull: emptyTextReadsAsNull)
 }
 
 extension EntityMapper {
