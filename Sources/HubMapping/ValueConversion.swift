@@ -20,7 +20,7 @@ public enum ValueConversion {
             }
         case .ref:
             switch value {
-            case .string(let s): return s.isEmpty ? .success(.null) : .success(value)
+            case .string(let s): return s.trimmingWhitespace().isEmpty ? .success(.null) : .success(value)
             case .int(let i): return .success(.string(String(i)))
             case .double(let d) where d == d.rounded() && abs(d) < 9e15: return .success(.string(String(Int64(d))))
             default: return .failure(.init("\(describe(value)) cannot be read as a record ID"))
@@ -76,7 +76,8 @@ public enum ValueConversion {
             return .success(.string(type == .date ? DateTimes.canonicalDate(instant) : DateTimes.canonicalDateTime(instant)))
         case .json:
             if case .string(let s) = value {
-                // A text column holding JSON.
+                // A text column holding JSON; blank text is no value.
+                if s.trimmingWhitespace().isEmpty { return .success(.null) }
                 if let parsed = try? JSONParser.parse(s) { return .success(parsed) }
                 return .success(value)
             }

@@ -79,6 +79,10 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
             let position = d.position.map { "\($0) " } ?? ""
             lines.append("  \(position)\(d)")
         }
+        for d in warnings {
+            let position = d.position.map { "\($0) " } ?? ""
+            lines.append("  \(position)warning: \(d)")
+        }
         return lines.joined(separator: "\n")
     }
 }

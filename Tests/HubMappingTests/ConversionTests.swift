@@ -26,6 +26,7 @@ import Testing
         #expect(try m.read(["age": "", "score": " ", "vip": ""]) == [
             "email": .null, "age": .null, "score": .null, "vip": .null, "full_name": .null, "tags": .null,
         ])
+        #expect(try m.read(["tags": " "])["tags"] == .null)
         // Text stays text, even when empty.
         #expect(try m.read(["name": ""])["full_name"] == "")
     }

@@ -52,6 +52,7 @@ import Testing
         // A system's integer ID reads as text; the engine translates it through the xref.
         #expect(try m.read(["mail": "a@x.org", "owner_id": 17]) == ["email": "a@x.org", "rep": "17"])
         #expect(try m.read(["mail": "a@x.org", "owner_id": ""]) == ["email": "a@x.org", "rep": .null])
+        #expect(try m.read(["mail": "a@x.org", "owner_id": "  "]) == ["email": "a@x.org", "rep": .null])
     }
 }
 
