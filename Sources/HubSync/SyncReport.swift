@@ -22,6 +22,8 @@ public struct SyncReport: Sendable {
     public var rows: [Row] = []
     /// Systems that failed this run, with why. Their cursors and push marks did not move.
     public var systemErrors: [SystemName: String] = [:]
+    /// Creates of an earlier, interrupted run found in their systems and linked.
+    public var recoveredCreates = 0
     /// Deletes held back by the mass-delete guard, one message per system and entity.
     public var guardTrips: [String] = []
     /// Records quarantined this run.
@@ -135,6 +137,7 @@ extension SyncReport {
                          "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
             }),
             "mass_delete_guard": .array(guardTrips.map(Value.string)),
+            "recovered_creates": .int(Int64(recoveredCreates)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),
                          "winner": c.winner.map(Value.string) ?? .null, "rule": .string(c.rule), "status": .string(c.status),

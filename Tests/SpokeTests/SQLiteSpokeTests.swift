@@ -118,7 +118,10 @@ import Testing
             #expect(Set(fetched.compactMap { $0.fields["name"]?.stringValue }) == Set(nasty))
             #expect(fetched.allSatisfy { $0.fields["name"] == $0.fields["note"] })
             #expect(Set(fetched.map(\.id)) == Set(ids))
-            let schemaAfter = try await queue.read { try String?.fetchAll($0, sql: "SELECT sql FROM sqlite_master ORDER BY name") }
+            // hubctl's own key table (crash-safe creates) is the only addition.
+            let schemaAfter = try await queue.read {
+                try String?.fetchAll($0, sql: "SELECT sql FROM sqlite_master WHERE name NOT LIKE '%hubctl_create_keys%' ORDER BY name")
+            }
             #expect(schemaAfter == schemaBefore)
             #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM people") } == nasty.count)
         }
