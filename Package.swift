@@ -54,6 +54,10 @@ let package = Package(
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
         ]),
+        // The reliability battery: kills, faults, locks and malformed input against the binary.
+        .testTarget(name: "ReliabilityTests", dependencies: [
+            "hubctl", "HubCore", "HubStore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [
             "hubctl", "HubCore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),

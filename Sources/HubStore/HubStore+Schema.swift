@@ -173,6 +173,12 @@ extension HubStore {
                 INSERT INTO run_lock (id, generation) VALUES (1, 0);
                 """)
         }
+        migrator.registerMigration("reliability: where a quarantined record is and what it looks like") { db in
+            try db.execute(sql: """
+                ALTER TABLE quarantine ADD COLUMN source TEXT;
+                ALTER TABLE quarantine ADD COLUMN excerpt TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -104,11 +104,13 @@ extension HubTransaction {
              entry.direction])
         try execute(
             """
-            INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at,
+                source, excerpt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
-             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt])
+             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt, entry.source,
+             entry.excerpt])
     }
 
     /// Marks the open quarantine entries of a record as resolved (it synced).
@@ -138,7 +140,15 @@ extension HubTransaction {
         QuarantineEntry(id: row["id"], run: RunID(row["run_id"]), system: SystemName(row["system"]),
                         entity: EntityName(row["entity"]), externalID: (row["external_id"] as String?).map(ExternalID.init),
                         hubID: (row["hub_id"] as String?).map(HubID.init), direction: row["direction"],
-                        reason: row["reason"], message: row["message"], createdAt: row["created_at"])
+                        reason: row["reason"], message: row["message"], createdAt: row["created_at"], source: row["source"],
+                        excerpt: row["excerpt"])
+    }
+
+    /// Open quarantine entries with these IDs.
+    public func quarantineEntries(_ ids: [Int64]) throws -> [QuarantineEntry] {
+        guard !ids.isEmpty else { return [] }
+        let sql = "SELECT * FROM quarantine WHERE resolved_at IS NULL AND id IN (\(Self.placeholders(ids.count))) ORDER BY id"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)).map(Self.quarantineEntry)
     }
 
     /// Stores a conflict.

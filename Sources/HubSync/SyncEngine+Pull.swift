@@ -96,6 +96,8 @@ struct PageMerger {
     let mapper: EntityMapper
     let ctx: RunContext
     var counts = RunCounts()
+    /// The record being applied, for the quarantine's source and excerpt.
+    var current: SpokeRecord?
 
     var system: SystemName { mapper.system }
     var entity: EntityDefinition { mapper.entity }
@@ -123,6 +125,8 @@ struct PageMerger {
     }
 
     mutating func apply(_ record: SpokeRecord, link: Link?) throws {
+        current = record
+        defer { current = nil }
         let mapped: CanonicalRecord
         switch mapper.inbound(record) {
         case .failure(let error):
@@ -342,7 +346,8 @@ struct PageMerger {
         counts.failed += 1
         let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
                                     direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
-                                    createdAt: ctx.now())
+                                    createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
+                                    excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
         try tx.quarantine(entry)
         try faultPoint(.quarantineMidWrite)
         ctx.report.quarantined.append(entry)

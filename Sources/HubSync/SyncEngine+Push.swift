@@ -121,7 +121,6 @@ extension SyncEngine {
             }
         }
         let now = ctx.now()
-        defer { if !prepared.isEmpty { try? faultPoint(.pushAfterCommit) } }
         try write(ctx) { tx in
             for var link in unlinks {
                 link.state = .deleted
@@ -191,6 +190,7 @@ extension SyncEngine {
             }
             if let seq { try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: now) }
         }
+        if !prepared.isEmpty { try faultPoint(.pushAfterCommit) }
         if ctx.report.dryRun {
             for p in prepared { ctx.report.plan.append(plannedWrite(p, mapper)) }
         }
@@ -283,9 +283,16 @@ extension SyncEngine {
 
     func quarantinePush(_ p: PreparedWrite, _ mapper: EntityMapper, reason: String, message: String, _ tx: HubTransaction,
                         _ ctx: RunContext) throws {
+        var fields: [String: Value] = [:]
+        switch p.write {
+        case .create(_, let f), .update(_, let f): fields = f
+        case .delete: break
+        }
+        let target = p.link?.externalID.map { "id \($0)" } ?? "new record for hub \(p.hubID)"
         let entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
                                     externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
-                                    message: topology.secrets.redact(message), createdAt: ctx.now())
+                                    message: topology.secrets.redact(message), createdAt: ctx.now(),
+                                    source: "\(mapper.mapping.object) \(target)", excerpt: QuarantineEntry.excerpt(of: fields))
         try tx.quarantine(entry)
         ctx.report.quarantined.append(entry)
     }

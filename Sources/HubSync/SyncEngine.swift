@@ -136,6 +136,19 @@ public struct SyncEngine: Sendable {
 
     /// Records the end of the run in the hub.
     func finish(_ ctx: RunContext) throws -> SyncReport {
+        // What waits for each failed system: nothing is lost, the next healthy run sends it.
+        for system in ctx.report.systemErrors.keys {
+            guard let definition = topology.system(system), definition.direction.pushes else { continue }
+            var waiting: [EntityName: Int] = [:]
+            try store.read { tx in
+                for mapping in definition.entities {
+                    let mark = try tx.pushMark(system: system, entity: mapping.entity)
+                    let n = try tx.countChanged(mapping.entity, after: mark)
+                    if n > 0 { waiting[mapping.entity] = n }
+                }
+            }
+            ctx.report.deferredPushes[system] = waiting
+        }
         ctx.report.finishedAt = ctx.now()
         let report = ctx.report
         let counts = report.rows.flatMap { row in

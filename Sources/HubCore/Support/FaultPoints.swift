@@ -42,6 +42,8 @@ public enum FaultAction: String, Sendable {
     case crash
     /// Throw ``InjectedFault`` from the fault point.
     case `throw`
+    /// Wait half a second (to hold the run at a boundary while a test acts).
+    case pause
 }
 
 /// Thrown by a fault point configured with `throw`.
@@ -52,7 +54,7 @@ public struct InjectedFault: Error, Sendable, CustomStringConvertible {
 
 /// The process's fault points, configured from the environment:
 /// `HUBCTL_FAULTS="createAfterIntentCommit@3:crash,pushAfterResponse@1:throw"` fires the 3rd
-/// hit of one point and the 1st of another; `HUBCTL_FAULT_LEDGER=/path` appends `point n` for
+/// hit of one point and the 1st of another (actions: `crash`, `throw`, `pause`); `HUBCTL_FAULT_LEDGER=/path` appends `point n` for
 /// every hit, so a test can check every point was reached.
 public final class FaultPoints: Sendable {
     /// The process-wide instance, read from the environment once.
@@ -104,6 +106,8 @@ public final class FaultPoints: Sendable {
             fatalError("SIGKILL did not stop the process")
         case .throw:
             throw InjectedFault(point: point)
+        case .pause:
+            usleep(500_000)
         }
     }
 
