@@ -30,6 +30,7 @@ extension SyncEngine {
         // ID, and an incremental read is followed by an ID scan.
         let tombstones = incremental && spoke.capabilities.tombstones
         var tombstoned: [Link] = []
+        var malformed: Set<String> = []
         if !incremental { try write(ctx) { try $0.beginIDScan() } }
         while true {
             let position = cursor
@@ -39,6 +40,7 @@ extension SyncEngine {
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(page.records)
+                for invalid in page.invalid { malformed.insert(try merger.quarantine(invalid)) }
                 try faultPoint(.mergeMidTransaction)
                 tombstoned += try merger.linkedRecords(page.deleted)
                 counts = counts + merger.counts
@@ -50,6 +52,11 @@ extension SyncEngine {
             try faultPoint(.readAfterPageCommit)
             if let next = page.next { cursor = next }
             if page.isLast { break }
+        }
+        // Malformed rows reported before and not any more were fixed or removed.
+        try write(ctx) { tx in
+            try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, reason: "malformed", except: malformed,
+                                     at: ctx.now())
         }
         if incremental && !tombstones { try await scanIDs(spoke, binding, ctx) }
         let missing = tombstones ? tombstoned : try write(ctx) { tx in
@@ -351,6 +358,19 @@ struct PageMerger {
         try tx.quarantine(entry)
         try faultPoint(.quarantineMidWrite)
         ctx.report.quarantined.append(entry)
+    }
+
+    /// Quarantines a record the adapter could not read; returns the entry's message.
+    mutating func quarantine(_ invalid: InvalidRecord) throws -> String {
+        counts.read += 1
+        counts.failed += 1
+        let message = "\(invalid.pointer): \(invalid.message)"
+        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
+                                    direction: "pull", reason: "malformed", message: engine.topology.secrets.redact(message),
+                                    createdAt: ctx.now(), source: "\(mapper.mapping.object) \(invalid.pointer)", excerpt: nil)
+        try tx.quarantine(entry)
+        ctx.report.quarantined.append(entry)
+        return entry.message
     }
 
     func resolveQuarantine(_ id: ExternalID) throws {

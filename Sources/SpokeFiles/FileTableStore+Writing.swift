@@ -73,11 +73,15 @@ extension FileTableStore {
                     file.reader.startCapture()
                     guard let row = try format.readRow(&file.reader, layout: fileLayout) else { break }
                     let bytes = file.reader.takeCaptured()
-                    if format.isBlank(row) {
+                    // Blank rows and rows that cannot be read are kept byte for byte.
+                    if format.isBlank(row) || format.problem(of: row) != nil {
                         try sink.raw(bytes, isRow: true)
                         continue
                     }
-                    let id = try recordID(row, layout: layout, binding: binding, line: line)
+                    guard let id = try? recordID(row, layout: layout, binding: binding, line: line) else {
+                        try sink.raw(bytes, isRow: true)
+                        continue
+                    }
                     if let first = lines.updateValue(line, forKey: id) {
                         throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
                     }

@@ -193,13 +193,17 @@ import Testing
             shell.allowsUnsafeTransactions = true
             let queue = try DatabaseQueue(path: spoke.path, configuration: shell)
             try queue.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE; INSERT INTO t (name) VALUES ('shell')") }
-            let release = Task.detached {
-                try await Task.sleep(nanoseconds: 500_000_000)
-                try queue.inDatabase { try $0.execute(sql: "COMMIT") }
+            // A plain thread, not a task: the spoke's write blocks a thread of the (small)
+            // cooperative pool while it waits, and the release must not wait for one.
+            let released = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                usleep(500_000)
+                try? queue.inDatabase { try $0.execute(sql: "COMMIT") }
+                released.signal()
             }
             let binding = ObjectBinding(entity: "t", object: "t", fields: ["name"])
             #expect(try await spoke.write(binding, [.create(key: "k", fields: ["name": "hubctl"])]) == [.created("2")])
-            try await release.value
+            released.wait()
         }
     }
 

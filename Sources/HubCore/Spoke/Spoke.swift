@@ -138,12 +138,32 @@ public struct SpokePage: Sendable {
     public var next: Cursor?
     /// True when nothing follows this page.
     public var isLast: Bool
+    /// Records the adapter could not read (a malformed line); the rest of the page is good.
+    public var invalid: [InvalidRecord]
 
-    public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool) {
+    public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool,
+                invalid: [InvalidRecord] = []) {
         self.records = records
         self.deleted = deleted
         self.next = next
         self.isLast = isLast
+        self.invalid = invalid
+    }
+}
+
+/// A record a system holds that its adapter cannot read, with where it is.
+public struct InvalidRecord: Sendable, Hashable {
+    /// The record's ID, when it could be read.
+    public var id: ExternalID?
+    /// Where it is: `line 7`.
+    public var pointer: String
+    /// What is wrong, without the record's values.
+    public var message: String
+
+    public init(id: ExternalID?, pointer: String, message: String) {
+        self.id = id
+        self.pointer = pointer
+        self.message = message
     }
 }
 
