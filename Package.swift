@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "HubTesting", dependencies: ["HubCore"]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
-        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"], exclude: ["Fixtures"]),
+        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",

@@ -78,9 +78,14 @@ public actor InMemorySpoke: Spoke {
     public func clearWriteLog() { writeLog.removeAll() }
 
     /// Makes the next read or write fail.
-    public func setFailNext(_ error: SpokeError?, times: Int = 1) {
+    /// Calls that succeed before the failures start.
+    public var failAfterCalls = 0
+
+    /// Makes calls fail with `error`, `times` times, after `after` calls succeeded.
+    public func setFailNext(_ error: SpokeError?, times: Int = 1, after: Int = 0) {
         failNext = error
         failCount = error == nil ? 0 : times
+        failAfterCalls = after
     }
 
     /// When set, the next `write` applies its batch and then throws this error, like a system
@@ -114,6 +119,10 @@ public actor InMemorySpoke: Spoke {
     }
 
     private func takeFailure() throws {
+        if failNext != nil, failAfterCalls > 0 {
+            failAfterCalls -= 1
+            return
+        }
         if let e = failNext, failCount > 0 {
             failCount -= 1
             injectedFailures += 1
