@@ -44,7 +44,7 @@ extension SyncEngine {
             reason: "unresolved_ref",
             message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in '\(ref.system)', which is not "
                 + "linked to the hub (not read, filtered out or quarantined); the reference was left unchanged",
-            createdAt: ctx.now())
+            createdAt: ctx.now(), source: mappers[ref.system]?[ref.entity].map { "\($0.mapping.object) id \(record)" })
     }
 
     /// Sends references that were left out of writes because their target was not in the
