@@ -50,6 +50,14 @@ extension HubTransaction {
                     [system.rawValue, entity.rawValue, hubID.rawValue])
     }
 
+    /// Closes the intents of several creates.
+    public func closeIntents(system: SystemName, entity: EntityName, hubIDs: [HubID]) throws {
+        for chunk in Self.chunks(hubIDs) {
+            let sql = "DELETE FROM intent WHERE system = ? AND entity = ? AND hub_id IN (\(Self.placeholders(chunk.count)))"
+            try db.execute(sql: sql, arguments: StatementArguments([system.rawValue, entity.rawValue] + chunk.map(\.rawValue)))
+        }
+    }
+
     /// Creates whose outcome was never recorded (the process stopped in between).
     public func openIntents() throws -> [WriteIntent] {
         try rows("SELECT * FROM intent ORDER BY id").map { row in

@@ -138,6 +138,13 @@ extension HubTransaction {
         }
     }
 
+    /// True when a system's object has open quarantine entries in a direction.
+    public func hasOpenQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?)
+            """), arguments: [system.rawValue, entity.rawValue, direction]) ?? true
+    }
+
     /// Open quarantine entries of one system, entity and direction.
     public func openQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> [QuarantineEntry] {
         try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ? ORDER BY id",

@@ -109,11 +109,16 @@ struct PageMerger {
     var system: SystemName { mapper.system }
     var entity: EntityDefinition { mapper.entity }
 
+    /// False when the object has no open pull quarantine entries, so nothing needs closing.
+    var quarantineOpen = true
+
     init(engine: SyncEngine, tx: HubTransaction, mapper: EntityMapper, ctx: RunContext) {
         self.engine = engine
         self.tx = tx
         self.mapper = mapper
         self.ctx = ctx
+        self.quarantineOpen = (try? tx.hasOpenQuarantine(system: mapper.system, entity: mapper.entity.name, direction: "pull"))
+            ?? true
     }
 
     mutating func apply(_ records: [SpokeRecord]) throws {
@@ -281,7 +286,7 @@ struct PageMerger {
         let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
                                   fieldOrigins: origins, createdAt: now, updatedAt: now)
         try tx.insertEntity(record, sourceSystem: system, run: ctx.runID)
-        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity))
+        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity), isNew: true)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: hubID, state: .linked, baseHash: nil,
                           baseData: [:], baseVersion: 1, linkedBy: "created", linkedAt: now, lastSeenRun: ctx.runID),
                      base: theirs, fields: fields, version: 1)
@@ -356,6 +361,7 @@ struct PageMerger {
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
                                     excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
         try tx.quarantine(entry)
+        quarantineOpen = true
         try faultPoint(.quarantineMidWrite)
         ctx.report.quarantined.append(entry)
     }
@@ -374,6 +380,7 @@ struct PageMerger {
     }
 
     func resolveQuarantine(_ id: ExternalID) throws {
+        guard quarantineOpen else { return }
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
                                  at: ctx.now())
     }

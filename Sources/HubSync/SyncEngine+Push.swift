@@ -42,7 +42,7 @@ extension SyncEngine {
         let handled = Set(retries)
         var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
         while true {
-            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize) }
+            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize, origins: false) }
             guard let last = batch.last else { break }
             let todo = batch.filter { !handled.contains($0.hubID) }
             counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
@@ -122,6 +122,9 @@ extension SyncEngine {
         }
         let now = ctx.now()
         try write(ctx) { tx in
+            let creates = prepared.filter { $0.kind == .create }.map(\.hubID)
+            if !creates.isEmpty { try tx.closeIntents(system: system, entity: mapper.entity.name, hubIDs: creates) }
+            let quarantineOpen = try tx.hasOpenQuarantine(system: system, entity: mapper.entity.name, direction: "push")
             for var link in unlinks {
                 link.state = .deleted
                 try tx.saveLink(link)
@@ -148,7 +151,7 @@ extension SyncEngine {
                     }
                     continue
                 }
-                if p.kind == .create { try tx.closeIntent(system: system, entity: mapper.entity.name, hubID: p.hubID) }
+
                 // References left out of this write wait in the quarantine until patched, so they
                 // survive a stop before the patch.
                 for field in p.omitted.sorted() where result != .notFound && !result.isFailure {
@@ -162,14 +165,14 @@ extension SyncEngine {
                                     lastSeenRun: ctx.runID)
                     try saveBase(link, p, mapper, tx)
                     counts.created += 1
-                    if p.omitted.isEmpty {
+                    if p.omitted.isEmpty && quarantineOpen {
                         try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
                                                  direction: "push", at: now)
                     }
                 case .updated:
                     if let link = p.link { try saveBase(link, p, mapper, tx) }
                     counts.updated += 1
-                    if p.omitted.isEmpty {
+                    if p.omitted.isEmpty && quarantineOpen {
                         try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
                                                  direction: "push", at: now)
                     }
@@ -184,7 +187,6 @@ extension SyncEngine {
                     }
                 case .failed(let message):
                     counts.failed += 1
-                    if p.kind == .create { try tx.deleteLink(entity: mapper.entity.name, system: system, hubID: p.hubID) }
                     try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
                 }
             }
@@ -234,9 +236,9 @@ extension SyncEngine {
                              fields: writable, projected: projected, link: nil, omitted: omitted)
     }
 
-    /// Before creates are sent: one intent per create (with its key and the base it will have)
-    /// and a pending link, committed together. A later run that finds them open looks the
-    /// records up instead of creating them again.
+    /// Before creates are sent: one intent per create (with its key and the base it will have),
+    /// committed together. A later run that finds them open looks the records up instead of
+    /// creating them again.
     func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext) throws {
         guard !creates.isEmpty else { return }
         let now = ctx.now()
@@ -245,9 +247,6 @@ extension SyncEngine {
                 try tx.addIntent(WriteIntent(run: ctx.runID, generation: ctx.lease?.generation ?? 0, system: mapper.system,
                                              entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue,
                                              baseData: base(of: p), version: p.version, createdAt: now))
-                try tx.saveLink(Link(entity: mapper.entity.name, system: mapper.system, externalID: nil, hubID: p.hubID,
-                                     state: .pendingCreate, baseHash: nil, baseData: [:], baseVersion: nil,
-                                     linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
             }
         }
         try faultPoint(.createAfterIntentCommit)

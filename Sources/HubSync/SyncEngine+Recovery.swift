@@ -43,9 +43,13 @@ extension SyncEngine {
                         try tx.saveLink(link)
                         ctx.report.recoveredCreates += 1
                     } else if found != nil {
-                        try tx.deleteLink(entity: intent.entity, system: system, hubID: intent.hubID)
+                        // Never applied: the entity goes out again with the next push.
                         try tx.touchEntity(intent.hubID)
                     } else {
+                        // Cannot tell: a pending link keeps every push from creating it again.
+                        try tx.saveLink(Link(entity: intent.entity, system: system, externalID: nil, hubID: intent.hubID,
+                                             state: .pendingCreate, baseHash: nil, baseData: [:], baseVersion: nil,
+                                             linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
                         let entry = QuarantineEntry(
                             run: ctx.runID, system: system, entity: intent.entity, externalID: nil, hubID: intent.hubID,
                             direction: "push", reason: "indeterminate_create",

@@ -14,19 +14,28 @@ enum SQLiteCreateKeys {
         try db.tableExists(table)
     }
 
-    /// The record created earlier with `key`, if it still exists.
-    static func existing(key: String, object: SQLiteObject, in db: Database) throws -> ExternalID? {
-        guard try tableExists(db) else { return nil }
-        return try lookup(keys: [key], object: object, in: db)[key]
-    }
-
-    /// Records the key of a new row.
-    static func record(key: String, id: ExternalID, object: SQLiteObject, in db: Database) throws {
+    /// Creates the table if needed (once per batch that creates records).
+    static func prepare(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE IF NOT EXISTS hubctl_create_keys (
                 object TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (object, key)
             ) WITHOUT ROWID
             """)
+    }
+
+    /// The record created earlier with `key`, if it still exists (the table must exist).
+    static func existing(key: String, object: SQLiteObject, in db: Database) throws -> ExternalID? {
+        let found = try Row.fetchOne(db.cachedStatement(sql: "SELECT id FROM hubctl_create_keys WHERE object = ? AND key = ?"),
+                                     arguments: [object.table.name, key])
+        guard let found else { return nil }
+        let id = ExternalID(found["id"] as String)
+        let exists = try db.cachedStatement(
+            sql: "SELECT 1 FROM \(object.table.identifier.quoted) WHERE \(object.id.identifier.quoted) = ? LIMIT 1")
+        return try Row.fetchOne(exists, arguments: [object.id.databaseValue(for: id)]) != nil ? id : nil
+    }
+
+    /// Records the key of a new row (the table must exist).
+    static func record(key: String, id: ExternalID, object: SQLiteObject, in db: Database) throws {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO hubctl_create_keys (object, key, id) VALUES (?, ?, ?)")
             .execute(arguments: [object.table.name, key, id.rawValue])
     }

@@ -30,6 +30,9 @@ extension SQLiteSpoke {
                 }
             }
             let columns = try resolved.columns(for: names, in: db, system: system)
+            if writes.contains(where: { if case .create = $0 { return true } else { return false } }) {
+                try SQLiteCreateKeys.prepare(db)
+            }
             let writer = SQLiteBatchWriter(object: resolved, columns: columns, db: db)
             return try writes.map { try writer.apply($0) }
         }

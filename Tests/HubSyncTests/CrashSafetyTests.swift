@@ -61,9 +61,6 @@ import Testing
             try tx.deleteLink(entity: "customer", system: "app", hubID: hubID)
             try tx.addIntent(WriteIntent(run: "dead-run", generation: 1, system: "app", entity: "customer", hubID: hubID,
                                          key: hubID.rawValue, baseData: [:], version: 1, createdAt: "t"))
-            try tx.saveLink(Link(entity: "customer", system: "app", externalID: nil, hubID: hubID, state: .pendingCreate,
-                                 baseHash: nil, baseData: [:], baseVersion: nil, linkedBy: "pushed", linkedAt: "t",
-                                 lastSeenRun: nil))
         }
         let report = try await f.sync()
         #expect(report.status == .ok)
