@@ -31,7 +31,9 @@ extension SyncEngine {
         let tombstones = incremental && spoke.capabilities.tombstones
         var tombstoned: [Link] = []
         var malformed: Set<String> = []
-        if !incremental { try write(ctx) { try $0.beginIDScan() } }
+        // Records read that are linked once their page is merged: when a full read saw every
+        // linked record, none can have been deleted and no ID comparison is needed.
+        var linkedSeen = 0
         while true {
             let position = cursor
             let page = try await settings.withRetries { try await spoke.read(binding, after: position, limit: options.pageSize) }
@@ -44,7 +46,7 @@ extension SyncEngine {
                 try faultPoint(.mergeMidTransaction)
                 tombstoned += try merger.linkedRecords(page.deleted)
                 counts = counts + merger.counts
-                if !incremental { try tx.addScannedIDs(page.records.map(\.id)) }
+                linkedSeen += merger.linkedSeen
                 if incremental, let next = page.next {
                     try tx.setCursor(next, system: system.name, entity: mapper.entity.name, at: now)
                 }
@@ -58,11 +60,8 @@ extension SyncEngine {
             try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, reason: "malformed", except: malformed,
                                      at: ctx.now())
         }
-        if incremental && !tombstones { try await scanIDs(spoke, binding, ctx) }
-        let missing = tombstones ? tombstoned : try write(ctx) { tx in
-            defer { try? tx.endIDScan() }
-            return try tx.linksMissingFromScan(entity: mapper.entity.name, system: system.name, limit: 10_000_000)
-        }
+        let missing = tombstones
+            ? tombstoned : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
         let trips = ctx.report.guardTrips.count
         counts = counts + (try applyDeletes(missing, system, mapper, options, ctx))
         if tombstones && ctx.report.guardTrips.count > trips {
@@ -76,6 +75,23 @@ extension SyncEngine {
             }
         }
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
+    }
+
+    /// The system's linked records that are gone. Compared by ID only when counts say some can
+    /// be: a full read that saw every linked record, or a system whose record count equals its
+    /// live links (every record is linked, none is missing), needs no comparison.
+    func missingLinks(_ spoke: any Spoke, _ mapper: EntityMapper, fullRead: Bool, linkedSeen: Int,
+                      _ ctx: RunContext) async throws -> [Link] {
+        let live = try store.read { try $0.liveLinkCount(entity: mapper.entity.name, system: mapper.system) }
+        if fullRead && linkedSeen >= live { return [] }
+        if !fullRead, let count = try await settings.withRetries({ try await spoke.count(mapper.binding) }), count == live {
+            return []
+        }
+        try await scanIDs(spoke, mapper.binding, ctx)
+        return try write(ctx) { tx in
+            defer { try? tx.endIDScan() }
+            return try tx.linksMissingFromScan(entity: mapper.entity.name, system: mapper.system, limit: 10_000_000)
+        }
     }
 
     /// Collects every ID the system presents into the hub connection's scan table.
@@ -105,6 +121,10 @@ struct PageMerger {
     var counts = RunCounts()
     /// The record being applied, for the quarantine's source and excerpt.
     var current: SpokeRecord?
+    /// The hash of the record being applied (over every field the system pulls).
+    var currentHash: String?
+    /// Records of the page that have a live link once merged (for delete detection).
+    var linkedSeen = 0
 
     var system: SystemName { mapper.system }
     var entity: EntityDefinition { mapper.entity }
@@ -128,6 +148,7 @@ struct PageMerger {
             counts.read += 1
             // A page listing a record twice keeps the first.
             guard seen.insert(record.id).inserted else { continue }
+            if links[record.id]?.state == .linked { linkedSeen += 1 }
             do {
                 try apply(record, link: links[record.id])
             } catch let problem as RecordProblem {
@@ -169,6 +190,8 @@ struct PageMerger {
             return
         }
         let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
+        currentHash = unresolved.isEmpty ? hash : nil
+        defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
             counts.unchanged += 1
             return
@@ -206,6 +229,7 @@ struct PageMerger {
             guard let current = try tx.entity(hubID) else { return }
             try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
             counts.linked += 1
+            linkedSeen += 1
             try defer_(unresolved, record: record.id, hubID: hubID)
         case .none:
             if let missing = entity.fields.first(where: { $0.required && (theirs[$0.name.rawValue] ?? .null).isNull }) {
@@ -215,6 +239,7 @@ struct PageMerger {
             }
             let hubID = try createEntity(record.id, theirs: theirs, fields: fields, theirsAt: theirsAt)
             counts.created += 1
+            linkedSeen += 1
             try defer_(unresolved, record: record.id, hubID: hubID)
         }
     }
@@ -350,7 +375,12 @@ struct PageMerger {
             if let v = base[f], !v.isNull { l.baseData[f] = v } else { l.baseData[f] = nil }
         }
         l.baseVersion = version
-        l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        // The base now holds the record's pulled fields: its hash is the record's, computed already.
+        if let currentHash, fields.count == mapper.inboundFields.count {
+            l.baseHash = currentHash
+        } else {
+            l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        }
         try tx.saveLink(l)
     }
 

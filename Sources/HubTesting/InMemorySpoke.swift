@@ -169,6 +169,11 @@ public actor InMemorySpoke: Spoke {
         return IDPage(ids: page, next: page.last.map { Cursor($0.rawValue) }, isLast: ids.count <= limit)
     }
 
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        try takeFailure()
+        return (objects[object.object] ?? [:]).values.filter { !$0.deleted }.count
+    }
+
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         try takeFailure()
         return ids.compactMap { id in

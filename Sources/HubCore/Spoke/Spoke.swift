@@ -55,6 +55,10 @@ public protocol Spoke: Sendable {
     /// Finds records created with these keys; nil when the system cannot tell. Has a default
     /// (nil) for adapters without the capability.
     func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]?
+
+    /// How many records the object holds, when the system can tell cheaply; nil otherwise
+    /// (the default). The engine uses it to skip ID scans when no record can be missing.
+    func count(_ object: ObjectBinding) async throws -> Int?
 }
 
 extension Spoke {
@@ -67,6 +71,9 @@ extension Spoke {
     public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
         nil
     }
+
+    /// No cheap count by default.
+    public func count(_ object: ObjectBinding) async throws -> Int? { nil }
 }
 
 /// What a spoke adapter supports.
