@@ -138,8 +138,9 @@ extension SQLiteSpoke {
             conditionArguments = []
             fallbackSince = .null
         case .values(let value, let after):
-            condition = "(\(cursor) > ? OR (\(cursor) = ? AND \(id) > ?))"
-            conditionArguments = [value, value, after]
+            // A row-value comparison, so SQLite walks an index on (cursor, id) instead of scanning.
+            condition = "(\(cursor), \(id)) > (?, ?)"
+            conditionArguments = [value, after]
             fallbackSince = value
         case .since(let value):
             condition = value.isNull ? "\(cursor) IS NOT NULL" : "\(cursor) >= ?"
