@@ -13,7 +13,11 @@ public struct Hubctl: AsyncParsableCommand {
             system while the rest synced); 64 usage error; 78 invalid topology.
             """,
         version: HubctlVersion.current,
-        subcommands: [ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, HistoryCommand.self, DemoCommand.self])
+        subcommands: [
+            ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, HistoryCommand.self, RunsCommand.self,
+            AuditCommand.self, RepairCommand.self, LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self,
+            RelinkCommand.self, MergeCommand.self, UnmergeCommand.self, DemoCommand.self,
+        ])
 
     public init() {}
 

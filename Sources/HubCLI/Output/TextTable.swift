@@ -1,3 +1,6 @@
+import HubCore
+import HubStore
+
 /// A plain-text table with aligned columns: text left, numbers right.
 struct TextTable {
     var header: [String]
@@ -22,5 +25,19 @@ struct TextTable {
             return s
         }
         return ([line(header, header: true)] + rows.map { line($0, header: false) }).joined(separator: "\n")
+    }
+}
+
+extension TextTable {
+    /// The table of a run's counts per system, entity and direction (`sync-all`, `runs show`).
+    static func runCounts() -> TextTable {
+        TextTable(["SYSTEM", "ENTITY", "DIR", "READ", "CREATED", "UPDATED", "DELETED", "LINKED", "UNCHANGED", "SKIPPED", "FAILED"])
+    }
+
+    /// Adds one row of counts; reads and links only exist for pulls.
+    mutating func add(_ system: SystemName, _ entity: EntityName, _ direction: String, _ c: RunCounts) {
+        let pull = direction == "pull"
+        add([system.rawValue, entity.rawValue, direction, pull ? "\(c.read)" : "-", "\(c.created)", "\(c.updated)",
+             "\(c.deleted)", pull ? "\(c.linked)" : "-", "\(c.unchanged)", "\(c.skipped)", "\(c.failed)"])
     }
 }
