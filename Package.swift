@@ -58,6 +58,10 @@ let package = Package(
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
         ]),
+        .testTarget(name: "HubAuditTests", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [
             "hubctl", "HubCore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -77,17 +77,31 @@ extension Auditor {
         }
     }
 
-    /// Hub changes above a system's push mark: not sent yet.
+    /// Hub changes above a system's push mark that the push will act on (they pass the
+    /// system's filter, are deletions, or are linked there): not sent yet.
     func checkPushBacklog(_ state: inout AuditState) throws {
         for (system, mapper) in state.pairs where system.direction.pushes {
             let entity = mapper.entity.name
-            let (count, sample) = try store.read { tx in
-                try tx.entitiesChanged(entity, after: try tx.pushMark(system: system.name, entity: entity),
-                                       sample: state.options.sampleLimit)
+            let filter = mapper.mapping.filter
+            var count = 0
+            var samples: [Finding.Sample] = []
+            var seq = try store.read { try $0.pushMark(system: system.name, entity: entity) }
+            while true {
+                let page = try store.read { try $0.entitiesChanged(entity, after: seq, limit: state.options.pageSize) }
+                let linked = filter == nil ? [:]
+                    : try store.read { try $0.links(entity: entity, system: system.name, hubIDs: page.map(\.hubID)) }
+                for record in page {
+                    guard filter == nil || record.isDeleted || filter!.matches(record.data) || linked[record.hubID] != nil
+                    else { continue }
+                    count += 1
+                    if samples.count < state.options.sampleLimit { samples.append(.init(hubID: record.hubID)) }
+                }
+                guard let last = page.last, page.count == state.options.pageSize else { break }
+                seq = last.seq
             }
             state.add(.pushBacklog, system: system.name, entity: entity, count: count,
                       message: "\(counted(count, "\(entity) change")) not pushed to \(system.name) yet",
-                      hint: "run `hubctl sync-all`", samples: sample.map { .init(hubID: $0) })
+                      hint: "run `hubctl sync-all`", samples: samples)
         }
     }
 

@@ -6,10 +6,17 @@ import HubTopology
 public enum IdentityKeys {
     /// `(rule index, key)` pairs; the key is the JSON array of the rule's (normalised) values.
     public static func keys(_ data: [String: Value], entity: EntityDefinition) -> [(rule: Int, key: String)] {
-        entity.match.enumerated().compactMap { index, rule in
-            let values = rule.compactMap { field in data[field.rawValue].flatMap { $0.isNull ? nil : $0 } }
-            return values.count == rule.count ? (index, JSONWriter.string(.array(values))) : nil
+        var out: [(rule: Int, key: String)] = []
+        for (index, rule) in entity.match.enumerated() {
+            // `Value` reads `nil` as `.null`, so absent and null values are told apart by hand.
+            var values: [Value] = []
+            for field in rule {
+                guard let v = data[field.rawValue], !v.isNull else { break }
+                values.append(v)
+            }
+            if values.count == rule.count { out.append((index, JSONWriter.string(.array(values)))) }
         }
+        return out
     }
 
     /// The rule's name as links record it: `match:email`, `match:first_name+last_name`.

@@ -151,16 +151,6 @@ extension HubTransaction {
         }
     }
 
-    /// How many entities of a kind changed after `seq` (waiting to be pushed past that mark),
-    /// and the first few of them.
-    public func entitiesChanged(_ entity: EntityName, after seq: Int64, sample: Int) throws -> (count: Int, sample: [HubID]) {
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM entity WHERE entity = ? AND seq > ?",
-                                     arguments: [entity.rawValue, seq]) ?? 0
-        let ids = try rows("SELECT hub_id FROM entity WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
-                           [entity.rawValue, seq, sample]).map { HubID($0["hub_id"]) }
-        return (count, ids)
-    }
-
     /// Open write intents, when the hub has an `intent` table (added by the crash-safety work);
     /// nil when it has none.
     ///
