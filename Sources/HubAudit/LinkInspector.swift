@@ -36,7 +36,8 @@ public struct LinkInspector: Sendable {
                 if let link {
                     // A link made by a person points at their entry; one made by a sync at its run.
                     row.stewardship = log.last {
-                        $0.system == name && $0.at == link.linkedAt && [.link, .relink, .merge, .unmerge].contains($0.action)
+                        $0.at == link.linkedAt && ([.link, .relink].contains($0.action) && $0.system == name
+                                                   || [.merge, .unmerge].contains($0.action))
                     }
                     if row.stewardship == nil { row.run = try tx.run(at: link.linkedAt) }
                 }

@@ -12,19 +12,22 @@ extension Steward {
     ///   entity's (with their origin).
     /// - Links: in a system where only the absorbed entity is linked, its link moves to the
     ///   survivor. Where both are, one record is kept — the system's own over a copy hubctl
-    ///   created (`linked_by: pushed`), else the survivor's — and the other stays linked to the
-    ///   absorbed entity, whose tombstone the next `sync-all` pushes: that system's push delete
-    ///   policy removes the duplicate.
+    ///   created (`linked_by: pushed`), else the survivor's. The other one, when hubctl created
+    ///   it, stays linked to the absorbed entity, whose tombstone the next `sync-all` pushes: that
+    ///   system's push delete policy removes the copy. When the system created it itself, it is
+    ///   left in the system with its link closed (hubctl only deletes what it created), unless
+    ///   `deleteDuplicates` says to treat it like a copy.
     /// - The absorbed entity becomes a tombstone pointing at the survivor; references to it from
     ///   other entities are pointed at the survivor; its open conflicts are closed.
     /// - The survivor gets a new version, so the next `sync-all` writes the merged values to every
     ///   record that differs; the run after that is quiet.
     ///
     /// Everything needed to undo it is kept in the entry's detail (``unmerge(_:_:as:dryRun:)``).
-    public func merge(_ entity: EntityName, survivor: EntityReference, absorbed: EntityReference, as who: Attribution,
-                      dryRun: Bool = false) throws -> StewardshipOutcome {
+    public func merge(_ entity: EntityName, survivor: EntityReference, absorbed: EntityReference,
+                      deleteDuplicates: Bool = false, as who: Attribution, dryRun: Bool = false) throws -> StewardshipOutcome {
         let definition = try topology.requireEntity(entity)
         return try perform(newEntry(.merge, entity, as: who), dryRun: dryRun) { tx, entry, changes in
+            entry.detail["delete_duplicates"] = .bool(deleteDuplicates)
             let s = try live(entity, survivor, tx)
             let a = try live(entity, absorbed, tx)
             guard s.hubID != a.hubID else {
@@ -32,7 +35,7 @@ extension Steward {
             }
             entry.hubID = s.hubID
             entry.otherHubID = a.hubID
-            var moved: [Value] = [], swapped: [Value] = [], left: [Value] = []
+            var moved: [Value] = [], swapped: [Value] = [], left: [Value] = [], closed: [Value] = []
             let absorbedLinks = try tx.links(hubID: a.hubID).filter { $0.entity == entity }
             for la in absorbedLinks {
                 let system = la.system
@@ -65,6 +68,12 @@ extension Steward {
                     changes.append("\(system) holds both: kept \(system) \(la.externalID?.rawValue ?? "-") (its own record), "
                                    + "\(system) \(ls_.externalID?.rawValue ?? "-") (created by hubctl) goes with \(a.hubID)'s "
                                    + "tombstone: the next sync-all applies \(system)'s delete policy to it")
+                } else if la.state == .linked && la.linkedBy != "pushed" && !deleteDuplicates {
+                    try tx.closeLink(entity: entity, system: system, hubID: a.hubID, externalID: la.externalID)
+                    closed.append(.object(["system": .string(system.rawValue), "link": linkDetail(la)]))
+                    changes.append("\(system) holds both, each its own: kept \(system) \(ls_.externalID?.rawValue ?? "-"); "
+                                   + "\(system) \(la.externalID?.rawValue ?? "-") stays in \(system), unlinked (closed): delete it "
+                                   + "there if it is a duplicate, or merge with --delete-duplicates")
                 } else {
                     left.append(.object(["system": .string(system.rawValue), "link": linkDetail(la)]))
                     changes.append("\(system) holds both: kept \(system) \(ls_.externalID?.rawValue ?? "-"), "
@@ -109,19 +118,20 @@ extension Steward {
             }
             if !references.isEmpty { changes.append("\(references.count) reference(s) to \(a.hubID) now point at \(s.hubID)") }
 
-            var closed: [Value] = []
+            var settled: [Value] = []
             for c in try tx.conflicts(hubID: a.hubID) where c.status == "open" {
                 guard let id = c.id else { continue }
                 try tx.resolveConflict(id, winner: "merged", by: entry.by, at: entry.at)
-                closed.append(.int(id))
+                settled.append(.int(id))
             }
-            if !closed.isEmpty { changes.append("closed \(closed.count) open conflict(s) of \(a.hubID)") }
+            if !settled.isEmpty { changes.append("closed \(settled.count) open conflict(s) of \(a.hubID)") }
 
             entry.detail = [
                 "survivor_version_before": .int(s.version), "survivor_version_after": .int(next.version),
                 "absorbed_version_before": .int(a.version), "absorbed_version_after": .int(tombstone.version),
                 "filled": .array(filled.map(Value.string)), "moved": .array(moved), "swapped": .array(swapped),
-                "left": .array(left), "references": .array(references), "closed_conflicts": .array(closed),
+                "left": .array(left), "closed": .array(closed), "references": .array(references),
+                "closed_conflicts": .array(settled), "delete_duplicates": .bool(deleteDuplicates),
             ]
         }
     }

@@ -10,7 +10,8 @@ extension Steward {
     /// and `hubctl links` show it).
     ///
     /// - The absorbed entity lives again with the values it had before the merge.
-    /// - Links the merge moved or swapped go back, where they still are as the merge left them.
+    /// - Links the merge moved or swapped go back, and links it closed open again, where they
+    ///   still are as the merge left them.
     /// - Records the sync after the merge deleted (the duplicates) are unlinked, so the next
     ///   `sync-all` creates them again (with new IDs: a deleted record cannot be brought back).
     /// - The survivor gets its values from before the merge back if nothing changed it since;
@@ -89,6 +90,17 @@ extension Steward {
                 try tx.saveLink(onAbsorbed)
                 if onAbsorbed.state == .deleted { revive.append((system, s.hubID, dropped)) }
                 changes.append("\(system) \(kept) goes back to \(a.hubID), \(system) \(dropped) to \(s.hubID)")
+            }
+            // Records the merge left in their system with a closed link are linked again.
+            for m in list("closed") {
+                guard let system = text(m, "system").map(SystemName.init),
+                    let id = text(m["link"]?.objectValue, "external_id").map(ExternalID.init),
+                    var link = try tx.link(entity: entity, system: system, externalID: id), link.hubID == a.hubID,
+                    link.state == .deleted
+                else { continue }
+                link.state = .linked
+                try tx.saveLink(link)
+                changes.append("\(system) \(id) is linked to \(a.hubID) again")
             }
             // Duplicates the sync after the merge deleted: unlinked, so the next sync-all creates them again.
             for m in list("left") where text(m["link"]?.objectValue, "state") != LinkState.deleted.rawValue {

@@ -40,9 +40,11 @@ import Testing
         #expect(try f.store.read { try $0.entity(work)?.isDeleted } == true)
 
         try await f.sync()
-        // crm keeps its own record (c1); app keeps the survivor's (u7); the duplicates are deleted.
+        // crm keeps its own record (c1) and the copy hubctl made of Ann at work is deleted; the app
+        // created both of its records itself: the survivor's (u7) is kept, u9 stays there, unlinked.
         #expect(await Self.anns(f, "contacts", .crm) == ["c1"])
-        #expect(await Self.anns(f, "users", .app) == ["u7"])
+        #expect(await Self.anns(f, "users", .app) == ["u7", "u9"])
+        #expect(try f.link("app", work)?.state == .deleted)
         #expect(try f.link("crm", ann)?.externalID == "c1")
         #expect(try f.link("app", ann)?.externalID == "u7")
         #expect(try f.link("sheet", ann)?.externalID == "hub-000003")
@@ -73,9 +75,23 @@ import Testing
         try await f.sync()
         #expect(await Self.anns(f, "contacts", .crm) == ["c1"])
         #expect(await f.crm.record("contacts", "c1")?["email"] == "ann.lee@work.example")
-        #expect(await Self.anns(f, "users", .app) == ["u9"])
+        #expect(await Self.anns(f, "users", .app) == ["u7", "u9"])
+        #expect(try f.link("app", work)?.externalID == "u9")
         // Gold now: the sheet holds Ann at work, in place of the record of the absorbed Ann.
         #expect(await f.sheet.records("gold").values.filter { $0["First"] == "Ann" }.count == 1)
+        _ = await f.takeWrites()
+        try await f.sync()
+        #expect(await f.takeWrites() == 0)
+        #expect(try await f.audit(AuditOptions(deep: true)).isClean)
+    }
+
+    @Test func withDeleteDuplicatesARecordTheSystemCreatedItselfGoesToo() async throws {
+        let (f, ann, work) = try await Self.duplicated()
+        _ = try f.steward().merge("customer", survivor: .hub(ann), absorbed: .hub(work), deleteDuplicates: true,
+                                  as: AuditFixture.ana)
+        try await f.sync()
+        #expect(await Self.anns(f, "contacts", .crm) == ["c1"])
+        #expect(await Self.anns(f, "users", .app) == ["u7"])
         _ = await f.takeWrites()
         try await f.sync()
         #expect(await f.takeWrites() == 0)
@@ -94,7 +110,9 @@ import Testing
         #expect(try f.store.read { try $0.entity(eve)?.data["support_rep"] } == .string(tom.rawValue))
         try await f.sync()
         #expect(await f.crm.record("contacts", "c3")?["owner"] == "r2")
-        #expect(await f.crm.record("reps", "r3") == nil)
+        // crm created r3 itself: it stays there, unlinked (closed), and nothing refers to it any more.
+        #expect(await f.crm.record("reps", "r3") != nil)
+        #expect(try f.link("crm", tomB, entity: "employee")?.state == .deleted)
         _ = await f.takeWrites()
         try await f.sync()
         #expect(await f.takeWrites() == 0)
@@ -160,7 +178,8 @@ import Testing
         #expect(undo.changes.contains { $0.contains("creates \(work) in crm again") })
         try await f.sync()
         #expect(await Self.anns(f, "contacts", .crm).count == 2)
-        #expect(await Self.anns(f, "users", .app).count == 2)
+        #expect(await Self.anns(f, "users", .app) == ["u7", "u9"])
+        #expect(try f.link("app", work)?.state == .linked)
         #expect(try f.store.read { try $0.entity(work)?.data["email"] } == "ann.lee@work.example")
         _ = await f.takeWrites()
         try await f.sync()

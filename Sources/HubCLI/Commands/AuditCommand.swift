@@ -64,17 +64,17 @@ struct AuditCommand: AsyncParsableCommand {
             entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)), sampleLimit: samples,
             staleCursorAfter: Self.seconds(staleAfter)!, planRepairs: fixPlan != nil)
         let report = try await Auditor(topology: topology, store: store, spokes: spokes).audit(auditOptions)
+        if json {
+            console.out(JSONDocument.make("audit", AuditReportRenderer.json(report), generatedAt: report.finishedAt))
+        } else {
+            console.out(AuditReportRenderer(report: report, topology: topology).render())
+        }
         if let fixPlan {
             let plan = FixPlan(topology: topology.name, generatedAt: report.finishedAt, repairs: report.repairs)
             try (JSONWriter.pretty(plan.json) + "\n").write(toFile: fixPlan, atomically: true, encoding: .utf8)
             console.note(report.repairs.isEmpty ? "Wrote an empty fix plan to \(fixPlan): nothing to repair."
                          : "Wrote \(counted(report.repairs.count, "repair")) to \(fixPlan); review it, then "
                              + "`hubctl repair \(fixPlan) --dry-run` and `hubctl repair \(fixPlan)`.")
-        }
-        if json {
-            console.out(JSONDocument.make("audit", AuditReportRenderer.json(report), generatedAt: report.finishedAt))
-        } else {
-            console.out(AuditReportRenderer(report: report, topology: topology).render())
         }
         if !report.isClean { throw ExitCode(1) }
     }

@@ -17,6 +17,7 @@ struct LinksRenderer {
         }
         lines.append("")
         var table = TextTable(["SYSTEM", "ID", "STATE", "LINKED BY", "LINKED AT", "RUN", "LAST SEEN"])
+        table.textColumns = [1]
         for s in links.systems {
             guard let l = s.link else {
                 let why = s.belongs == true ? "missing" : (s.belongs == false ? "not linked (filtered out)" : "not linked")

@@ -32,6 +32,7 @@ struct RunRenderer {
             lines.append("")
             lines.append("Quarantined by this run (\(details.quarantine.count)):")
             var table = TextTable(["SYSTEM", "ENTITY", "ID", "HUB ID", "DIR", "REASON", "STATUS", "MESSAGE"])
+            table.textColumns = [2]
             for q in details.quarantine {
                 let e = q.entry
                 table.add([e.system.rawValue, e.entity.rawValue, e.externalID?.rawValue ?? "-", e.hubID?.rawValue ?? "-",

@@ -5,6 +5,8 @@ import HubStore
 struct TextTable {
     var header: [String]
     var rows: [[String]] = []
+    /// Columns kept left-aligned even when a cell looks like a number (IDs).
+    var textColumns: Set<Int> = []
 
     init(_ header: [String]) { self.header = header }
 
@@ -18,7 +20,7 @@ struct TextTable {
             var parts: [String] = []
             for (i, cell) in cells.enumerated() {
                 let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
-                parts.append(!header && isNumeric(cell) ? pad + cell : cell + pad)
+                parts.append(!header && isNumeric(cell) && !textColumns.contains(i) ? pad + cell : cell + pad)
             }
             var s = parts.joined(separator: "  ")
             while s.hasSuffix(" ") { s.removeLast() }
