@@ -56,7 +56,12 @@ struct AuditCommand: AsyncParsableCommand {
         var spokes: [SystemName: any Spoke] = [:]
         if deep {
             for system in topology.systems where systems.isEmpty || systems.contains(system.name.rawValue) {
-                spokes[system.name] = try? SpokeFactory.make(system, baseDirectory: topology.baseDirectory)
+                do {
+                    spokes[system.name] = try SpokeFactory.make(system, baseDirectory: topology.baseDirectory)
+                } catch {
+                    // Reported as the system's unreadable_system finding; the others are still read.
+                    console.note("\(system.name): its adapter cannot be built: \(error)")
+                }
             }
         }
         let auditOptions = AuditOptions(
