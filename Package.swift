@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "HubTesting", dependencies: ["HubCore"]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
-        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"], exclude: ["Fixtures"]),
+        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -61,6 +61,10 @@ let package = Package(
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
             .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The reliability battery: kills, faults, locks and malformed input against the binary.
+        .testTarget(name: "ReliabilityTests", dependencies: [
+            "hubctl", "HubCore", "HubStore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [

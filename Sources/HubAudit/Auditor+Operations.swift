@@ -42,7 +42,7 @@ extension Auditor {
     func checkIntents(_ intents: UnfinishedIntents?, _ pending: [Link], _ state: inout AuditState) {
         if let intents {
             state.add(.unfinishedIntent, count: intents.count,
-                      message: "\(counted(intents.count, "write intent")) recorded but never closed (open when \(intents.rule))",
+                      message: "\(counted(intents.count, "write intent")) recorded but never closed (\(intents.rule))",
                       hint: "the next `hubctl sync-all` re-drives them; if they stay, look the records up in their systems",
                       samples: intents.samples.map { row in
                           .init(hubID: row["hub_id"]?.stringValue.map(HubID.init),

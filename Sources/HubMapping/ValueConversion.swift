@@ -162,8 +162,10 @@ public enum ValueConversion {
             guard isDecimalText(t) else { return nil }
             return Double(t).flatMap { readAnyInstant(.double($0), format: format) }
         case (.unixMilliseconds, .int(let i)):
-            let s = i >= 0 ? i / 1000 : (i - 999) / 1000
-            return .init(seconds: s, millis: Int(i - s * 1000))
+            // Floor division without overflow at Int64.min.
+            var s = i / 1000, r = i % 1000
+            if r < 0 { s -= 1; r += 1000 }
+            return .init(seconds: s, millis: Int(r))
         case (.unixMilliseconds, .double(let d)):
             guard d.isFinite, abs(d) < 1e18 else { return nil }
             return readAnyInstant(.int(Int64(d.rounded(.down))), format: format)

@@ -28,9 +28,10 @@ public struct Repairer: Sendable {
         public var entry: Int64?
     }
 
-    /// Applies every repair of `plan`; a repair that fails does not stop the others.
+    /// Applies every repair of `plan`; a repair that is refused does not stop the others.
     /// - Parameter source: the plan's file name, kept in each entry's reason.
-    public func apply(_ plan: FixPlan, source: String, as who: Steward.Attribution, dryRun: Bool) async -> [Result] {
+    /// - Throws: `HubLocked` when a run holds the hub (the repairs not applied yet are left).
+    public func apply(_ plan: FixPlan, source: String, as who: Steward.Attribution, dryRun: Bool) async throws -> [Result] {
         var results: [Result] = []
         for repair in plan.repairs {
             let reason = who.reason ?? "repair plan \(source)" + (repair.because.map { ": \($0.rawValue)" } ?? "")
@@ -39,6 +40,8 @@ public struct Repairer: Sendable {
                 let outcome = try await apply(repair, as: attribution, dryRun: dryRun)
                 results.append(Result(repair: repair, status: outcome.nothingToDo ? .unchanged : .applied,
                                       lines: outcome.changes, entry: outcome.entry.id))
+            } catch let locked as HubLocked {
+                throw locked
             } catch {
                 results.append(Result(repair: repair, status: .failed, lines: [String(describing: error)], entry: nil))
             }

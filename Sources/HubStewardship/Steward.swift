@@ -1,3 +1,4 @@
+import Foundation
 import HubAudit
 import HubCore
 import HubMapping
@@ -25,13 +26,18 @@ public struct Steward: Sendable {
     public let spokes: [SystemName: any Spoke]
     let mappers: MapperSet
     let clock: WallClock
+    /// When a silent holder's run lock counts as stale (as for `sync-all`).
+    let lockTimeout: TimeInterval
 
-    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system) {
+    /// - Parameter lockTimeout: seconds after which a silent run's lock on the hub is taken over.
+    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system,
+                lockTimeout: TimeInterval = 600) {
         self.topology = topology
         self.store = store
         self.spokes = spokes
         self.mappers = MapperSet(topology)
         self.clock = clock
+        self.lockTimeout = lockTimeout
     }
 
     /// Who makes a change, and why; kept in the stewardship log.
@@ -50,10 +56,20 @@ public struct Steward: Sendable {
 
     // MARK: - Transactions
 
-    /// Runs `body` in one transaction with a new stewardship entry; rolls everything back for a
-    /// dry run or when `body` finds nothing to do.
+    /// Runs `body` in one transaction with a new stewardship entry, holding the hub's run lock
+    /// (so no `sync-all` runs meanwhile); rolls everything back for a dry run or when `body` finds
+    /// nothing to do.
+    /// - Throws: `HubLocked` when a run holds the hub.
     func perform(_ entry: StewardshipEntry, dryRun: Bool,
                  _ body: (HubTransaction, inout StewardshipEntry, inout [String]) throws -> Void) throws -> StewardshipOutcome {
+        let lease = try store.acquireRunLock(RunID("stewardship"), now: clock.now(), staleAfter: lockTimeout)
+        let outcome = Result { try transaction(entry, dryRun: dryRun, body) }
+        try store.releaseRunLock(lease)
+        return try outcome.get()
+    }
+
+    func transaction(_ entry: StewardshipEntry, dryRun: Bool,
+                     _ body: (HubTransaction, inout StewardshipEntry, inout [String]) throws -> Void) throws -> StewardshipOutcome {
         do {
             return try store.write { tx in
                 var entry = entry

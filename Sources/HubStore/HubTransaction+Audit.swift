@@ -164,14 +164,14 @@ extension HubTransaction {
         let rule: String
         if let closing = ["closed_at", "completed_at", "finished_at", "resolved_at", "done_at"].first(where: columns.contains) {
             where_ = "\"\(closing)\" IS NULL"
-            rule = "\(closing) is not set"
+            rule = "open while \(closing) is not set"
         } else if let state = ["state", "status"].first(where: columns.contains) {
             let finished = ["closed", "done", "completed", "complete", "applied", "committed", "resolved", "linked", "finished"]
             where_ = "coalesce(\"\(state)\", '') NOT IN (\(finished.map { "'\($0)'" }.joined(separator: ", ")))"
-            rule = "\(state) is not a finished state"
+            rule = "open while \(state) is not a finished state"
         } else {
             where_ = "1"
-            rule = "every row is open"
+            rule = "closing an intent deletes its row"
         }
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM intent WHERE \(where_)") ?? 0
         let shown = columns.filter { ["hub_id", "system", "entity", "external_id", "op", "operation", "kind", "created_at",

@@ -53,6 +53,12 @@ extension HubTransaction {
         ).map(Self.entityRecord)
     }
 
+    /// How many entities of `entity` changed after `seq` (waiting to be pushed past a mark).
+    public func countChanged(_ entity: EntityName, after seq: Int64) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM entity WHERE entity = ? AND seq > ?"),
+                         arguments: [entity.rawValue, seq]) ?? 0
+    }
+
     /// The highest `seq` in the hub (0 when empty).
     public func maxSeq() throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(seq), 0) FROM entity")) ?? 0

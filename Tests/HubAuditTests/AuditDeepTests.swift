@@ -65,7 +65,7 @@ import Testing
         let f = try await AuditFixture.seeded()
         await f.crm.editUnseen("contacts", "c1", ["given": "Annie"])
         let report = try await f.audit(AuditOptions(deep: true, planRepairs: true))
-        let results = await Repairer(steward: f.steward())
+        let results = try await Repairer(steward: f.steward())
             .apply(FixPlan(topology: "t", generatedAt: "", repairs: report.repairs), source: "plan.json", as: AuditFixture.ana,
                    dryRun: false)
         #expect(results.map(\.status) == [.applied])
@@ -89,7 +89,7 @@ import Testing
         // Lost in crm, and a propagate policy would delete Bob everywhere: re-create him instead.
         await f.crm.remove("contacts", "c2")
         let report = try await f.audit(AuditOptions(deep: true, planRepairs: true))
-        let results = await Repairer(steward: f.steward())
+        let results = try await Repairer(steward: f.steward())
             .apply(FixPlan(topology: "t", generatedAt: "", repairs: report.repairs), source: "plan.json", as: AuditFixture.ana,
                    dryRun: false)
         #expect(results.map(\.status) == [.applied])

@@ -48,34 +48,42 @@ import Testing
 
     @Test func unfinishedCreatesAndOpenIntentsAreReported() async throws {
         let f = try await AuditFixture.seeded()
-        let noIntents = try await f.audit()
-        #expect(noIntents.checks.first { $0.check == .unfinishedIntent }?.status == .passed)
+        let clean = try await f.audit()
+        #expect(clean.checks.first { $0.check == .unfinishedIntent }?.status == .passed)
         let bob = try f.hubID("crm", "c2")
+        // A create hubctl sent and never heard back about: its intent and its pending link.
+        try f.store.write { tx in
+            try tx.addIntent(WriteIntent(run: "run-1", generation: 1, system: "app", entity: "customer", hubID: bob,
+                                         key: bob.rawValue, baseData: [:], version: 1, createdAt: "2026-01-01T00:00:00.000Z"))
+        }
         try f.tamper("UPDATE xref SET state = 'pending_create', external_id = NULL WHERE system = 'app' AND hub_id = ?",
                      [bob.rawValue])
-        // The crash-safety work adds an `intent` table; its open rows are unfinished writes.
-        try f.tamper("""
-            CREATE TABLE intent (id INTEGER PRIMARY KEY, hub_id TEXT, system TEXT, op TEXT, created_at TEXT, closed_at TEXT);
-            INSERT INTO intent (hub_id, system, op, created_at, closed_at) VALUES
-              ('hub-000003', 'app', 'create', '2026-01-01T00:00:00.000Z', NULL),
-              ('hub-000004', 'crm', 'update', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');
-            """)
         let report = try await f.audit()
         #expect(report.digest == ["missing_link app customer 1", "unfinished_intent - - 1", "unfinished_intent app customer 1"])
         let intents = try #require(report.findings(.unfinishedIntent).first { $0.system == nil })
-        #expect(intents.message.contains("open when closed_at is not set"))
-        #expect(intents.samples.first?.hubID == "hub-000003")
-        #expect(intents.samples.first?.detail?.contains("op=create") == true)
+        #expect(intents.message == "1 write intent recorded but never closed (closing an intent deletes its row)")
+        #expect(intents.samples.first?.hubID == bob)
+        #expect(intents.samples.first?.detail == "created_at=2026-01-01T00:00:00.000Z entity=customer op=create system=app")
     }
 
-    @Test func anIntentTableWithAStateColumnCountsRowsInAnUnfinishedState() async throws {
+    @Test func anIntentTableOfAnotherShapeIsReadByItsClosingOrStateColumn() async throws {
         let f = try await AuditFixture.seeded()
         try f.tamper("""
+            DROP TABLE intent;
             CREATE TABLE intent (key TEXT PRIMARY KEY, hub_id TEXT, system TEXT, state TEXT);
             INSERT INTO intent VALUES ('k1', 'hub-000001', 'crm', 'open'), ('k2', 'hub-000002', 'crm', 'done'),
                                       ('k3', 'hub-000003', 'app', 'sent');
             """)
+        #expect(try await f.audit().digest == ["unfinished_intent - - 2"])
+        try f.tamper("""
+            DROP TABLE intent;
+            CREATE TABLE intent (id INTEGER PRIMARY KEY, hub_id TEXT, closed_at TEXT);
+            INSERT INTO intent (hub_id, closed_at) VALUES ('hub-000001', NULL), ('hub-000002', '2026-01-01T00:00:00.000Z');
+            """)
         let report = try await f.audit()
-        #expect(report.digest == ["unfinished_intent - - 2"])
+        #expect(report.digest == ["unfinished_intent - - 1"])
+        #expect(report.findings.first?.message.contains("(open while closed_at is not set)") == true)
+        try f.tamper("DROP TABLE intent")
+        #expect(try await f.audit().isClean)
     }
 }

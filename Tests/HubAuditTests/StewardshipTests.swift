@@ -138,6 +138,25 @@ import Testing
         #expect(log[0].detail["mode"] == "close")
     }
 
+    @Test func aChangeByHandWaitsForARunningSyncAndLeavesTheLockFree() async throws {
+        let f = try await AuditFixture.seeded()
+        let lease = try f.store.acquireRunLock("run-elsewhere", now: f.clock.current(), staleAfter: 600)
+        #expect(throws: HubLocked.self) {
+            try f.steward().unlink("customer", system: "crm", externalID: "c2", entityReference: nil, mode: .close,
+                                   as: AuditFixture.ana)
+        }
+        #expect(try f.link("crm", try f.hubID("crm", "c2"))?.state == .linked)
+        try f.store.releaseRunLock(lease)
+        // Refused or done, a change by hand never keeps the lock: the next sync takes it.
+        #expect(throws: StewardshipError.self) {
+            try f.steward().unlink("customer", system: "crm", externalID: "nope", entityReference: nil, mode: .close,
+                                   as: AuditFixture.ana)
+        }
+        _ = try f.steward().unlink("customer", system: "crm", externalID: "c2", entityReference: nil, mode: .close,
+                                   as: AuditFixture.ana)
+        #expect(try await f.sync().status == .ok)
+    }
+
     @Test func identityKeysAreTheEnginesMatchKeys() throws {
         let f = try AuditFixture()
         let entity = try #require(f.topology.entity("customer"))

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HubCore
+import HubTesting
 import Testing
 
 /// `hubctl audit` on the demo's real systems (two SQLite databases and a CSV file): clean when

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTesting
 import Testing
 
 /// `hubctl links`, `explain` and `runs show` through the binary, with IDs from either side.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HubCore
+import HubTesting
 import Testing
 
 /// Manual stewardship through the binary: link, unlink, relink, merge and unmerge with IDs from

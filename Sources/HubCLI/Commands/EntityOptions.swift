@@ -3,6 +3,7 @@ import Foundation
 import HubAudit
 import HubCore
 import HubStewardship
+import HubStore
 import HubTopology
 
 /// Names one hub entity from either side: a hub ID or `SYSTEM:ID` as an argument, or
@@ -44,7 +45,8 @@ struct StewardshipOptions: ParsableArguments {
     }
 }
 
-/// Prints an audit or stewardship failure with what to do next, and exits 1. Other errors pass.
+/// Prints an audit or stewardship failure with what to do next, and exits 1 (75 when a run holds
+/// the hub). Other errors pass.
 func reportFailure(_ error: any Error, _ console: Console) throws -> Never {
     switch error {
     case let e as AuditError:
@@ -53,6 +55,10 @@ func reportFailure(_ error: any Error, _ console: Console) throws -> Never {
     case let e as StewardshipError:
         console.error(e.message)
         if let hint = e.hint { console.hint(hint) }
+    case let locked as HubLocked:
+        console.error(locked.description)
+        console.hint("changes by hand wait for the running sync; a lock whose process is gone is taken over automatically")
+        throw ExitCode(75)
     default:
         throw error
     }

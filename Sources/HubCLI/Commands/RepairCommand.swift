@@ -15,7 +15,7 @@ struct RepairCommand: AsyncParsableCommand {
             Each repair is one stewardship change, recorded in the hub's history. Re-pushes take effect at the \
             next `hubctl sync-all`. A repair that no longer fits the hub is refused and the others go on.
 
-            Exit codes: 0 every repair applied (or already in place); 1 some were refused; 64 usage error.
+            Exit codes: 0 every repair applied (or already in place); 1 some were refused; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions
@@ -44,8 +44,13 @@ struct RepairCommand: AsyncParsableCommand {
             }
         }
         let who = Steward.Attribution(by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli", reason: reason)
-        let results = await Repairer(steward: Steward(topology: topology, store: store, spokes: spokes))
-            .apply(plan, source: (file as NSString).lastPathComponent, as: who, dryRun: dryRun)
+        let results: [Repairer.Result]
+        do {
+            results = try await Repairer(steward: Steward(topology: topology, store: store, spokes: spokes))
+                .apply(plan, source: (file as NSString).lastPathComponent, as: who, dryRun: dryRun)
+        } catch {
+            try reportFailure(error, console)
+        }
         let failed = results.filter { $0.status == .failed }.count
         if json {
             console.out(JSONDocument.make("repair", .object([

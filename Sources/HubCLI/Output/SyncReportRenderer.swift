@@ -23,6 +23,16 @@ struct SyncReportRenderer {
         for (system, error) in report.systemErrors.sorted(by: { $0.key < $1.key }) {
             lines.append("")
             lines.append("system '\(system)' failed and was skipped (its cursor and push marks did not move): \(error)")
+            let waiting = (report.deferredPushes[system] ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.value) \($0.key) change\($0.value == 1 ? "" : "s")" }
+            if !waiting.isEmpty {
+                lines.append("  deferred, not lost: \(waiting.joined(separator: ", ")) wait for '\(system)'; the next run sends them")
+            }
+        }
+        if report.recoveredCreates > 0 {
+            lines.append("")
+            lines.append("\(report.recoveredCreates) create\(report.recoveredCreates == 1 ? "" : "s") of an interrupted run "
+                         + "found in their systems and linked (not sent twice).")
         }
         for trip in report.guardTrips {
             lines.append("")

@@ -13,7 +13,7 @@ struct LinkCommand: AsyncParsableCommand, StewardshipCommand {
             another entity (use relink) or the entity already has a record in that system.
 
             Example: hubctl link customer 0190f0a1-… --system crm --id 42 --reason "same person"
-            Exit codes: 0 linked (or already linked); 1 refused or not found; 64 usage error.
+            Exit codes: 0 linked (or already linked); 1 refused or not found; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions

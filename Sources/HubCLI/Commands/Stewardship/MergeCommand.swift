@@ -16,7 +16,7 @@ struct MergeCommand: AsyncParsableCommand, StewardshipCommand {
             `hubctl unmerge` undoes it.
 
             Example: hubctl merge customer crm:1 app:u-200 --reason "same person, two emails"
-            Exit codes: 0 merged; 1 refused or not found; 64 usage error.
+            Exit codes: 0 merged; 1 refused or not found; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions

@@ -12,7 +12,7 @@ struct RelinkCommand: AsyncParsableCommand, StewardshipCommand {
             in that system any more (`hubctl audit` reports it missing there if it belongs).
 
             Example: hubctl relink customer --system crm --id 42 --to app:u-100 --reason "matched the wrong Ann"
-            Exit codes: 0 moved (or already there); 1 refused or not found; 64 usage error.
+            Exit codes: 0 moved (or already there); 1 refused or not found; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions

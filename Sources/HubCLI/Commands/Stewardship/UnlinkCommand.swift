@@ -13,7 +13,7 @@ struct UnlinkCommand: AsyncParsableCommand, StewardshipCommand {
             new at the next sync (its match rules apply) and the entity has no record in that system.
 
             Name the link by its record (--system S --id X) or by its entity (HUB_ID or SYSTEM:ID, and --system S).
-            Exit codes: 0 unlinked (or already closed); 1 not found; 64 usage error.
+            Exit codes: 0 unlinked (or already closed); 1 not found; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions

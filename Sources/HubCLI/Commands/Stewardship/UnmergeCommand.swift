@@ -12,7 +12,7 @@ struct UnmergeCommand: AsyncParsableCommand, StewardshipCommand {
             moved go back; records the sync after the merge deleted are created again by the next sync-all; \
             the survivor gets its values from before the merge back if nothing changed it since.
 
-            Exit codes: 0 undone; 1 no such merge; 64 usage error.
+            Exit codes: 0 undone; 1 no such merge; 64 usage error; 75 a sync-all holds the hub.
             """)
 
     @OptionGroup var options: TopologyOptions
