@@ -34,9 +34,13 @@ let package = Package(
         .target(name: "HubAdapters", dependencies: ["HubCore", "HubTopology", "SpokeSQLite", "SpokeFiles"]),
         // The engine: pull, merge, push; reports.
         .target(name: "HubSync", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
+        // Link audits and lineage: read-only invariant checks over the hub and the systems.
+        .target(name: "HubAudit", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
+        // Manual stewardship of links and entities (link, unlink, relink, merge, unmerge, repairs).
+        .target(name: "HubStewardship", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit"]),
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // Only to create the demo's SQLite systems.
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -53,6 +57,10 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
+        ]),
+        .testTarget(name: "HubAuditTests", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The reliability battery: kills, faults, locks and malformed input against the binary.
         .testTarget(name: "ReliabilityTests", dependencies: [

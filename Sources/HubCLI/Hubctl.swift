@@ -13,8 +13,11 @@ public struct Hubctl: AsyncParsableCommand {
             system while the rest synced); 64 usage error; 75 another run holds the hub; 78 invalid topology.
             """,
         version: HubctlVersion.current,
-        subcommands: [ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, QuarantineCommand.self, HistoryCommand.self,
-                      DemoCommand.self])
+        subcommands: [
+            ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, QuarantineCommand.self, HistoryCommand.self, RunsCommand.self,
+            AuditCommand.self, RepairCommand.self, LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self,
+            RelinkCommand.self, MergeCommand.self, UnmergeCommand.self, DemoCommand.self,
+        ])
 
     public init() {}
 

@@ -179,6 +179,33 @@ extension HubStore {
                 ALTER TABLE quarantine ADD COLUMN excerpt TEXT;
                 """)
         }
+        migrator.registerMigration("audit: stewardship log and merge tombstones") { db in
+            // Manual changes to links and entities (link, unlink, relink, merge, unmerge, repush),
+            // with who made them, when and why. `detail` holds what was changed, so that a merge can
+            // be undone; `undone_by` points at the entry that undid it.
+            try db.execute(sql: """
+                CREATE TABLE stewardship (
+                    id INTEGER PRIMARY KEY,
+                    action TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    hub_id TEXT NOT NULL,
+                    other_hub_id TEXT,
+                    system TEXT,
+                    external_id TEXT,
+                    detail TEXT NOT NULL DEFAULT '{}',
+                    by TEXT NOT NULL,
+                    reason TEXT,
+                    at TEXT NOT NULL,
+                    undone_by INTEGER
+                );
+                CREATE INDEX stewardship_by_hub_id ON stewardship(hub_id);
+                CREATE INDEX stewardship_by_other_hub_id ON stewardship(other_hub_id) WHERE other_hub_id IS NOT NULL;
+
+                -- An entity merged into another is a tombstone that points at the survivor.
+                ALTER TABLE entity ADD COLUMN merged_into TEXT;
+                CREATE INDEX entity_by_merged_into ON entity(merged_into) WHERE merged_into IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

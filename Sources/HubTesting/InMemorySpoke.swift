@@ -56,6 +56,14 @@ public actor InMemorySpoke: Spoke {
         objects[object]![id] = stored
     }
 
+    /// Changes some fields of a record without moving its change sequence: an edit the system's
+    /// change tracking missed, so incremental reads never see it (drift only an audit finds).
+    public func editUnseen(_ object: String, _ id: ExternalID, _ fields: [String: Value]) {
+        guard var stored = objects[object]?[id] else { return }
+        stored.fields = stored.fields.deepMerging(fields)
+        objects[object]![id] = stored
+    }
+
     /// Deletes a record, as a user of the system would.
     public func remove(_ object: String, _ id: ExternalID) {
         seq += 1

@@ -29,16 +29,7 @@ struct SyncAllCommand: AsyncParsableCommand {
         var console = Console()
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
-        for name in only where topology.system(SystemName(name)) == nil {
-            console.error("unknown system '\(name)' in --only; the topology has: "
-                          + topology.systems.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
-        }
-        for name in entities where topology.entity(EntityName(name)) == nil {
-            console.error("unknown entity '\(name)' in --entity; the topology has: "
-                          + topology.entities.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
-        }
+        try requireKnown(systems: only, flag: "--only", entities: entities, in: topology, console)
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
                                       entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
                                       allowMassDelete: allowMassDelete)
