@@ -28,7 +28,7 @@ public enum Scorecard {
         if !FileManager.default.fileExists(atPath: path) {
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                      withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         if let handle = FileHandle(forWritingAtPath: path) {
             handle.seekToEndOfFile()
