@@ -73,6 +73,33 @@ import Testing
         #expect(found["42"]?.hubID == "h1")
     }
 
+    @Test func liveLinkCountsFollowEveryInsertUpdateAndDelete() throws {
+        let store = try HubStore.inMemory()
+        func counted() throws -> (kept: Int, actual: Int) {
+            try store.read { tx in
+                (try tx.liveLinkCount(entity: "customer", system: "crm"),
+                 try tx.links(entity: "customer", system: "crm", hubIDs: ["h1", "h2", "h3", "h4"]).values
+                     .filter { $0.state == .linked }.count)
+            }
+        }
+        try store.write { tx in
+            for i in 1...3 { try tx.saveLink(Self.link("h\(i)", "\(i)")) }
+            var pending = Self.link("h4", nil)
+            pending.state = .pendingCreate
+            try tx.saveLink(pending)
+        }
+        #expect(try counted() == (3, 3))
+        try store.write { tx in
+            var dead = Self.link("h1", "1")
+            dead.state = .deleted
+            try tx.saveLink(dead)  // an upsert that closes the link
+            try tx.saveLink(Self.link("h2", "2"))  // an upsert that changes nothing
+            try tx.saveLink(Self.link("h4", "4"))  // a pending create becomes linked
+            try tx.deleteLink(entity: "customer", system: "crm", hubID: "h3")
+        }
+        #expect(try counted() == (2, 2))
+    }
+
     @Test func pushMarksNeverMoveBackward() throws {
         let store = try HubStore.inMemory()
         try store.write { tx in
