@@ -49,6 +49,13 @@ public protocol Spoke: Sendable {
     /// A record-level failure is a `.failed` result; a system-level failure (unreachable, the
     /// file cannot be written) throws.
     func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult]
+
+    /// Lists the objects and fields the system has (`hubctl discover`), with their types.
+    ///
+    /// `objects` are the topology's bindings: systems without a catalog (a REST API) sample
+    /// those; systems with one (a database) list everything. Has a default that throws, so an
+    /// adapter without discovery still compiles.
+    func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema
 }
 
 /// What a spoke adapter supports.
@@ -166,9 +173,13 @@ public enum SpokeWriteResult: Sendable, Hashable {
 /// The outcome of checking one object.
 public struct SpokeCheckResult: Sendable, Hashable {
     public var object: String
+    /// What stops the object from syncing (a missing table, a missing column).
     public var problems: [String]
-    public init(object: String, problems: [String]) {
+    /// What may be wrong but cannot be proven (a field no sampled record of an API has).
+    public var warnings: [String]
+    public init(object: String, problems: [String], warnings: [String] = []) {
         self.object = object
         self.problems = problems
+        self.warnings = warnings
     }
 }
