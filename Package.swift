@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemSpokeTests", dependencies: [
-            "HubCore", "HubTesting", "HubTestServers", "SpokePostgres", "SpokeREST", "SpokeExec",
+            "HubCore", "HubTopology", "HubTesting", "HubTestServers", "SpokePostgres", "SpokeREST", "SpokeExec",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [

@@ -13,7 +13,7 @@ public struct Hubctl: AsyncParsableCommand {
             system while the rest synced); 64 usage error; 78 invalid topology.
             """,
         version: HubctlVersion.current,
-        subcommands: [ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, HistoryCommand.self, DemoCommand.self])
+        subcommands: [ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, ConflictsCommand.self, HistoryCommand.self, DemoCommand.self])
 
     public init() {}
 
