@@ -75,11 +75,14 @@ enum PostgresErrors {
 
     /// A short, secret-free description of a transport error.
     static func describeTransport(_ error: any Error) -> String {
-        if let psql = error as? PSQLError {
-            if let underlying = psql.underlying { return "\(psql.code) (\(type(of: underlying)): \(underlying))" }
-            return "\(psql.code)"
+        let text = String(describing: (error as? PSQLError)?.underlying ?? error)
+        if text.contains("Connection refused") { return "the connection was refused" }
+        if text.localizedCaseInsensitiveContains("timed out") || text.localizedCaseInsensitiveContains("timeout") {
+            return "the connection timed out"
         }
-        return "\(error)"
+        if text.contains("Name or service not known") || text.contains("resolve") { return "the host name does not resolve" }
+        if let psql = error as? PSQLError { return "\(psql.code)" }
+        return "\(type(of: error))"
     }
 
     /// A failure of a statement that is not about one record.

@@ -13,7 +13,7 @@ extension SQLiteSpoke {
                 ORDER BY name
                 """)
             return SpokeSchema(objects: try names.map { name in
-                let keys = Set(try db.primaryKey(name).columns)
+                let keys = Set((try? db.primaryKey(name).columns) ?? [])
                 let fields = try db.columns(in: name).map { info in
                     DiscoveredField(name: info.name, nativeType: info.type.isEmpty ? "(untyped)" : info.type,
                                     kind: Self.kind(declaredType: info.type), isKey: keys.contains(info.name),
