@@ -276,14 +276,3 @@ public actor FakeCRM {
                             body: Data(JSONWriter.bytes(value)))
     }
 }
-
-/// HTTP dates for `Retry-After` (`Sun, 06 Nov 1994 08:49:37 GMT`).
-enum HTTPDate {
-    static func string(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
-    }
-}

@@ -190,13 +190,16 @@ import Testing
             shell.allowsUnsafeTransactions = true
             let queue = try DatabaseQueue(path: spoke.path, configuration: shell)
             try queue.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE; INSERT INTO t (name) VALUES ('shell')") }
-            let release = Task.detached {
-                try await Task.sleep(nanoseconds: 500_000_000)
-                try queue.inDatabase { try $0.execute(sql: "COMMIT") }
+            // On a thread of its own: the spoke's busy wait may occupy Swift's cooperative threads.
+            let released = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.5)
+                try? queue.inDatabase { try $0.execute(sql: "COMMIT") }
+                released.signal()
             }
             let binding = ObjectBinding(entity: "t", object: "t", fields: ["name"])
             #expect(try await spoke.write(binding, [.create(key: "k", fields: ["name": "hubctl"])]) == [.created("2")])
-            try await release.value
+            released.wait()
         }
     }
 
