@@ -4,7 +4,8 @@ import HubCore
 /// A running connector: a child process spoken to with one JSON object per line on its stdin,
 /// answered with one JSON object per line on its stdout (docs/exec-protocol.md).
 ///
-/// Started on first use and kept for the spoke's life; requests are serialised. Its stderr is
+/// Started on first use and kept for the spoke's life; requests are sent one at a time, each
+/// answered before the next is written. Its stderr is
 /// copied to hubctl's stderr line by line, with the topology's secrets scrubbed.
 actor ExecProcess {
     let system: SystemName
@@ -18,6 +19,8 @@ actor ExecProcess {
     private var stdin: FileHandle?
     private var lines: LineQueue?
     private var nextID: Int64 = 0
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     init(system: SystemName, command: [String], directory: String, settings: Value, timeout: Double, secrets: Set<String>) {
         self.system = system
@@ -34,6 +37,8 @@ actor ExecProcess {
 
     /// Sends one request and returns the connector's answer (its `error` already turned into a ``SpokeError``).
     func request(_ op: String, _ fields: [String: Value], object: String?) async throws -> [String: Value] {
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+        defer { if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() } }
         if process == nil { try await start() }
         return try await exchange(op, fields, object: object)
     }
@@ -177,47 +182,6 @@ actor ExecProcess {
                     if chunk.isEmpty { finished = true } else { buffer.append(chunk) }
                 }
             }
-        }
-    }
-}
-
-/// Lines read from the connector's stdout by a thread, handed to one waiting reader at a time.
-/// The lock guards the buffer, the end flag and the waiter.
-final class LineQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer: [String] = []
-    private var closed = false
-    private var waiter: CheckedContinuation<String?, Never>?
-
-    func push(_ line: String) {
-        let resume: CheckedContinuation<String?, Never>? = lock.withLock {
-            if let w = waiter { waiter = nil; return w }
-            buffer.append(line)
-            return nil
-        }
-        resume?.resume(returning: line)
-    }
-
-    /// No more lines: the waiting reader (and every later one) gets nil.
-    func close() {
-        let resume: CheckedContinuation<String?, Never>? = lock.withLock {
-            closed = true
-            defer { waiter = nil }
-            return waiter
-        }
-        resume?.resume(returning: nil)
-    }
-
-    /// The next line, or nil once closed and drained.
-    func next() async -> String? {
-        await withCheckedContinuation { continuation in
-            let ready: String?? = lock.withLock {
-                if !buffer.isEmpty { return .some(buffer.removeFirst()) }
-                if closed { return .some(nil) }
-                waiter = continuation
-                return .none
-            }
-            if let ready { continuation.resume(returning: ready) }
         }
     }
 }

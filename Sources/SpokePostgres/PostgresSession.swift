@@ -4,12 +4,15 @@ import NIOSSL
 import PostgresNIO
 
 /// The spoke's one connection to the database, opened on first use and reopened after it
-/// breaks. Requests are serialised: the engine reads and writes one page at a time.
+/// breaks. Calls run one at a time, in order, so a write batch's transaction never interleaves
+/// with another call on the same connection.
 actor PostgresSession {
     let system: SystemName
     let settings: PostgresSettings
     private var connection: PostgresConnection?
     private var nextID = 1
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
     private let logger = Logger(label: "hubctl.spoke.postgres")
 
     init(system: SystemName, settings: PostgresSettings) {
@@ -27,6 +30,8 @@ actor PostgresSession {
     /// Runs `body` on the open connection, connecting first if needed. A connection that broke
     /// is dropped so the next call reconnects.
     func run<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
         let connection = try await open()
         do {
             return try await body(connection, logger)
@@ -34,6 +39,16 @@ actor PostgresSession {
             if connection.isClosed { self.connection = nil }
             throw error
         }
+    }
+
+    /// Waits for the calls before this one to finish.
+    private func acquire() async {
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+    }
+
+    /// Hands the connection to the next waiting call.
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 
     /// Closes the connection (the next call reconnects).

@@ -79,3 +79,17 @@ import Testing
         }
     }
 }
+
+extension ExecSpokeTests {
+    @Test func callsFromSeveralTasksAreAnsweredOneAfterAnother() async throws {
+        let spoke = Self.notes(try Self.temporaryDirectory())
+        let binding = ObjectBinding(entity: "note", object: "notes", fields: ["name"])
+        _ = try await spoke.write(binding, (0..<5).map { .create(key: "k\($0)", fields: ["name": .string("n\($0)")]) })
+        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 { group.addTask { try await spoke.read(binding, after: nil, limit: 100).records.count } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(counts == Array(repeating: 5, count: 8))
+        await spoke.stop()
+    }
+}

@@ -242,3 +242,26 @@ extension PostgresSpokeTests {
         await spoke.close()
     }
 }
+
+extension PostgresSpokeTests {
+    @Test func writeBatchesFromSeveralTasksDoNotShareATransaction() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL)")
+        let spoke = f.spoke()
+        let binding = ObjectBinding(entity: "t", object: "t", fields: ["name"])
+        let results = try await withThrowingTaskGroup(of: [SpokeWriteResult].self) { group in
+            for batch in 0..<6 {
+                group.addTask {
+                    // Every other batch holds a record PostgreSQL refuses, which rolls back to a savepoint.
+                    let bad: [SpokeWrite] = batch % 2 == 0 ? [.create(key: "x", fields: ["name": .null])] : []
+                    return try await spoke.write(binding, bad + (0..<3).map { .create(key: "k\($0)", fields: ["name": .string("b\(batch)-\($0)")]) })
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(results.filter { if case .created = $0 { true } else { false } }.count == 18)
+        #expect(try await f.rows("SELECT count(*)::text FROM t") == [["18"]])
+        await spoke.close()
+    }
+}
