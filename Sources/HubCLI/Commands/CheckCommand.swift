@@ -35,7 +35,7 @@ struct CheckCommand: AsyncParsableCommand {
         } else {
             for report in reports { console.out(report.text) }
             let failed = reports.filter { !$0.ok }.map(\.name)
-            console.out(failed.isEmpty ? "All \(reports.count) systems passed."
+            console.out(failed.isEmpty ? (reports.count == 1 ? "The system passed." : "All \(reports.count) systems passed.")
                         : "\(failed.count) of \(reports.count) systems have problems: \(failed.joined(separator: ", ")).")
         }
         if !reports.allSatisfy(\.ok) { throw ExitCode(1) }
