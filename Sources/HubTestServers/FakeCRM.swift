@@ -49,6 +49,8 @@ public actor FakeCRM {
         case applyThenStatus(Int)
         /// Wait this many seconds before handling the request (a client timeout).
         case delay(seconds: Double)
+        /// Answer 200 with a body that is not JSON (a truncated page).
+        case malformedBody
     }
 
     /// A fault hitting the `nth` request (from 1) whose method and path match.
@@ -212,6 +214,8 @@ public actor FakeCRM {
             return json(code, ["status": "error", "message": "injected fault"], headers: extra)
         case .delay(let seconds)?:
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+        case .malformedBody?:
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"results": [{"id": "1", "#.utf8))
         default:
             break
         }

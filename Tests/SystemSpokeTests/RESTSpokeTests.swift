@@ -266,3 +266,19 @@ actor ServerList {
         for s in servers { await s.stop() }
     }
 }
+
+extension FakeCRMSpokeTests {
+    @Test func aTruncatedPageIsAMalformedAnswerThatQuotesNothing() async throws {
+        let crm = try await FakeCRM.start(token: "tok-1234")
+        defer { Task { await crm.stop() } }
+        await crm.inject(.init(method: "GET", nth: 1, action: .malformedBody))
+        let spoke = try await CRMShape.spoke(crm, clock: VirtualClock())
+        do {
+            _ = try await spoke.read(ObjectBinding(entity: "c", object: "crm/v3/objects/contacts", fields: ["email"]), after: nil, limit: 10)
+            Issue.record("a truncated page was read")
+        } catch let error as SpokeError {
+            #expect(error.kind == .malformed && error.message.contains("not JSON"))
+            #expect(!error.message.contains("results"))
+        }
+    }
+}
