@@ -42,14 +42,20 @@ let package = Package(
         ]),
         // The engine: pull, merge, push; reports.
         .target(name: "HubSync", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
+        // Link audits and lineage: read-only invariant checks over the hub and the systems.
+        .target(name: "HubAudit", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
+        // Manual stewardship of links and entities (link, unlink, relink, merge, unmerge, repairs).
+        .target(name: "HubStewardship", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit"]),
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // Only to create the demo's SQLite systems.
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "hubctl", dependencies: ["HubCLI"]),
+        // The benchmark harness (run in release: `swift run -c release hubctl-bench`); not a test.
+        .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
         // Test support: real servers the tests talk to (the fake CRM with scripted faults) and
@@ -57,7 +63,7 @@ let package = Package(
         .target(name: "HubTestServers", dependencies: ["HubCore", .product(name: "FlyingFox", package: "FlyingFox")]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
-        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology"], exclude: ["Fixtures"]),
+        .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -68,6 +74,14 @@ let package = Package(
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
+        ]),
+        .testTarget(name: "HubAuditTests", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The reliability battery: kills, faults, locks and malformed input against the binary.
+        .testTarget(name: "ReliabilityTests", dependencies: [
+            "hubctl", "HubCore", "HubStore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [

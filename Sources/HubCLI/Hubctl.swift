@@ -10,10 +10,15 @@ public struct Hubctl: AsyncParsableCommand {
             Start with `hubctl demo` for a ready three-system example.
 
             Exit codes: 0 ok; 1 failed; 3 partial (quarantined records, parked conflicts or an unreachable \
-            system while the rest synced); 64 usage error; 78 invalid topology.
+            system while the rest synced); 64 usage error; 75 another run holds the hub; 78 invalid topology.
             """,
         version: HubctlVersion.current,
-        subcommands: [ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, ConflictsCommand.self, HistoryCommand.self, DemoCommand.self])
+        subcommands: [
+            ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, ConflictsCommand.self,
+            QuarantineCommand.self, HistoryCommand.self, RunsCommand.self, AuditCommand.self, RepairCommand.self,
+            LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self, RelinkCommand.self,
+            MergeCommand.self, UnmergeCommand.self, DemoCommand.self,
+        ])
 
     public init() {}
 

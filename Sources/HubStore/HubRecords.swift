@@ -146,9 +146,14 @@ public struct QuarantineEntry: Sendable, Hashable {
     /// What went wrong, without record values.
     public var message: String
     public var createdAt: String
+    /// Where the record is: `contacts id 42`, `customers.csv id r1`.
+    public var source: String?
+    /// The record's shape with its values redacted: `{"email": "text(15)", "points": "text(4)"}`.
+    public var excerpt: String?
 
     public init(id: Int64? = nil, run: RunID, system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
-                direction: String, reason: String, message: String, createdAt: String) {
+                direction: String, reason: String, message: String, createdAt: String, source: String? = nil,
+                excerpt: String? = nil) {
         self.id = id
         self.run = run
         self.system = system
@@ -159,6 +164,34 @@ public struct QuarantineEntry: Sendable, Hashable {
         self.reason = reason
         self.message = message
         self.createdAt = createdAt
+        self.source = source
+        self.excerpt = excerpt
+    }
+
+    /// The shape of a record with every value redacted (type and length only), at most 512 bytes.
+    public static func excerpt(of fields: [String: Value]) -> String {
+        func shape(_ v: Value) -> String {
+            switch v {
+            case .null: return "null"
+            case .bool: return "boolean"
+            case .int, .double: return "number"
+            case .string(let s): return "text(\(s.count))"
+            case .array(let a): return "array(\(a.count))"
+            case .object(let o): return "object(\(o.count))"
+            }
+        }
+        var parts: [String] = []
+        var length = 2
+        for key in fields.keys.sorted() {
+            let part = "\(Value.string(key).json): \"\(shape(fields[key]!))\""
+            if length + part.count + 2 > 505 {
+                parts.append("\"…\": \"\(fields.count - parts.count) more\"")
+                break
+            }
+            parts.append(part)
+            length += part.count + 2
+        }
+        return "{" + parts.joined(separator: ", ") + "}"
     }
 }
 

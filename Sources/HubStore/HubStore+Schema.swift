@@ -140,6 +140,72 @@ extension HubStore {
                 CREATE INDEX conflict_open ON conflict(status) WHERE status = 'open';
                 """)
         }
+        migrator.registerMigration("reliability: write intents and the run lock") { db in
+            try db.execute(sql: """
+                -- A create sent (or about to be sent) to a system, recorded before it is sent, with the
+                -- key that lets a later run find the record if hubctl stopped before hearing the answer.
+                CREATE TABLE intent (
+                    id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    generation INTEGER NOT NULL,
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    hub_id TEXT NOT NULL,
+                    op TEXT NOT NULL CHECK (op IN ('create')),
+                    key TEXT NOT NULL,
+                    base_data TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at TEXT NOT NULL,
+                    UNIQUE (system, entity, hub_id)
+                );
+
+                -- One run at a time per hub. `generation` grows with every run, so a run that lost
+                -- the lock (stopped, then resumed after another took over) cannot commit any more.
+                CREATE TABLE run_lock (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    generation INTEGER NOT NULL,
+                    run_id TEXT,
+                    pid INTEGER,
+                    host TEXT,
+                    acquired_at TEXT,
+                    heartbeat_at TEXT
+                );
+                INSERT INTO run_lock (id, generation) VALUES (1, 0);
+                """)
+        }
+        migrator.registerMigration("reliability: where a quarantined record is and what it looks like") { db in
+            try db.execute(sql: """
+                ALTER TABLE quarantine ADD COLUMN source TEXT;
+                ALTER TABLE quarantine ADD COLUMN excerpt TEXT;
+                """)
+        }
+        migrator.registerMigration("audit: stewardship log and merge tombstones") { db in
+            // Manual changes to links and entities (link, unlink, relink, merge, unmerge, repush),
+            // with who made them, when and why. `detail` holds what was changed, so that a merge can
+            // be undone; `undone_by` points at the entry that undid it.
+            try db.execute(sql: """
+                CREATE TABLE stewardship (
+                    id INTEGER PRIMARY KEY,
+                    action TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    hub_id TEXT NOT NULL,
+                    other_hub_id TEXT,
+                    system TEXT,
+                    external_id TEXT,
+                    detail TEXT NOT NULL DEFAULT '{}',
+                    by TEXT NOT NULL,
+                    reason TEXT,
+                    at TEXT NOT NULL,
+                    undone_by INTEGER
+                );
+                CREATE INDEX stewardship_by_hub_id ON stewardship(hub_id);
+                CREATE INDEX stewardship_by_other_hub_id ON stewardship(other_hub_id) WHERE other_hub_id IS NOT NULL;
+
+                -- An entity merged into another is a tombstone that points at the survivor.
+                ALTER TABLE entity ADD COLUMN merged_into TEXT;
+                CREATE INDEX entity_by_merged_into ON entity(merged_into) WHERE merged_into IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -59,6 +59,19 @@ public struct HubStore: Sendable {
         try writer.write { db in try body(HubTransaction(db)) }
     }
 
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the
+    /// first read, so two processes deciding from the same row cannot both win.
+    func immediateWrite<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     /// Runs `body` with a consistent read-only view of the hub.
     public func read<T>(_ body: (HubTransaction) throws -> T) throws -> T {
         try writer.read { db in try body(HubTransaction(db)) }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import HubCore
 
@@ -6,7 +7,7 @@ extension HubTransaction {
 
     static func entityRecord(_ row: Row) -> EntityRecord {
         var origins: [String: FieldOrigin] = [:]
-        for (field, value) in decodeObject(row["field_meta"]) {
+        for (field, value) in row.hasColumn("field_meta") ? decodeObject(row["field_meta"]) : [:] {
             guard case .object(let o) = value, let s = o["s"]?.stringValue, let r = o["r"]?.stringValue,
                 let at = o["t"]?.stringValue
             else { continue }
@@ -46,11 +47,22 @@ extension HubTransaction {
     }
 
     /// Entities of `entity` changed after `seq`, in `seq` order.
-    public func entitiesChanged(_ entity: EntityName, after seq: Int64, limit: Int) throws -> [EntityRecord] {
-        try rows(
-            "SELECT \(Self.entityColumns) FROM entity WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
+    /// Entities of `entity` changed after `seq`, in `seq` order. Without `origins` the
+    /// per-field origins are not decoded (pushes do not need them).
+    public func entitiesChanged(_ entity: EntityName, after seq: Int64, limit: Int, origins: Bool = true) throws
+        -> [EntityRecord]
+    {
+        let columns = origins ? Self.entityColumns : Self.entityColumns.replacingOccurrences(of: "field_meta, ", with: "")
+        return try rows(
+            "SELECT \(columns) FROM entity WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?",
             [entity.rawValue, seq, limit]
         ).map(Self.entityRecord)
+    }
+
+    /// How many entities of `entity` changed after `seq` (waiting to be pushed past a mark).
+    public func countChanged(_ entity: EntityName, after seq: Int64) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM entity WHERE entity = ? AND seq > ?"),
+                         arguments: [entity.rawValue, seq]) ?? 0
     }
 
     /// The highest `seq` in the hub (0 when empty).
@@ -65,32 +77,34 @@ extension HubTransaction {
 
     /// Stores a new entity (version 1) and its first history row. Takes the next `seq`.
     public func insertEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+        let data = Self.encode(record.data)
         try execute(
             """
             INSERT INTO entity (hub_id, entity, data, version, seq, field_meta, created_at, updated_at, deleted_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [record.hubID.rawValue, record.entity.rawValue, Self.encode(record.data), record.version, record.seq,
+            [record.hubID.rawValue, record.entity.rawValue, data, record.version, record.seq,
              Self.encodeOrigins(record.fieldOrigins), record.createdAt, record.updatedAt, record.deletedAt])
-        try insertVersion(record, sourceSystem: sourceSystem, run: run)
+        try insertVersion(record, encoded: data, sourceSystem: sourceSystem, run: run)
     }
 
     /// Stores a new version of an existing entity (the caller has bumped `version` and `seq`)
     /// and its history row.
     public func updateEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+        let data = Self.encode(record.data)
         try execute(
             "UPDATE entity SET data = ?, version = ?, seq = ?, field_meta = ?, updated_at = ?, deleted_at = ? WHERE hub_id = ?",
-            [Self.encode(record.data), record.version, record.seq, Self.encodeOrigins(record.fieldOrigins), record.updatedAt,
+            [data, record.version, record.seq, Self.encodeOrigins(record.fieldOrigins), record.updatedAt,
              record.deletedAt, record.hubID.rawValue])
-        try insertVersion(record, sourceSystem: sourceSystem, run: run)
+        try insertVersion(record, encoded: data, sourceSystem: sourceSystem, run: run)
     }
 
-    func insertVersion(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
-        var data = record.data
-        if record.deletedAt != nil { data = [:] }
+    func insertVersion(_ record: EntityRecord, encoded: String, sourceSystem: SystemName?, run: RunID) throws {
+        // A tombstone's history row holds no values.
+        let data = record.deletedAt != nil ? "{}" : encoded
         try execute(
             "INSERT INTO entity_version (hub_id, version, data, source_system, run_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-            [record.hubID.rawValue, record.version, Self.encode(data), sourceSystem?.rawValue, run.rawValue, record.updatedAt])
+            [record.hubID.rawValue, record.version, data, sourceSystem?.rawValue, run.rawValue, record.updatedAt])
     }
 
     /// One version of an entity from its history.
@@ -101,9 +115,10 @@ extension HubTransaction {
 
     // MARK: - Match keys
 
-    /// Replaces the identity keys of an entity (one per match rule it has values for).
-    public func setMatchKeys(_ hubID: HubID, entity: EntityName, keys: [(rule: Int, key: String)]) throws {
-        try execute("DELETE FROM match_key WHERE hub_id = ?", [hubID.rawValue])
+    /// Replaces the identity keys of an entity (one per match rule it has values for); a new
+    /// entity has none to replace.
+    public func setMatchKeys(_ hubID: HubID, entity: EntityName, keys: [(rule: Int, key: String)], isNew: Bool = false) throws {
+        if !isNew { try execute("DELETE FROM match_key WHERE hub_id = ?", [hubID.rawValue]) }
         for k in keys {
             try execute("INSERT OR IGNORE INTO match_key (entity, rule, key, hub_id) VALUES (?, ?, ?, ?)",
                         [entity.rawValue, k.rule, k.key, hubID.rawValue])

@@ -95,20 +95,25 @@ extension HubTransaction {
              entry.reason, entry.message])
         if !same.isEmpty { return }
         // One open entry per record and direction: a record failing again replaces the old entry.
+        // (Entries without an ID, such as unreadable lines, are told apart by their message.)
+        if entry.externalID != nil || entry.hubID != nil {
+            try execute(
+                """
+                UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
+                  AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '') AND direction = ?
+                """,
+                [entry.createdAt, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue, entry.hubID?.rawValue,
+                 entry.direction])
+        }
         try execute(
             """
-            UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
-              AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '') AND direction = ?
-            """,
-            [entry.createdAt, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue, entry.hubID?.rawValue,
-             entry.direction])
-        try execute(
-            """
-            INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at,
+                source, excerpt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
-             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt])
+             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt, entry.source,
+             entry.excerpt])
     }
 
     /// Marks the open quarantine entries of a record as resolved (it synced).
@@ -121,6 +126,23 @@ extension HubTransaction {
             """,
             [at, system.rawValue, entity.rawValue, direction, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
              hubID?.rawValue])
+    }
+
+    /// Closes open entries of one reason for a system's object whose message is not in
+    /// `current` (a malformed row that was fixed or removed).
+    public func resolveQuarantine(system: SystemName, entity: EntityName, reason: String, except current: Set<String>,
+                                  at: String) throws {
+        for row in try rows("SELECT id, message FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND reason = ?",
+                            [system.rawValue, entity.rawValue, reason]) where !current.contains(row["message"] as String) {
+            try execute("UPDATE quarantine SET resolved_at = ? WHERE id = ?", [at, row["id"] as Int64])
+        }
+    }
+
+    /// True when a system's object has open quarantine entries in a direction.
+    public func hasOpenQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?)
+            """), arguments: [system.rawValue, entity.rawValue, direction]) ?? true
     }
 
     /// Open quarantine entries of one system, entity and direction.
@@ -138,7 +160,15 @@ extension HubTransaction {
         QuarantineEntry(id: row["id"], run: RunID(row["run_id"]), system: SystemName(row["system"]),
                         entity: EntityName(row["entity"]), externalID: (row["external_id"] as String?).map(ExternalID.init),
                         hubID: (row["hub_id"] as String?).map(HubID.init), direction: row["direction"],
-                        reason: row["reason"], message: row["message"], createdAt: row["created_at"])
+                        reason: row["reason"], message: row["message"], createdAt: row["created_at"], source: row["source"],
+                        excerpt: row["excerpt"])
+    }
+
+    /// Open quarantine entries with these IDs.
+    public func quarantineEntries(_ ids: [Int64]) throws -> [QuarantineEntry] {
+        guard !ids.isEmpty else { return [] }
+        let sql = "SELECT * FROM quarantine WHERE resolved_at IS NULL AND id IN (\(Self.placeholders(ids.count))) ORDER BY id"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)).map(Self.quarantineEntry)
     }
 
     /// Stores a conflict.

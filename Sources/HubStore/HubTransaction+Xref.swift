@@ -29,7 +29,9 @@ extension HubTransaction {
     public func links(entity: EntityName, system: SystemName, externalIDs: [ExternalID]) throws -> [ExternalID: Link] {
         var out: [ExternalID: Link] = [:]
         for chunk in Self.chunks(externalIDs) {
-            let sql = "SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count)))"
+            // The index is named: without statistics the planner would walk the whole system's links.
+            let sql = "SELECT \(Self.linkColumns) FROM xref INDEXED BY xref_by_external_id "
+                + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count)))"
             let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
             for row in try Row.fetchAll(db, sql: sql, arguments: args) {
                 let l = Self.link(row)

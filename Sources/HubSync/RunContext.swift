@@ -7,6 +7,8 @@ import HubStore
 final class RunContext {
     let runID: RunID
     var report: SyncReport
+    /// The run lock this run holds (none for dry runs, which work on a scratch copy).
+    var lease: RunLease?
     private var lastObservation: Int64 = 0
     let clock: WallClock
 
@@ -29,14 +31,6 @@ final class RunContext {
         var field: String
     }
 
-    /// An entity to re-create in a system that deleted it (pull policy `restore`).
-    struct Restore: Hashable {
-        var system: SystemName
-        var entity: EntityName
-        var hubID: HubID
-    }
-
-    var restores: [Restore] = []
     var pendingPullRefs: [PendingPullRef] = []
     var pendingPushRefs: [PendingPushRef] = []
 

@@ -23,11 +23,12 @@ extension SyncEngine {
         var counts = RunCounts()
         for chunk in stride(from: 0, to: missing.count, by: options.pageSize) {
             let links = Array(missing[chunk..<min(chunk + options.pageSize, missing.count)])
-            try store.write { tx in
+            try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 for link in links { try merger.applyDelete(link) }
                 counts = counts + merger.counts
             }
+            try faultPoint(.deletesAfterCommit)
         }
         return counts
     }
@@ -69,9 +70,10 @@ extension PageMerger {
             try tx.saveLink(dead)
             counts.skipped += 1
         case .restore:
-            // Forget the link; the push re-creates the record from the hub.
+            // Forget the link and move the entity's seq: every push looks at it again, so the
+            // record is re-created here (in this run, or the next if this one stops).
             try tx.deleteLink(entity: entity.name, system: system, hubID: link.hubID)
-            ctx.restores.append(.init(system: system, entity: entity.name, hubID: link.hubID))
+            try tx.touchEntity(link.hubID)
         }
     }
 }

@@ -19,8 +19,8 @@ extension SyncEngine {
             try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
         }
         if !retries.isEmpty {
-            let records = try await spoke.fetch(binding, ids: retries)
-            try store.write { tx in
+            let records = try await settings.withRetries { try await spoke.fetch(binding, ids: retries) }
+            try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(records)
                 counts = counts + merger.counts
@@ -30,33 +30,43 @@ extension SyncEngine {
         // ID, and an incremental read is followed by an ID scan.
         let tombstones = incremental && spoke.capabilities.tombstones
         var tombstoned: [Link] = []
-        if !incremental { try store.write { try $0.beginIDScan() } }
+        var malformed: Set<String> = []
+        // Records read that are linked once their page is merged: when a full read saw every
+        // linked record, none can have been deleted and no ID comparison is needed.
+        var linkedSeen = 0
         while true {
-            let page = try await spoke.read(binding, after: cursor, limit: options.pageSize)
+            let position = cursor
+            let page = try await settings.withRetries { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
-            try store.write { tx in
+            try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(page.records)
+                for invalid in page.invalid { malformed.insert(try merger.quarantine(invalid)) }
+                try faultPoint(.mergeMidTransaction)
                 tombstoned += try merger.linkedRecords(page.deleted)
                 counts = counts + merger.counts
-                if !incremental { try tx.addScannedIDs(page.records.map(\.id)) }
+                linkedSeen += merger.linkedSeen
                 if incremental, let next = page.next {
                     try tx.setCursor(next, system: system.name, entity: mapper.entity.name, at: now)
                 }
             }
+            try faultPoint(.readAfterPageCommit)
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }
-        if incremental && !tombstones { try await scanIDs(spoke, binding) }
-        let missing = tombstones ? tombstoned : try store.write { tx in
-            defer { try? tx.endIDScan() }
-            return try tx.linksMissingFromScan(entity: mapper.entity.name, system: system.name, limit: 10_000_000)
+        // Malformed rows reported before and not any more were fixed or removed.
+        try write(ctx) { tx in
+            try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, reason: "malformed", except: malformed,
+                                     at: ctx.now())
         }
+        let missing = tombstones
+            ? tombstoned : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
         let trips = ctx.report.guardTrips.count
         counts = counts + (try applyDeletes(missing, system, mapper, options, ctx))
         if tombstones && ctx.report.guardTrips.count > trips {
             // The held-back tombstones must be read again next run: rewind the cursor.
-            try store.write { tx in
+            try write(ctx) { tx in
                 if let startCursor {
                     try tx.setCursor(startCursor, system: system.name, entity: mapper.entity.name, at: ctx.now())
                 } else {
@@ -67,13 +77,31 @@ extension SyncEngine {
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
     }
 
+    /// The system's linked records that are gone. Compared by ID only when counts say some can
+    /// be: a full read that saw every linked record, or a system whose record count equals its
+    /// live links (every record is linked, none is missing), needs no comparison.
+    func missingLinks(_ spoke: any Spoke, _ mapper: EntityMapper, fullRead: Bool, linkedSeen: Int,
+                      _ ctx: RunContext) async throws -> [Link] {
+        let live = try store.read { try $0.liveLinkCount(entity: mapper.entity.name, system: mapper.system) }
+        if fullRead && linkedSeen >= live { return [] }
+        if !fullRead, let count = try await settings.withRetries({ try await spoke.count(mapper.binding) }), count == live {
+            return []
+        }
+        try await scanIDs(spoke, mapper.binding, ctx)
+        return try write(ctx) { tx in
+            defer { try? tx.endIDScan() }
+            return try tx.linksMissingFromScan(entity: mapper.entity.name, system: mapper.system, limit: 10_000_000)
+        }
+    }
+
     /// Collects every ID the system presents into the hub connection's scan table.
-    func scanIDs(_ spoke: any Spoke, _ binding: ObjectBinding) async throws {
-        try store.write { try $0.beginIDScan() }
+    func scanIDs(_ spoke: any Spoke, _ binding: ObjectBinding, _ ctx: RunContext) async throws {
+        try write(ctx) { try $0.beginIDScan() }
         var cursor: Cursor?
         while true {
-            let page = try await spoke.scanIDs(binding, after: cursor, limit: 5000)
-            try store.write { try $0.addScannedIDs(page.ids) }
+            let position = cursor
+            let page = try await settings.withRetries { try await spoke.scanIDs(binding, after: position, limit: 5000) }
+            try write(ctx) { try $0.addScannedIDs(page.ids) }
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }
@@ -91,15 +119,26 @@ struct PageMerger {
     let mapper: EntityMapper
     let ctx: RunContext
     var counts = RunCounts()
+    /// The record being applied, for the quarantine's source and excerpt.
+    var current: SpokeRecord?
+    /// The hash of the record being applied (over every field the system pulls).
+    var currentHash: String?
+    /// Records of the page that have a live link once merged (for delete detection).
+    var linkedSeen = 0
 
     var system: SystemName { mapper.system }
     var entity: EntityDefinition { mapper.entity }
+
+    /// False when the object has no open pull quarantine entries, so nothing needs closing.
+    var quarantineOpen = true
 
     init(engine: SyncEngine, tx: HubTransaction, mapper: EntityMapper, ctx: RunContext) {
         self.engine = engine
         self.tx = tx
         self.mapper = mapper
         self.ctx = ctx
+        self.quarantineOpen = (try? tx.hasOpenQuarantine(system: mapper.system, entity: mapper.entity.name, direction: "pull"))
+            ?? true
     }
 
     mutating func apply(_ records: [SpokeRecord]) throws {
@@ -109,6 +148,7 @@ struct PageMerger {
             counts.read += 1
             // A page listing a record twice keeps the first.
             guard seen.insert(record.id).inserted else { continue }
+            if links[record.id]?.state == .linked { linkedSeen += 1 }
             do {
                 try apply(record, link: links[record.id])
             } catch let problem as RecordProblem {
@@ -118,6 +158,8 @@ struct PageMerger {
     }
 
     mutating func apply(_ record: SpokeRecord, link: Link?) throws {
+        current = record
+        defer { current = nil }
         let mapped: CanonicalRecord
         switch mapper.inbound(record) {
         case .failure(let error):
@@ -148,6 +190,8 @@ struct PageMerger {
             return
         }
         let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
+        currentHash = unresolved.isEmpty ? hash : nil
+        defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
             counts.unchanged += 1
             return
@@ -164,7 +208,7 @@ struct PageMerger {
             }
             let updated = try mergeLinked(link, current, theirs: theirs, fields: fields, theirsAt: theirsAt)
             if updated { counts.updated += 1 } else { counts.unchanged += 1 }
-            defer_(unresolved, hubID: link.hubID)
+            try defer_(unresolved, record: record.id, hubID: link.hubID)
             return
         }
         if !accepts(theirs, over: [:]) {
@@ -185,7 +229,8 @@ struct PageMerger {
             guard let current = try tx.entity(hubID) else { return }
             try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
             counts.linked += 1
-            defer_(unresolved, hubID: hubID)
+            linkedSeen += 1
+            try defer_(unresolved, record: record.id, hubID: hubID)
         case .none:
             if let missing = entity.fields.first(where: { $0.required && (theirs[$0.name.rawValue] ?? .null).isNull }) {
                 try quarantine(record.id, hubID: nil, reason: "missing_required",
@@ -194,7 +239,8 @@ struct PageMerger {
             }
             let hubID = try createEntity(record.id, theirs: theirs, fields: fields, theirsAt: theirsAt)
             counts.created += 1
-            defer_(unresolved, hubID: hubID)
+            linkedSeen += 1
+            try defer_(unresolved, record: record.id, hubID: hubID)
         }
     }
 
@@ -204,10 +250,14 @@ struct PageMerger {
         return filter.matches(hub.merging(theirs) { _, new in new })
     }
 
-    func defer_(_ refs: [(field: String, target: EntityName, id: ExternalID)], hubID: HubID) {
+    /// Remembers references whose target is not linked yet: patched after every system was
+    /// pulled; meanwhile the record waits in the quarantine, so a stop in between loses nothing.
+    func defer_(_ refs: [(field: String, target: EntityName, id: ExternalID)], record: ExternalID, hubID: HubID) throws {
         for r in refs {
-            ctx.pendingPullRefs.append(.init(system: system, entity: entity.name, hubID: hubID, field: r.field, target: r.target,
-                                             targetExternalID: r.id, observedAt: ctx.observationTime()))
+            let ref = RunContext.PendingPullRef(system: system, entity: entity.name, hubID: hubID, field: r.field,
+                                                target: r.target, targetExternalID: r.id, observedAt: ctx.observationTime())
+            ctx.pendingPullRefs.append(ref)
+            try tx.quarantine(engine.unresolvedPullReference(ref, record: record, ctx))
         }
     }
 
@@ -261,7 +311,7 @@ struct PageMerger {
         let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
                                   fieldOrigins: origins, createdAt: now, updatedAt: now)
         try tx.insertEntity(record, sourceSystem: system, run: ctx.runID)
-        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity))
+        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity), isNew: true)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: hubID, state: .linked, baseHash: nil,
                           baseData: [:], baseVersion: 1, linkedBy: "created", linkedAt: now, lastSeenRun: ctx.runID),
                      base: theirs, fields: fields, version: 1)
@@ -325,7 +375,12 @@ struct PageMerger {
             if let v = base[f], !v.isNull { l.baseData[f] = v } else { l.baseData[f] = nil }
         }
         l.baseVersion = version
-        l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        // The base now holds the record's pulled fields: its hash is the record's, computed already.
+        if let currentHash, fields.count == mapper.inboundFields.count {
+            l.baseHash = currentHash
+        } else {
+            l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        }
         try tx.saveLink(l)
     }
 
@@ -333,12 +388,29 @@ struct PageMerger {
         counts.failed += 1
         let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
                                     direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
-                                    createdAt: ctx.now())
+                                    createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
+                                    excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
         try tx.quarantine(entry)
+        quarantineOpen = true
+        try faultPoint(.quarantineMidWrite)
         ctx.report.quarantined.append(entry)
     }
 
+    /// Quarantines a record the adapter could not read; returns the entry's message.
+    mutating func quarantine(_ invalid: InvalidRecord) throws -> String {
+        counts.read += 1
+        counts.failed += 1
+        let message = "\(invalid.pointer): \(invalid.message)"
+        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
+                                    direction: "pull", reason: "malformed", message: engine.topology.secrets.redact(message),
+                                    createdAt: ctx.now(), source: "\(mapper.mapping.object) \(invalid.pointer)", excerpt: nil)
+        try tx.quarantine(entry)
+        ctx.report.quarantined.append(entry)
+        return entry.message
+    }
+
     func resolveQuarantine(_ id: ExternalID) throws {
+        guard quarantineOpen else { return }
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
                                  at: ctx.now())
     }

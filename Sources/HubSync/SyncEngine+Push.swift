@@ -17,6 +17,8 @@ extension SyncEngine {
         /// The system's values after the write, as they will read back (the new link base).
         var projected: CanonicalRecord
         var link: Link?
+        /// References left out because their target is not in the system yet.
+        var omitted: Set<String> = []
     }
 
     /// Sends the hub entities changed since the system's push mark to the system, in batches,
@@ -37,16 +39,10 @@ extension SyncEngine {
                 counts = counts + (try await pushBatch(batch, spoke, mapper, advanceMarkTo: nil, ctx))
             }
         }
-        // Records the system deleted under the `restore` policy are created again.
-        let restores = ctx.restores.filter { $0.system == system.name && $0.entity == entity }.map(\.hubID)
-        if !restores.isEmpty {
-            let records = try store.read { tx in try tx.entities(restores) }.values.sorted { $0.seq < $1.seq }
-            counts = counts + (try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx))
-        }
-        let handled = Set(retries).union(restores)
+        let handled = Set(retries)
         var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
         while true {
-            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize) }
+            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize, origins: false) }
             guard let last = batch.last else { break }
             let todo = batch.filter { !handled.contains($0.hubID) }
             counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
@@ -70,6 +66,12 @@ extension SyncEngine {
                 let existing = links[record.hubID]
                 // A closed link: the record was deleted in the system, or by hubctl.
                 if existing?.state == .deleted { continue }
+                // A create whose answer was never recorded and cannot be looked up: parked for a
+                // person; sending it again could duplicate the record.
+                if existing?.state == .pendingCreate {
+                    counts.skipped += 1
+                    continue
+                }
                 let link = existing.flatMap { $0.state == .linked && $0.externalID != nil ? $0 : nil }
                 if record.isDeleted {
                     guard let link, let id = link.externalID else { continue }
@@ -110,14 +112,19 @@ extension SyncEngine {
         }
         var results: [SpokeWriteResult] = []
         if !prepared.isEmpty {
+            try recordIntents(prepared.filter { $0.kind == .create }, mapper, ctx)
             results = try await spoke.write(mapper.binding, prepared.map(\.write))
+            try faultPoint(.pushAfterResponse)
             guard results.count == prepared.count else {
                 throw SpokeError(.malformed, system: system, object: mapper.binding.object,
                                  message: "the adapter answered \(results.count) results for \(prepared.count) writes")
             }
         }
         let now = ctx.now()
-        try store.write { tx in
+        try write(ctx) { tx in
+            let creates = prepared.filter { $0.kind == .create }.map(\.hubID)
+            if !creates.isEmpty { try tx.closeIntents(system: system, entity: mapper.entity.name, hubIDs: creates) }
+            let quarantineOpen = try tx.hasOpenQuarantine(system: system, entity: mapper.entity.name, direction: "push")
             for var link in unlinks {
                 link.state = .deleted
                 try tx.saveLink(link)
@@ -144,6 +151,13 @@ extension SyncEngine {
                     }
                     continue
                 }
+
+                // References left out of this write wait in the quarantine until patched, so they
+                // survive a stop before the patch.
+                for field in p.omitted.sorted() where result != .notFound && !result.isFailure {
+                    let externalID: ExternalID? = if case .created(let id) = result { id } else { p.link?.externalID }
+                    try tx.quarantine(unresolvedPushReference(mapper, hubID: p.hubID, field: field, externalID: externalID, ctx))
+                }
                 switch result {
                 case .created(let id):
                     let link = Link(entity: mapper.entity.name, system: system, externalID: id, hubID: p.hubID, state: .linked,
@@ -151,13 +165,17 @@ extension SyncEngine {
                                     lastSeenRun: ctx.runID)
                     try saveBase(link, p, mapper, tx)
                     counts.created += 1
-                    try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
-                                             direction: "push", at: now)
+                    if p.omitted.isEmpty && quarantineOpen {
+                        try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
+                                                 direction: "push", at: now)
+                    }
                 case .updated:
                     if let link = p.link { try saveBase(link, p, mapper, tx) }
                     counts.updated += 1
-                    try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
-                                             direction: "push", at: now)
+                    if p.omitted.isEmpty && quarantineOpen {
+                        try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
+                                                 direction: "push", at: now)
+                    }
                 case .deleted:
                     counts.deleted += 1
                 case .notFound:
@@ -174,6 +192,7 @@ extension SyncEngine {
             }
             if let seq { try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: now) }
         }
+        if !prepared.isEmpty { try faultPoint(.pushAfterCommit) }
         if ctx.report.dryRun {
             for p in prepared { ctx.report.plan.append(plannedWrite(p, mapper)) }
         }
@@ -210,19 +229,52 @@ extension SyncEngine {
             guard !writable.isEmpty else { return nil }
             return PreparedWrite(kind: .update, hubID: record.hubID, version: record.version,
                                  write: .update(id: id, fields: mapper.outbound(translated, only: writable)),
-                                 fields: writable, projected: projected, link: link)
+                                 fields: writable, projected: projected, link: link, omitted: omitted)
         }
         return PreparedWrite(kind: .create, hubID: record.hubID, version: record.version,
                              write: .create(key: record.hubID.rawValue, fields: mapper.outbound(translated, only: writable)),
-                             fields: writable, projected: projected, link: nil)
+                             fields: writable, projected: projected, link: nil, omitted: omitted)
+    }
+
+    /// Before creates are sent: one intent per create (with its key and the base it will have),
+    /// committed together. A later run that finds them open looks the records up instead of
+    /// creating them again.
+    func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext) throws {
+        guard !creates.isEmpty else { return }
+        let now = ctx.now()
+        try write(ctx) { tx in
+            for p in creates {
+                try tx.addIntent(WriteIntent(run: ctx.runID, generation: ctx.lease?.generation ?? 0, system: mapper.system,
+                                             entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue,
+                                             baseData: base(of: p), version: p.version, createdAt: now))
+            }
+        }
+        try faultPoint(.createAfterIntentCommit)
+    }
+
+    /// The base a write leaves: the written fields at their projected values.
+    func base(of p: PreparedWrite, over base: [String: Value] = [:]) -> [String: Value] {
+        var out = base
+        for f in p.fields {
+            if let v = p.projected[f], !v.isNull { out[f] = v } else { out[f] = nil }
+        }
+        return out
+    }
+
+    func unresolvedPushReference(_ mapper: EntityMapper, hubID: HubID, field: String, externalID: ExternalID?,
+                                 _ ctx: RunContext) -> QuarantineEntry {
+        let target = mapper.refFields[field].map { "\($0)" } ?? "record"
+        return QuarantineEntry(
+            run: ctx.runID, system: mapper.system, entity: mapper.entity.name, externalID: externalID, hubID: hubID,
+            direction: "push", reason: "unresolved_ref",
+            message: "field '\(field)' refers to a \(target) that is not in '\(mapper.system)' (not pushed yet, filtered out "
+                + "or quarantined); the reference was not written", createdAt: ctx.now())
     }
 
     /// Records what the system holds after a write: the written fields take their projected values.
     func saveBase(_ link: Link, _ p: PreparedWrite, _ mapper: EntityMapper, _ tx: HubTransaction) throws {
         var l = link
-        for f in p.fields {
-            if let v = p.projected[f], !v.isNull { l.baseData[f] = v } else { l.baseData[f] = nil }
-        }
+        l.baseData = base(of: p, over: link.baseData)
         l.baseVersion = p.version
         l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
         try tx.saveLink(l)
@@ -230,9 +282,16 @@ extension SyncEngine {
 
     func quarantinePush(_ p: PreparedWrite, _ mapper: EntityMapper, reason: String, message: String, _ tx: HubTransaction,
                         _ ctx: RunContext) throws {
+        var fields: [String: Value] = [:]
+        switch p.write {
+        case .create(_, let f), .update(_, let f): fields = f
+        case .delete: break
+        }
+        let target = p.link?.externalID.map { "id \($0)" } ?? "new record for hub \(p.hubID)"
         let entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
                                     externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
-                                    message: topology.secrets.redact(message), createdAt: ctx.now())
+                                    message: topology.secrets.redact(message), createdAt: ctx.now(),
+                                    source: "\(mapper.mapping.object) \(target)", excerpt: QuarantineEntry.excerpt(of: fields))
         try tx.quarantine(entry)
         ctx.report.quarantined.append(entry)
     }

@@ -13,7 +13,7 @@ extension SyncEngine {
         ctx.pendingPullRefs = []
         for ref in pending {
             guard let mapper = mappers[ref.system]?[ref.entity] else { continue }
-            try store.write { tx in
+            try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 guard let link = try tx.link(entity: ref.entity, system: ref.system, hubID: ref.hubID),
                     let current = try tx.entity(ref.hubID), !current.isDeleted
@@ -21,10 +21,10 @@ extension SyncEngine {
                 guard let target = try tx.link(entity: ref.target, system: ref.system, externalID: ref.targetExternalID),
                     target.state == .linked
                 else {
-                    try merger.quarantine(link.externalID ?? ExternalID("?"), hubID: ref.hubID, reason: "unresolved_ref",
-                                          message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in "
-                                              + "'\(ref.system)', which is not linked to the hub (not read, filtered out or "
-                                              + "quarantined); the reference was left unchanged")
+                    // Still no target: the entry written with the record stays open and is retried.
+                    let entry = unresolvedPullReference(ref, record: link.externalID ?? ExternalID("?"), ctx)
+                    try tx.quarantine(entry)
+                    ctx.report.quarantined.append(entry)
                     return
                 }
                 let theirs: CanonicalRecord = [ref.field: .string(target.hubID.rawValue)]
@@ -36,6 +36,15 @@ extension SyncEngine {
                 }
             }
         }
+    }
+
+    func unresolvedPullReference(_ ref: RunContext.PendingPullRef, record: ExternalID, _ ctx: RunContext) -> QuarantineEntry {
+        QuarantineEntry(
+            run: ctx.runID, system: ref.system, entity: ref.entity, externalID: record, hubID: ref.hubID, direction: "pull",
+            reason: "unresolved_ref",
+            message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in '\(ref.system)', which is not "
+                + "linked to the hub (not read, filtered out or quarantined); the reference was left unchanged",
+            createdAt: ctx.now(), source: mappers[ref.system]?[ref.entity].map { "\($0.mapping.object) id \(record)" })
     }
 
     /// Sends references that were left out of writes because their target was not in the
@@ -52,20 +61,16 @@ extension SyncEngine {
             let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)
             ctx.report.add(system.name, entity, push: counts)
         }
-        // Whatever is still pending has no target in the system.
+        // Whatever is still pending has no target in the system: it stays quarantined (its
+        // entry was written with the write) and is retried on later runs.
         let stuck = ctx.pendingPushRefs.filter { $0.system == system.name }
         ctx.pendingPushRefs.removeAll { $0.system == system.name }
         guard !stuck.isEmpty else { return }
-        try store.write { tx in
+        try write(ctx) { tx in
             for ref in stuck {
-                let target = mappers[system.name]?[ref.entity]?.refFields[ref.field].map { "\($0)" } ?? "its target"
-                let entry = QuarantineEntry(
-                    run: ctx.runID, system: system.name, entity: ref.entity,
-                    externalID: try tx.link(entity: ref.entity, system: system.name, hubID: ref.hubID)?.externalID,
-                    hubID: ref.hubID, direction: "push", reason: "unresolved_ref",
-                    message: "field '\(ref.field)' refers to a \(target) that is not in '\(system.name)' (not pushed, "
-                        + "filtered out or quarantined); the reference was not written",
-                    createdAt: ctx.now())
+                guard let mapper = mappers[system.name]?[ref.entity] else { continue }
+                let externalID = try tx.link(entity: ref.entity, system: system.name, hubID: ref.hubID)?.externalID
+                let entry = unresolvedPushReference(mapper, hubID: ref.hubID, field: ref.field, externalID: externalID, ctx)
                 try tx.quarantine(entry)
                 ctx.report.quarantined.append(entry)
             }

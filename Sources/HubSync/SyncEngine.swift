@@ -25,6 +25,7 @@ public struct SyncEngine: Sendable {
     let clock: WallClock
     let hubIDs: IDGenerator
     let runIDs: IDGenerator
+    let settings: EngineSettings
 
     /// - Parameters:
     ///   - spokes: one spoke per system of the topology.
@@ -32,8 +33,9 @@ public struct SyncEngine: Sendable {
     ///   - hubIDs: makes hub IDs (default: UUIDv7).
     ///   - runIDs: makes run IDs (default: UUIDv7).
     public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke], clock: WallClock = .system,
-                hubIDs: IDGenerator? = nil, runIDs: IDGenerator? = nil) {
+                hubIDs: IDGenerator? = nil, runIDs: IDGenerator? = nil, settings: EngineSettings = EngineSettings()) {
         self.topology = topology
+        self.settings = settings
         self.store = store
         self.spokes = spokes
         self.clock = clock
@@ -44,7 +46,8 @@ public struct SyncEngine: Sendable {
             for mapping in system.entities {
                 guard let entity = topology.entity(mapping.entity) else { continue }
                 mappers[system.name, default: [:]][mapping.entity] = EntityMapper(
-                    system: system, mapping: mapping, entity: entity, nestedPaths: system.adapter.usesNestedPaths)
+                    system: system, mapping: mapping, entity: entity, nestedPaths: system.adapter.usesNestedPaths,
+                    emptyTextReadsAsNull: system.adapter == .csv)
             }
         }
         self.mappers = mappers
@@ -60,14 +63,34 @@ public struct SyncEngine: Sendable {
     /// cursor and push marks untouched; the others complete and the report says `partial`.
     /// With `dryRun`, the cycle runs against a scratch copy of the hub and writes nothing to any
     /// system; the report's `plan` lists what would be written.
+    ///
+    /// One run at a time per hub: a second concurrent run throws `HubLocked`. A lock left by a
+    /// killed run is taken over, and creates that run sent without recording their answer are
+    /// looked up in their systems before anything else happens.
     public func syncAll(_ options: SyncOptions = SyncOptions()) async throws -> SyncReport {
         if options.dryRun { return try await dryRun(options) }
         let runID = RunID(runIDs.next())
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: false, startedAt: Timestamp.string(clock.now())),
                              clock: clock)
-        try store.write { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
+        let lease = try store.acquireRunLock(runID, now: clock.now(), staleAfter: settings.lockTimeout)
+        ctx.lease = lease
+        defer { try? store.releaseRunLock(lease) }
+        try faultPoint(.runAfterLock)
+        try write(ctx) { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
+        try await recoverIntents(options, ctx)
         try await cycle(options, ctx)
+        try faultPoint(.runBeforeComplete)
         return try finish(ctx)
+    }
+
+    /// Runs `body` in one hub transaction of the run; the run's lease is checked first, so a
+    /// run that lost its lock cannot write.
+    func write<T>(_ ctx: RunContext, _ body: (HubTransaction) throws -> T) throws -> T {
+        let now = clock.now()
+        return try store.write { tx in
+            if let lease = ctx.lease { try tx.checkLease(lease, now: now) }
+            return try body(tx)
+        }
     }
 
     /// The phases of a cycle, shared by real and dry runs.
@@ -80,14 +103,14 @@ public struct SyncEngine: Sendable {
             }
         }
         // Pull: every system, entities in reference order (parents first).
-        for system in systems where system.direction.pulls {
+        for system in systems where system.direction.pulls && ctx.report.systemErrors[system.name] == nil {
             do {
                 for entity in entities {
                     guard let mapper = mappers[system.name]?[entity] else { continue }
                     try await pull(system, mapper, options, ctx)
                 }
             } catch {
-                ctx.report.systemErrors[system.name] = describe(error)
+                try fail(system.name, error, ctx)
             }
         }
         try resolvePendingPullReferences(ctx)
@@ -100,19 +123,38 @@ public struct SyncEngine: Sendable {
                 }
                 try await resolvePendingPushReferences(system, options, ctx)
             } catch {
-                ctx.report.systemErrors[system.name] = describe(error)
+                try fail(system.name, error, ctx)
             }
         }
     }
 
+    /// Records that a system failed this run; errors that concern the whole run are rethrown.
+    func fail(_ system: SystemName, _ error: any Error, _ ctx: RunContext) throws {
+        if error is FencedOut || error is CancellationError { throw error }
+        ctx.report.systemErrors[system] = describe(error)
+    }
+
     /// Records the end of the run in the hub.
     func finish(_ ctx: RunContext) throws -> SyncReport {
+        // What waits for each failed system: nothing is lost, the next healthy run sends it.
+        for system in ctx.report.systemErrors.keys {
+            guard let definition = topology.system(system), definition.direction.pushes else { continue }
+            var waiting: [EntityName: Int] = [:]
+            try store.read { tx in
+                for mapping in definition.entities {
+                    let mark = try tx.pushMark(system: system, entity: mapping.entity)
+                    let n = try tx.countChanged(mapping.entity, after: mark)
+                    if n > 0 { waiting[mapping.entity] = n }
+                }
+            }
+            ctx.report.deferredPushes[system] = waiting
+        }
         ctx.report.finishedAt = ctx.now()
         let report = ctx.report
         let counts = report.rows.flatMap { row in
             [(row.system, row.entity, "pull", row.pull), (row.system, row.entity, "push", row.push)]
         }.map { (system: $0.0, entity: $0.1, direction: $0.2, counts: $0.3) }
-        try store.write { tx in
+        try write(ctx) { tx in
             try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.status.rawValue,
                              exitCode: Int(report.exitCode), report: report.json, counts: counts)
         }

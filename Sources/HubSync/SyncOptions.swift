@@ -13,7 +13,7 @@ public struct SyncOptions: Sendable {
     /// Apply deletes even when they exceed a system's mass-delete guard.
     public var allowMassDelete: Bool
 
-    public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 500,
+    public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 1000,
                 allowMassDelete: Bool = false) {
         self.dryRun = dryRun
         self.only = only

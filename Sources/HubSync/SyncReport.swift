@@ -22,6 +22,10 @@ public struct SyncReport: Sendable {
     public var rows: [Row] = []
     /// Systems that failed this run, with why. Their cursors and push marks did not move.
     public var systemErrors: [SystemName: String] = [:]
+    /// For each failed system: per entity, how many hub changes wait to be pushed to it.
+    public var deferredPushes: [SystemName: [EntityName: Int]] = [:]
+    /// Creates of an earlier, interrupted run found in their systems and linked.
+    public var recoveredCreates = 0
     /// Deletes held back by the mass-delete guard, one message per system and entity.
     public var guardTrips: [String] = []
     /// Records quarantined this run.
@@ -111,6 +115,9 @@ extension SyncReport {
             s["entities"] = .object(entities)
             s["status"] = .string(systemErrors[row.system] == nil ? "ok" : "failed")
             if let e = systemErrors[row.system] { s["error"] = .string(e) }
+            if let waiting = deferredPushes[row.system] {
+                s["deferred_pushes"] = .object(Dictionary(uniqueKeysWithValues: waiting.map { ($0.key.rawValue, Value.int(Int64($0.value))) }))
+            }
             systems[row.system.rawValue] = .object(s)
         }
         for (system, error) in systemErrors where systems[system.rawValue] == nil {
@@ -135,6 +142,7 @@ extension SyncReport {
                          "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
             }),
             "mass_delete_guard": .array(guardTrips.map(Value.string)),
+            "recovered_creates": .int(Int64(recoveredCreates)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),
                          "winner": c.winner.map(Value.string) ?? .null, "rule": .string(c.rule), "status": .string(c.status),

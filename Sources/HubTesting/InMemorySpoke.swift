@@ -18,12 +18,20 @@ public actor InMemorySpoke: Spoke {
     }
 
     private var objects: [String: [ExternalID: Stored]] = [:]
+    /// The record each create key made, per object (like a side table or an idempotency store).
+    private var createdKeys: [String: [String: ExternalID]] = [:]
+    /// When false, the spoke cannot find creates by key (a system without any dedup capability).
+    public var supportsCreateLookup = true
     private var seq: Int64 = 0
     private var nextID = 0
     /// Every write the engine made, in order, with the object it went to.
     public private(set) var writeLog: [(object: String, write: SpokeWrite)] = []
-    /// When set, the next `read` or `write` throws this error (then it is cleared).
+    /// When set, the next `failCount` calls (reads, scans, fetches, writes) throw this error.
     public var failNext: SpokeError?
+    /// How many more calls fail with `failNext`.
+    public var failCount = 0
+    /// How many calls failed on purpose so far.
+    public private(set) var injectedFailures = 0
 
     public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true) {
         self.system = system
@@ -45,6 +53,14 @@ public actor InMemorySpoke: Spoke {
         guard var stored = objects[object]?[id] else { return }
         stored.fields = stored.fields.deepMerging(fields)
         stored.changeSeq = seq
+        objects[object]![id] = stored
+    }
+
+    /// Changes some fields of a record without moving its change sequence: an edit the system's
+    /// change tracking missed, so incremental reads never see it (drift only an audit finds).
+    public func editUnseen(_ object: String, _ id: ExternalID, _ fields: [String: Value]) {
+        guard var stored = objects[object]?[id] else { return }
+        stored.fields = stored.fields.deepMerging(fields)
         objects[object]![id] = stored
     }
 
@@ -70,17 +86,55 @@ public actor InMemorySpoke: Spoke {
     public func clearWriteLog() { writeLog.removeAll() }
 
     /// Makes the next read or write fail.
-    public func setFailNext(_ error: SpokeError?) { failNext = error }
+    /// Calls that succeed before the failures start.
+    public var failAfterCalls = 0
+
+    /// Makes calls fail with `error`, `times` times, after `after` calls succeeded.
+    public func setFailNext(_ error: SpokeError?, times: Int = 1, after: Int = 0) {
+        failNext = error
+        failCount = error == nil ? 0 : times
+        failAfterCalls = after
+    }
+
+    /// When set, the next `write` applies its batch and then throws this error, like a system
+    /// that committed but whose answer was lost.
+    public var failAfterApplying: SpokeError?
+
+    /// Makes the next write apply, then fail.
+    public func setFailAfterApplying(_ error: SpokeError?) { failAfterApplying = error }
+
+    /// Turns finding creates by key on or off.
+    public func setSupportsCreateLookup(_ value: Bool) { supportsCreateLookup = value }
+
+    /// How many live records of an object were created with each key (more than one = a duplicate).
+    public func liveRecordCount(_ object: String) -> Int {
+        (objects[object] ?? [:]).values.filter { !$0.deleted }.count
+    }
 
     // MARK: - Spoke
+
+    public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        guard supportsCreateLookup else { return nil }
+        var out: [String: ExternalID] = [:]
+        for key in keys {
+            if let id = createdKeys[object.object]?[key], objects[object.object]?[id]?.deleted == false { out[key] = id }
+        }
+        return out
+    }
 
     public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
         objects.map { SpokeCheckResult(object: $0.object, problems: []) }
     }
 
     private func takeFailure() throws {
-        if let e = failNext {
-            failNext = nil
+        if failNext != nil, failAfterCalls > 0 {
+            failAfterCalls -= 1
+            return
+        }
+        if let e = failNext, failCount > 0 {
+            failCount -= 1
+            injectedFailures += 1
+            if failCount == 0 { failNext = nil }
             throw e
         }
     }
@@ -123,6 +177,11 @@ public actor InMemorySpoke: Spoke {
         return IDPage(ids: page, next: page.last.map { Cursor($0.rawValue) }, isLast: ids.count <= limit)
     }
 
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        try takeFailure()
+        return (objects[object.object] ?? [:]).values.filter { !$0.deleted }.count
+    }
+
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         try takeFailure()
         return ids.compactMap { id in
@@ -140,6 +199,12 @@ public actor InMemorySpoke: Spoke {
             switch w {
             case .create(let key, var fields):
                 fields[object.idField] = nil
+                if supportsCreateLookup, let existing = createdKeys[object.object]?[key],
+                    objects[object.object]?[existing]?.deleted == false
+                {
+                    results.append(.created(existing))
+                    continue
+                }
                 let id: ExternalID
                 if assignsIDs {
                     nextID += 1
@@ -148,6 +213,7 @@ public actor InMemorySpoke: Spoke {
                     id = ExternalID(key)
                 }
                 objects[object.object, default: [:]][id] = Stored(fields: fields, changeSeq: seq, deleted: false)
+                createdKeys[object.object, default: [:]][key] = id
                 results.append(.created(id))
             case .update(let id, let fields):
                 guard var stored = objects[object.object]?[id], !stored.deleted else {
@@ -167,6 +233,11 @@ public actor InMemorySpoke: Spoke {
                 }
                 results.append(.deleted)
             }
+        }
+        if let e = failAfterApplying {
+            failAfterApplying = nil
+            injectedFailures += 1
+            throw e
         }
         return results
     }

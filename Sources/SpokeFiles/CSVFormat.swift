@@ -36,6 +36,8 @@ struct CSVFormat: FileTableFormat {
         var cells: [String]
         /// The line the row starts on, for error messages.
         var line: Int
+        /// Why the row cannot be read, if it cannot.
+        var problem: String? = nil
     }
 
     var nestedPaths: Bool { false }
@@ -61,12 +63,15 @@ struct CSVFormat: FileTableFormat {
         let line = reader.line
         guard let cells = try parser.readRecord(&reader) else { return nil }
         if cells.count > layout.columns.count && !cells[layout.columns.count...].allSatisfy(\.isEmpty) {
-            throw FileSyntaxError(line: line, message: "the row has \(cells.count) cells but the header has \(layout.columns.count) columns")
+            return Row(cells: cells, line: line,
+                       problem: "the row has \(cells.count) cells but the header has \(layout.columns.count) columns")
         }
         return Row(cells: cells, line: line)
     }
 
-    func isBlank(_ row: Row) -> Bool { row.cells.allSatisfy(\.isEmpty) }
+    func isBlank(_ row: Row) -> Bool { row.problem == nil && row.cells.allSatisfy(\.isEmpty) }
+
+    func problem(of row: Row) -> String? { row.problem }
 
     func fields(of row: Row, layout: Layout) -> [String: Value] {
         var fields: [String: Value] = [:]

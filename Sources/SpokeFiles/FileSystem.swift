@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -76,6 +77,7 @@ final class AtomicFileWriter {
         let url = URL(fileURLWithPath: destination)
         let name = url.lastPathComponent
         self.destination = destination
+        Self.removeLeftovers(of: name, in: url.deletingLastPathComponent().path)
         temporaryPath = url.deletingLastPathComponent()
             .appendingPathComponent(".\(name).\(UUID().uuidString).hubctl-tmp").path
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, mode_t(0o644))
@@ -86,6 +88,15 @@ final class AtomicFileWriter {
 
     deinit {
         if !finished { discard() }
+    }
+
+    /// Removes temporary files a killed process left next to `name` (the run lock guarantees
+    /// no other hubctl run is writing them now).
+    static func removeLeftovers(of name: String, in directory: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries where entry.hasPrefix(".\(name).") && entry.hasSuffix(".hubctl-tmp") {
+            unlink((directory as NSString).appendingPathComponent(entry))
+        }
     }
 
     /// Appends bytes to the new content.
@@ -115,14 +126,20 @@ final class AtomicFileWriter {
         guard fsync(descriptor) == 0 else { throw FileIOError(operation: "fsync", code: errno) }
         close(descriptor)
         descriptor = -1
+        try Self.fault(.fileAfterTempWrite)
         guard rename(temporaryPath, destination) == 0 else { throw FileIOError(operation: "rename", code: errno) }
         finished = true
+        try Self.fault(.fileAfterRename)
         // Make the rename itself durable.
         let directory = open(URL(fileURLWithPath: destination).deletingLastPathComponent().path, O_RDONLY)
         if directory >= 0 {
             _ = fsync(directory)
             close(directory)
         }
+    }
+
+    static func fault(_ point: FaultPoint) throws(FileIOError) {
+        do { try faultPoint(point) } catch { throw FileIOError(operation: "\(point.rawValue) (injected)", code: EIO) }
     }
 
     /// Removes the temporary file; the destination is left as it was.

@@ -27,6 +27,10 @@ protocol FileTableFormat: Sendable {
     /// True for a row without data (an empty line), which reads skip and rewrites keep.
     func isBlank(_ row: Row) -> Bool
 
+    /// What is wrong with a row that cannot be read (a line that is not JSON, more cells than
+    /// the header), or nil. Reads report such rows and go on; rewrites keep them as they are.
+    func problem(of row: Row) -> String?
+
     /// The row's fields, keyed by field name.
     func fields(of row: Row, layout: Layout) -> [String: Value]
 

@@ -34,10 +34,11 @@ extension FileTableStore {
 
         let fingerprint = file.status.fingerprint
         var records: [SpokeRecord] = []
+        var invalid: [InvalidRecord] = []
         var highest = position.max
         var next: FilePosition?
         try run(binding) {
-            try forEachRow(in: &file, layout: layout, binding: binding) { row, id, offset, line in
+            try forEachRow(in: &file, layout: layout, binding: binding, invalid: { invalid.append($0) }) { row, id, offset, line in
                 let value = cursorField.flatMap { format.value(of: row, field: $0, layout: layout) }
                 if position.isIncremental {
                     guard let value, !CursorOrder.isEmpty(value) else { return true }
@@ -55,8 +56,8 @@ extension FileTableStore {
                 return true
             }
         }
-        if let next { return SpokePage(records: records, next: next.cursor, isLast: false) }
-        return SpokePage(records: records, next: nextRun(highest), isLast: true)
+        if let next { return SpokePage(records: records, next: next.cursor, isLast: false, invalid: invalid) }
+        return SpokePage(records: records, next: nextRun(highest), isLast: true, invalid: invalid)
     }
 
     /// Lists the IDs of all data rows, page by page; the last page's `next` is nil.
@@ -131,13 +132,15 @@ extension FileTableStore {
             guard problems.isEmpty, hasRows else { return problems }
             try seek(&file, to: afterLayout.offset, line: afterLayout.line, binding)
             var lines: [ExternalID: Int] = [:]
-            try forEachRow(in: &file, layout: layout, binding: binding) { _, id, _, line in
+            var invalid: [String] = []
+            try forEachRow(in: &file, layout: layout, binding: binding, invalid: { invalid.append("\($0.pointer): \($0.message)") }) {
+                _, id, _, line in
                 if let first = lines.updateValue(line, forKey: id) {
                     throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
                 }
                 return true
             }
-            return []
+            return invalid.map { "'\(binding.object)' \($0) (the row is skipped and quarantined by each sync)" }
         } catch let error as SpokeError where error.kind == .malformed {
             return [error.message]
         } catch let error as FileSyntaxError {

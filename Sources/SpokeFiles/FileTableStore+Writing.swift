@@ -4,7 +4,8 @@ extension FileTableStore {
     /// Applies a batch with one atomic rewrite of the file.
     ///
     /// - A create appends a row whose ID is the ID its fields set, or else the create's hub key
-    ///   (files never assign IDs). A create whose ID is already in the file is `.failed`.
+    ///   (files never assign IDs). A create whose key is already a row's ID answers `.created`
+    ///   with it (creates are idempotent by key); another ID already in the file is `.failed`.
     /// - An update changes only the given fields of its row (never the ID); no row → `.notFound`.
     /// - A delete removes the row; a row that is already gone is `.deleted` too.
     /// - Fields a write names that a CSV header lacks are added to the header: the binding's
@@ -72,11 +73,15 @@ extension FileTableStore {
                     file.reader.startCapture()
                     guard let row = try format.readRow(&file.reader, layout: fileLayout) else { break }
                     let bytes = file.reader.takeCaptured()
-                    if format.isBlank(row) {
+                    // Blank rows and rows that cannot be read are kept byte for byte.
+                    if format.isBlank(row) || format.problem(of: row) != nil {
                         try sink.raw(bytes, isRow: true)
                         continue
                     }
-                    let id = try recordID(row, layout: layout, binding: binding, line: line)
+                    guard let id = try? recordID(row, layout: layout, binding: binding, line: line) else {
+                        try sink.raw(bytes, isRow: true)
+                        continue
+                    }
                     if let first = lines.updateValue(line, forKey: id) {
                         throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
                     }
@@ -126,9 +131,11 @@ extension FileTableStore {
         var modified = false
         for index in indices {
             switch writes[index] {
-            case .create(_, var fields):
+            case .create(let key, var fields):
                 if state != nil {
-                    results[index] = .failed("a record with this ID already exists")
+                    // The hub's key is the ID: a row with it is this create, applied before
+                    // (a run stopped before recording the answer). Any other ID is a clash.
+                    results[index] = id.rawValue == key ? .created(id) : .failed("a record with this ID already exists")
                     continue
                 }
                 if Self.externalID(fields.value(atPath: binding.idField)) == nil {

@@ -109,13 +109,25 @@ struct FileTableStore<Format: FileTableFormat> {
     /// Reads data rows from `file`'s reader, skipping blank ones, until `body` returns false or
     /// the file ends. `body` gets each row with its ID and the offset and line it starts at.
     func forEachRow(in file: inout OpenFile, layout: Format.Layout, binding: ObjectBinding,
+                    invalid: ((InvalidRecord) -> Void)? = nil,
                     _ body: (Format.Row, ExternalID, _ offset: Int, _ line: Int) throws -> Bool) throws {
         while true {
             let offset = file.reader.offset
             let line = file.reader.line
             guard let row = try format.readRow(&file.reader, layout: layout) else { return }
             if format.isBlank(row) { continue }
-            let id = try recordID(row, layout: layout, binding: binding, line: line)
+            // A row that cannot be read is reported (when asked) and skipped; the others go on.
+            if let problem = format.problem(of: row) {
+                invalid?(InvalidRecord(id: nil, pointer: "line \(line)", message: problem))
+                continue
+            }
+            let id: ExternalID
+            do {
+                id = try recordID(row, layout: layout, binding: binding, line: line)
+            } catch let error as FileSyntaxError {
+                invalid?(InvalidRecord(id: nil, pointer: "line \(line)", message: error.message))
+                continue
+            }
             guard try body(row, id, offset, line) else { return }
         }
     }

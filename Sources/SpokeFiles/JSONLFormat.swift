@@ -10,9 +10,11 @@ struct JSONLFormat: FileTableFormat {
     struct Layout: Sendable {}
 
     struct Row {
-        /// Nil for a blank line.
+        /// Nil for a blank line (or one that cannot be read).
         var object: [String: Value]?
         var line: Int
+        /// Why the line cannot be read, if it cannot.
+        var problem: String? = nil
     }
 
     var nestedPaths: Bool { true }
@@ -38,16 +40,18 @@ struct JSONLFormat: FileTableFormat {
         do {
             value = try bytes.withUnsafeBufferPointer { try JSONParser.parse(bytes: $0) }
         } catch let error as JSONSyntaxError {
-            throw FileSyntaxError(line: line, message: "invalid JSON at column \(error.position.column): \(error.message)")
+            return Row(object: nil, line: line, problem: "invalid JSON at column \(error.position.column): \(error.message)")
         }
         guard case .object(let object) = value else {
             let article = value.isNull ? "" : "aeiou".contains(value.typeName.first!) ? "an " : "a "
-            throw FileSyntaxError(line: line, message: "expected a JSON object, found \(article)\(value.typeName)")
+            return Row(object: nil, line: line, problem: "expected a JSON object, found \(article)\(value.typeName)")
         }
         return Row(object: object, line: line)
     }
 
-    func isBlank(_ row: Row) -> Bool { row.object == nil }
+    func isBlank(_ row: Row) -> Bool { row.object == nil && row.problem == nil }
+
+    func problem(of row: Row) -> String? { row.problem }
 
     func fields(of row: Row, layout: Layout) -> [String: Value] { row.object ?? [:] }
 

@@ -43,6 +43,14 @@ public struct JSONLSpoke: Spoke {
         try store.scanIDs(object, after: cursor, limit: limit)
     }
 
+    /// Creates use the hub's key as the record's ID, so a create is found by fetching its key.
+    public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        let found = Set(try await fetch(object, ids: keys.map(ExternalID.init)).map(\.id))
+        var out: [String: ExternalID] = [:]
+        for key in keys where found.contains(ExternalID(key)) { out[key] = ExternalID(key) }
+        return out
+    }
+
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         try store.fetch(object, ids: ids)
     }

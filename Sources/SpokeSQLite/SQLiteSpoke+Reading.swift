@@ -45,6 +45,15 @@ extension SQLiteSpoke {
         }
     }
 
+    /// The number of rows with an ID (`SELECT count(*)`, which reads the smallest index).
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        let system = system
+        return try await reading(object.object) { db in
+            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
+            return try Int.fetchOne(db, sql: "SELECT count(\(resolved.id.identifier.quoted)) FROM \(resolved.table.identifier.quoted)")
+        }
+    }
+
     /// Fetches records by ID, in chunks that stay under SQLite's bound-variable limit.
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         guard !ids.isEmpty else { return [] }
@@ -129,8 +138,9 @@ extension SQLiteSpoke {
             conditionArguments = []
             fallbackSince = .null
         case .values(let value, let after):
-            condition = "(\(cursor) > ? OR (\(cursor) = ? AND \(id) > ?))"
-            conditionArguments = [value, value, after]
+            // A row-value comparison, so SQLite walks an index on (cursor, id) instead of scanning.
+            condition = "(\(cursor), \(id)) > (?, ?)"
+            conditionArguments = [value, after]
             fallbackSince = value
         case .since(let value):
             condition = value.isNull ? "\(cursor) IS NOT NULL" : "\(cursor) >= ?"

@@ -20,7 +20,7 @@ extension SQLiteSpoke {
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         guard !writes.isEmpty else { return [] }
         let system = system
-        return try await writing(object.object) { db in
+        let results = try await writing(object.object) { db in
             let resolved = try SQLiteObject.resolve(object, in: db, system: system)
             var names: Set<String> = []
             for write in writes {
@@ -30,8 +30,24 @@ extension SQLiteSpoke {
                 }
             }
             let columns = try resolved.columns(for: names, in: db, system: system)
+            if writes.contains(where: { if case .create = $0 { return true } else { return false } }) {
+                try SQLiteCreateKeys.prepare(db)
+            }
             let writer = SQLiteBatchWriter(object: resolved, columns: columns, db: db)
             return try writes.map { try writer.apply($0) }
+        }
+        try faultPoint(.sqliteAfterCommit)
+        return results
+    }
+
+    /// Finds creates by key in the database's `hubctl_create_keys` table, which every create
+    /// writes in the same transaction as its row.
+    public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        guard !keys.isEmpty else { return [:] }
+        let system = system
+        return try await reading(object.object) { db in
+            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
+            return try SQLiteCreateKeys.lookup(keys: keys, object: resolved, in: db)
         }
     }
 }
@@ -86,6 +102,15 @@ struct SQLiteBatchWriter {
     }
 
     func create(key: String, fields: [String: Value]) throws -> SpokeWriteResult {
+        // A create whose key was already applied (a run stopped before recording the answer)
+        // answers with the record it made.
+        if let existing = try SQLiteCreateKeys.existing(key: key, object: object, in: db) { return .created(existing) }
+        let result = try insert(key: key, fields: fields)
+        if case .created(let id) = result { try SQLiteCreateKeys.record(key: key, id: id, object: object, in: db) }
+        return result
+    }
+
+    func insert(key: String, fields: [String: Value]) throws -> SpokeWriteResult {
         var values = assignments(fields, includeID: true, skipNullDefaults: true)
         let setsID = values.contains { $0.column.name == idColumn.name }
         if !setsID && !idColumn.isRowID && !idColumn.hasDefault {

@@ -207,7 +207,7 @@ import Testing
 
     @Test func aFailingSystemIsSkippedAndTheOthersSync() async throws {
         let f = try await Self.seeded()
-        await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "connection refused"))
+        await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "connection refused"), times: 3)
         let report = try await f.sync()
         #expect(report.status == .partial)
         #expect(report.systemErrors["app"]?.contains("connection refused") == true)
@@ -217,6 +217,27 @@ import Testing
         let next = try await f.sync()
         #expect(next.status == .ok)
         #expect(await f.app.records("users").count == 3)
+    }
+
+    @Test func aSystemThatFailsBrieflyIsRetriedWithGrowingWaitsAndSyncs() async throws {
+        let f = try await Self.seeded()
+        await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "503"), times: 2)
+        let report = try await f.sync()
+        #expect(report.status == .ok)
+        #expect(await f.app.injectedFailures == 2)
+        let waits = f.sleeps.all
+        #expect(waits.count == 2)
+        #expect(waits[0] >= 1 && waits[0] <= 1.2)
+        #expect(waits[1] >= 2 && waits[1] <= 2.4)
+        #expect(await f.app.records("users").count == 3)
+    }
+
+    @Test func rejectedRecordsAreNotRetriedAsIfTheSystemWereDown() async throws {
+        let f = try await Self.seeded()
+        await f.app.setFailNext(SpokeError(.configuration, system: "app", message: "no such table"), times: 1)
+        let report = try await f.sync()
+        #expect(report.status == .partial)
+        #expect(f.sleeps.all.isEmpty)
     }
 
     @Test func onlyAndEntityOptionsLimitTheRun() async throws {

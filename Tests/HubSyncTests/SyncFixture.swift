@@ -14,6 +14,12 @@ struct SyncFixture {
     let sheet: InMemorySpoke
     let clock = TestClock()
     let hubIDs = IDGenerator.incrementing(prefix: "hub")
+    /// Reads are retried 3 times; waits go to `sleeps` instead of the real clock.
+    let sleeps = SleepLog()
+    var settings: EngineSettings {
+        let log = sleeps
+        return EngineSettings(readAttempts: 3, retryDelay: 1, sleep: { seconds in log.record(seconds) })
+    }
 
     static let topologyJSON = """
     {
@@ -90,7 +96,8 @@ struct SyncFixture {
 
     func engine() -> SyncEngine {
         SyncEngine(topology: topology, store: store, spokes: ["crm": crm, "app": app, "sheet": sheet],
-                   clock: clock.wallClock, hubIDs: hubIDs, runIDs: IDGenerator.uuidV7(clock: clock.wallClock))
+                   clock: clock.wallClock, hubIDs: hubIDs, runIDs: IDGenerator.uuidV7(clock: clock.wallClock),
+                   settings: settings)
     }
 
     @discardableResult
@@ -111,6 +118,22 @@ struct SyncFixture {
 
     /// The highest change sequence in the hub: unchanged when a run wrote no entity.
     func hubSeq() throws -> Int64 { try store.read { try $0.maxSeq() } }
+}
+
+/// Records the waits of retries instead of waiting.
+final class SleepLog: Sendable {
+    private let lock = NSLock()
+    nonisolated(unsafe) private var waits: [Double] = []
+
+    func record(_ seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        waits.append(seconds)
+    }
+
+    var all: [Double] {
+        lock.lock(); defer { lock.unlock() }
+        return waits
+    }
 }
 
 /// A clock tests move by hand.

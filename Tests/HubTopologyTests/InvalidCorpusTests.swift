@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTesting
 import HubTopology
 import Testing
 
@@ -47,6 +48,27 @@ import Testing
         let topology = try TopologyLoader.load(path: path, environment: [:])
         #expect(topology.systems.map(\.name) == ["crm", "sheet", "app"])
         #expect(topology.warnings.isEmpty)
+    }
+
+    /// T6 of the reliability battery: the corpus as one figure for the scorecard.
+    @Test func everyBrokenTopologyIsRejectedExactlyAsExpected() throws {
+        var exact = 0
+        for name in Self.names {
+            let expected = try Self.expectation(name)
+            let path = Paths.invalidFixtures.appendingPathComponent("\(name).json").path
+            do {
+                _ = try TopologyLoader.load(path: path, environment: [:])
+            } catch let error as TopologyError {
+                if error.diagnostics.contains(where: {
+                    $0.path == expected.path && $0.message.contains(expected.messageContains)
+                        && (expected.position == nil || $0.position == expected.position)
+                }) {
+                    exact += 1
+                }
+            }
+        }
+        Scorecard.record("T6", ["config_corpus": Double(Self.names.count), "config_exact": Double(exact)])
+        #expect(exact == Self.names.count)
     }
 
     @Test(arguments: names)

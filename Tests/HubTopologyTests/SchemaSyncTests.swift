@@ -105,5 +105,6 @@ import Testing
         #expect(try enumeration("$defs/fieldMapping/oneOf/1/properties/split/enum") == Set(SplitSide.allCases.map(\.rawValue)))
         #expect(try enumeration("$defs/deletes/properties/pull/enum") == Set(DeletePolicy.Pull.allCases.map(\.rawValue)))
         #expect(try enumeration("$defs/deletes/properties/push/oneOf/0/enum") == ["delete", "ignore"])
+        #expect(try enumeration("$defs/systemEntity/properties/on_unmatch/enum") == Set(OnUnmatch.allCases.map(\.rawValue)))
     }
 }

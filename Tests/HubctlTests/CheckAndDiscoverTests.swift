@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTesting
 import Testing
 
 /// `hubctl check` and `hubctl discover` on file and SQLite systems, and an exec connector synced

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HubCore
+import HubTesting
 import Testing
 
 /// Deletes, the mass-delete guard and parked conflicts, through the `hubctl` binary on SQLite and

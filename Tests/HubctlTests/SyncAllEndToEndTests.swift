@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HubCore
+import HubTesting
 import Testing
 
 /// `hubctl sync-all` on three real systems: two SQLite databases with different schemas and a CSV

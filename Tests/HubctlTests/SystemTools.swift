@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTesting
 
 /// Runs the tools a person would use on each system (psql, curl, sqlite3), off Swift's
 /// cooperative threads so that servers inside the test process keep answering.

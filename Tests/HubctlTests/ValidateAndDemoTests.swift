@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTesting
 import Testing
 
 @Suite struct ValidateAndDemoTests {

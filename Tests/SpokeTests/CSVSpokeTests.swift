@@ -225,10 +225,8 @@ import Testing
 
     @Test(arguments: [
         ("id,name\n1,Ada\n2,\"Grace\n3,Linus\n", "line 3", "not closed"),
-        ("id,name\n1,Ada\n2,Grace,extra\n", "line 3", "3 cells"),
         ("id,name,id\n1,Ada,1\n", "line 1", "'id' twice"),
         ("id,name\n1,\"Ada\"x\n", "line 2", "closing quote"),
-        ("id,name\n1,Ada\n,Nobody\n", "line 3", "no ID"),
         ("id,name\n1,\"multi\nline\"\n2,\"open\n", "line 4", "not closed"),
     ])
     func malformedFilesAreErrorsNamingTheLine(text: String, line: String, detail: String) async throws {
@@ -242,6 +240,27 @@ import Testing
             #expect(error?.message.contains(detail) == true, "\(error?.message ?? "")")
             let problems = try await spoke.check([binding]).first?.problems ?? []
             #expect(problems.count == 1)
+        }
+    }
+
+    @Test(arguments: [
+        ("id,name\n1,Ada\n2,Grace,extra\n3,Linus\n", "line 3", "3 cells"),
+        ("id,name\n1,Ada\n,Nobody\n3,Linus\n", "line 3", "no ID"),
+    ])
+    func aRowThatCannotBeReadIsReportedAndTheOthersAreRead(text: String, line: String, detail: String) async throws {
+        try await withTemporaryDirectory { directory in
+            try Self.write(text, to: directory.path("bad.csv"))
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path)
+            let binding = ObjectBinding(entity: "person", object: "bad.csv", fields: ["name"])
+            let page = try await spoke.read(binding, after: nil, limit: 10)
+            #expect(page.records.map(\.id) == ["1", "3"])
+            #expect(page.invalid.count == 1)
+            #expect(page.invalid.first?.pointer == line)
+            #expect(page.invalid.first?.message.contains(detail) == true)
+            #expect(try await spoke.check([binding]).first?.problems.count == 1)
+            // A push keeps the unreadable row as it was.
+            #expect(try await spoke.write(binding, [.update(id: "3", fields: ["name": "Linux"])]) == [.updated])
+            #expect(try Self.contents(directory.path("bad.csv")) == text.replacingOccurrences(of: "3,Linus", with: "3,Linux"))
         }
     }
 

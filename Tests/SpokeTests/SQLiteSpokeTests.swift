@@ -118,7 +118,10 @@ import Testing
             #expect(Set(fetched.compactMap { $0.fields["name"]?.stringValue }) == Set(nasty))
             #expect(fetched.allSatisfy { $0.fields["name"] == $0.fields["note"] })
             #expect(Set(fetched.map(\.id)) == Set(ids))
-            let schemaAfter = try await queue.read { try String?.fetchAll($0, sql: "SELECT sql FROM sqlite_master ORDER BY name") }
+            // hubctl's own key table (crash-safe creates) is the only addition.
+            let schemaAfter = try await queue.read {
+                try String?.fetchAll($0, sql: "SELECT sql FROM sqlite_master WHERE name NOT LIKE '%hubctl_create_keys%' ORDER BY name")
+            }
             #expect(schemaAfter == schemaBefore)
             #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM people") } == nasty.count)
         }
@@ -190,10 +193,11 @@ import Testing
             shell.allowsUnsafeTransactions = true
             let queue = try DatabaseQueue(path: spoke.path, configuration: shell)
             try queue.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE; INSERT INTO t (name) VALUES ('shell')") }
-            // On a thread of its own: the spoke's busy wait may occupy Swift's cooperative threads.
+            // A plain thread, not a task: the spoke's write blocks a thread of the (small)
+            // cooperative pool while it waits, and the release must not wait for one.
             let released = DispatchSemaphore(value: 0)
             Thread.detachNewThread {
-                Thread.sleep(forTimeInterval: 0.5)
+                usleep(500_000)
                 try? queue.inDatabase { try $0.execute(sql: "COMMIT") }
                 released.signal()
             }

@@ -70,7 +70,7 @@ final class PostgresFixture: Sendable {
 
     /// Drops the schema and closes the admin connection.
     func tearDown() async {
-        try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: Self.logger)
+        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: Self.logger)
         try? await admin.close()
     }
 }

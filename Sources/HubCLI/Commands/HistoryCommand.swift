@@ -6,7 +6,9 @@ import HubStore
 /// `hubctl history`: the hub's recent runs.
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "history", abstract: "List recent sync runs with their status and counts.")
+        commandName: "history",
+        abstract: "List recent sync runs with their status and counts, and the latest changes made by hand.",
+        discussion: "`hubctl runs show RUN_ID` shows one run in detail.")
 
     @OptionGroup var options: TopologyOptions
     @Flag(help: "Print one JSON document instead of a table.") var json = false
@@ -14,7 +16,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let (console, _, store) = try openHub(options)
-        let runs = try store.read { try $0.runs(limit: limit) }
+        let (runs, manual) = try store.read { (try $0.runs(limit: limit), try $0.stewardship(limit: limit)) }
         if json {
             console.out(JSONWriter.pretty(.object([
                 "format_version": "1.0", "command": "history",
@@ -24,6 +26,7 @@ struct HistoryCommand: ParsableCommand {
                              "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
                              "totals": r.report?.objectValue?["totals"] ?? .null])
                 }),
+                "stewardship": .array(manual.map(StewardshipRenderer.json)),
             ])))
             return
         }
@@ -39,5 +42,10 @@ struct HistoryCommand: ParsableCommand {
                        "\(n("push", ["created", "updated", "deleted"]))", "\(quarantined)"])
         }
         console.out(runs.isEmpty ? "No runs yet." : table.render())
+        if !manual.isEmpty {
+            console.out("")
+            console.out("Changed by hand (newest first):")
+            for entry in manual { console.out("  " + StewardshipRenderer.line(entry)) }
+        }
     }
 }

@@ -29,16 +29,7 @@ struct SyncAllCommand: AsyncParsableCommand {
         var console = Console()
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
-        for name in only where topology.system(SystemName(name)) == nil {
-            console.error("unknown system '\(name)' in --only; the topology has: "
-                          + topology.systems.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
-        }
-        for name in entities where topology.entity(EntityName(name)) == nil {
-            console.error("unknown entity '\(name)' in --entity; the topology has: "
-                          + topology.entities.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
-        }
+        try requireKnown(systems: only, flag: "--only", entities: entities, in: topology, console)
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
                                       entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
                                       allowMassDelete: allowMassDelete)
@@ -47,9 +38,7 @@ struct SyncAllCommand: AsyncParsableCommand {
         do {
             report = try await SyncRunner.run(topology, syncOptions)
         } catch {
-            console.error("the run failed: \(error)")
-            console.hint("check that the hub file \(topology.hubPath) is writable and not used by another program")
-            throw ExitCode(1)
+            throw SyncRunner.exit(for: error, topology: topology, console: console)
         }
         if json {
             console.out(JSONWriter.pretty(report.json))
@@ -66,8 +55,35 @@ enum SyncRunner {
         // A dry run must not even create the hub: without one it plans against an empty hub.
         let store = options.dryRun && !FileManager.default.fileExists(atPath: topology.hubPath)
             ? try HubStore.inMemory() : try HubStore(path: topology.hubPath)
+        return try await engine(topology, store: store).syncAll(options)
+    }
+
+    /// The engine for a topology, with settings from the environment (`HUBCTL_LOCK_TIMEOUT`
+    /// seconds: when a silent run's lock counts as stale; default 600).
+    static func engine(_ topology: Topology, store: HubStore) throws -> SyncEngine {
         let spokes = try SpokeFactory.makeAll(topology)
-        let engine = SyncEngine(topology: topology, store: store, spokes: spokes)
-        return try await engine.syncAll(options)
+        var settings = EngineSettings()
+        if let text = ProcessInfo.processInfo.environment["HUBCTL_LOCK_TIMEOUT"], let seconds = Double(text), seconds > 0 {
+            settings.lockTimeout = seconds
+        }
+        return SyncEngine(topology: topology, store: store, spokes: spokes, settings: settings)
+    }
+
+    /// The exit for a run that could not complete: 75 when another run holds the hub, else 1.
+    static func exit(for error: any Error, topology: Topology, console: Console) -> ExitCode {
+        switch error {
+        case let locked as HubLocked:
+            console.error(locked.description)
+            console.hint("a lock whose process is gone is taken over automatically; one silent for "
+                         + "HUBCTL_LOCK_TIMEOUT seconds (default 600) is too")
+            return ExitCode(75)
+        case let fenced as FencedOut:
+            console.error(fenced.description)
+            return ExitCode(75)
+        default:
+            console.error("the run failed: \(error)")
+            console.hint("check that the hub file \(topology.hubPath) is writable and not used by another program")
+            return ExitCode(1)
+        }
     }
 }

@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
         do {
             let topology = try TopologyLoader.load(path: options.path)
             if json {
-                console.out(JSONWriter.pretty(document(valid: true, diagnostics: [])))
+                console.out(JSONWriter.pretty(document(valid: true, diagnostics: [], warnings: topology.warnings)))
             } else {
                 let entities = topology.entities.map(\.name.rawValue).joined(separator: ", ")
                 let systems = topology.systems.map { "\($0.name) (\($0.adapter.rawValue), \($0.direction.rawValue))" }
@@ -26,10 +26,13 @@ struct ValidateCommand: ParsableCommand {
                 console.out("\(options.path) is valid: \(topology.entities.count) entities (\(entities)); "
                             + "\(topology.systems.count) systems: \(systems).")
                 console.out("Hub: \(topology.hubPath)")
+                for w in topology.warnings {
+                    console.out("warning: " + (w.position.map { "\($0) " } ?? "") + w.description)
+                }
             }
         } catch let error as TopologyError {
             if json {
-                console.out(JSONWriter.pretty(document(valid: false, diagnostics: error.diagnostics)))
+                console.out(JSONWriter.pretty(document(valid: false, diagnostics: error.diagnostics, warnings: error.warnings)))
             } else {
                 console.note(error.description)
             }
@@ -37,20 +40,22 @@ struct ValidateCommand: ParsableCommand {
         }
     }
 
-    func document(valid: Bool, diagnostics: [Diagnostic]) -> Value {
-        .object([
+    func document(valid: Bool, diagnostics: [Diagnostic], warnings: [Diagnostic]) -> Value {
+        func encode(_ d: Diagnostic, _ severity: String) -> Value {
+            var o: [String: Value] = [
+                "severity": .string(severity), "path": .string(d.path), "pointer": .string(d.pointer), "message": .string(d.message),
+            ]
+            if let p = d.position { o["line"] = .int(Int64(p.line)); o["column"] = .int(Int64(p.column)) }
+            return .object(o)
+        }
+        return .object([
             "format_version": "1.0",
             "command": "validate",
             "file": .string(options.path),
             "valid": .bool(valid),
             "error_count": .int(Int64(diagnostics.count)),
-            "diagnostics": .array(diagnostics.map { d in
-                var o: [String: Value] = [
-                    "severity": "error", "path": .string(d.path), "pointer": .string(d.pointer), "message": .string(d.message),
-                ]
-                if let p = d.position { o["line"] = .int(Int64(p.line)); o["column"] = .int(Int64(p.column)) }
-                return .object(o)
-            }),
+            "warning_count": .int(Int64(warnings.count)),
+            "diagnostics": .array(diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") }),
         ])
     }
 }

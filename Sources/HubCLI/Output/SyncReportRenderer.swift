@@ -13,20 +13,26 @@ struct SyncReportRenderer {
         let what = report.dryRun ? "dry run (nothing was written)" : "run \(report.runID)"
         lines.append("sync-all \(what): \(report.status.rawValue)\(time)")
         lines.append("")
-        var table = TextTable(["SYSTEM", "ENTITY", "DIR", "READ", "CREATED", "UPDATED", "DELETED", "LINKED", "UNCHANGED",
-                               "SKIPPED", "FAILED"])
+        var table = TextTable.runCounts()
         for row in report.rows {
             if report.systemErrors[row.system] != nil, row.pull == RunCounts(), row.push == RunCounts() { continue }
-            for (dir, c) in [("pull", row.pull), ("push", row.push)] {
-                table.add([row.system.rawValue, row.entity.rawValue, dir, dir == "pull" ? "\(c.read)" : "-", "\(c.created)",
-                           "\(c.updated)", "\(c.deleted)", dir == "pull" ? "\(c.linked)" : "-", "\(c.unchanged)",
-                           "\(c.skipped)", "\(c.failed)"])
-            }
+            table.add(row.system, row.entity, "pull", row.pull)
+            table.add(row.system, row.entity, "push", row.push)
         }
         lines.append(table.render())
         for (system, error) in report.systemErrors.sorted(by: { $0.key < $1.key }) {
             lines.append("")
             lines.append("system '\(system)' failed and was skipped (its cursor and push marks did not move): \(error)")
+            let waiting = (report.deferredPushes[system] ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.value) \($0.key) change\($0.value == 1 ? "" : "s")" }
+            if !waiting.isEmpty {
+                lines.append("  deferred, not lost: \(waiting.joined(separator: ", ")) wait for '\(system)'; the next run sends them")
+            }
+        }
+        if report.recoveredCreates > 0 {
+            lines.append("")
+            lines.append("\(report.recoveredCreates) create\(report.recoveredCreates == 1 ? "" : "s") of an interrupted run "
+                         + "found in their systems and linked (not sent twice).")
         }
         for trip in report.guardTrips {
             lines.append("")

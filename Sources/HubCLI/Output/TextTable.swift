@@ -1,7 +1,12 @@
+import HubCore
+import HubStore
+
 /// A plain-text table with aligned columns: text left, numbers right.
 struct TextTable {
     var header: [String]
     var rows: [[String]] = []
+    /// Columns kept left-aligned even when a cell looks like a number (IDs).
+    var textColumns: Set<Int> = []
 
     init(_ header: [String]) { self.header = header }
 
@@ -15,12 +20,26 @@ struct TextTable {
             var parts: [String] = []
             for (i, cell) in cells.enumerated() {
                 let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
-                parts.append(!header && isNumeric(cell) ? pad + cell : cell + pad)
+                parts.append(!header && isNumeric(cell) && !textColumns.contains(i) ? pad + cell : cell + pad)
             }
             var s = parts.joined(separator: "  ")
             while s.hasSuffix(" ") { s.removeLast() }
             return s
         }
         return ([line(header, header: true)] + rows.map { line($0, header: false) }).joined(separator: "\n")
+    }
+}
+
+extension TextTable {
+    /// The table of a run's counts per system, entity and direction (`sync-all`, `runs show`).
+    static func runCounts() -> TextTable {
+        TextTable(["SYSTEM", "ENTITY", "DIR", "READ", "CREATED", "UPDATED", "DELETED", "LINKED", "UNCHANGED", "SKIPPED", "FAILED"])
+    }
+
+    /// Adds one row of counts; reads and links only exist for pulls.
+    mutating func add(_ system: SystemName, _ entity: EntityName, _ direction: String, _ c: RunCounts) {
+        let pull = direction == "pull"
+        add([system.rawValue, entity.rawValue, direction, pull ? "\(c.read)" : "-", "\(c.created)", "\(c.updated)",
+             "\(c.deleted)", pull ? "\(c.linked)" : "-", "\(c.unchanged)", "\(c.skipped)", "\(c.failed)"])
     }
 }

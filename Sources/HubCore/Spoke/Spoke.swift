@@ -8,7 +8,9 @@
 ///   (records at the boundary value may be read again; the engine recognises them as unchanged).
 /// - `write` is idempotent for updates and deletes: applying the same batch twice leaves the
 ///   same state. A create carries the hub's key; where the system keeps no ID of its own, the
-///   adapter uses that key as the new record's ID.
+///   adapter uses that key as the new record's ID. Where it can, the adapter makes creates
+///   idempotent by key too (a create whose key already exists answers `.created` with the
+///   existing record's ID) and implements `lookupCreated`.
 /// - A record written by `write` reads back with the written values.
 /// - Spokes never see the hub: the engine owns cursors and links, the adapter only interprets them.
 ///
@@ -50,12 +52,35 @@ public protocol Spoke: Sendable {
     /// file cannot be written) throws.
     func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult]
 
+    /// Finds records created with these keys; nil when the system cannot tell. Has a default
+    /// (nil) for adapters without the capability.
+    func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]?
+
+    /// How many records the object holds, when the system can tell cheaply; nil otherwise
+    /// (the default). The engine uses it to skip ID scans when no record can be missing.
+    func count(_ object: ObjectBinding) async throws -> Int?
+
     /// Lists the objects and fields the system has (`hubctl discover`), with their types.
     ///
     /// `objects` are the topology's bindings: systems without a catalog (a REST API) sample
     /// those; systems with one (a database) list everything. Has a default that throws, so an
     /// adapter without discovery still compiles.
     func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema
+}
+
+extension Spoke {
+    /// Finds records created with these keys (the `key` of ``SpokeWrite/create(key:fields:)``),
+    /// so that a run stopped between sending a create and recording its answer neither loses
+    /// nor duplicates it.
+    ///
+    /// - Returns: the ID of each key's record, for the keys that exist; nil when the system
+    ///   offers no way to tell (then an unanswered create is parked for a person, never re-sent).
+    public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        nil
+    }
+
+    /// No cheap count by default.
+    public func count(_ object: ObjectBinding) async throws -> Int? { nil }
 }
 
 /// What a spoke adapter supports.
@@ -127,12 +152,32 @@ public struct SpokePage: Sendable {
     public var next: Cursor?
     /// True when nothing follows this page.
     public var isLast: Bool
+    /// Records the adapter could not read (a malformed line); the rest of the page is good.
+    public var invalid: [InvalidRecord]
 
-    public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool) {
+    public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool,
+                invalid: [InvalidRecord] = []) {
         self.records = records
         self.deleted = deleted
         self.next = next
         self.isLast = isLast
+        self.invalid = invalid
+    }
+}
+
+/// A record a system holds that its adapter cannot read, with where it is.
+public struct InvalidRecord: Sendable, Hashable {
+    /// The record's ID, when it could be read.
+    public var id: ExternalID?
+    /// Where it is: `line 7`.
+    public var pointer: String
+    /// What is wrong, without the record's values.
+    public var message: String
+
+    public init(id: ExternalID?, pointer: String, message: String) {
+        self.id = id
+        self.pointer = pointer
+        self.message = message
     }
 }
 
@@ -168,6 +213,11 @@ public enum SpokeWriteResult: Sendable, Hashable {
     case notFound
     /// The system rejected this record; the others in the batch are unaffected.
     case failed(String)
+}
+
+extension SpokeWriteResult {
+    /// True for `.failed`.
+    public var isFailure: Bool { if case .failed = self { return true } else { return false } }
 }
 
 /// The outcome of checking one object.

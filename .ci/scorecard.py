@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Prints the reliability battery's figures as one scorecard line and fails when a loss,
+duplicate or leak figure is above zero, or a coverage figure is below 100 %."""
+import json
+import sys
+
+path = sys.argv[1] if len(sys.argv) > 1 else ".build/reliability-scorecard.jsonl"
+try:
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+except FileNotFoundError:
+    print(f"reliability: no scorecard at {path}; the battery did not run")
+    sys.exit(1)
+
+tests = {}
+for row in rows:
+    tests.setdefault(row.pop("test"), {}).update(row)
+
+must_be_zero = ["duplicates", "orphans", "divergent_fields", "not_quiescent", "recovery_failures", "hub_integrity_failures",
+                "echo_writes", "hub_entity_writes", "zombie_commits_accepted", "quarantined_remaining", "points_unreached",
+                "leaks", "records_lost", "retry_after_violations", "non_retryable_retried"]
+must_equal = [("T1", "cases_faulted", "cases"), ("T5-faults", "cases_faulted", "cases"), ("T6", "config_exact", "config_corpus"),
+              ("T7", "quarantined", "bad_injected"), ("T7", "good_synced", "good_records"), ("T10", "exactly_one_ran", "trials")]
+failures = []
+for test, figures in tests.items():
+    for key in must_be_zero:
+        if figures.get(key, 0) != 0:
+            failures.append(f"{test} {key} = {figures[key]}")
+for test, a, b in must_equal:
+    if test in tests and tests[test].get(a) != tests[test].get(b):
+        failures.append(f"{test} {a} = {tests[test].get(a)} of {tests[test].get(b)}")
+
+def f(test, key, default="-"):
+    return tests.get(test, {}).get(key, default)
+
+parts = [
+    f"crash_cases {f('T1', 'cases_faulted')}/{f('T1', 'cases')} ({f('T1', 'points_reached')} points)",
+    f"duplicates {sum(t.get('duplicates', 0) for t in tests.values())}",
+    f"orphans {f('T1', 'orphans')}",
+    f"divergent {f('T1', 'divergent_fields')}",
+    f"hub_integrity_failures {f('T2', 'hub_integrity_failures')}",
+    f"faults_thrown {f('T5-faults', 'cases_faulted')}/{f('T5-faults', 'cases')}",
+    f"echo_writes {f('T4', 'echo_writes')}",
+    f"config_corpus {f('T6', 'config_exact')}/{f('T6', 'config_corpus')} exact",
+    f"quarantined {f('T7', 'quarantined')}/{f('T7', 'bad_injected')} (good synced {f('T7', 'good_synced')}/{f('T7', 'good_records')})",
+    f"lock {f('T10', 'exactly_one_ran')}/{f('T10', 'trials')}",
+    f"zombie_commits {f('T10-fencing', 'zombie_commits_accepted')}",
+]
+for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T10", "T10-fencing"}):
+    parts.append(extra + " " + " ".join(f"{k}={v}" for k, v in sorted(tests[extra].items())))
+print("reliability: " + ", ".join(parts))
+if failures:
+    print("reliability FAILED: " + "; ".join(failures))
+    sys.exit(1)

@@ -1,0 +1,77 @@
+import GRDB
+import HubCore
+
+/// A create recorded before it is sent to a system.
+public struct WriteIntent: Sendable, Hashable {
+    public var id: Int64?
+    public var run: RunID
+    public var generation: Int64
+    public var system: SystemName
+    public var entity: EntityName
+    public var hubID: HubID
+    /// The key the create carries to the system (the hub ID), to find it again.
+    public var key: String
+    /// What the system will hold once the create is applied: the new link's base.
+    public var baseData: [String: Value]
+    /// The entity version the create was made from.
+    public var version: Int64
+    public var createdAt: String
+
+    public init(id: Int64? = nil, run: RunID, generation: Int64, system: SystemName, entity: EntityName, hubID: HubID,
+                key: String, baseData: [String: Value], version: Int64, createdAt: String) {
+        self.id = id
+        self.run = run
+        self.generation = generation
+        self.system = system
+        self.entity = entity
+        self.hubID = hubID
+        self.key = key
+        self.baseData = baseData
+        self.version = version
+        self.createdAt = createdAt
+    }
+}
+
+extension HubTransaction {
+    /// Records a create before it is sent.
+    public func addIntent(_ intent: WriteIntent) throws {
+        try execute(
+            """
+            INSERT OR REPLACE INTO intent (run_id, generation, system, entity, hub_id, op, key, base_data, version, created_at)
+            VALUES (?, ?, ?, ?, ?, 'create', ?, ?, ?, ?)
+            """,
+            [intent.run.rawValue, intent.generation, intent.system.rawValue, intent.entity.rawValue, intent.hubID.rawValue,
+             intent.key, Self.encode(intent.baseData), intent.version, intent.createdAt])
+    }
+
+    /// Closes the intent of a create (its outcome is recorded).
+    public func closeIntent(system: SystemName, entity: EntityName, hubID: HubID) throws {
+        try execute("DELETE FROM intent WHERE system = ? AND entity = ? AND hub_id = ?",
+                    [system.rawValue, entity.rawValue, hubID.rawValue])
+    }
+
+    /// Closes the intents of several creates.
+    public func closeIntents(system: SystemName, entity: EntityName, hubIDs: [HubID]) throws {
+        for chunk in Self.chunks(hubIDs) {
+            let sql = "DELETE FROM intent WHERE system = ? AND entity = ? AND hub_id IN (\(Self.placeholders(chunk.count)))"
+            try db.execute(sql: sql, arguments: StatementArguments([system.rawValue, entity.rawValue] + chunk.map(\.rawValue)))
+        }
+    }
+
+    /// Creates whose outcome was never recorded (the process stopped in between).
+    public func openIntents() throws -> [WriteIntent] {
+        try rows("SELECT * FROM intent ORDER BY id").map { row in
+            WriteIntent(id: row["id"], run: RunID(row["run_id"]), generation: row["generation"],
+                        system: SystemName(row["system"]), entity: EntityName(row["entity"]), hubID: HubID(row["hub_id"]),
+                        key: row["key"], baseData: Self.decodeObject(row["base_data"]), version: row["version"],
+                        createdAt: row["created_at"])
+        }
+    }
+
+    /// Gives an entity the next `seq` without a new version, so every system's next push
+    /// looks at it again (a record to re-create, a reference to patch).
+    public func touchEntity(_ hubID: HubID) throws {
+        let next = try maxSeq() + 1
+        try execute("UPDATE entity SET seq = ? WHERE hub_id = ?", [next, hubID.rawValue])
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// The practical limit on this machine: the database writes an initial sync needs — hub
+/// entities, history rows, cross-reference rows, identity keys, and the rows created in each
+/// system — made with prepared statements in one transaction per database, without any sync
+/// logic (no reads, no mapping, no merging).
+enum Baseline {
+    /// The hub tables and indexes the sync writes (the same definitions as hubctl's hub).
+    static let hubSchema = """
+        CREATE TABLE entity (id INTEGER PRIMARY KEY, entity TEXT NOT NULL, hub_id TEXT NOT NULL UNIQUE, data TEXT NOT NULL,
+            version INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE, field_meta TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT);
+        CREATE INDEX entity_by_entity_seq ON entity(entity, seq);
+        CREATE TABLE entity_version (hub_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, source_system TEXT,
+            run_id TEXT, at TEXT NOT NULL, PRIMARY KEY (hub_id, version)) WITHOUT ROWID;
+        CREATE TABLE xref (entity TEXT NOT NULL, system TEXT NOT NULL, external_id TEXT, hub_id TEXT NOT NULL,
+            state TEXT NOT NULL, base_hash TEXT, base_data TEXT NOT NULL DEFAULT '{}', base_version INTEGER,
+            linked_by TEXT NOT NULL, linked_at TEXT NOT NULL, last_seen_run TEXT,
+            PRIMARY KEY (entity, system, hub_id)) WITHOUT ROWID;
+        CREATE UNIQUE INDEX xref_by_external_id ON xref(entity, system, external_id);
+        CREATE INDEX xref_by_hub_id ON xref(hub_id);
+        CREATE TABLE match_key (entity TEXT NOT NULL, rule INTEGER NOT NULL, key TEXT NOT NULL, hub_id TEXT NOT NULL,
+            PRIMARY KEY (entity, rule, key, hub_id)) WITHOUT ROWID;
+        CREATE INDEX match_key_by_hub_id ON match_key(hub_id);
+        """
+
+    /// Performs the writes for `workload`'s systems (already created in its folder).
+    static func run(_ workload: Workload) throws {
+        let n = workload.size
+        let ids = IDGenerator.uuidV7()
+        let hubIDs = (0..<n).map { _ in ids.next() }
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        let hub = try DatabaseQueue(path: workload.dir + "/baseline.hub.sqlite", configuration: config)
+        try hub.write { db in
+            try db.execute(sql: hubSchema)
+            let entity = try db.makeStatement(sql: """
+                INSERT INTO entity (entity, hub_id, data, version, seq, field_meta, created_at, updated_at) VALUES ('customer', ?, ?, 1, ?, ?, ?, ?)
+                """)
+            let version = try db.makeStatement(sql: "INSERT INTO entity_version (hub_id, version, data, source_system, run_id, at) VALUES (?, 1, ?, 'crm', 'r', ?)")
+            let xref = try db.makeStatement(sql: """
+                INSERT INTO xref (entity, system, external_id, hub_id, state, base_hash, base_data, base_version, linked_by, linked_at)
+                VALUES ('customer', ?, ?, ?, 'linked', ?, ?, 1, 'created', ?)
+                """)
+            let key = try db.makeStatement(sql: "INSERT INTO match_key (entity, rule, key, hub_id) VALUES ('customer', 0, ?, ?)")
+            let now = "2026-01-01T00:00:00.000Z"
+            for i in 0..<n {
+                let data = """
+                    {"country":"\(Workload.countries[i % 4])","email":"user\(i)@example.com","first_name":"First\(i)","last_name":"Last\(i)","phone":"+1 555 \(i)"}
+                    """
+                try entity.execute(arguments: [hubIDs[i], data, i + 1, "{}", now, now])
+                try version.execute(arguments: [hubIDs[i], data, now])
+                for system in ["crm", "billing", "app"] {
+                    try xref.execute(arguments: [system, "\(system)-\(i)", hubIDs[i], "0123456789abcdef0123456789abcdef", data, now])
+                }
+                try key.execute(arguments: ["[\"user\(i)@example.com\"]", hubIDs[i]])
+            }
+        }
+        try hub.close()
+        // The rows created in each system for the people it did not have.
+        for (index, file) in ["crm.db", "billing.db", "app.db"].enumerated() {
+            let db = try DatabaseQueue(path: workload.dir + "/" + file)
+            try db.write { db in
+                let sql: String
+                switch index {
+                case 0: sql = "INSERT INTO contacts (email_address, given_name, family_name, country_code, phone) VALUES (?, ?, ?, ?, ?)"
+                case 1: sql = "INSERT INTO accounts (email, full_name, country, balance, modified_at) VALUES (?, ?, ?, ?, ?)"
+                default: sql = "INSERT INTO users (id, email, first_name, last_name, country, phone) VALUES (?, ?, ?, ?, ?, ?)"
+                }
+                let insert = try db.makeStatement(sql: sql)
+                for i in 0..<n where !Workload.systems(of: i).contains(index) {
+                    switch index {
+                    case 0: try insert.execute(arguments: ["user\(i)@example.com", "First\(i)", "Last\(i)", Workload.codes[i % 4], "+1 555 \(i)"])
+                    case 1: try insert.execute(arguments: ["user\(i)@example.com", "First\(i) Last\(i)", Workload.countries[i % 4], nil, "2026-01-01T00:00:00.000Z"])
+                    default: try insert.execute(arguments: [hubIDs[i], "user\(i)@example.com", "First\(i)", "Last\(i)", Workload.countries[i % 4], "+1 555 \(i)"])
+                    }
+                }
+            }
+            try db.close()
+        }
+    }
+}

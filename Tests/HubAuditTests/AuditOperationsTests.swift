@@ -1,0 +1,89 @@
+import HubAudit
+import HubCore
+import HubStore
+import HubSync
+import Testing
+
+/// Operational checks: conflicts, quarantine, unfinished writes, stale cursors, unpushed changes.
+@Suite struct AuditOperationsTests {
+    @Test func aQuarantinedRecordIsReportedWithItsReason() async throws {
+        let f = try await AuditFixture.seeded()
+        await f.crm.put("contacts", "c70", ["given": "No Email"])
+        let sync = try await f.sync()
+        #expect(sync.quarantined.count == 1)
+        let report = try await f.audit()
+        #expect(report.digest == ["quarantined_record crm customer 1"])
+        let finding = try #require(report.findings(.quarantinedRecord).first)
+        #expect(finding.message.contains("1 missing_required"))
+        #expect(finding.samples.first?.externalID == "c70")
+        #expect(finding.samples.first?.detail == "missing_required (pull)")
+    }
+
+    @Test func aCursorThatHasNotMovedForLongerThanTheLimitIsStale() async throws {
+        let f = try await AuditFixture.seeded()
+        f.clock.advance(seconds: 3 * 86_400)
+        #expect(try await f.audit(AuditOptions(staleCursorAfter: 7 * 86_400)).isClean)
+        let report = try await f.audit(AuditOptions(staleCursorAfter: 2 * 86_400))
+        // Only crm's contacts are read with a cursor.
+        #expect(report.digest == ["stale_cursor crm customer 1"])
+        #expect(report.findings(.staleCursor).first?.message.contains("(3 d, limit 2 d)") == true)
+    }
+
+    @Test func hubChangesNotPushedYetAreABacklogPerSystem() async throws {
+        let f = try await AuditFixture.seeded()
+        let dan = try f.hubID("sheet", "s1")
+        try f.store.write { tx in
+            var record = try tx.entity(dan)!
+            record.data["last_name"] = "Wood"
+            record.version += 1
+            record.seq = try tx.maxSeq() + 1
+            try tx.updateEntity(record, sourceSystem: "manual", run: "test")
+        }
+        let report = try await f.audit()
+        #expect(report.digest == ["push_backlog app customer 1", "push_backlog crm customer 1", "push_backlog sheet customer 1"])
+        #expect(report.findings(.pushBacklog).allSatisfy { $0.samples.first?.hubID == dan })
+        try await f.sync()
+        #expect(try await f.audit().isClean)
+    }
+
+    @Test func unfinishedCreatesAndOpenIntentsAreReported() async throws {
+        let f = try await AuditFixture.seeded()
+        let clean = try await f.audit()
+        #expect(clean.checks.first { $0.check == .unfinishedIntent }?.status == .passed)
+        let bob = try f.hubID("crm", "c2")
+        // A create hubctl sent and never heard back about: its intent and its pending link.
+        try f.store.write { tx in
+            try tx.addIntent(WriteIntent(run: "run-1", generation: 1, system: "app", entity: "customer", hubID: bob,
+                                         key: bob.rawValue, baseData: [:], version: 1, createdAt: "2026-01-01T00:00:00.000Z"))
+        }
+        try f.tamper("UPDATE xref SET state = 'pending_create', external_id = NULL WHERE system = 'app' AND hub_id = ?",
+                     [bob.rawValue])
+        let report = try await f.audit()
+        #expect(report.digest == ["missing_link app customer 1", "unfinished_intent - - 1", "unfinished_intent app customer 1"])
+        let intents = try #require(report.findings(.unfinishedIntent).first { $0.system == nil })
+        #expect(intents.message == "1 write intent recorded but never closed (closing an intent deletes its row)")
+        #expect(intents.samples.first?.hubID == bob)
+        #expect(intents.samples.first?.detail == "created_at=2026-01-01T00:00:00.000Z entity=customer op=create system=app")
+    }
+
+    @Test func anIntentTableOfAnotherShapeIsReadByItsClosingOrStateColumn() async throws {
+        let f = try await AuditFixture.seeded()
+        try f.tamper("""
+            DROP TABLE intent;
+            CREATE TABLE intent (key TEXT PRIMARY KEY, hub_id TEXT, system TEXT, state TEXT);
+            INSERT INTO intent VALUES ('k1', 'hub-000001', 'crm', 'open'), ('k2', 'hub-000002', 'crm', 'done'),
+                                      ('k3', 'hub-000003', 'app', 'sent');
+            """)
+        #expect(try await f.audit().digest == ["unfinished_intent - - 2"])
+        try f.tamper("""
+            DROP TABLE intent;
+            CREATE TABLE intent (id INTEGER PRIMARY KEY, hub_id TEXT, closed_at TEXT);
+            INSERT INTO intent (hub_id, closed_at) VALUES ('hub-000001', NULL), ('hub-000002', '2026-01-01T00:00:00.000Z');
+            """)
+        let report = try await f.audit()
+        #expect(report.digest == ["unfinished_intent - - 1"])
+        #expect(report.findings.first?.message.contains("(open while closed_at is not set)") == true)
+        try f.tamper("DROP TABLE intent")
+        #expect(try await f.audit().isClean)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+/// T1 and T2 of the reliability battery: `hubctl sync-all` killed with SIGKILL at every fault
+/// point (first and last hit), then a recovery run, then a run that must write nothing.
+/// Oracles: no duplicates, no orphans, every system equal to a run that was never interrupted,
+/// the hub intact after every kill.
+@Suite(.serialized) struct CrashPointTests {
+    /// A converged fixture with the workload applied, and a reference: the same state synced
+    /// without faults.
+    static func prepare() throws -> (base: TemporaryDirectory, reference: BatteryFixture.Snapshot, hits: [FaultPoint: Int]) {
+        let base = try TemporaryDirectory()
+        let fixture = try BatteryFixture.create(in: base.path)
+        let converge = try fixture.sync()
+        guard converge.exitCode == 0 else { throw BatteryError("converging failed: \(converge.stderr)\(converge.stdout)") }
+        try fixture.applyWorkload()
+
+        // The reference run, with a ledger of every fault point it passes.
+        let refDir = try TemporaryDirectory()
+        let reference = try fixture.copy(to: refDir.path)
+        let ledger = refDir.path + "/ledger.txt"
+        let run = try reference.sync(["HUBCTL_FAULT_LEDGER": ledger])
+        guard run.exitCode == 0 else { throw BatteryError("reference run failed: \(run.stderr)\(run.stdout)") }
+        var hits: [FaultPoint: Int] = [:]
+        for line in try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if let point = FaultPoint(rawValue: String(parts[0])), let n = Int(parts[1]) { hits[point] = max(hits[point] ?? 0, n) }
+        }
+        return (base, try reference.snapshot(), hits)
+    }
+
+    /// Which hits of a point to fault: the first, the middle and the last; every one with
+    /// `RELIABILITY_LEVEL=deep`.
+    static func hitsToTry(_ count: Int) -> [Int] {
+        if ProcessInfo.processInfo.environment["RELIABILITY_LEVEL"] == "deep" { return Array(1...count) }
+        return Array(Set([1, (count + 1) / 2, count])).sorted()
+    }
+
+    @Test(arguments: [FaultAction.crash, .throw])
+    func faultingARunAtEveryPointLosesAndDuplicatesNothing(_ action: FaultAction) throws {
+        let (base, reference, hits) = try Self.prepare()
+        let fixture = BatteryFixture(dir: base.path)
+        // Points a sync-all passes: everything but the spokes' file and quarantine boundaries
+        // this workload has no reason to reach, which their own tests cover.
+        let expected: Set<FaultPoint> = [
+            .runAfterLock, .readAfterPageFetched, .mergeMidTransaction, .readAfterPageCommit, .deletesAfterCommit,
+            .createAfterIntentCommit, .pushAfterResponse, .pushAfterCommit, .fileAfterTempWrite, .fileAfterRename,
+            .sqliteAfterCommit, .runBeforeComplete,
+        ]
+        let unreached = expected.subtracting(hits.keys)
+        #expect(unreached.isEmpty, "fault points never reached: \(unreached.map(\.rawValue).sorted())")
+
+        var cases = 0, killed = 0, duplicates = 0, orphans = 0, divergent = 0, notQuiescent = 0, integrityFailures = 0
+        var recoveryFailures: [String] = []
+        for point in hits.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            for n in Self.hitsToTry(hits[point]!) {
+                cases += 1
+                let dir = try TemporaryDirectory()
+                let copy = try fixture.copy(to: dir.path)
+                let crash = try copy.sync(["HUBCTL_FAULTS": "\(point.rawValue)@\(n):\(action.rawValue)"])
+                // A kill ends the process; a thrown fault fails its system (3) or the run (1).
+                if action == .crash ? (crash.killedBySignal && crash.exitCode == SIGKILL)
+                    : (!crash.killedBySignal && [1, 3].contains(crash.exitCode))
+                {
+                    killed += 1
+                } else {
+                    print("fault \(point.rawValue)@\(n):\(action.rawValue) did not fail the run: exit \(crash.exitCode)")
+                }
+                if try copy.hubIntegrity() != "ok" { integrityFailures += 1 }
+                let recovery = try copy.sync()
+                if recovery.exitCode != 0 { recoveryFailures.append("\(point.rawValue)@\(n): \(recovery.stderr)\(recovery.stdout)") }
+                let after = try copy.writeState()
+                let quiet = try copy.sync()
+                let afterQuiet = try copy.writeState()
+                if quiet.exitCode != 0 || afterQuiet != after { notQuiescent += 1 }
+                let snapshot = try copy.snapshot()
+                duplicates += snapshot.duplicates
+                orphans += try copy.orphans()
+                let diff = snapshot.divergentFields(from: reference)
+                if diff > 0 { print("divergent after \(point.rawValue)@\(n): \(snapshot) vs \(reference)") }
+                divergent += diff
+            }
+        }
+        Scorecard.record(action == .crash ? "T1" : "T5-faults", [
+            "cases": Double(cases), "cases_faulted": Double(killed), "points_reached": Double(hits.count),
+            "points_unreached": Double(unreached.count), "duplicates": Double(duplicates), "orphans": Double(orphans),
+            "divergent_fields": Double(divergent), "not_quiescent": Double(notQuiescent),
+            "recovery_failures": Double(recoveryFailures.count),
+        ])
+        if action == .crash { Scorecard.record("T2", ["hub_integrity_failures": Double(integrityFailures), "kills": Double(killed)]) }
+        #expect(killed == cases)
+        #expect(duplicates == 0)
+        #expect(orphans == 0)
+        #expect(divergent == 0)
+        #expect(notQuiescent == 0)
+        #expect(integrityFailures == 0)
+        #expect(recoveryFailures.isEmpty, "\(recoveryFailures)")
+    }
+}
+
+/// A battery setup problem.
+struct BatteryError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension BatteryFixture.Snapshot: CustomStringConvertible {
+    var description: String { "\(systems)" }
+}

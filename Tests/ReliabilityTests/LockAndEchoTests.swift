@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import HubCore
+import HubTesting
+import Testing
+
+/// T4 (no echo) and T10 (one run at a time) of the reliability battery.
+@Suite(.serialized) struct LockAndEchoTests {
+    @Test func fiveRunsAfterConvergingWriteNothingAnywhere() throws {
+        let tmp = try TemporaryDirectory()
+        let fixture = try BatteryFixture.create(in: tmp.path)
+        #expect(try fixture.sync().exitCode == 0)
+        try fixture.applyWorkload()
+        #expect(try fixture.sync().exitCode == 0)
+        let before = try fixture.writeState()
+        let hubSeq = try Self.hubSeq(fixture)
+        var echoWrites = 0
+        for _ in 0..<5 {
+            let run = try HubctlProcess.run(["sync-all", "--json", "-t", fixture.topologyPath])
+            #expect(run.exitCode == 0)
+            let totals = try run.json().objectValue?["totals"]?.objectValue
+            for dir in ["pull", "push"] {
+                for key in ["created", "updated", "deleted", "linked"] {
+                    echoWrites += Int(totals?[dir]?.objectValue?[key]?.intValue ?? 0)
+                }
+            }
+        }
+        let after = try fixture.writeState()
+        echoWrites += (after.crm - before.crm) + (after.billing - before.billing) + (after.csv == before.csv ? 0 : 1)
+        let hubWrites = Int(try Self.hubSeq(fixture) - hubSeq)
+        Scorecard.record("T4", ["echo_writes": Double(echoWrites), "hub_entity_writes": Double(hubWrites), "quiet_runs": 5])
+        #expect(echoWrites == 0)
+        #expect(hubWrites == 0)
+    }
+
+    static func hubSeq(_ fixture: BatteryFixture) throws -> Int64 {
+        let hub = try DatabaseQueue(path: fixture.hubPath)
+        defer { try? hub.close() }
+        return try hub.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(seq), 0) FROM entity") ?? 0 }
+    }
+
+    @Test func twoRunsStartedTogetherNeverBothRun() throws {
+        let tmp = try TemporaryDirectory()
+        let fixture = try BatteryFixture.create(in: tmp.path)
+        #expect(try fixture.sync().exitCode == 0)
+        let trials = 50
+        var exactlyOne = 0, refusedWith75 = 0
+        // Each run holds the lock for half a second, so the two always overlap.
+        let env = ["HUBCTL_FAULTS": "runAfterLock@1:pause"]
+        for _ in 0..<trials {
+            let a = try HubctlProcess.start(["sync-all", "-t", fixture.topologyPath], environment: env)
+            let b = try HubctlProcess.start(["sync-all", "-t", fixture.topologyPath], environment: env)
+            let results = [a.wait(), b.wait()]
+            let ran = results.filter { $0.exitCode == 0 }.count
+            let refused = results.filter { $0.exitCode == 75 && $0.stderr.contains("another run holds this hub") }.count
+            if ran == 1 && refused == 1 { exactlyOne += 1 }
+            refusedWith75 += refused
+        }
+        let duplicates = try fixture.snapshot().duplicates
+        Scorecard.record("T10", ["trials": Double(trials), "exactly_one_ran": Double(exactlyOne), "duplicates": Double(duplicates)])
+        #expect(exactlyOne == trials)
+        #expect(duplicates == 0)
+    }
+
+    @Test func aLockLeftByAKilledRunIsTakenOver() throws {
+        let tmp = try TemporaryDirectory()
+        let fixture = try BatteryFixture.create(in: tmp.path)
+        let killed = try fixture.sync(["HUBCTL_FAULTS": "runAfterLock@1:crash"])
+        #expect(killed.killedBySignal)
+        let next = try fixture.sync()
+        #expect(next.exitCode == 0, "\(next.stderr)")
+        let generation = try Self.lockGeneration(fixture)
+        #expect(generation == 2)
+    }
+
+    @Test func aStoppedRunThatLostItsLockCannotWriteWhenItResumes() throws {
+        let tmp = try TemporaryDirectory()
+        let fixture = try BatteryFixture.create(in: tmp.path)
+        #expect(try fixture.sync().exitCode == 0)
+        try fixture.applyWorkload()
+        // The zombie pauses right after taking the lock; we stop it there.
+        let zombie = try HubctlProcess.start(["sync-all", "-t", fixture.topologyPath],
+                                             environment: ["HUBCTL_FAULTS": "runAfterLock@1:pause"])
+        usleep(200_000)
+        kill(zombie.pid, SIGSTOP)
+        // A new run considers the silent lock stale after 0.3 s and takes over.
+        usleep(400_000)
+        let taker = try fixture.sync(["HUBCTL_LOCK_TIMEOUT": "0.3"])
+        #expect(taker.exitCode == 0, "\(taker.stderr)")
+        let state = try fixture.writeState()
+        kill(zombie.pid, SIGCONT)
+        let resumed = zombie.wait()
+        #expect(resumed.exitCode == 75)
+        #expect(resumed.stderr.contains("was taken over by a newer run"))
+        let zombieCommits = try fixture.writeState() == state ? 0 : 1
+        Scorecard.record("T10-fencing", ["zombie_commits_accepted": Double(zombieCommits)])
+        #expect(zombieCommits == 0)
+        #expect(try fixture.snapshot().duplicates == 0)
+    }
+
+    static func lockGeneration(_ fixture: BatteryFixture) throws -> Int64 {
+        let hub = try DatabaseQueue(path: fixture.hubPath)
+        defer { try? hub.close() }
+        return try hub.read { try Int64.fetchOne($0, sql: "SELECT generation FROM run_lock") ?? -1 }
+    }
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Compares hubctl with the loaders a data engineer would otherwise use, on the same data:
+# a one-way merge of the CRM's customers into the billing database (matched by email), then the
+# same merge after 1 % of the CRM changed.
+#
+#   bench/peer-compare.sh [SIZE]        # SIZE: 10k (default), 100k, 1m
+#
+# Peers: sqlite-utils (upsert by primary key) and dlt (merge write disposition on a SQLite
+# destination through SQLAlchemy), installed from PyPI into .build/peer-venv when missing.
+# Not part of the test suite; numbers go to docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE="${1:-10k}"
+WORK="${PEER_DIR:-/tmp/hubctl-peer-$SIZE}"
+VENV="${PEER_VENV:-.build/peer-venv}"
+
+swift build -c release --product hubctl >/dev/null
+swift build -c release --product hubctl-bench >/dev/null
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/python" -c "import sqlite_utils" 2>/dev/null || "$VENV/bin/pip" install -q sqlite-utils
+"$VENV/bin/python" -c "import dlt, sqlalchemy" 2>/dev/null || "$VENV/bin/pip" install -q "dlt[sqlalchemy]" || true
+
+fresh() {  # fresh copy of the generated systems in $WORK/$1
+    rm -rf "$WORK/$1" && cp -r "$WORK/base" "$WORK/$1"
+}
+now() { date +%s.%N; }
+elapsed() { echo "$(echo "$(now) - $1" | bc)"; }
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+.build/release/hubctl-bench --size "$SIZE" --generate-only --dir "$WORK/gen" 2>/dev/null
+mv "$WORK/gen/sync" "$WORK/base"
+
+# The one-way topology: the CRM is read, billing is written; nothing else.
+cat > "$WORK/base/oneway.json" <<'JSON'
+{
+  "version": 1, "name": "oneway", "hub": { "path": "oneway.hub.sqlite" },
+  "entities": { "customer": { "fields": {
+      "email": { "type": "string", "required": true, "normalize": "lowercase" },
+      "first_name": { "type": "string" }, "last_name": { "type": "string" }, "country": { "type": "string" } },
+    "match": [["email"]] } },
+  "systems": {
+    "crm": { "adapter": "sqlite", "connection": { "path": "crm.db" }, "direction": "pull",
+      "entities": { "customer": { "object": "contacts", "id": "contact_id", "cursor": "modified_at",
+        "fields": { "email": "email_address", "first_name": "given_name", "last_name": "family_name",
+                    "country": { "field": "country_code", "values": { "Germany": "DE", "France": "FR", "Brazil": "BR", "Japan": "JP" } } } } } },
+    "billing": { "adapter": "sqlite", "connection": { "path": "billing.db" }, "direction": "push",
+      "entities": { "customer": { "object": "accounts", "id": "account_id",
+        "fields": { "email": "email", "first_name": { "field": "full_name", "parts": ["first_name", "last_name"] },
+                    "country": "country" } } } }
+  }
+}
+JSON
+
+edit_crm() {  # 1 % of the CRM's rows change
+    sqlite3 "$1/crm.db" "UPDATE contacts SET given_name = given_name || 'x' WHERE contact_id % 100 = 7"
+}
+
+PEER_PY="$WORK/peer.py"
+cat > "$PEER_PY" <<'PY'
+"""One-way merge of crm.contacts into billing.accounts by email, with a peer tool."""
+import sqlite3, sys, time
+tool, folder = sys.argv[1], sys.argv[2]
+COUNTRY = {"DE": "Germany", "FR": "France", "BR": "Brazil", "JP": "Japan"}
+
+def rows():
+    src = sqlite3.connect(f"{folder}/crm.db")
+    for email, first, last, code in src.execute("SELECT email_address, given_name, family_name, country_code FROM contacts"):
+        yield {"email": email.lower(), "full_name": f"{first} {last}", "country": COUNTRY.get(code, code)}
+
+start = time.time()
+if tool == "sqlite-utils":
+    import sqlite_utils
+    db = sqlite_utils.Database(f"{folder}/billing.db")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS peer_email ON accounts(email)")
+    db.execute("UPDATE accounts SET email = lower(email)")
+    db["accounts"].upsert_all(rows(), pk="email", batch_size=1000)
+elif tool == "dlt":
+    import dlt
+    @dlt.resource(primary_key="email", write_disposition="merge", name="accounts")
+    def accounts():
+        yield from rows()
+    pipeline = dlt.pipeline(pipeline_name="peer", destination=dlt.destinations.sqlalchemy(f"sqlite:///{folder}/dlt.db"),
+                            dataset_name="main", pipelines_dir=f"{folder}/.dlt")
+    pipeline.run(accounts())
+print(f"{time.time() - start:.2f}")
+PY
+
+run_hubctl() {
+    local t; t=$(now); .build/release/hubctl sync-all -t "$1/oneway.json" >/dev/null || true; elapsed "$t"
+}
+
+echo "peer comparison: one-way merge of crm.contacts into billing.accounts, $SIZE customers (CRM holds half of them)"
+printf "%-14s %12s %14s\n" "tool" "merge s" "after 1 % s"
+fresh hubctl; a=$(run_hubctl "$WORK/hubctl"); edit_crm "$WORK/hubctl"; b=$(run_hubctl "$WORK/hubctl")
+printf "%-14s %12.2f %14.2f\n" hubctl "$a" "$b"
+for tool in sqlite-utils dlt; do
+    if [ "$tool" = dlt ] && ! "$VENV/bin/python" -c "import dlt" 2>/dev/null; then echo "dlt: not installed"; continue; fi
+    fresh "$tool"
+    a=$("$VENV/bin/python" "$PEER_PY" "$tool" "$WORK/$tool" 2>/dev/null | tail -1)
+    edit_crm "$WORK/$tool"
+    b=$("$VENV/bin/python" "$PEER_PY" "$tool" "$WORK/$tool" 2>/dev/null | tail -1)
+    printf "%-14s %12.2f %14.2f\n" "$tool" "$a" "$b"
+done
