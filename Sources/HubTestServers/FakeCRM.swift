@@ -87,6 +87,7 @@ public actor FakeCRM {
 
     private var server: HTTPServer?
     private var serverTask: Task<Void, any Error>?
+    private var executor: ThreadTaskExecutor?
     private var store: [String: [Int: Record]] = [:]
     private var nextID = 1
     private var lastMillis: Int64 = 0
@@ -109,8 +110,11 @@ public actor FakeCRM {
             return await self.handle(request)
         }
         self.server = server
-        serverTask = Task { try await server.run() }
-        try await server.waitUntilListening()
+        // A thread of its own: the fake keeps answering while tests block the cooperative pool.
+        let executor = ThreadTaskExecutor(name: "hubctl.fake-crm")
+        self.executor = executor
+        serverTask = Task(executorPreference: executor) { try await server.run() }
+        try await server.waitUntilListening(timeout: 60)
         if case .ip4(_, let port)? = await server.listeningAddress { self.port = port }
     }
 
@@ -121,6 +125,8 @@ public actor FakeCRM {
     public func stop() async {
         await server?.stop()
         serverTask?.cancel()
+        _ = await serverTask?.result
+        executor?.finish()
     }
 
     /// Adds a scripted fault.
