@@ -42,6 +42,38 @@ extension PostgresSpoke {
         }
     }
 
+    /// How many rows the table holds (`count(*)`), so the engine can skip an ID scan when no
+    /// linked row can be missing.
+    public func count(_ binding: ObjectBinding) async throws -> Int? {
+        try await withObject(binding) { object, connection, logger in
+            let rows = try await connection.textRows(PostgresStatement("SELECT count(*)::text FROM \(object.table.qualified)"),
+                                                     logger: logger)
+            return rows.first?.first.flatMap { $0.flatMap { Int($0) } }
+        }
+    }
+
+    /// The rows created earlier with these keys (see ``PostgresCreateKeys``): found by ID where
+    /// the hub's key is the ID, through the key table where the server assigns IDs.
+    public func lookupCreated(_ binding: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        guard !keys.isEmpty else { return [:] }
+        return try await withObject(binding) { object, connection, logger in
+            if object.id.hasDefault {
+                return try await PostgresCreateKeys(beside: object).lookup(keys, object: object, connection, logger)
+            }
+            let candidates = keys.filter { object.canHold(ExternalID($0)) }
+            var found: [String: ExternalID] = [:]
+            for start in stride(from: 0, to: candidates.count, by: 500) {
+                var statement = PostgresStatement("SELECT \(object.idSelectList) FROM \(object.table.qualified) WHERE ")
+                statement.append("\(object.id.identifier.quoted) IN ")
+                statement.bindList(candidates[start..<min(start + 500, candidates.count)].map { Optional($0) })
+                for row in try await connection.textRows(statement, logger: logger) {
+                    if let id = row[0] { found[id] = ExternalID(id) }
+                }
+            }
+            return found
+        }
+    }
+
     /// Fetches records by ID, 500 at a time.
     public func fetch(_ binding: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         guard !ids.isEmpty else { return [] }

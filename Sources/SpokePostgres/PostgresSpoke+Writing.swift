@@ -38,9 +38,16 @@ extension PostgresSpoke {
                                  message: missing.sorted().map { object.table.missingColumn($0, role: "column") }
                                     .joined(separator: "; "))
             }
-            let writer = PostgresBatchWriter(object: object, columns: columns, connection: connection, logger: logger)
             try await connection.execute("BEGIN", logger: logger)
             do {
+                // Server-assigned IDs: the keys of new rows go in the key table (when the role may create it).
+                var keys: PostgresCreateKeys?
+                if object.id.hasDefault, writes.contains(where: { if case .create = $0 { true } else { false } }) {
+                    let table = PostgresCreateKeys(beside: object)
+                    if try await table.prepare(connection, logger) { keys = table }
+                }
+                let writer = PostgresBatchWriter(object: object, columns: columns, keys: keys, connection: connection,
+                                                 logger: logger)
                 try await connection.execute("SAVEPOINT hubctl_batch", logger: logger)
                 var results: [SpokeWriteResult]
                 do {
@@ -65,6 +72,8 @@ struct PostgresBatchWriter {
     let object: PostgresObject
     /// The column of every field name the batch uses.
     let columns: [String: PostgresColumn]
+    /// Where the keys of new rows are kept, when the server assigns their IDs.
+    let keys: PostgresCreateKeys?
     let connection: PostgresConnection
     let logger: Logger
 
@@ -151,8 +160,26 @@ struct PostgresBatchWriter {
         return out
     }
 
-    /// One multi-row `INSERT … RETURNING id`; rows come back in the order of the VALUES list.
+    /// Creates rows, answering a key created before (and still there) with its row instead of a
+    /// second one, and recording the keys of the new rows.
     func insert(_ rows: [(key: String, fields: [String: Value])], columns shape: [PostgresColumn]) async throws
+        -> [SpokeWriteResult]
+    {
+        guard let keys else { return try await insertRows(rows, columns: shape) }
+        let known = try await keys.lookup(rows.map(\.key), object: object, connection, logger)
+        let fresh = rows.filter { known[$0.key] == nil }
+        let inserted = fresh.isEmpty ? [] : try await insertRows(fresh, columns: shape)
+        var created: [(key: String, id: ExternalID)] = []
+        for (row, result) in zip(fresh, inserted) {
+            if case .created(let id) = result { created.append((row.key, id)) }
+        }
+        try await keys.record(created, object: object, connection, logger)
+        var next = inserted.makeIterator()
+        return rows.map { row in known[row.key].map { .created($0) } ?? next.next() ?? .failed("not inserted") }
+    }
+
+    /// One multi-row `INSERT … RETURNING id`; rows come back in the order of the VALUES list.
+    func insertRows(_ rows: [(key: String, fields: [String: Value])], columns shape: [PostgresColumn]) async throws
         -> [SpokeWriteResult]
     {
         let id = idColumn.identifier.quoted

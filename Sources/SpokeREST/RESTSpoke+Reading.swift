@@ -62,6 +62,17 @@ extension RESTSpoke {
         return records
     }
 
+    /// The records created earlier with these keys, where the create path puts the key in the
+    /// URL (`PUT …/records/{id}`): they are fetched by it. Nil otherwise: an API that assigns
+    /// IDs gives no way to find a record by hubctl's key.
+    public func lookupCreated(_ binding: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        let endpoint = try endpoint(binding)
+        guard endpoint.create.path.contains("{id}") else { return nil }
+        let found = try await fetch(binding, ids: keys.map(ExternalID.init))
+        let ids = Set(found.map(\.id.rawValue))
+        return Dictionary(uniqueKeysWithValues: keys.filter(ids.contains).map { ($0, ExternalID($0)) })
+    }
+
     /// The read position a stored cursor encodes, or a configuration error.
     func position(_ cursor: Cursor?, _ binding: ObjectBinding) throws -> RESTReadPosition {
         guard let position = RESTReadPosition(cursor) else {

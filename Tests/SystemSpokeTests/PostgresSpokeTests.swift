@@ -255,13 +255,37 @@ extension PostgresSpokeTests {
                 group.addTask {
                     // Every other batch holds a record PostgreSQL refuses, which rolls back to a savepoint.
                     let bad: [SpokeWrite] = batch % 2 == 0 ? [.create(key: "x", fields: ["name": .null])] : []
-                    return try await spoke.write(binding, bad + (0..<3).map { .create(key: "k\($0)", fields: ["name": .string("b\(batch)-\($0)")]) })
+                    return try await spoke.write(binding, bad + (0..<3).map { .create(key: "b\(batch)-k\($0)", fields: ["name": .string("b\(batch)-\($0)")]) })
                 }
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
         #expect(results.filter { if case .created = $0 { true } else { false } }.count == 18)
         #expect(try await f.rows("SELECT count(*)::text FROM t") == [["18"]])
+        await spoke.close()
+    }
+}
+
+extension PostgresSpokeTests {
+    @Test func aCreateSentAgainWithItsKeyAnswersWithTheFirstRowAndLookupsFindIt() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE s (id serial PRIMARY KEY, name text)", "CREATE TABLE k (key text PRIMARY KEY, name text)")
+        let spoke = f.spoke()
+        let serial = ObjectBinding(entity: "s", object: "s", fields: ["name"])
+        let first = try await spoke.write(serial, [.create(key: "h1", fields: ["name": "a"]), .create(key: "h2", fields: ["name": "b"])])
+        // The run stopped before the hub recorded the answers: the same creates are sent again.
+        let again = try await spoke.write(serial, [.create(key: "h1", fields: ["name": "a"]), .create(key: "h3", fields: ["name": "c"])])
+        #expect(first == [.created("1"), .created("2")])
+        #expect(again == [.created("1"), .created("3")])
+        #expect(try await f.rows("SELECT count(*)::text FROM s") == [["3"]])
+        _ = try await spoke.write(serial, [.delete(id: "2")])
+        #expect(try await spoke.lookupCreated(serial, keys: ["h1", "h2", "h3", "h9"]) == ["h1": "1", "h3": "3"])
+        #expect(try await spoke.count(serial) == 2)
+
+        let keyed = ObjectBinding(entity: "k", object: "k", idField: "key", fields: ["name"])
+        _ = try await spoke.write(keyed, [.create(key: "0190-x", fields: ["name": "x"])])
+        #expect(try await spoke.lookupCreated(keyed, keys: ["0190-x", "0190-y"]) == ["0190-x": "0190-x"])
         await spoke.close()
     }
 }

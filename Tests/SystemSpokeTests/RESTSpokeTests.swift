@@ -282,3 +282,25 @@ extension FakeCRMSpokeTests {
         }
     }
 }
+
+extension KintoSpokeTests {
+    @Test func createsKeyedByTheHubKeyAreFoundByItAfterACrash() async throws {
+        let k = try await KintoCollection.make()
+        let settings = try RESTSettings.parse([
+            "base_url": .string(k.root), "auth": ["type": "basic", "username": .string(k.user), "password": .string(k.password)],
+        ])
+        var overrides = KintoCollection.endpoint
+        overrides["create"] = ["method": "PUT", "path": .string(k.path + "/{id}")]
+        let endpoint = try RESTEndpoint.parse(object: k.path, defaults: [:], overrides: overrides)
+        let spoke = RESTSpoke(system: "kinto", settings: settings, endpoints: [k.path: endpoint])
+        let binding = ObjectBinding(entity: "contact", object: k.path, fields: ["name"])
+        let key = "0192f0c4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"
+        #expect(try await spoke.write(binding, [.create(key: key, fields: ["name": "Ann"])]) == [.created(ExternalID(key))])
+        // Sent again after a crash: the same record, not a second one.
+        #expect(try await spoke.write(binding, [.create(key: key, fields: ["name": "Ann"])]) == [.created(ExternalID(key))])
+        #expect(try await spoke.read(binding, after: nil, limit: 10).records.count == 1)
+        #expect(try await spoke.lookupCreated(binding, keys: [key, "0192f0c4-0000-7000-8000-000000000000"]) == [key: ExternalID(key)])
+        let posting = try k.spoke()
+        #expect(try await posting.lookupCreated(binding, keys: [key]) == nil, "an API that assigns IDs cannot be asked by key")
+    }
+}
