@@ -6,7 +6,9 @@
 #
 # - PostgreSQL 15: a throwaway cluster (initdb as the `postgres` user into a temporary folder,
 #   127.0.0.1 on a free port, password authentication) with a role `hubctl` that may create
-#   databases and owns the database hubctl_test. Exports HUBCTL_TEST_POSTGRES_HOST, _PORT, _USER, _PASSWORD, _DATABASE.
+#   databases and owns the database hubctl_test; TLS on with a self-signed certificate when openssl
+#   is there (then HUBCTL_TEST_POSTGRES_TLS=1). Exports HUBCTL_TEST_POSTGRES_HOST, _PORT, _USER,
+#   _PASSWORD, _DATABASE.
 # - Kinto (PyPI `kinto`, memory backends, accounts plugin) in a virtual environment kept in
 #   .build/kinto-venv, on 127.0.0.1 and a free port. Exports HUBCTL_TEST_KINTO_URL.
 #
@@ -58,8 +60,17 @@ as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DATA" --auth-local=trust
   --username=postgres --pwfile="$WORK/pwfile" --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$WORK/initdb.log" 2>&1 \
   || { cat "$WORK/initdb.log" >&2; exit 1; }
 rm -f "$WORK/pwfile"
+# TLS with a throwaway self-signed certificate, so sslmode require and verify-full can be tested.
+SSL_OPTS=""
+if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+     -keyout "$PG_DATA/server.key" -out "$PG_DATA/server.crt" >/dev/null 2>&1; then
+  chown postgres "$PG_DATA/server.key" "$PG_DATA/server.crt"
+  chmod 600 "$PG_DATA/server.key"
+  SSL_OPTS="-c ssl=on"
+  export HUBCTL_TEST_POSTGRES_TLS=1
+fi
 as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg.log" start \
-  -o "-k $WORK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+  -o "-k $WORK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 $SSL_OPTS" \
   >/dev/null || { cat "$WORK/pg.log" >&2; exit 1; }
 as_root runuser -u postgres -- psql -q -h "$WORK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 \
   -c "CREATE ROLE hubctl LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" -c "CREATE DATABASE hubctl_test OWNER hubctl" >/dev/null

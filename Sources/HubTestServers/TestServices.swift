@@ -39,6 +39,9 @@ public enum TestServices {
                         database: e["HUBCTL_TEST_POSTGRES_DATABASE"] ?? "postgres")
     }
 
+    /// True when the test cluster also accepts TLS (a self-signed certificate).
+    public static var postgresTLS: Bool { environment["HUBCTL_TEST_POSTGRES_TLS"] == "1" }
+
     /// Run PostgreSQL tests: the server is there, or CI must fail without it.
     public static var runPostgresTests: Bool { postgres != nil || isCI }
 

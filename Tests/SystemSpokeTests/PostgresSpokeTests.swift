@@ -289,3 +289,24 @@ extension PostgresSpokeTests {
         await spoke.close()
     }
 }
+
+@Suite(.enabled(if: TestServices.postgresTLS || TestServices.isCI, "needs PostgreSQL with TLS: run scripts/with-test-services.sh swift test"))
+struct PostgresTLSTests {
+    @Test func sslmodeRequireEncryptsAndVerifyFullRefusesAnUntrustedCertificate() async throws {
+        #expect(TestServices.postgresTLS, "the test cluster was started without TLS (is openssl installed?)")
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE t (id serial PRIMARY KEY, name text)")
+        var settings = f.settings()
+        settings.sslMode = .require
+        let required = PostgresSpoke(system: "billing", settings: settings)
+        let binding = ObjectBinding(entity: "t", object: "t", fields: ["name"])
+        #expect(try await required.check([binding]).first?.problems == [])
+        let encrypted = try await f.rows("SELECT ssl::text FROM pg_stat_ssl WHERE pid <> pg_backend_pid() AND ssl")
+        #expect(!encrypted.isEmpty, "the spoke's connection uses TLS")
+        await required.close()
+        settings.sslMode = .verifyFull
+        let verifying = PostgresSpoke(system: "billing", settings: settings)
+        await #expect(throws: SpokeError.self) { _ = try await verifying.check([binding]) }
+    }
+}
