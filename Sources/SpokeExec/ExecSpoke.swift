@@ -138,6 +138,35 @@ public struct ExecSpoke: Spoke {
         }
     }
 
+    /// The records created earlier with these keys, when the connector can tell
+    /// (`lookup_created`); nil when it cannot (it answers `unsupported`, or does not know the op).
+    public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        guard let answer = try await optional("lookup_created", ["object": Self.binding(object),
+                                                                 "keys": .array(keys.map(Value.string))], object) else { return nil }
+        var out: [String: ExternalID] = [:]
+        for (key, value) in answer["ids"]?.objectValue ?? [:] where keys.contains(key) {
+            if let id = Self.id(value) { out[key] = id }
+        }
+        return out
+    }
+
+    /// How many records the object holds, when the connector can tell cheaply (`count`).
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        guard let answer = try await optional("count", ["object": Self.binding(object)], object) else { return nil }
+        return answer["count"]?.intValue.map { Int($0) }
+    }
+
+    /// Sends an optional request: nil when the connector answers `{"unsupported": true}` or a
+    /// configuration error (a connector written before the op existed does not know it).
+    func optional(_ op: String, _ fields: [String: Value], _ object: ObjectBinding) async throws -> [String: Value]? {
+        do {
+            let answer = try await process.request(op, fields, object: object.object)
+            return answer["unsupported"]?.boolValue == true ? nil : answer
+        } catch let error as SpokeError where error.kind == .configuration {
+            return nil
+        }
+    }
+
     static func id(_ value: Value) -> ExternalID? {
         switch value {
         case .string(let s) where !s.isEmpty: return ExternalID(s)

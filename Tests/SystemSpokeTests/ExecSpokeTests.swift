@@ -93,3 +93,34 @@ extension ExecSpokeTests {
         await spoke.stop()
     }
 }
+
+extension ExecSpokeTests {
+    @Test func theConnectorFindsCreatesByKeyAndCountsItsRecords() async throws {
+        let spoke = Self.notes(try Self.temporaryDirectory())
+        let binding = ObjectBinding(entity: "note", object: "notes", fields: ["name"])
+        _ = try await spoke.write(binding, [.create(key: "k1", fields: ["name": "a"]), .create(key: "k2", fields: ["name": "b"]),
+                                            .delete(id: "k2")])
+        #expect(try await spoke.lookupCreated(binding, keys: ["k1", "k2", "k3"]) == ["k1": "k1"])
+        #expect(try await spoke.count(binding) == 1)
+        await spoke.stop()
+    }
+
+    @Test func aConnectorWithoutTheOptionalOpsCannotTell() async throws {
+        let dir = try Self.temporaryDirectory()
+        try """
+            import json, sys
+            for line in sys.stdin:
+                req = json.loads(line)
+                if req["op"] == "open": out = {"protocol": 1}
+                elif req["op"] == "count": out = {"unsupported": True}
+                else: out = {"error": {"kind": "configuration", "message": "unknown op " + req["op"]}}
+                out["id"] = req["id"]
+                print(json.dumps(out), flush=True)
+            """.write(toFile: dir + "/old.py", atomically: true, encoding: .utf8)
+        let spoke = ExecSpoke(system: "old", command: ["python3", "old.py"], directory: dir, timeout: 20)
+        let binding = ObjectBinding(entity: "x", object: "x", fields: [])
+        #expect(try await spoke.lookupCreated(binding, keys: ["k"]) == nil)
+        #expect(try await spoke.count(binding) == nil)
+        await spoke.stop()
+    }
+}

@@ -134,6 +134,16 @@ def op_write(req):
     return {"results": results}
 
 
+def op_lookup_created(req):
+    # Creates use hubctl's key as the record's ID, so a key names its record.
+    rows = load(req["object"])["rows"]
+    return {"ids": {k: k for k in req["keys"] if k in rows and not rows[k].get("deleted")}}
+
+
+def op_count(req):
+    return {"count": sum(1 for r in load(req["object"])["rows"].values() if not r.get("deleted"))}
+
+
 def op_check(req):
     results = []
     for obj in req["objects"]:
@@ -164,7 +174,7 @@ def op_discover(req):
 
 
 OPS = {"open": op_open, "read": op_read, "scan_ids": op_scan_ids, "fetch": op_fetch, "write": op_write,
-       "check": op_check, "discover": op_discover}
+       "check": op_check, "discover": op_discover, "lookup_created": op_lookup_created, "count": op_count}
 
 
 def main():
