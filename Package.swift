@@ -17,6 +17,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
@@ -30,8 +33,13 @@ let package = Package(
         // Spokes: one target per family so heavy dependencies stay local.
         .target(name: "SpokeSQLite", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "SpokeFiles", dependencies: ["HubCore"]),
+        .target(name: "SpokePostgres", dependencies: ["HubCore", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        .target(name: "SpokeREST", dependencies: ["HubCore"]),
+        .target(name: "SpokeExec", dependencies: ["HubCore"]),
         // Builds spokes from a topology's systems.
-        .target(name: "HubAdapters", dependencies: ["HubCore", "HubTopology", "SpokeSQLite", "SpokeFiles"]),
+        .target(name: "HubAdapters", dependencies: [
+            "HubCore", "HubTopology", "SpokeSQLite", "SpokeFiles", "SpokePostgres", "SpokeREST", "SpokeExec",
+        ]),
         // The engine: pull, merge, push; reports.
         .target(name: "HubSync", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
         // Link audits and lineage: read-only invariant checks over the hub and the systems.
@@ -50,6 +58,9 @@ let package = Package(
         .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
+        // Test support: real servers the tests talk to (the fake CRM with scripted faults) and
+        // the services the test script starts (PostgreSQL, Kinto).
+        .target(name: "HubTestServers", dependencies: ["HubCore", .product(name: "FlyingFox", package: "FlyingFox")]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
@@ -57,6 +68,10 @@ let package = Package(
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SystemSpokeTests", dependencies: [
+            "HubCore", "HubTopology", "HubTesting", "HubTestServers", "SpokePostgres", "SpokeREST", "SpokeExec",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
         ]),
@@ -70,7 +85,7 @@ let package = Package(
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [
-            "hubctl", "HubCore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "hubctl", "HubCore", "HubTesting", "HubTestServers", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
 )

@@ -14,9 +14,10 @@ public struct Hubctl: AsyncParsableCommand {
             """,
         version: HubctlVersion.current,
         subcommands: [
-            ValidateCommand.self, SyncAllCommand.self, ConflictsCommand.self, QuarantineCommand.self, HistoryCommand.self, RunsCommand.self,
-            AuditCommand.self, RepairCommand.self, LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self,
-            RelinkCommand.self, MergeCommand.self, UnmergeCommand.self, DemoCommand.self,
+            ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, ConflictsCommand.self,
+            QuarantineCommand.self, HistoryCommand.self, RunsCommand.self, AuditCommand.self, RepairCommand.self,
+            LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self, RelinkCommand.self,
+            MergeCommand.self, UnmergeCommand.self, DemoCommand.self,
         ])
 
     public init() {}

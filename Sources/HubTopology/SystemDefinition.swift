@@ -5,7 +5,7 @@ public enum AdapterKind: String, Sendable, Hashable, CaseIterable {
     case sqlite, csv, jsonl, postgres, rest, exec
 
     /// Adapters this build of hubctl can run.
-    public static let available: [AdapterKind] = [.sqlite, .csv, .jsonl]
+    public static let available: [AdapterKind] = [.sqlite, .csv, .jsonl, .postgres, .rest, .exec]
 }
 
 /// Which way data flows between the hub and a system (or one field of it).
@@ -62,10 +62,13 @@ public struct SystemEntityMapping: Sendable, Hashable {
     /// What happens to a record in this system whose hub entity stops matching `filter`.
     public var onUnmatch: OnUnmatch
     public var deletes: DeletePolicy
+    /// A rest system's endpoint settings for this object (paths, pagination, envelope…), `${ENV}`
+    /// substituted; nil elsewhere.
+    public var endpoint: [String: Value]?
 
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
                 fields: [FieldMapping], filter: Predicate? = nil, onUnmatch: OnUnmatch = .leave,
-                deletes: DeletePolicy = DeletePolicy()) {
+                deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil) {
         self.entity = entity
         self.object = object
         self.idField = idField
@@ -74,6 +77,7 @@ public struct SystemEntityMapping: Sendable, Hashable {
         self.filter = filter
         self.onUnmatch = onUnmatch
         self.deletes = deletes
+        self.endpoint = endpoint
     }
 }
 

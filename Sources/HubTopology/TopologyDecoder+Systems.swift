@@ -2,7 +2,7 @@ import HubCore
 
 extension TopologyDecoder {
     static let systemKeys = ["adapter", "connection", "direction", "entities"]
-    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes"]
+    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint"]
     static let fieldMappingKeys = [
         "field", "values", "direction", "default", "type", "format", "normalize", "parts", "separator", "split",
     ]
@@ -37,8 +37,8 @@ extension TopologyDecoder {
         var connection: [String: Value] = [:]
         if let connectionNode = s["connection"] {
             connection = decodeConnection(connectionNode, adapter: adapter)
-        } else if adapter == .sqlite {
-            node.report("missing required key 'connection' (sqlite needs {\"path\": \"file.db\"})")
+        } else if let adapter, let example = Self.requiredConnection[adapter] {
+            node.report("missing required key 'connection' (\(adapter.rawValue) needs \(example))")
         }
         var mappings: [SystemEntityMapping] = []
         if let entitiesNode = node.require(s, "entities", "an object mapping entities to this system's objects"),
@@ -52,7 +52,8 @@ extension TopologyDecoder {
                     }
                     continue
                 }
-                if let mapping = decodeSystemEntity(mappingNode, entity: entity, system: name, direction: direction) {
+                if let mapping = decodeSystemEntity(mappingNode, entity: entity, system: name, direction: direction,
+                                                    adapter: adapter) {
                     mappings.append(mapping)
                 }
             }
@@ -72,10 +73,16 @@ extension TopologyDecoder {
             node.rejectUnknownKeys(c, allowed: ["path", "delimiter"])
         case .jsonl:
             node.rejectUnknownKeys(c, allowed: ["path"])
-        default:
+        case .postgres:
+            checkPostgres(node, c)
+        case .rest:
+            checkREST(node, c)
+        case .exec:
+            checkExec(node, c)
+        case nil:
             break
         }
-        if let p = c["path"] { _ = p.name("a path") }
+        if let p = c["path"], adapter != .rest { _ = p.name("a path") }
         var out: [String: Value] = [:]
         for (key, child) in c.sorted(by: { $0.key < $1.key }) { out[key] = substitute(child, key: key) }
         if adapter == .csv, let d = c["delimiter"], d.string() != nil, case .string(let s)? = out["delimiter"],
@@ -159,8 +166,16 @@ extension TopologyDecoder {
         return out
     }
 
-    func decodeSystemEntity(_ node: Node, entity: EntityDefinition, system: SystemName, direction: Direction)
-        -> SystemEntityMapping?
+    /// What a connection must hold, by adapter, for the message about a missing connection.
+    static let requiredConnection: [AdapterKind: String] = [
+        .sqlite: "{\"path\": \"file.db\"}",
+        .postgres: "{\"url\": \"postgres://user:${PGPASSWORD}@host/db\"} or host, database, user, password",
+        .rest: "{\"base_url\": \"https://api.example.com\", \"auth\": {…}}",
+        .exec: "{\"command\": [\"python3\", \"connector.py\"]}",
+    ]
+
+    func decodeSystemEntity(_ node: Node, entity: EntityDefinition, system: SystemName, direction: Direction,
+                            adapter: AdapterKind? = nil) -> SystemEntityMapping?
     {
         guard let m = node.object() else { return nil }
         node.rejectUnknownKeys(m, allowed: Self.systemEntityKeys)
@@ -210,9 +225,18 @@ extension TopologyDecoder {
             onUnmatch = value
             if filter == nil && value == .delete { n.report("'on_unmatch' needs a 'filter' to apply to") }
         }
+        var endpoint: [String: Value]?
+        if let endpointNode = m["endpoint"] {
+            if adapter != nil && adapter != .rest {
+                endpointNode.report("'endpoint' is for rest systems; this system's adapter is \(adapter!.rawValue)")
+            } else {
+                checkEndpoint(endpointNode)
+                endpoint = substitute(endpointNode, key: "endpoint").objectValue
+            }
+        }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
-                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes)
+                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint)
     }
 
     func decodeFieldMapping(_ canonical: String, _ node: Node, entity: EntityDefinition) -> FieldMapping? {

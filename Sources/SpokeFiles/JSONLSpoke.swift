@@ -58,4 +58,9 @@ public struct JSONLSpoke: Spoke {
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try store.write(object, writes)
     }
+
+    /// The .jsonl files of the directory and the fields their first records hold.
+    public func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema {
+        try store.discover(objects, fileExtension: ".jsonl", typed: true)
+    }
 }

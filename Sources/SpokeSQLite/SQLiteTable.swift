@@ -80,7 +80,9 @@ struct SQLiteTable: Sendable {
 
     /// Describes a column that does not exist, listing the columns that do.
     func missingColumn(_ name: String, role: String) -> String {
-        "table '\(self.name)' has no \(role) '\(name)' (its columns: \(columns.map(\.name).joined(separator: ", ")))"
+        var message = "table '\(self.name)' has no \(role) '\(name)'"
+        if let guess = Suggest.closest(to: name, in: columns.map(\.name)) { message += "; did you mean '\(guess)'?" }
+        return message + " (its columns: \(columns.map(\.name).joined(separator: ", ")))"
     }
 }
 
@@ -91,7 +93,8 @@ struct TableNotFound: Error {
 
     var message: String {
         let list = existing.isEmpty ? "the database has no tables" : "it has: \(existing.joined(separator: ", "))"
-        return "table '\(name)' does not exist; \(list)"
+        let guess = Suggest.closest(to: name, in: existing).map { "did you mean '\($0)'? " } ?? ""
+        return "table '\(name)' does not exist; \(guess)\(list)"
     }
 }
 

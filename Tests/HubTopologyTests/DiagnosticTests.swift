@@ -144,14 +144,46 @@ import Testing
         ])
     }
 
-    @Test(arguments: ["postgres", "rest", "exec"])
-    func anAdapterThatIsNotBuiltYetIsAValidationError(_ adapter: String) {
+    @Test(arguments: [
+        ("postgres", ["systems.erp.connection.url: expected a URL like postgres://user:${PGPASSWORD}@host:5432/database"]),
+        ("rest", ["systems.erp.connection.url: unknown key 'url' (allowed: base_url, auth, headers, timeout, rate_limit, retry, endpoint)",
+                  "systems.erp.connection: missing required key 'base_url' (the API root, e.g. https://api.example.com/v1)"]),
+        ("exec", ["systems.erp.connection.url: unknown key 'url' (allowed: command, settings, timeout, tombstones)",
+                  #"systems.erp.connection: missing required key 'command' (the connector's program and arguments, e.g. ["python3", "connector.py"])"#]),
+    ])
+    func aConnectionThatDoesNotFitTheAdapterIsAValidationError(_ adapter: String, _ expected: [String]) {
         let text = topology(moreSystems: """
             "erp": {"adapter": "\(adapter)", "connection": {"url": "x"}, "entities": {"customer": {"object": "c", "fields": {"email": "e"}}}}
             """)
+        #expect(problems(text) == expected)
+    }
+
+    @Test func secretsWrittenInTheTopologyAreRejected() {
+        let text = topology(moreSystems: """
+            "erp": {"adapter": "postgres", "connection": {"url": "postgres://app:hunter22@db/erp"},
+                    "entities": {"customer": {"object": "c", "fields": {"email": "e"}}}},
+            "api": {"adapter": "rest", "connection": {"base_url": "https://api.test", "auth": {"type": "bearer", "token": "abc123"}},
+                    "entities": {"customer": {"object": "c", "fields": {"email": "e"}}}}
+            """)
         #expect(problems(text) == [
-            "systems.erp.adapter: adapter '\(adapter)' is not built yet in this version of hubctl (available: sqlite, csv, jsonl)"
+            "systems.erp.connection.url: the URL holds a password written in the topology; write it as ${NAME} so it comes from the environment",
+            "systems.api.connection.auth.token: a secret written in the topology; write ${NAME} and export NAME so it comes from the environment",
         ])
+    }
+
+    @Test func restEndpointSettingsAreChecked() {
+        let text = topology(moreSystems: """
+            "api": {"adapter": "rest", "connection": {"base_url": "https://api.test"},
+                    "entities": {"customer": {"object": "c", "fields": {"email": "e"},
+                                 "endpoint": {"pagination": {"style": "cursr"}, "create": {"method": "GET"}, "envelop": "data"}}}}
+            """)
+        #expect(problems(text) == [
+            "systems.api.entities.customer.endpoint.envelop: unknown key 'envelop'; did you mean 'envelope'?",
+            "systems.api.entities.customer.endpoint.pagination.style: unknown pagination style 'cursr'; expected none, page, offset, cursor, header, link, next_url",
+            "systems.api.entities.customer.endpoint.create.method: unknown method 'GET'; expected POST, PUT, PATCH, DELETE",
+        ])
+        let sqlite = topology(crmEntityExtra: #""endpoint": {"path": "x"}"#)
+        #expect(problems(sqlite) == ["systems.crm.entities.customer.endpoint: 'endpoint' is for rest systems; this system's adapter is sqlite"])
     }
 
     @Test func aRefToAnUnknownEntityIsRejected() {
@@ -517,7 +549,7 @@ import Testing
             "systems.crm.entities.customer.fields.emial: unknown canonical field 'emial' (customer has: rep)",
             "systems.crm.entities.customer.filter.country: unknown canonical field 'country' (customer has: rep)",
             "systems.crm.entities.customer.deletes.pull: unknown pull delete policy 'never'; expected one of: propagate, ignore, restore",
-            "systems.erp.adapter: adapter 'postgres' is not built yet in this version of hubctl (available: sqlite, csv, jsonl)",
+            #"systems.erp: missing required key 'connection' (postgres needs {"url": "postgres://user:${PGPASSWORD}@host/db"} or host, database, user, password)"#,
             "systems.erp.entities.custmer: unknown entity 'custmer' (declared: customer); did you mean 'customer'?",
             "entities.customer.fields.rep.entity: ref to unknown entity 'employee' (declared: customer)",
             "entities.customer.match[0][0]: unknown canonical field 'mail' (customer has: rep)",

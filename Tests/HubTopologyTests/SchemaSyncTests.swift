@@ -55,7 +55,12 @@ import Testing
                      "$defs/conflicts/properties/fields/additionalProperties", "$defs/system", "$defs/systemEntity",
                      "$defs/fieldMapping/oneOf/1", "$defs/deletes", "$defs/condition/anyOf/1",
                      "$defs/system/allOf/0/then/properties/connection", "$defs/system/allOf/1/then/properties/connection",
-                     "$defs/system/allOf/2/then/properties/connection"] {
+                     "$defs/system/allOf/2/then/properties/connection", "$defs/system/allOf/3/then/properties/connection",
+                     "$defs/system/allOf/4/then/properties/connection", "$defs/system/allOf/5/then/properties/connection",
+                     "$defs/restEndpoint", "$defs/restOperation", "$defs/restEndpoint/properties/pagination",
+                     "$defs/restEndpoint/properties/tombstone",
+                     "$defs/system/allOf/4/then/properties/connection/properties/auth",
+                     "$defs/system/allOf/4/then/properties/connection/properties/retry"] {
             #expect(try at(path + "/additionalProperties") == false, "\(path)")
         }
     }
@@ -67,6 +72,25 @@ import Testing
         #expect(try keys("$defs/system/allOf/1/then/properties/connection/properties") == ["path", "delimiter"])
         #expect(try at("$defs/system/allOf/2/if/properties/adapter/const") == "jsonl")
         #expect(try keys("$defs/system/allOf/2/then/properties/connection/properties") == ["path"])
+        #expect(try at("$defs/system/allOf/3/if/properties/adapter/const") == "postgres")
+        #expect(try keys("$defs/system/allOf/3/then/properties/connection/properties") == Set(TopologyDecoder.postgresConnectionKeys))
+        #expect(try at("$defs/system/allOf/4/if/properties/adapter/const") == "rest")
+        let rest = "$defs/system/allOf/4/then/properties/connection/properties"
+        #expect(try keys(rest) == Set(TopologyDecoder.restConnectionKeys))
+        #expect(try keys(rest + "/auth/properties") == Set(TopologyDecoder.restAuthKeys))
+        #expect(try enumeration(rest + "/auth/properties/type/enum") == Set(TopologyDecoder.restAuthTypes))
+        #expect(try keys(rest + "/retry/properties") == Set(TopologyDecoder.restRetryKeys))
+        #expect(try at("$defs/system/allOf/5/if/properties/adapter/const") == "exec")
+        #expect(try keys("$defs/system/allOf/5/then/properties/connection/properties") == Set(TopologyDecoder.execConnectionKeys))
+    }
+
+    @Test func restEndpointKeysMatchTheDecoder() throws {
+        #expect(try keys("$defs/restEndpoint/properties") == Set(TopologyDecoder.restEndpointKeys))
+        #expect(try keys("$defs/restEndpoint/properties/pagination/properties") == Set(TopologyDecoder.restPaginationKeys))
+        #expect(try enumeration("$defs/restEndpoint/properties/pagination/properties/style/enum")
+                    == Set(TopologyDecoder.restPaginationStyles))
+        #expect(try keys("$defs/restOperation/properties") == Set(TopologyDecoder.restOperationKeys))
+        #expect(try keys("$defs/restEndpoint/properties/tombstone/properties") == Set(TopologyDecoder.restTombstoneKeys))
     }
 
     @Test func enumerationsMatchTheModel() throws {

@@ -147,7 +147,7 @@ import Testing
                 try await spoke.read(ObjectBinding(entity: "customer", object: "contact", fields: []), after: nil, limit: 10)
             }
             #expect(tableError?.kind == .configuration)
-            #expect(tableError?.message == "table 'contact' does not exist; it has: contacts")
+            #expect(tableError?.message == "table 'contact' does not exist; did you mean 'contacts'? it has: contacts")
         }
     }
 
@@ -373,6 +373,32 @@ import Testing
             #expect(try await spoke.write(binding, [.update(id: "1", fields: ["j": ["a": [1, true]]])]) == [.updated])
             let record = try #require(try await spoke.fetch(binding, ids: ["1"]).first)
             #expect(record.fields == ["id": 1, "i": 42, "r": 2.5, "t": "text", "n": nil, "b": "AP8Q", "j": #"{"a":[1,true]}"#])
+        }
+    }
+}
+
+extension SQLiteSpokeTests {
+    @Test func aMisspeltColumnIsNamedWithTheLikelyIntendedOne() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, _) = try Self.makeDatabase(directory, "CREATE TABLE users (id INTEGER PRIMARY KEY, given TEXT, family TEXT);")
+            let results = try await spoke.check([ObjectBinding(entity: "user", object: "users", fields: ["gvien"])])
+            #expect(results[0].problems == ["table 'users' has no column 'gvien'; did you mean 'given'? (its columns: id, given, family)"])
+        }
+    }
+
+    @Test func discoverListsTablesWithTheirColumnsKindsAndKeys() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, _) = try Self.makeDatabase(directory, """
+                CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, score REAL, active BOOLEAN,
+                                    born DATE, seen DATETIME, prefs JSON, extra);
+                CREATE VIEW emails AS SELECT email FROM users;
+                """)
+            let schema = try await spoke.discover([])
+            #expect(schema.objects.map(\.name) == ["emails", "users"])
+            let users = try #require(schema.object(named: "users"))
+            #expect(users.fields.map(\.kind) == [.integer, .text, .number, .boolean, .date, .datetime, .json, .any])
+            #expect(users.field(named: "id")?.isKey == true)
+            #expect(users.field(named: "email")?.nullable == false)
         }
     }
 }

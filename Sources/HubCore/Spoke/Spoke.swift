@@ -59,6 +59,13 @@ public protocol Spoke: Sendable {
     /// How many records the object holds, when the system can tell cheaply; nil otherwise
     /// (the default). The engine uses it to skip ID scans when no record can be missing.
     func count(_ object: ObjectBinding) async throws -> Int?
+
+    /// Lists the objects and fields the system has (`hubctl discover`), with their types.
+    ///
+    /// `objects` are the topology's bindings: systems without a catalog (a REST API) sample
+    /// those; systems with one (a database) list everything. Has a default that throws, so an
+    /// adapter without discovery still compiles.
+    func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema
 }
 
 extension Spoke {
@@ -216,9 +223,13 @@ extension SpokeWriteResult {
 /// The outcome of checking one object.
 public struct SpokeCheckResult: Sendable, Hashable {
     public var object: String
+    /// What stops the object from syncing (a missing table, a missing column).
     public var problems: [String]
-    public init(object: String, problems: [String]) {
+    /// What may be wrong but cannot be proven (a field no sampled record of an API has).
+    public var warnings: [String]
+    public init(object: String, problems: [String], warnings: [String] = []) {
         self.object = object
         self.problems = problems
+        self.warnings = warnings
     }
 }

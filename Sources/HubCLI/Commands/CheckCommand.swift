@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import HubAdapters
+import HubCore
+import HubMapping
+import HubTopology
+
+/// `hubctl check [SYSTEM…]`: connects to each system and checks what the topology maps.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Connect to each system: reachable, authenticated, every mapped object and field there with a fitting type.",
+        discussion: "Writes nothing. Exit codes: 0 every check passed (warnings allowed), 1 a problem was found, 78 invalid topology.")
+
+    @OptionGroup var options: TopologyOptions
+    @Flag(help: "Print one JSON document instead of text.") var json = false
+    @Argument(help: ArgumentHelp("Only these systems (default: all).", valueName: "system")) var systems: [String] = []
+
+    func run() async throws {
+        var console = Console()
+        let topology = try options.load(console: console)
+        console.redactor = topology.secrets
+        for name in systems where topology.system(SystemName(name)) == nil {
+            console.error("unknown system '\(name)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
+            throw ExitCode(64)
+        }
+        let chosen = topology.systems.filter { systems.isEmpty || systems.contains($0.name.rawValue) }
+        var reports: [SystemCheck] = []
+        for system in chosen { reports.append(await SystemCheck.run(system, topology)) }
+        if json {
+            console.out(JSONWriter.pretty(.object([
+                "format_version": "1.0", "command": "check", "ok": .bool(reports.allSatisfy(\.ok)),
+                "systems": .array(reports.map(\.json)),
+            ])))
+        } else {
+            for report in reports { console.out(report.text) }
+            let failed = reports.filter { !$0.ok }.map(\.name)
+            console.out(failed.isEmpty ? (reports.count == 1 ? "The system passed." : "All \(reports.count) systems passed.")
+                        : "\(failed.count) of \(reports.count) systems have problems: \(failed.joined(separator: ", ")).")
+        }
+        if !reports.allSatisfy(\.ok) { throw ExitCode(1) }
+    }
+}
+
+/// The outcome of checking one system.
+struct SystemCheck {
+    struct ObjectCheck {
+        var entity: String
+        var object: String
+        var problems: [String] = []
+        var warnings: [String] = []
+    }
+
+    var name: String
+    var adapter: String
+    /// Why the system could not be checked at all (unreachable, wrong password), if so.
+    var error: String?
+    var objects: [ObjectCheck] = []
+
+    var ok: Bool { error == nil && objects.allSatisfy { $0.problems.isEmpty } }
+
+    static func run(_ system: SystemDefinition, _ topology: Topology) async -> SystemCheck {
+        var report = SystemCheck(name: system.name.rawValue, adapter: system.adapter.rawValue)
+        let mappers = system.entities.compactMap { mapping in
+            topology.entity(mapping.entity).map {
+                EntityMapper(system: system, mapping: mapping, entity: $0, nestedPaths: system.adapter.usesNestedPaths)
+            }
+        }
+        let spoke: any Spoke
+        do {
+            spoke = try SpokeFactory.make(system, baseDirectory: topology.baseDirectory, secrets: topology.secrets.secrets)
+        } catch {
+            report.error = message(error)
+            return report
+        }
+        let results: [SpokeCheckResult]
+        do {
+            results = try await spoke.check(mappers.map(\.binding))
+        } catch {
+            report.error = message(error)
+            return report
+        }
+        let schema = try? await spoke.discover(mappers.map(\.binding))
+        for (mapper, result) in zip(mappers, results) {
+            var check = ObjectCheck(entity: mapper.entity.name.rawValue, object: mapper.binding.object,
+                                    problems: result.problems, warnings: result.warnings)
+            if result.problems.isEmpty, let found = schema?.object(named: mapper.binding.object) {
+                for field in mapper.mapping.fields where !field.isComposite {
+                    guard let definition = mapper.field(field.canonical[0].rawValue),
+                          let discovered = found.field(named: field.systemField) else { continue }
+                    switch FieldCompatibility.verdict(definition.type, mapping: field, kind: discovered.kind) {
+                    case .compatible: break
+                    case .risky(let why):
+                        check.warnings.append("'\(field.systemField)' (\(discovered.nativeType)) for \(definition.type.rawValue) field '\(definition.name)': \(why)")
+                    case .incompatible(let why):
+                        let line = "'\(field.systemField)' (\(discovered.nativeType)) cannot hold \(definition.type.rawValue) field '\(definition.name)': \(why)"
+                        if found.fromSample { check.warnings.append(line) } else { check.problems.append(line) }
+                    }
+                }
+            }
+            report.objects.append(check)
+        }
+        return report
+    }
+
+    static func message(_ error: any Error) -> String {
+        if let e = error as? SpokeError { return e.message }
+        return "\(error)"
+    }
+
+    var text: String {
+        var lines: [String] = []
+        if let error {
+            lines.append("✗ \(name) (\(adapter)): \(error)")
+            return lines.joined(separator: "\n")
+        }
+        lines.append((ok ? "✓ " : "✗ ") + "\(name) (\(adapter)): reachable" + (ok ? ", every mapped object and field found" : ""))
+        for o in objects {
+            let mark = o.problems.isEmpty ? "✓" : "✗"
+            lines.append("  \(mark) \(o.entity) → \(o.object)")
+            for p in o.problems { lines.append("      problem: \(p)") }
+            for w in o.warnings { lines.append("      warning: \(w)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var json: Value {
+        var o: [String: Value] = ["name": .string(name), "adapter": .string(adapter), "ok": .bool(ok)]
+        if let error { o["error"] = .string(error) }
+        o["objects"] = .array(objects.map { c in
+            .object(["entity": .string(c.entity), "object": .string(c.object),
+                     "problems": .array(c.problems.map(Value.string)), "warnings": .array(c.warnings.map(Value.string))])
+        })
+        return .object(o)
+    }
+}

@@ -1,0 +1,92 @@
+import HubCore
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The spoke's one connection to the database, opened on first use and reopened after it
+/// breaks. Calls run one at a time, in order, so a write batch's transaction never interleaves
+/// with another call on the same connection.
+actor PostgresSession {
+    let system: SystemName
+    let settings: PostgresSettings
+    private var connection: PostgresConnection?
+    private var nextID = 1
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private let logger = Logger(label: "hubctl.spoke.postgres")
+
+    init(system: SystemName, settings: PostgresSettings) {
+        self.system = system
+        self.settings = settings
+    }
+
+    deinit {
+        // Nothing waits for the close once the spoke is gone; the closure keeps the connection
+        // alive until it is closed.
+        guard let connection else { return }
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    /// Runs `body` on the open connection, connecting first if needed. A connection that broke
+    /// is dropped so the next call reconnects.
+    func run<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        let connection = try await open()
+        do {
+            return try await body(connection, logger)
+        } catch {
+            if connection.isClosed { self.connection = nil }
+            throw error
+        }
+    }
+
+    /// Waits for the calls before this one to finish.
+    private func acquire() async {
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+    }
+
+    /// Hands the connection to the next waiting call.
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+
+    /// Closes the connection (the next call reconnects).
+    func close() async {
+        guard let connection else { return }
+        self.connection = nil
+        try? await connection.close()
+    }
+
+    private func open() async throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: try tls())
+        configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeout))
+        // Timestamps read back in UTC, whatever the server's default zone.
+        configuration.options.additionalStartupParameters = [("TimeZone", "UTC"), ("application_name", "hubctl")]
+        nextID += 1
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: nextID, logger: logger)
+            self.connection = connection
+            return connection
+        } catch {
+            throw PostgresErrors.connectionError(error, system: system, settings: settings)
+        }
+    }
+
+    private func tls() throws -> PostgresConnection.Configuration.TLS {
+        switch settings.sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            let context = try NIOSSLContext(configuration: tls)
+            return settings.sslMode == .prefer ? .prefer(context) : .require(context)
+        case .verifyFull:
+            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import HubCore
+import PostgresNIO
+
+extension PostgresSpoke {
+    /// Reads one page by keyset pagination (see ``PostgresReadPosition`` for the cursor).
+    ///
+    /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
+    /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
+    /// at the highest cursor value, inclusive. Without one, rows come by ID and the last page's
+    /// `next` is nil.
+    public func read(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        let limit = max(1, limit)
+        let position = try position(cursor, binding)
+        return try await withObject(binding) { object, connection, logger in
+            if object.cursor != nil {
+                return try await Self.readIncremental(object, from: position, limit: limit, connection, logger)
+            }
+            let after: String?
+            if case .scan(let id) = position { after = id } else { after = nil }
+            let rows = try await Self.selectByID(object, columns: object.selectList, after: after, limit: limit + 1,
+                                                 connection, logger)
+            let records = rows.prefix(limit).compactMap(object.record(from:))
+            let isLast = rows.count <= limit
+            let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
+            return SpokePage(records: records, next: next, isLast: isLast)
+        }
+    }
+
+    /// Lists IDs by keyset pagination on the ID column; the last page's `next` is nil.
+    public func scanIDs(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
+        let limit = max(1, limit)
+        let position = try position(cursor, binding)
+        return try await withObject(binding) { object, connection, logger in
+            let after: String?
+            if case .scan(let id) = position { after = id } else { after = nil }
+            let rows = try await Self.selectByID(object, columns: object.idSelectList, after: after,
+                                                 limit: limit + 1, connection, logger)
+            let ids = rows.prefix(limit).compactMap { $0[0].map(ExternalID.init) }
+            let isLast = rows.count <= limit
+            let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
+            return IDPage(ids: ids, next: next, isLast: isLast)
+        }
+    }
+
+    /// How many rows the table holds (`count(*)`), so the engine can skip an ID scan when no
+    /// linked row can be missing.
+    public func count(_ binding: ObjectBinding) async throws -> Int? {
+        try await withObject(binding) { object, connection, logger in
+            let rows = try await connection.textRows(PostgresStatement("SELECT count(*)::text FROM \(object.table.qualified)"),
+                                                     logger: logger)
+            return rows.first?.first.flatMap { $0.flatMap { Int($0) } }
+        }
+    }
+
+    /// The rows created earlier with these keys (see ``PostgresCreateKeys``): found by ID where
+    /// the hub's key is the ID, through the key table where the server assigns IDs.
+    public func lookupCreated(_ binding: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
+        guard !keys.isEmpty else { return [:] }
+        return try await withObject(binding) { object, connection, logger in
+            if object.id.hasDefault {
+                return try await PostgresCreateKeys(beside: object).lookup(keys, object: object, connection, logger)
+            }
+            let candidates = keys.filter { object.canHold(ExternalID($0)) }
+            var found: [String: ExternalID] = [:]
+            for start in stride(from: 0, to: candidates.count, by: 500) {
+                var statement = PostgresStatement("SELECT \(object.idSelectList) FROM \(object.table.qualified) WHERE ")
+                statement.append("\(object.id.identifier.quoted) IN ")
+                statement.bindList(candidates[start..<min(start + 500, candidates.count)].map { Optional($0) })
+                for row in try await connection.textRows(statement, logger: logger) {
+                    if let id = row[0] { found[id] = ExternalID(id) }
+                }
+            }
+            return found
+        }
+    }
+
+    /// Fetches records by ID, 500 at a time.
+    public func fetch(_ binding: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
+        guard !ids.isEmpty else { return [] }
+        var seen: Set<ExternalID> = []
+        let requested = ids.filter { seen.insert($0).inserted }
+        return try await withObject(binding) { object, connection, logger in
+            // An ID the key column cannot hold (text for an integer key) names no row.
+            let unique = requested.filter(object.canHold)
+            guard !unique.isEmpty else { return [] }
+            var records: [SpokeRecord] = []
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = unique[start..<min(start + 500, unique.count)]
+                var statement = PostgresStatement("SELECT \(object.selectList) FROM \(object.table.qualified) WHERE ")
+                statement.append("\(object.id.identifier.quoted) IN ")
+                statement.bindList(chunk.map { Optional($0.rawValue) })
+                records += try await connection.textRows(statement, logger: logger).compactMap(object.record(from:))
+            }
+            return records
+        }
+    }
+
+    /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`.
+    static func selectByID(_ object: PostgresObject, columns: String, after: String?, limit: Int,
+                           _ connection: PostgresConnection, _ logger: Logger) async throws -> [[String?]] {
+        let id = object.id.identifier.quoted
+        var statement = PostgresStatement("SELECT \(columns) FROM \(object.table.qualified) WHERE \(id) IS NOT NULL")
+        if let after {
+            statement.append(" AND \(id) > ")
+            statement.bind(after)
+        }
+        statement.append(" ORDER BY \(id) LIMIT ")
+        statement.bind(String(limit))
+        return try await connection.textRows(statement, logger: logger)
+    }
+
+    /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID) order.
+    static func readIncremental(_ object: PostgresObject, from position: PostgresReadPosition, limit: Int,
+                                _ connection: PostgresConnection, _ logger: Logger) async throws -> SpokePage {
+        guard let cursorColumn = object.cursor else { preconditionFailure("incremental read without a cursor column") }
+        let table = object.table.qualified
+        let id = object.id.identifier.quoted
+        let cursor = cursorColumn.identifier.quoted
+
+        var records: [SpokeRecord] = []
+        var lastNullID: String?
+        var statement = PostgresStatement("SELECT \(object.selectList) FROM \(table) WHERE ")
+        // Where the next run starts if this run reads no row with a cursor value.
+        let fallbackSince: String?
+
+        switch position {
+        case .start, .scan, .nulls:
+            var nulls = PostgresStatement("SELECT \(object.selectList) FROM \(table) WHERE \(cursor) IS NULL AND \(id) IS NOT NULL")
+            if case .nulls(let after) = position {
+                nulls.append(" AND \(id) > ")
+                nulls.bind(after)
+                lastNullID = after
+            }
+            nulls.append(" ORDER BY \(id) LIMIT ")
+            nulls.bind(String(limit + 1))
+            let rows = try await connection.textRows(nulls, logger: logger)
+            records = rows.prefix(limit).compactMap(object.record(from:))
+            if rows.count > limit, let last = rows[limit - 1][0] {
+                return SpokePage(records: records, next: PostgresReadPosition.nulls(after: last).cursor, isLast: false)
+            }
+            if let last = rows.last?[0] { lastNullID = last }
+            statement.append("\(cursor) IS NOT NULL")
+            fallbackSince = nil
+        case .values(let value, let after):
+            statement.append("(\(cursor) > ")
+            statement.bind(value)
+            statement.append(" OR (\(cursor) = ")
+            statement.bind(value)
+            statement.append(" AND \(id) > ")
+            statement.bind(after)
+            statement.append("))")
+            fallbackSince = value
+        case .since(let value):
+            if let value {
+                statement.append("\(cursor) >= ")
+                statement.bind(value)
+            } else {
+                statement.append("\(cursor) IS NOT NULL")
+            }
+            fallbackSince = value
+        }
+
+        let remaining = limit - records.count
+        statement.append(" AND \(id) IS NOT NULL ORDER BY \(cursor), \(id) LIMIT ")
+        statement.bind(String(remaining + 1))
+        let rows = try await connection.textRows(statement, logger: logger)
+        records += rows.prefix(remaining).compactMap(object.record(from:))
+        if rows.count > remaining {
+            let next: PostgresReadPosition
+            if remaining == 0, let lastNullID {
+                next = .nulls(after: lastNullID)
+            } else {
+                let last = rows[remaining - 1]
+                next = .values(after: last[1] ?? "", id: last[0] ?? "")
+            }
+            return SpokePage(records: records, next: next.cursor, isLast: false)
+        }
+        let since = rows.last.map { $0[1] } ?? fallbackSince
+        return SpokePage(records: records, next: PostgresReadPosition.since(since).cursor, isLast: true)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+/// `hubctl check` and `hubctl discover` on file and SQLite systems, and an exec connector synced
+/// end to end: no servers needed.
+@Suite struct CheckAndDiscoverTests {
+    static let topology = #"""
+        {
+          "version": 1, "name": "files",
+          "entities": {"customer": {"fields": {"email": {"type": "string", "required": true}, "age": {"type": "integer"},
+                                                "joined": {"type": "datetime"}},
+                                     "match": [["email"]]}},
+          "systems": {
+            "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
+                    "entities": {"customer": {"object": "users", "fields": {"email": "email", "age": "age", "joined": "joined"}}}},
+            "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
+                      "entities": {"customer": {"object": "people.csv", "id": "Row ID", "fields": {"email": "Email"}}}}
+          }
+        }
+        """#
+
+    func world(_ topology: String = topology) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.path + "/sheet", withIntermediateDirectories: true)
+        try "Row ID,Email\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)
+        let db = Process()
+        db.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        db.arguments = ["sqlite3", dir.path + "/app.db",
+                        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, age INTEGER, joined BLOB NOT NULL DEFAULT x'00')"]
+        try db.run()
+        db.waitUntilExit()
+        return dir
+    }
+
+    @Test func checkPassesWhenEveryObjectAndFieldIsThereAndFlagsATypeThatCannotFit() throws {
+        let dir = try world()
+        let result = try HubctlProcess.run(["check", "--json", "-t", dir.path + "/topology.json"])
+        #expect(result.exitCode == 1, "a BLOB column cannot hold a datetime field: \(result.stdout)")
+        let systems = try result.json().value(atPath: "systems")?.arrayValue ?? []
+        #expect(systems.map { $0.value(atPath: "ok") } == [false, true])
+        let problems = systems.first?.value(atPath: "objects")?.arrayValue?.first?.value(atPath: "problems")?.arrayValue ?? []
+        #expect(problems == ["'joined' (BLOB) cannot hold datetime field 'joined': the field holds binary data"])
+        let fixed = try world(Self.topology.replacingOccurrences(of: #", "joined": "joined"}}}},"#, with: "}}}},"))
+        let ok = try HubctlProcess.run(["check", "-t", fixed.path + "/topology.json"])
+        #expect(ok.exitCode == 0, "\(ok.stdout)")
+        #expect(ok.stdout.contains("All 2 systems passed."))
+    }
+
+    @Test func checkNamesAnUnknownSystem() throws {
+        let dir = try world()
+        let result = try HubctlProcess.run(["check", "crm", "-t", dir.path + "/topology.json"])
+        #expect(result.exitCode == 64)
+        #expect(result.stderr.contains("unknown system 'crm'; the topology has: app, sheet"))
+    }
+
+    @Test func discoverListsTheTablesAndColumnsOfASystem() throws {
+        let dir = try world()
+        let text = try HubctlProcess.run(["discover", "app", "-t", dir.path + "/topology.json"])
+        #expect(text.exitCode == 0)
+        #expect(text.stdout.contains("users"))
+        #expect(text.stdout.contains("email") && text.stdout.contains("INTEGER"))
+        let json = try HubctlProcess.run(["discover", "sheet", "--json", "-t", dir.path + "/topology.json"])
+        let fields = try json.json().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
+        #expect(fields.compactMap { $0.value(atPath: "name")?.stringValue }.sorted() == ["Email", "Row ID"])
+    }
+
+    @Test func theExampleExecConnectorSyncsWithACSVFileAndARunAfterThatWritesNothing() throws {
+        let dir = try TemporaryDirectory()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("topologies/connectors").path,
+                                         toPath: dir.path + "/connectors")
+        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("topologies/exec-notes.json").path,
+                                         toPath: dir.path + "/topology.json")
+        try FileManager.default.createDirectory(atPath: dir.path + "/notes-sheet", withIntermediateDirectories: true)
+        try "Row ID,Email,First,Last,Phone\nr1,ann@example.com,Ann,Archer,111\n"
+            .write(toFile: dir.path + "/notes-sheet/customers.csv", atomically: true, encoding: .utf8)
+        let first = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
+        #expect(first.exitCode == 0, "\(first.stdout)\(first.stderr)")
+        let stored = try JSONParser.parse(String(contentsOfFile: dir.path + "/notes-data/customers.json", encoding: .utf8))
+        let rows = stored.value(atPath: "rows")?.objectValue?.values.compactMap { $0.value(atPath: "fields") } ?? []
+        #expect(rows == [["email": "ann@example.com", "first": "Ann", "last": "Archer", "phone": "111"]])
+        let quiet = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
+        #expect(quiet.exitCode == 0)
+        #expect(try quiet.json().value(atPath: "totals.push.created") == 0)
+        #expect(try quiet.json().value(atPath: "totals.push.updated") == 0)
+    }
+}
