@@ -70,6 +70,7 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemSpokeTests", dependencies: [
             "HubCore", "HubTopology", "HubTesting", "HubTestServers", "SpokePostgres", "SpokeREST", "SpokeExec",
+            "HubStore", "HubSync",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [

@@ -121,6 +121,7 @@ extension SyncEngine {
             }
         }
         let now = ctx.now()
+        var notSent = 0
         try write(ctx) { tx in
             let creates = prepared.filter { $0.kind == .create }.map(\.hubID)
             if !creates.isEmpty { try tx.closeIntents(system: system, entity: mapper.entity.name, hubIDs: creates) }
@@ -146,6 +147,8 @@ extension SyncEngine {
                     case .failed(let message):
                         counts.failed += 1
                         try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                    case .notSent, .indeterminate:
+                        notSent += 1
                     case .created:
                         counts.failed += 1
                     }
@@ -188,9 +191,27 @@ extension SyncEngine {
                 case .failed(let message):
                     counts.failed += 1
                     try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                case .notSent:
+                    notSent += 1
+                case .indeterminate(let message):
+                    if p.kind == .create {
+                        // Parked: a pending link keeps every push from creating it again.
+                        counts.failed += 1
+                        try tx.saveLink(Link(entity: mapper.entity.name, system: system, externalID: nil, hubID: p.hubID,
+                                             state: .pendingCreate, baseHash: nil, baseData: [:], baseVersion: nil,
+                                             linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
+                        try quarantinePush(p, mapper, reason: "indeterminate_create", message: message, tx, ctx)
+                    } else {
+                        notSent += 1  // updates are safe to send again
+                    }
                 }
             }
-            if let seq { try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: now) }
+            // Writes not sent keep the push mark where it was: the next run sends them again.
+            if let seq, notSent == 0 { try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: now) }
+        }
+        if notSent > 0 {
+            throw SpokeError(.unavailable, system: system, object: mapper.binding.object,
+                             message: "\(notSent) of \(prepared.count) writes were not sent; they wait for the next run")
         }
         if !prepared.isEmpty { try faultPoint(.pushAfterCommit) }
         if ctx.report.dryRun {

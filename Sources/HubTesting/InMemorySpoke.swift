@@ -100,6 +100,17 @@ public actor InMemorySpoke: Spoke {
     /// that committed but whose answer was lost.
     public var failAfterApplying: SpokeError?
 
+    /// When set, the next batch applies this many writes and answers `.notSent` for the rest.
+    public var sendOnly: Int?
+    /// When true, creates are applied but answered `.indeterminate` (an API that gave no answer).
+    public var answerCreatesIndeterminate = false
+
+    /// Makes the next batch stop after `count` writes, as an API going down mid-batch.
+    public func setSendOnly(_ count: Int?) { sendOnly = count }
+
+    /// Makes creates answer `.indeterminate` after applying them.
+    public func setAnswerCreatesIndeterminate(_ value: Bool) { answerCreatesIndeterminate = value }
+
     /// Makes the next write apply, then fail.
     public func setFailAfterApplying(_ error: SpokeError?) { failAfterApplying = error }
 
@@ -193,7 +204,13 @@ public actor InMemorySpoke: Spoke {
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try takeFailure()
         var results: [SpokeWriteResult] = []
+        let limit = sendOnly
+        sendOnly = nil
         for w in writes {
+            if let limit, results.count >= limit {
+                results.append(.notSent("not sent: the system went down"))
+                continue
+            }
             writeLog.append((object.object, w))
             seq += 1
             switch w {
@@ -214,7 +231,7 @@ public actor InMemorySpoke: Spoke {
                 }
                 objects[object.object, default: [:]][id] = Stored(fields: fields, changeSeq: seq, deleted: false)
                 createdKeys[object.object, default: [:]][key] = id
-                results.append(.created(id))
+                results.append(answerCreatesIndeterminate ? .indeterminate("no answer to the create") : .created(id))
             case .update(let id, let fields):
                 guard var stored = objects[object.object]?[id], !stored.deleted else {
                     results.append(.notFound)

@@ -8,14 +8,14 @@ extension RESTSpoke {
     ///   record's ID from the answer; a create path with `{id}` (`PUT …/records/{id}`) uses the
     ///   hub key as the ID. A POST is repeated after a 5xx or a timeout only when the endpoint
     ///   sends an idempotency key (`idempotency_header`); otherwise its outcome is unknown and it
-    ///   is reported `.failed` so that no record is created twice.
+    ///   is reported `.indeterminate` (parked for a person) so that no record is created twice.
     /// - An update sends only the given fields (use PATCH for APIs that merge); 404 or 410 →
     ///   `.notFound`. A delete of a record that is gone succeeds (`.notFound`).
     /// - Any other 4xx is that record's `.failed` result with the status (never the body).
     ///
     /// When the API stays unavailable through every retry, the batch stops: if nothing was
     /// applied yet the error is thrown (the system is skipped this run); otherwise the writes
-    /// already applied are reported and the rest are `.failed` as not sent, to be retried next run.
+    /// already applied are reported and the rest are `.notSent`, to be sent again next run.
     public func write(_ binding: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         let endpoint = try endpoint(binding)
         var results: [SpokeWriteResult] = []
@@ -24,7 +24,7 @@ extension RESTSpoke {
                 results.append(try await apply(write, binding, endpoint))
             } catch let error as SpokeError where error.kind == .unavailable && index > 0 {
                 let note = "not sent: the API became unavailable after \(index) of \(writes.count) writes (\(error.message))"
-                results += Array(repeating: .failed(note), count: writes.count - index)
+                results += Array(repeating: .notSent(note), count: writes.count - index)
                 break
             }
         }
@@ -46,11 +46,11 @@ extension RESTSpoke {
                                                  idempotent: idempotent, object: binding.object)
             } catch let noAnswer as NoAnswer {
                 // No answer to a POST without an idempotency key: it may have been applied.
-                return .failed("the create's outcome is unknown (\(noAnswer.error.message)); it was not repeated so the record is "
+                return .indeterminate("the create's outcome is unknown (\(noAnswer.error.message)); it was not repeated so the record is "
                                + "not created twice: check the API for it, or give the endpoint an idempotency_header")
             }
             if (500..<600).contains(response.status) && !idempotent && response.status != 503 {
-                return .failed("the API answered HTTP \(response.status) \(RESTClient.reason(response.status)) to a create; "
+                return .indeterminate("the API answered HTTP \(response.status) \(RESTClient.reason(response.status)) to a create; "
                                + "its outcome is unknown, so it was not repeated (give the endpoint an idempotency_header to retry safely)")
             }
             guard (200..<300).contains(response.status) else { return try recordFailure(response, op.method, url, binding) }

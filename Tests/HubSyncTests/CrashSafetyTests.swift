@@ -82,4 +82,30 @@ import Testing
         try await f.sync()
         #expect(await f.app.liveRecordCount("users") == 3)
     }
+
+    @Test func writesNotSentWhenASystemGoesDownMidBatchAreSentOnTheNextRun() async throws {
+        let f = try await SyncCycleTests.seeded()
+        await f.sheet.setSendOnly(1)
+        let first = try await f.sync()
+        #expect(first.status == .partial)
+        #expect(first.systemErrors["sheet"]?.contains("1 of 2 writes were not sent") == true)
+        #expect(first.quarantined.isEmpty)
+        #expect(await f.sheet.records("customers").count == 2)
+        let second = try await f.sync()
+        #expect(second.status == .ok)
+        #expect(await f.sheet.records("customers").count == 3)
+        #expect(await f.sheet.liveRecordCount("customers") == 3)
+    }
+
+    @Test func aCreateWithAnUnknownOutcomeIsParkedNotSentAgain() async throws {
+        let f = try await SyncCycleTests.seeded()
+        await f.app.setAnswerCreatesIndeterminate(true)
+        let first = try await f.sync()
+        #expect(first.status == .partial)
+        #expect(first.quarantined.filter { $0.reason == "indeterminate_create" }.count == 2)
+        await f.app.setAnswerCreatesIndeterminate(false)
+        try await f.sync()
+        // The two creates were applied once and never repeated.
+        #expect(await f.app.liveRecordCount("users") == 3)
+    }
 }

@@ -142,7 +142,7 @@ struct KintoSpokeTests {
         let binding = ObjectBinding(entity: "c", object: "crm/v3/objects/contacts", fields: ["email"])
         let results = try await spoke.write(binding, [.create(key: "h1", fields: ["email": "a@x.test"]),
                                                       .create(key: "h2", fields: ["email": "b@x.test"])])
-        guard case .failed(let message) = results[0] else { Issue.record("\(results)"); return }
+        guard case .indeterminate(let message) = results[0] else { Issue.record("\(results)"); return }
         #expect(message.contains("outcome is unknown"))
         #expect(results[1] == .created("2"))
         #expect(await crm.records("contacts").count == 2, "one record per create: none sent twice")
@@ -185,7 +185,7 @@ struct KintoSpokeTests {
         let results = try await spoke.write(ObjectBinding(entity: "c", object: "crm/v3/objects/contacts", fields: ["email"]),
                                             (1...3).map { .create(key: "h\($0)", fields: ["email": .string("\($0)@x.test")]) })
         #expect(results.first == .created("1"))
-        #expect(results.dropFirst().allSatisfy { if case .failed(let m) = $0 { m.hasPrefix("not sent") } else { false } })
+        #expect(results.dropFirst().allSatisfy { if case .notSent(let m) = $0 { m.hasPrefix("not sent") } else { false } })
         #expect(await crm.records("contacts").count == 1)
     }
 

@@ -213,6 +213,12 @@ public enum SpokeWriteResult: Sendable, Hashable {
     case notFound
     /// The system rejected this record; the others in the batch are unaffected.
     case failed(String)
+    /// The write was not sent: the system became unavailable partway through the batch. The
+    /// engine sends it again on a later run (nothing is quarantined).
+    case notSent(String)
+    /// A create was sent but its outcome is unknown (no answer, and no way to repeat it safely
+    /// or look it up): the engine parks it for a person rather than risk a duplicate.
+    case indeterminate(String)
 }
 
 extension SpokeWriteResult {
