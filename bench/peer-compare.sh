@@ -5,8 +5,9 @@
 #
 #   bench/peer-compare.sh [SIZE]        # SIZE: 10k (default), 100k, 1m
 #
-# Peers: sqlite-utils (upsert by primary key) and dlt (merge write disposition on a SQLite
-# destination through SQLAlchemy), installed from PyPI into .build/peer-venv when missing.
+# Peers: sqlite-utils (upsert by primary key) and dlt (merge write disposition, into SQLite
+# through SQLAlchemy and into DuckDB), installed from PyPI into .build/peer-venv when missing.
+# PEER_TOOLS limits the peers (default "sqlite-utils dlt dlt-duckdb").
 # Not part of the test suite; numbers go to docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ swift build -c release --product hubctl >/dev/null
 swift build -c release --product hubctl-bench >/dev/null
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/python" -c "import sqlite_utils" 2>/dev/null || "$VENV/bin/pip" install -q sqlite-utils
-"$VENV/bin/python" -c "import dlt, sqlalchemy" 2>/dev/null || "$VENV/bin/pip" install -q "dlt[sqlalchemy]" || true
+"$VENV/bin/python" -c "import dlt, sqlalchemy, duckdb" 2>/dev/null || "$VENV/bin/pip" install -q "dlt[sqlalchemy,duckdb]" || true
 
 fresh() {  # fresh copy of the generated systems in $WORK/$1
     rm -rf "$WORK/$1" && cp -r "$WORK/base" "$WORK/$1"
@@ -74,13 +75,14 @@ if tool == "sqlite-utils":
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS peer_email ON accounts(email)")
     db.execute("UPDATE accounts SET email = lower(email)")
     db["accounts"].upsert_all(rows(), pk="email", batch_size=1000)
-elif tool == "dlt":
+elif tool in ("dlt", "dlt-duckdb"):
     import dlt
     @dlt.resource(primary_key="email", write_disposition="merge", name="accounts")
     def accounts():
         yield from rows()
-    pipeline = dlt.pipeline(pipeline_name="peer", destination=dlt.destinations.sqlalchemy(f"sqlite:///{folder}/dlt.db"),
-                            dataset_name="main", pipelines_dir=f"{folder}/.dlt")
+    destination = (dlt.destinations.duckdb(f"{folder}/dlt.duckdb") if tool == "dlt-duckdb"
+                   else dlt.destinations.sqlalchemy(f"sqlite:///{folder}/dlt.db"))
+    pipeline = dlt.pipeline(pipeline_name="peer", destination=destination, dataset_name="main", pipelines_dir=f"{folder}/.dlt")
     pipeline.run(accounts())
 print(f"{time.time() - start:.2f}")
 PY
@@ -93,8 +95,8 @@ echo "peer comparison: one-way merge of crm.contacts into billing.accounts, $SIZ
 printf "%-14s %12s %14s\n" "tool" "merge s" "after 1 % s"
 fresh hubctl; a=$(run_hubctl "$WORK/hubctl"); edit_crm "$WORK/hubctl"; b=$(run_hubctl "$WORK/hubctl")
 printf "%-14s %12.2f %14.2f\n" hubctl "$a" "$b"
-for tool in sqlite-utils dlt; do
-    if [ "$tool" = dlt ] && ! "$VENV/bin/python" -c "import dlt" 2>/dev/null; then echo "dlt: not installed"; continue; fi
+for tool in ${PEER_TOOLS:-sqlite-utils dlt dlt-duckdb}; do
+    if [ "$tool" != sqlite-utils ] && ! "$VENV/bin/python" -c "import dlt" 2>/dev/null; then echo "$tool: not installed"; continue; fi
     fresh "$tool"
     a=$("$VENV/bin/python" "$PEER_PY" "$tool" "$WORK/$tool" 2>/dev/null | tail -1)
     edit_crm "$WORK/$tool"

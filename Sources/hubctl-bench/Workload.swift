@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HubCore
 
 /// The benchmark's deterministic workload: N customers spread over three SQLite systems with
 /// different schemas; two thirds live in one system, one third in two or three (matched by email).
@@ -68,11 +69,17 @@ struct Workload {
         """
     }
 
+    /// When row `i` last changed: a millisecond apart, as rows written over time are (rows sharing
+    /// one change time would all sit on the cursor's boundary and be read again every run).
+    static func stamp(_ i: Int) -> String {
+        let ms = Int64(i)
+        return CivilTime(unixSeconds: 1_767_225_600 + ms / 1000).rfc3339(millis: Int(ms % 1000))
+    }
+
     /// Writes the three systems and the topology.
     func create() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Self.topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
-        let now = "2026-01-01T00:00:00.000Z"
         let crm = try DatabaseQueue(path: dir + "/crm.db")
         try crm.write { db in
             try db.execute(sql: """
@@ -86,7 +93,8 @@ struct Workload {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """)
             for i in 0..<size where Self.systems(of: i).contains(0) {
-                try insert.execute(arguments: ["user\(i)@example.com", "First\(i)", "Last\(i)", Self.codes[i % 4], "+1 555 \(i)", now])
+                try insert.execute(arguments: ["user\(i)@example.com", "First\(i)", "Last\(i)", Self.codes[i % 4], "+1 555 \(i)",
+                                               Self.stamp(i)])
             }
         }
         try crm.close()
@@ -99,7 +107,8 @@ struct Workload {
                 """ + Self.touchSQL("accounts", "account_id", "modified_at"))
             let insert = try db.makeStatement(sql: "INSERT INTO accounts (email, full_name, country, balance, modified_at) VALUES (?, ?, ?, ?, ?)")
             for i in 0..<size where Self.systems(of: i).contains(1) {
-                try insert.execute(arguments: ["USER\(i)@example.com", "First\(i) Last\(i)", Self.countries[i % 4], Double(i % 1000) / 4, now])
+                try insert.execute(arguments: ["USER\(i)@example.com", "First\(i) Last\(i)", Self.countries[i % 4], Double(i % 1000) / 4,
+                                               Self.stamp(i)])
             }
         }
         try billing.close()
@@ -112,7 +121,8 @@ struct Workload {
                 """ + Self.touchSQL("users", "id", "updated_at"))
             let insert = try db.makeStatement(sql: "INSERT INTO users (id, email, first_name, last_name, country, phone, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for i in 0..<size where Self.systems(of: i).contains(2) {
-                try insert.execute(arguments: ["u\(i)", "user\(i)@example.com", "First\(i)", "Last\(i)", Self.countries[i % 4], "+1 555 \(i)", now])
+                try insert.execute(arguments: ["u\(i)", "user\(i)@example.com", "First\(i)", "Last\(i)", Self.countries[i % 4], "+1 555 \(i)",
+                                               Self.stamp(i)])
             }
         }
         try app.close()
@@ -159,15 +169,3 @@ struct Workload {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

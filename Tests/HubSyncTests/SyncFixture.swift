@@ -12,7 +12,7 @@ struct SyncFixture {
     let crm: InMemorySpoke
     let app: InMemorySpoke
     let sheet: InMemorySpoke
-    let clock = TestClock()
+    let clock = ManualClock()
     let hubIDs = IDGenerator.incrementing(prefix: "hub")
     /// Reads are retried 3 times; waits go to `sleeps` instead of the real clock.
     let sleeps = SleepLog()
@@ -133,23 +133,5 @@ final class SleepLog: Sendable {
     var all: [Double] {
         lock.lock(); defer { lock.unlock() }
         return waits
-    }
-}
-
-/// A clock tests move by hand.
-final class TestClock: Sendable {
-    private let lock = NSLock()
-    nonisolated(unsafe) private var now = Date(timeIntervalSince1970: 1_790_000_000)
-
-    var wallClock: WallClock { WallClock { [self] in self.current() } }
-
-    func current() -> Date {
-        lock.lock(); defer { lock.unlock() }
-        return now
-    }
-
-    func advance(seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        now = now.addingTimeInterval(seconds)
     }
 }
