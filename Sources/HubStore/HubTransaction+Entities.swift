@@ -20,12 +20,23 @@ extension HubTransaction {
     }
 
     static func encodeOrigins(_ origins: [String: FieldOrigin]) -> String {
-        var o: [String: Value] = [:]
-        for (field, origin) in origins {
-            o[field] = .object(["s": .string(origin.system.rawValue), "r": .string(origin.run.rawValue),
-                                "t": .string(origin.changedAt)])
+        // {"field":{"r":run,"s":system,"t":time},…}, written directly: it is encoded per change.
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(origins.count * 90)
+        for (i, field) in origins.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            let origin = origins[field]!
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.write(.string(field), to: &out)
+            out.append(contentsOf: Array(":{\"r\":".utf8))
+            JSONWriter.write(.string(origin.run.rawValue), to: &out)
+            out.append(contentsOf: Array(",\"s\":".utf8))
+            JSONWriter.write(.string(origin.system.rawValue), to: &out)
+            out.append(contentsOf: Array(",\"t\":".utf8))
+            JSONWriter.write(.string(origin.changedAt), to: &out)
+            out.append(UInt8(ascii: "}"))
         }
-        return encode(o)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The entity with this hub ID.

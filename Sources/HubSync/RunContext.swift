@@ -40,8 +40,14 @@ final class RunContext {
         self.clock = clock
     }
 
-    /// Now, as a hub timestamp.
-    func now() -> String { Timestamp.string(clock.now()) }
+    private var lastNow: (ms: Int64, text: String) = (.min, "")
+
+    /// Now, as a hub timestamp (formatted once per millisecond: it is asked for per record).
+    func now() -> String {
+        let ms = Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down))
+        if ms != lastNow.ms { lastNow = (ms, Timestamp.string(Date(timeIntervalSince1970: Double(ms) / 1000))) }
+        return lastNow.text
+    }
 
     /// An observation time later than every earlier one in this run, so that "newest" follows
     /// the order in which changes were seen when a system has no change time of its own.
