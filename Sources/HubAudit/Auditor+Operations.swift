@@ -39,22 +39,18 @@ extension Auditor {
         try checkPushBacklog(&state)
     }
 
-    func checkIntents(_ intents: UnfinishedIntents?, _ pending: [Link], _ state: inout AuditState) {
-        if let intents {
-            state.add(.unfinishedIntent, count: intents.count,
-                      message: "\(counted(intents.count, "write intent")) recorded but never closed (\(intents.rule))",
-                      hint: "the next `hubctl sync-all` re-drives them; if they stay, look the records up in their systems",
-                      samples: intents.samples.map { row in
-                          .init(hubID: row["hub_id"]?.stringValue.map(HubID.init),
-                                externalID: row["external_id"]?.stringValue.map(ExternalID.init),
-                                detail: row.keys.sorted().filter { $0 != "hub_id" && $0 != "external_id" }
-                                    .map { "\($0)=\(row[$0]!.displayText)" }.joined(separator: " "))
-                      })
-        }
+    func checkIntents(_ intents: UnfinishedIntents, _ pending: [Link], _ state: inout AuditState) {
+        state.add(.unfinishedIntent, count: intents.count,
+                  message: "\(counted(intents.count, "create")) recorded before sending and never closed",
+                  hint: "the next `hubctl sync-all` looks them up in their systems before anything else",
+                  samples: intents.samples.map { i in
+                      .init(hubID: i.hubID, detail: "\(i.entity) to \(i.system), run \(i.run) at \(i.createdAt)")
+                  })
         for ((entity, system), links) in grouped(pending) {
             state.add(.unfinishedIntent, system: system, entity: entity, count: links.count,
-                      message: "\(links.counted("\(entity) create")) to \(system) started and never confirmed (pending_create links)",
-                      hint: "look them up in \(system) before anything creates them again",
+                      message: "\(links.counted("\(entity) create")) to \(system) parked: sent, outcome unknown (pending_create links)",
+                      hint: "check whether the records exist in \(system), then `hubctl link` them, or `hubctl unlink --forget` "
+                        + "to let the next sync create them",
                       samples: links.map { .init(hubID: $0.hubID, externalID: $0.externalID) })
         }
     }

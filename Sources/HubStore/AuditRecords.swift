@@ -110,11 +110,18 @@ public struct BrokenReference: Sendable, Hashable {
     public var targetDeleted: Bool
 }
 
-/// Write intents that were recorded but never closed (crash-safe writes, see design §6).
+/// Write intents that were recorded but never closed (crash-safe creates, see docs/reliability.md).
 public struct UnfinishedIntents: Sendable, Hashable {
     public var count: Int
-    /// A few open rows, with the columns that say what they are about.
-    public var samples: [[String: Value]]
-    /// How "open" was decided from the table's columns, for the audit's message.
-    public var rule: String
+    /// The oldest open intents.
+    public var samples: [WriteIntentSample]
+}
+
+/// One open write intent, as the audit shows it.
+public struct WriteIntentSample: Sendable, Hashable {
+    public var hubID: HubID
+    public var system: SystemName
+    public var entity: EntityName
+    public var run: RunID
+    public var createdAt: String
 }

@@ -47,7 +47,8 @@ public struct FieldOrigin: Sendable, Hashable {
 /// The state of a cross-reference link.
 public enum LinkState: String, Sendable, Hashable {
     case linked
-    /// A create was sent (or is about to be); the system's ID is not known yet.
+    /// A create was sent but its outcome is unknown and cannot be looked up: parked for a
+    /// person, and never sent again by a push.
     case pendingCreate = "pending_create"
     /// The record was deleted in the system.
     case deleted

@@ -151,49 +151,15 @@ extension HubTransaction {
         }
     }
 
-    /// Open write intents, when the hub has an `intent` table (added by the crash-safety work);
-    /// nil when it has none.
-    ///
-    /// An intent is open while its closing column (`closed_at`, `completed_at`, `finished_at`,
-    /// `resolved_at` or `done_at`) is null; without such a column, while its `state`/`status` is
-    /// not a finished one; without either, every row is open (closing deletes the row).
-    public func unfinishedIntents(sample: Int) throws -> UnfinishedIntents? {
-        let columns = try rows("SELECT name FROM pragma_table_info('intent')").map { $0["name"] as String }
-        guard !columns.isEmpty else { return nil }
-        let where_: String
-        let rule: String
-        if let closing = ["closed_at", "completed_at", "finished_at", "resolved_at", "done_at"].first(where: columns.contains) {
-            where_ = "\"\(closing)\" IS NULL"
-            rule = "open while \(closing) is not set"
-        } else if let state = ["state", "status"].first(where: columns.contains) {
-            let finished = ["closed", "done", "completed", "complete", "applied", "committed", "resolved", "linked", "finished"]
-            where_ = "coalesce(\"\(state)\", '') NOT IN (\(finished.map { "'\($0)'" }.joined(separator: ", ")))"
-            rule = "open while \(state) is not a finished state"
-        } else {
-            where_ = "1"
-            rule = "closing an intent deletes its row"
-        }
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM intent WHERE \(where_)") ?? 0
-        let shown = columns.filter { ["hub_id", "system", "entity", "external_id", "op", "operation", "kind", "created_at",
-                                      "state", "status"].contains($0) }
-        var samples: [[String: Value]] = []
-        if !shown.isEmpty {
-            let select = shown.map { "\"\($0)\"" }.joined(separator: ", ")
-            for row in try Row.fetchAll(db, sql: "SELECT \(select) FROM intent WHERE \(where_) LIMIT ?", arguments: [sample]) {
-                var object: [String: Value] = [:]
-                for name in shown {
-                    let value = row[name] as DatabaseValue
-                    switch value.storage {
-                    case .null: continue
-                    case .int64(let i): object[name] = .int(i)
-                    case .double(let d): object[name] = .double(d)
-                    case .string(let s): object[name] = .string(s)
-                    case .blob: object[name] = .string("<blob>")
-                    }
-                }
-                samples.append(object)
+    /// Open write intents: creates recorded before they were sent whose answer was never
+    /// recorded (closing an intent deletes its row).
+    public func unfinishedIntents(sample: Int) throws -> UnfinishedIntents {
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM intent") ?? 0
+        let samples = try rows("SELECT hub_id, system, entity, run_id, created_at FROM intent ORDER BY id LIMIT ?", [sample])
+            .map { row in
+                WriteIntentSample(hubID: HubID(row["hub_id"]), system: SystemName(row["system"]), entity: EntityName(row["entity"]),
+                                  run: RunID(row["run_id"]), createdAt: row["created_at"])
             }
-        }
-        return UnfinishedIntents(count: count, samples: samples, rule: rule)
+        return UnfinishedIntents(count: count, samples: samples)
     }
 }

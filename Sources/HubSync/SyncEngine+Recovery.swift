@@ -55,7 +55,7 @@ extension SyncEngine {
                             direction: "push", reason: "indeterminate_create",
                             message: "a create of this record was sent to '\(system)' by run \(intent.run), which stopped "
                                 + "before it heard the answer, and '\(system)' offers no way to look it up; check whether "
-                                + "the record exists there, then link it or unlink to let hubctl create it",
+                                + "the record exists there, then `hubctl link` it, or `hubctl unlink --forget` to let the next sync create it",
                             createdAt: now)
                         try tx.quarantine(entry)
                         ctx.report.quarantined.append(entry)

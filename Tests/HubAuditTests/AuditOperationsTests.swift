@@ -61,29 +61,8 @@ import Testing
         let report = try await f.audit()
         #expect(report.digest == ["missing_link app customer 1", "unfinished_intent - - 1", "unfinished_intent app customer 1"])
         let intents = try #require(report.findings(.unfinishedIntent).first { $0.system == nil })
-        #expect(intents.message == "1 write intent recorded but never closed (closing an intent deletes its row)")
+        #expect(intents.message == "1 create recorded before sending and never closed")
         #expect(intents.samples.first?.hubID == bob)
-        #expect(intents.samples.first?.detail == "created_at=2026-01-01T00:00:00.000Z entity=customer op=create system=app")
-    }
-
-    @Test func anIntentTableOfAnotherShapeIsReadByItsClosingOrStateColumn() async throws {
-        let f = try await AuditFixture.seeded()
-        try f.tamper("""
-            DROP TABLE intent;
-            CREATE TABLE intent (key TEXT PRIMARY KEY, hub_id TEXT, system TEXT, state TEXT);
-            INSERT INTO intent VALUES ('k1', 'hub-000001', 'crm', 'open'), ('k2', 'hub-000002', 'crm', 'done'),
-                                      ('k3', 'hub-000003', 'app', 'sent');
-            """)
-        #expect(try await f.audit().digest == ["unfinished_intent - - 2"])
-        try f.tamper("""
-            DROP TABLE intent;
-            CREATE TABLE intent (id INTEGER PRIMARY KEY, hub_id TEXT, closed_at TEXT);
-            INSERT INTO intent (hub_id, closed_at) VALUES ('hub-000001', NULL), ('hub-000002', '2026-01-01T00:00:00.000Z');
-            """)
-        let report = try await f.audit()
-        #expect(report.digest == ["unfinished_intent - - 1"])
-        #expect(report.findings.first?.message.contains("(open while closed_at is not set)") == true)
-        try f.tamper("DROP TABLE intent")
-        #expect(try await f.audit().isClean)
+        #expect(intents.samples.first?.detail == "customer to app, run run-1 at 2026-01-01T00:00:00.000Z")
     }
 }
