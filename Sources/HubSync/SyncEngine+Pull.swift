@@ -125,6 +125,8 @@ struct PageMerger {
     var currentHash: String?
     /// Records of the page that have a live link once merged (for delete detection).
     var linkedSeen = 0
+    /// Links of referenced records found in this page (see ``referenceTarget(_:_:)``).
+    var referenceLinks: [String: Link] = [:]
 
     var system: SystemName { mapper.system }
     var entity: EntityDefinition { mapper.entity }
@@ -174,9 +176,7 @@ struct PageMerger {
         var unresolved: [(field: String, target: EntityName, id: ExternalID)] = []
         for (field, target) in mapper.refFields.sorted(by: { $0.key < $1.key }) where fields.contains(field) {
             guard let raw = theirs[field], let text = raw.stringValue else { continue }
-            if let targetLink = try tx.link(entity: target, system: system, externalID: ExternalID(text)),
-                targetLink.state == .linked
-            {
+            if let targetLink = try referenceTarget(target, ExternalID(text)) {
                 theirs[field] = .string(targetLink.hubID.rawValue)
             } else {
                 unresolved.append((field, target, ExternalID(text)))
@@ -242,6 +242,17 @@ struct PageMerger {
             linkedSeen += 1
             try defer_(unresolved, record: record.id, hubID: hubID)
         }
+    }
+
+    /// The live link of a referenced record. Found links are kept for the page (records often
+    /// share a target, such as a support rep); a target not linked yet is asked again, since a
+    /// record earlier in the page may create it.
+    mutating func referenceTarget(_ target: EntityName, _ id: ExternalID) throws -> Link? {
+        let key = "\(target)\u{0}\(id)"
+        if let known = referenceLinks[key] { return known }
+        guard let link = try tx.link(entity: target, system: system, externalID: id), link.state == .linked else { return nil }
+        referenceLinks[key] = link
+        return link
     }
 
     /// True when the system's filter accepts the record (judged on its values over the hub's).

@@ -62,6 +62,7 @@ extension SyncEngine {
         try store.read { tx in
             let links = try tx.links(entity: mapper.entity.name, system: system, hubIDs: batch.map(\.hubID))
             let anyOpenConflict = try !tx.conflicts(openOnly: true, limit: 1).isEmpty
+            let targets = try referenceTargets(of: batch, mapper, tx)
             for record in batch {
                 let existing = links[record.hubID]
                 // A closed link: the record was deleted in the system, or by hubctl.
@@ -103,7 +104,7 @@ extension SyncEngine {
                     continue
                 }
                 let held = anyOpenConflict ? try tx.openConflictFields(record.hubID) : []
-                if let p = try prepare(record, link: link, held: held, mapper, tx, ctx) {
+                if let p = try prepare(record, link: link, held: held, targets: targets, mapper, ctx) {
                     prepared.append(p)
                 } else {
                     counts.unchanged += 1
@@ -221,8 +222,20 @@ extension SyncEngine {
     }
 
     /// Works out what to send for one entity; nil when the system already holds its values.
-    func prepare(_ record: EntityRecord, link: Link?, held: Set<String>, _ mapper: EntityMapper, _ tx: HubTransaction,
-                 _ ctx: RunContext) throws -> PreparedWrite? {
+    /// The system's links of every entity the batch's references point at: one query per
+    /// referenced entity and batch, not one per record.
+    func referenceTargets(of batch: [EntityRecord], _ mapper: EntityMapper, _ tx: HubTransaction) throws -> [EntityName: [HubID: Link]] {
+        var wanted: [EntityName: Set<HubID>] = [:]
+        for (field, target) in mapper.refFields where mapper.outboundFields.contains(field) {
+            for record in batch { if let ref = record.data[field]?.stringValue { wanted[target, default: []].insert(HubID(ref)) } }
+        }
+        var out: [EntityName: [HubID: Link]] = [:]
+        for (target, ids) in wanted { out[target] = try tx.links(entity: target, system: mapper.system, hubIDs: Array(ids)) }
+        return out
+    }
+
+    func prepare(_ record: EntityRecord, link: Link?, held: Set<String>, targets: [EntityName: [HubID: Link]],
+                 _ mapper: EntityMapper, _ ctx: RunContext) throws -> PreparedWrite? {
         let system = mapper.system
         // References go out as the system's own IDs; a target not in the system yet is left
         // out now and patched once it exists.
@@ -230,7 +243,7 @@ extension SyncEngine {
         var omitted: Set<String> = []
         for (field, target) in mapper.refFields where mapper.outboundFields.contains(field) {
             guard let hubRef = record.data[field]?.stringValue else { continue }
-            if let targetLink = try tx.link(entity: target, system: system, hubID: HubID(hubRef)), targetLink.state == .linked,
+            if let targetLink = targets[target]?[HubID(hubRef)], targetLink.state == .linked,
                 let id = targetLink.externalID
             {
                 translated[field] = .string(id.rawValue)
