@@ -22,13 +22,15 @@ public struct EngineSettings: Sendable {
         self.sleep = sleep
     }
 
-    /// Runs `body`, retrying it while it fails with an `unavailable` system error.
-    func withRetries<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs a call to `spoke`, retrying it while it fails with an `unavailable` system error —
+    /// unless the adapter retries its requests itself.
+    func withRetries<T>(_ spoke: any Spoke, _ body: () async throws -> T) async throws -> T {
+        let attempts = spoke.capabilities.retriesRequests ? 1 : readAttempts
         var attempt = 1
         while true {
             do {
                 return try await body()
-            } catch let error as SpokeError where error.kind == .unavailable && attempt < readAttempts {
+            } catch let error as SpokeError where error.kind == .unavailable && attempt < attempts {
                 let delay = retryDelay * pow(2, Double(attempt - 1)) * Double.random(in: 1.0...1.2)
                 try await sleep(delay)
                 attempt += 1

@@ -19,7 +19,7 @@ extension SyncEngine {
             try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
         }
         if !retries.isEmpty {
-            let records = try await settings.withRetries { try await spoke.fetch(binding, ids: retries) }
+            let records = try await settings.withRetries(spoke) { try await spoke.fetch(binding, ids: retries) }
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(records)
@@ -36,7 +36,7 @@ extension SyncEngine {
         var linkedSeen = 0
         while true {
             let position = cursor
-            let page = try await settings.withRetries { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            let page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
             try write(ctx) { tx in
@@ -84,7 +84,7 @@ extension SyncEngine {
                       _ ctx: RunContext) async throws -> [Link] {
         let live = try store.read { try $0.liveLinkCount(entity: mapper.entity.name, system: mapper.system) }
         if fullRead && linkedSeen >= live { return [] }
-        if !fullRead, let count = try await settings.withRetries({ try await spoke.count(mapper.binding) }), count == live {
+        if !fullRead, let count = try await settings.withRetries(spoke, { try await spoke.count(mapper.binding) }), count == live {
             return []
         }
         try await scanIDs(spoke, mapper.binding, ctx)
@@ -100,7 +100,7 @@ extension SyncEngine {
         var cursor: Cursor?
         while true {
             let position = cursor
-            let page = try await settings.withRetries { try await spoke.scanIDs(binding, after: position, limit: 5000) }
+            let page = try await settings.withRetries(spoke) { try await spoke.scanIDs(binding, after: position, limit: 5000) }
             try write(ctx) { try $0.addScannedIDs(page.ids) }
             if let next = page.next { cursor = next }
             if page.isLast { break }

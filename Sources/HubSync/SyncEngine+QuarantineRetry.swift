@@ -34,7 +34,7 @@ extension SyncEngine {
             do {
                 let pulls = group.filter { $0.direction == "pull" }.compactMap(\.externalID)
                 if !pulls.isEmpty {
-                    let records = try await settings.withRetries { try await spoke.fetch(mapper.binding, ids: pulls) }
+                    let records = try await settings.withRetries(spoke) { try await spoke.fetch(mapper.binding, ids: pulls) }
                     let found = Set(records.map(\.id))
                     let now = ctx.now()
                     var counts = RunCounts()

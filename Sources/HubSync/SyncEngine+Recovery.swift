@@ -24,7 +24,7 @@ extension SyncEngine {
             else { continue }
             let found: [String: ExternalID]?
             do {
-                found = try await settings.withRetries {
+                found = try await settings.withRetries(spoke) {
                     try await spoke.lookupCreated(mapper.binding, keys: group.map(\.key))
                 }
             } catch {

@@ -33,10 +33,11 @@ public actor InMemorySpoke: Spoke {
     /// How many calls failed on purpose so far.
     public private(set) var injectedFailures = 0
 
-    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true) {
+    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false) {
         self.system = system
         self.assignsIDs = assignsIDs
-        self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true)
+        self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true,
+                                              retriesRequests: retriesRequests)
     }
 
     // MARK: - Test hooks

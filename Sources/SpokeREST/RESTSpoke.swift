@@ -36,7 +36,7 @@ public struct RESTSpoke: Spoke {
         // Tombstones stand in for ID scans only when every object reports them.
         SpokeCapabilities(incrementalReads: true,
                           tombstones: !endpoints.isEmpty && endpoints.values.allSatisfy { $0.tombstoneField != nil && $0.sinceParam != nil },
-                          batchWrites: false)
+                          batchWrites: false, retriesRequests: true)
     }
 
     /// - Parameters:

@@ -232,6 +232,16 @@ import Testing
         #expect(await f.app.records("users").count == 3)
     }
 
+    @Test func aSystemWhoseAdapterRetriesItselfIsNotRetriedAgainByTheEngine() async throws {
+        let f = try SyncFixture(app: InMemorySpoke("app", retriesRequests: true))
+        await f.app.put("users", "u1", ["email": "ann@example.com", "full_name": "Ann Lee"])
+        await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "503 after the adapter's retries"), times: 1)
+        let report = try await f.sync()
+        #expect(report.systemErrors["app"] != nil)
+        #expect(f.sleeps.all.isEmpty)
+        #expect(await f.app.injectedFailures == 1)
+    }
+
     @Test func rejectedRecordsAreNotRetriedAsIfTheSystemWereDown() async throws {
         let f = try await Self.seeded()
         await f.app.setFailNext(SpokeError(.configuration, system: "app", message: "no such table"), times: 1)

@@ -91,11 +91,15 @@ public struct SpokeCapabilities: Sendable, Hashable {
     public var tombstones: Bool
     /// Writes of several records are applied together.
     public var batchWrites: Bool
+    /// The adapter retries failed requests itself (with its own backoff, honouring the system's
+    /// `Retry-After`), so the engine does not retry its calls again on top.
+    public var retriesRequests: Bool
 
-    public init(incrementalReads: Bool, tombstones: Bool, batchWrites: Bool) {
+    public init(incrementalReads: Bool, tombstones: Bool, batchWrites: Bool, retriesRequests: Bool = false) {
         self.incrementalReads = incrementalReads
         self.tombstones = tombstones
         self.batchWrites = batchWrites
+        self.retriesRequests = retriesRequests
     }
 }
 
