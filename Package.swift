@@ -55,7 +55,7 @@ let package = Package(
         ]),
         .executableTarget(name: "hubctl", dependencies: ["HubCLI"]),
         // The benchmark harness (run in release: `swift run -c release hubctl-bench`); not a test.
-        .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", "HubStore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
         // Test support: real servers the tests talk to (the fake CRM with scripted faults) and

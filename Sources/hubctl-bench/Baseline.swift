@@ -1,31 +1,13 @@
 import Foundation
 import GRDB
 import HubCore
+import HubStore
 
 /// The practical limit on this machine: the database writes an initial sync needs — hub
 /// entities, history rows, cross-reference rows, identity keys, and the rows created in each
-/// system — made with prepared statements in one transaction per database, without any sync
-/// logic (no reads, no mapping, no merging).
+/// system — made with prepared statements in one transaction per database, into a hub with the
+/// real schema, without any sync logic (no reads, no mapping, no merging).
 enum Baseline {
-    /// The hub tables and indexes the sync writes (the same definitions as hubctl's hub).
-    static let hubSchema = """
-        CREATE TABLE entity (id INTEGER PRIMARY KEY, entity TEXT NOT NULL, hub_id TEXT NOT NULL UNIQUE, data TEXT NOT NULL,
-            version INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE, field_meta TEXT NOT NULL DEFAULT '{}',
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT);
-        CREATE INDEX entity_by_entity_seq ON entity(entity, seq);
-        CREATE TABLE entity_version (hub_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, source_system TEXT,
-            run_id TEXT, at TEXT NOT NULL, PRIMARY KEY (hub_id, version)) WITHOUT ROWID;
-        CREATE TABLE xref (entity TEXT NOT NULL, system TEXT NOT NULL, external_id TEXT, hub_id TEXT NOT NULL,
-            state TEXT NOT NULL, base_hash TEXT, base_data TEXT NOT NULL DEFAULT '{}', base_version INTEGER,
-            linked_by TEXT NOT NULL, linked_at TEXT NOT NULL, last_seen_run TEXT,
-            PRIMARY KEY (entity, system, hub_id)) WITHOUT ROWID;
-        CREATE UNIQUE INDEX xref_by_external_id ON xref(entity, system, external_id);
-        CREATE INDEX xref_by_hub_id ON xref(hub_id);
-        CREATE TABLE match_key (entity TEXT NOT NULL, rule INTEGER NOT NULL, key TEXT NOT NULL, hub_id TEXT NOT NULL,
-            PRIMARY KEY (entity, rule, key, hub_id)) WITHOUT ROWID;
-        CREATE INDEX match_key_by_hub_id ON match_key(hub_id);
-        """
-
     /// Performs the writes for `workload`'s systems (already created in its folder).
     static func run(_ workload: Workload) throws {
         let n = workload.size
@@ -37,9 +19,11 @@ enum Baseline {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
-        let hub = try DatabaseQueue(path: workload.dir + "/baseline.hub.sqlite", configuration: config)
+        // The hub's own schema (tables, indexes, triggers), made by its migrations.
+        let hubPath = workload.dir + "/baseline.hub.sqlite"
+        _ = try HubStore(path: hubPath)
+        let hub = try DatabaseQueue(path: hubPath, configuration: config)
         try hub.write { db in
-            try db.execute(sql: hubSchema)
             let entity = try db.makeStatement(sql: """
                 INSERT INTO entity (entity, hub_id, data, version, seq, field_meta, created_at, updated_at) VALUES ('customer', ?, ?, 1, ?, ?, ?, ?)
                 """)
