@@ -13,7 +13,8 @@ extension SyncEngine {
         }
         let copy = try store.copy(to: scratch)
         let wrapped = spokes.mapValues { DryRunSpoke(base: $0) as any Spoke }
-        let engine = SyncEngine(topology: topology, store: copy, spokes: wrapped, clock: clock, hubIDs: hubIDs, runIDs: runIDs)
+        let engine = SyncEngine(topology: topology, store: copy, spokes: wrapped, clock: clock, hubIDs: hubIDs, runIDs: runIDs,
+                                settings: settings)
         let runID = RunID(runIDs.next())
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: true, startedAt: Timestamp.string(clock.now())),
                              clock: clock)

@@ -331,16 +331,22 @@ extension SyncEngine {
     }
 
     func plannedWrite(_ p: PreparedWrite, _ mapper: EntityMapper) -> SyncReport.PlannedWrite {
-        switch p.write {
-        case .create(_, let fields):
-            return .init(system: mapper.system, entity: mapper.entity.name, operation: "create", externalID: nil,
-                         hubID: p.hubID, fields: Array(fields.keys))
-        case .update(let id, let fields):
-            return .init(system: mapper.system, entity: mapper.entity.name, operation: "update", externalID: id,
-                         hubID: p.hubID, fields: Array(fields.keys))
-        case .delete(let id):
-            return .init(system: mapper.system, entity: mapper.entity.name, operation: "delete", externalID: id,
-                         hubID: p.hubID, fields: [])
+        let operation: String
+        switch p.kind {
+        case .create: operation = "create"
+        case .update: operation = "update"
+        case .delete: operation = "delete"
+        case .softDelete: operation = "soft-delete"
+        case .unmatch: operation = "delete (no longer matches the filter)"
         }
+        var id: ExternalID?
+        var fields: [String] = []
+        switch p.write {
+        case .create(_, let f): fields = Array(f.keys)
+        case .update(let target, let f): id = target; fields = Array(f.keys)
+        case .delete(let target): id = target
+        }
+        return .init(system: mapper.system, entity: mapper.entity.name, operation: operation, externalID: id, hubID: p.hubID,
+                     fields: fields)
     }
 }

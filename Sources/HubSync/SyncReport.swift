@@ -53,7 +53,7 @@ public struct SyncReport: Sendable {
     public struct PlannedWrite: Sendable, Hashable {
         public var system: SystemName
         public var entity: EntityName
-        /// `create`, `update` or `delete`.
+        /// `create`, `update`, `delete`, `soft-delete`, or `delete (no longer matches the filter)`.
         public var operation: String
         public var externalID: ExternalID?
         public var hubID: HubID?
