@@ -10,10 +10,11 @@ import SpokeSQLite
 /// Builds the spoke adapter of each system in a topology. Nothing connects here: adapters open
 /// their system on first use.
 public enum SpokeFactory {
-    /// The spoke for one system.
+    /// The spoke for one system of `topology`: relative paths resolve against the topology's
+    /// directory, and a connector's output is scrubbed of the topology's secrets.
     /// - Throws: `SpokeError` when the adapter cannot be built from the connection settings.
-    /// - Parameter secrets: values a connector's output is scrubbed of (the topology's secrets).
-    public static func make(_ system: SystemDefinition, baseDirectory: String, secrets: Set<String> = []) throws -> any Spoke {
+    public static func make(_ system: SystemDefinition, in topology: Topology) throws -> any Spoke {
+        let baseDirectory = topology.baseDirectory, secrets = topology.secrets.secrets
         func path(_ key: String) -> String? {
             guard let p = system.connection[key]?.stringValue else { return nil }
             return p.hasPrefix("/") ? p : (baseDirectory as NSString).appendingPathComponent(p)
@@ -73,7 +74,7 @@ public enum SpokeFactory {
     public static func makeAll(_ topology: Topology) throws -> [SystemName: any Spoke] {
         var out: [SystemName: any Spoke] = [:]
         for system in topology.systems {
-            out[system.name] = try make(system, baseDirectory: topology.baseDirectory, secrets: topology.secrets.secrets)
+            out[system.name] = try make(system, in: topology)
         }
         return out
     }

@@ -12,7 +12,7 @@ extension Auditor {
                 failed.insert(system.name)
                 state.add(.unreadableSystem, system: system.name, count: 1,
                           message: "no adapter was built for \(system.name), so it was not read",
-                          hint: "check its adapter and connection with `hubctl validate`", samples: [])
+                          hint: "`hubctl check \(system.name)` says why it cannot be opened", samples: [])
                 continue
             }
             do {

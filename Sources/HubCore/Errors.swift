@@ -12,6 +12,10 @@ public struct SpokeError: Error, Sendable, Hashable, CustomStringConvertible {
         case rejected
         /// The data read from the system cannot be understood.
         case malformed
+        /// The mapped object itself (file, folder, table, collection) does not exist. The engine
+        /// decides what that means: nothing to read for an object never synced, but a failing
+        /// system — never a mass delete — for one whose records the hub has linked.
+        case missingObject = "missing_object"
     }
 
     public var kind: Kind

@@ -150,7 +150,7 @@ public struct Steward: Sendable {
     func fetch(_ mapper: EntityMapper, _ id: ExternalID) async throws -> SpokeRecord? {
         guard let spoke = spokes[mapper.system] else {
             throw StewardshipError(.unreadable, "no adapter was built for \(mapper.system)",
-                                   hint: "check its adapter and connection with `hubctl validate`")
+                                   hint: "`hubctl check \(mapper.system)` says why it cannot be opened")
         }
         do {
             return try await spoke.fetch(mapper.binding, ids: [id]).first

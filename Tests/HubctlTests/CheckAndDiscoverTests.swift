@@ -88,4 +88,35 @@ import Testing
         #expect(try quiet.json().value(atPath: "totals.push.created") == 0)
         #expect(try quiet.json().value(atPath: "totals.push.updated") == 0)
     }
+
+    /// Every command that starts a connector scrubs what it prints of the topology's secrets,
+    /// not only `sync-all`.
+    @Test func aConnectorPrintingItsTokenIsScrubbedBySyncAllAndDeepAudit() throws {
+        let dir = try TemporaryDirectory()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("topologies/connectors").path,
+                                         toPath: dir.path + "/connectors")
+        // The connector echoes its environment's token on stderr, as careless diagnostics do.
+        var topology = try String(contentsOf: repository.appendingPathComponent("topologies/exec-notes.json"), encoding: .utf8)
+        topology = topology.replacingOccurrences(of: #""python3","#, with: #""sh","#)
+            .replacingOccurrences(of: #""connectors/notes.py""#,
+                                  with: #""-c", "echo \"notes token $NOTES_TOKEN\" >&2; exec python3 connectors/notes.py""#)
+            .replacingOccurrences(of: #""data_dir": "notes-data""#, with: #""data_dir": "notes-data", "token": "${NOTES_TOKEN}""#)
+        #expect(topology.contains("$NOTES_TOKEN") && topology.contains("${NOTES_TOKEN}"))
+        try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.path + "/notes-sheet", withIntermediateDirectories: true)
+        try "Row ID,Email,First,Last,Phone\nr1,ann@example.com,Ann,Archer,111\n"
+            .write(toFile: dir.path + "/notes-sheet/customers.csv", atomically: true, encoding: .utf8)
+        let secret = "hubctl-canary-70c3e9"
+        let env = ["NOTES_TOKEN": secret]
+        let sync = try HubctlProcess.run(["sync-all", "-t", dir.path + "/topology.json"], environment: env)
+        let audit = try HubctlProcess.run(["audit", "--deep", "-t", dir.path + "/topology.json"], environment: env)
+        #expect(sync.exitCode == 0, "\(sync.stdout)\(sync.stderr)")
+        #expect(audit.exitCode == 0, "\(audit.stdout)\(audit.stderr)")
+        for run in [sync, audit] {
+            #expect(run.stderr.contains("[notes] notes token *****"))
+            #expect(!(run.stdout + run.stderr).contains(secret))
+        }
+    }
 }

@@ -57,7 +57,7 @@ struct AuditCommand: AsyncParsableCommand {
         if deep {
             for system in topology.systems where systems.isEmpty || systems.contains(system.name.rawValue) {
                 do {
-                    spokes[system.name] = try SpokeFactory.make(system, baseDirectory: topology.baseDirectory)
+                    spokes[system.name] = try SpokeFactory.make(system, in: topology)
                 } catch {
                     // Reported as the system's unreadable_system finding; the others are still read.
                     console.note("\(system.name): its adapter cannot be built: \(error)")

@@ -68,7 +68,7 @@ struct SystemCheck {
         }
         let spoke: any Spoke
         do {
-            spoke = try SpokeFactory.make(system, baseDirectory: topology.baseDirectory, secrets: topology.secrets.secrets)
+            spoke = try SpokeFactory.make(system, in: topology)
         } catch {
             report.error = message(error)
             return report

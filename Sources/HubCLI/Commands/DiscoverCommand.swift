@@ -31,7 +31,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         }
         let schema: SpokeSchema
         do {
-            let spoke = try SpokeFactory.make(definition, baseDirectory: topology.baseDirectory, secrets: topology.secrets.secrets)
+            let spoke = try SpokeFactory.make(definition, in: topology)
             schema = try await spoke.discover(bindings)
         } catch {
             console.error(SystemCheck.message(error))

@@ -39,8 +39,12 @@ struct RepairCommand: AsyncParsableCommand {
         }
         var spokes: [SystemName: any Spoke] = [:]
         for name in Set(plan.repairs.map(\.system)) {
-            if let system = topology.system(name) {
-                spokes[name] = try? SpokeFactory.make(system, baseDirectory: topology.baseDirectory)
+            guard let system = topology.system(name) else { continue }
+            do {
+                spokes[name] = try SpokeFactory.make(system, in: topology)
+            } catch {
+                // The repairs that read this system are refused; the others are still applied.
+                console.note("\(name): its adapter cannot be built: \(error)")
             }
         }
         let who = Steward.Attribution(by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli", reason: reason)

@@ -21,7 +21,7 @@ extension StewardshipCommand {
         for name in systems {
             guard let system = topology.system(name) else { continue }
             do {
-                spokes[name] = try SpokeFactory.make(system, baseDirectory: topology.baseDirectory)
+                spokes[name] = try SpokeFactory.make(system, in: topology)
             } catch {
                 console.error("cannot open \(name): \(error)")
                 throw ExitCode(1)
