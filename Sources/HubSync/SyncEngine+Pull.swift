@@ -108,7 +108,7 @@ extension SyncEngine {
     }
 
     func missingSpoke(_ system: SystemName) -> SpokeError {
-        SpokeError(.configuration, system: system, message: "no adapter was built for this system")
+        runtime.systems[system]?.spokeError ?? SpokeError(.configuration, system: system, message: "no adapter was built for this system")
     }
 }
 

@@ -19,7 +19,7 @@ extension SyncEngine {
         for key in groups.keys.sorted() {
             let group = groups[key]!
             let system = group[0].system
-            guard ctx.report.systemErrors[system] == nil, let mapper = mappers[system]?[group[0].entity],
+            guard ctx.report.systemErrors[system] == nil, let mapper = self.mapper(system, group[0].entity),
                 let spoke = spokes[system]
             else { continue }
             let found: [String: ExternalID]?

@@ -8,6 +8,8 @@ import HubCore
 public actor InMemorySpoke: Spoke {
     public nonisolated let system: SystemName
     public nonisolated let capabilities: SpokeCapabilities
+    /// How its records map: by default as a JSON system (dotted paths reach into nested objects).
+    public nonisolated let traits: AdapterTraits
     /// When true the spoke assigns IDs (`1`, `2`, …) on create; otherwise it uses the hub's key.
     public let assignsIDs: Bool
 
@@ -33,8 +35,10 @@ public actor InMemorySpoke: Spoke {
     /// How many calls failed on purpose so far.
     public private(set) var injectedFailures = 0
 
-    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false) {
+    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false,
+                traits: AdapterTraits = AdapterTraits(nestedPaths: true)) {
         self.system = system
+        self.traits = traits
         self.assignsIDs = assignsIDs
         self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true,
                                               retriesRequests: retriesRequests)
