@@ -36,7 +36,16 @@ extension SyncEngine {
         var linkedSeen = 0
         while true {
             let position = cursor
-            let page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            let page: SpokePage
+            do {
+                page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            } catch let error as SpokeError where error.kind == .missingObject && position == startCursor {
+                // Nothing to read from an object never synced; a failing system for one the hub
+                // has records of (moved, renamed or deleted) — never "every record was deleted".
+                try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
+                ctx.report.add(system.name, mapper.entity.name, pull: counts)
+                return
+            }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
             try write(ctx) { tx in
@@ -105,6 +114,20 @@ extension SyncEngine {
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }
+    }
+
+    /// Throws when a missing object is one the hub knows records of: linked records, a read
+    /// position or pushed changes. An object never synced is simply empty.
+    func refuseMissingObject(_ error: SpokeError, _ system: SystemName, _ mapper: EntityMapper, cursor: Cursor?) throws {
+        let entity = mapper.entity.name
+        let (live, mark) = try store.read { tx in
+            (try tx.liveLinkCount(entity: entity, system: system), try tx.pushMark(system: system, entity: entity))
+        }
+        guard live > 0 || cursor != nil || mark > 0 else { return }
+        let what = live > 0 ? "the hub links \(live) \(entity) record\(live == 1 ? "" : "s") to it" : "it was synced before"
+        throw SpokeError(.missingObject, system: system, object: mapper.binding.object,
+                         message: "\(error.message), but \(what); nothing was deleted anywhere and nothing was written to it. "
+                             + "Put it back (or fix the connection) and run again; to stop syncing it, remove it from the topology")
     }
 
     func missingSpoke(_ system: SystemName) -> SpokeError {
