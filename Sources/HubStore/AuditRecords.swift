@@ -4,7 +4,7 @@ import HubCore
 public struct StewardshipEntry: Sendable, Hashable {
     /// What a person did.
     public enum Action: String, Sendable, Hashable, CaseIterable {
-        case link, unlink, relink, merge, unmerge, repush
+        case link, unlink, relink, merge, unmerge, repush, undelete
     }
 
     /// The entry's number (nil until stored).
