@@ -22,9 +22,9 @@ extension SyncEngine {
                     target.state == .linked
                 else {
                     // Still no target: the entry written with the record stays open and is retried.
-                    let entry = unresolvedPullReference(ref, record: link.externalID ?? ExternalID("?"), ctx)
-                    try tx.quarantine(entry)
-                    ctx.report.quarantined.append(entry)
+                    var entry = unresolvedPullReference(ref, record: link.externalID ?? ExternalID("?"), ctx)
+                    entry.id = try tx.quarantine(entry)
+                    ctx.noteQuarantined(entry)
                     return
                 }
                 let theirs: CanonicalRecord = [ref.field: .string(target.hubID.rawValue)]
@@ -70,9 +70,9 @@ extension SyncEngine {
             for ref in stuck {
                 guard let mapper = self.mapper(system.name, ref.entity) else { continue }
                 let externalID = try tx.link(entity: ref.entity, system: system.name, hubID: ref.hubID)?.externalID
-                let entry = unresolvedPushReference(mapper, hubID: ref.hubID, field: ref.field, externalID: externalID, ctx)
-                try tx.quarantine(entry)
-                ctx.report.quarantined.append(entry)
+                var entry = unresolvedPushReference(mapper, hubID: ref.hubID, field: ref.field, externalID: externalID, ctx)
+                entry.id = try tx.quarantine(entry)
+                ctx.noteQuarantined(entry)
             }
         }
     }
