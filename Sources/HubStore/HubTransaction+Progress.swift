@@ -167,9 +167,12 @@ extension HubTransaction {
     }
 
     /// Open quarantine entries of one system, entity and direction.
-    public func openQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> [QuarantineEntry] {
-        try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ? ORDER BY id",
-                 [system.rawValue, entity.rawValue, direction]).map(Self.quarantineEntry)
+    /// Open quarantine entries of one system and direction, of one entity or (nil) all.
+    public func openQuarantine(system: SystemName, entity: EntityName?, direction: String) throws -> [QuarantineEntry] {
+        try rows("""
+            SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND (? IS NULL OR entity = ?) AND direction = ?
+            ORDER BY id
+            """, [system.rawValue, entity?.rawValue, entity?.rawValue, direction]).map(Self.quarantineEntry)
     }
 
     /// Open quarantine entries, oldest first.

@@ -25,7 +25,8 @@ extension SyncEngine {
             let links = Array(missing[chunk..<min(chunk + options.pageSize, missing.count)])
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
-                for link in links { try merger.applyDelete(link) }
+                let referrers = policy.pull == .propagate ? try merger.liveReferrers(links.map(\.hubID)) : [:]
+                for link in links { try merger.applyDelete(link, referrers: referrers[link.hubID] ?? []) }
                 counts = counts + merger.counts
             }
             try faultPoint(.deletesAfterCommit)
@@ -58,10 +59,17 @@ extension PageMerger {
     }
 
     /// A linked record was deleted in the system: apply the system's pull delete policy.
-    mutating func applyDelete(_ link: Link) throws {
+    /// - Parameter referrers: the live entities referring to it, when already looked up.
+    mutating func applyDelete(_ link: Link, referrers: [EntityReferrer]? = nil) throws {
         let now = ctx.now()
         switch mapper.mapping.deletes.pull {
         case .propagate:
+            let referrers = try referrers ?? liveReferrers([link.hubID])[link.hubID] ?? []
+            if !referrers.isEmpty, try settleReferencedDelete(link, referrers) { return }
+            if quarantineOpen, let id = link.externalID {
+                try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
+                                         at: now, resolution: "deleted")
+            }
             var dead = link
             dead.state = .deleted
             dead.lastSeenRun = ctx.runID

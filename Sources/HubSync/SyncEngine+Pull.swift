@@ -5,21 +5,41 @@ import HubStore
 import HubTopology
 
 extension SyncEngine {
+    /// The linked records a pull found gone, whose delete policy is applied once every entity of
+    /// the system was pulled (children first, so a customer's delete sees that its orders went too).
+    struct PendingDeletes {
+        var system: SystemDefinition
+        var mapper: EntityMapper
+        var missing: [Link]
+        /// The deletes came as tombstones: held-back ones must be read again (cursor rewound).
+        var tombstones: Bool
+        var startCursor: Cursor?
+    }
+
     /// Reads one system's object page by page and merges every page into the hub in one
-    /// transaction, together with the cursor that page advanced to.
-    func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
+    /// transaction, together with the cursor that page advanced to. Returns the records found
+    /// deleted, for ``applyPendingDeletes(_:_:_:)``.
+    func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
+              _ ctx: RunContext) async throws -> PendingDeletes? {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
+        // Deletes: tombstones where the system reports them; otherwise a full read sees every
+        // ID, and an incremental read is followed by an ID scan.
+        let tombstones = incremental && spoke.capabilities.tombstones
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
         let startCursor = cursor
         var counts = RunCounts()
         // Records quarantined earlier are fetched again: those gone from the system have nothing
         // left to retry; the others are retried, whatever the cursor says (a full read sees them
         // anyway). Read again later in this pull, a record is counted once.
-        let retries = try store.read { tx in
-            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
+        let open = try store.read { tx in
+            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull")
         }
+        let retries = open.compactMap(\.externalID)
+        // Deletes held because live entities referred to them are looked at again below.
+        let held = Set(open.filter { $0.reason == "referenced_delete" }.compactMap(\.externalID))
+        var heldAgain: [Link] = []
         var retried: Set<ExternalID> = []
         if !retries.isEmpty {
             let records: [SpokeRecord]
@@ -28,14 +48,19 @@ extension SyncEngine {
             } catch let error as SpokeError where error.kind == .missingObject {
                 try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
                 ctx.report.add(system.name, mapper.entity.name, pull: counts)
-                return
+                return nil
             }
             let found = Set(records.map(\.id))
             if incremental { retried = found }
             try write(ctx) { tx in
-                for id in retries where !found.contains(id) {
+                for id in retries where !found.contains(id) && !held.contains(id) {
                     try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, externalID: id, hubID: nil,
                                              direction: "pull", at: ctx.now(), resolution: "gone")
+                }
+                if tombstones {
+                    let links = try tx.links(entity: mapper.entity.name, system: system.name,
+                                             externalIDs: held.filter { !found.contains($0) }.sorted())
+                    heldAgain = links.values.filter { $0.state == .linked }.sorted { $0.hubID < $1.hubID }
                 }
                 guard incremental else { return }
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
@@ -43,9 +68,6 @@ extension SyncEngine {
                 counts = counts + merger.counts
             }
         }
-        // Deletes: tombstones where the system reports them; otherwise a full read sees every
-        // ID, and an incremental read is followed by an ID scan.
-        let tombstones = incremental && spoke.capabilities.tombstones
         var tombstoned: [Link] = []
         var malformed: Set<String> = []
         // Records read that are linked once their page is merged: when a full read saw every
@@ -61,7 +83,7 @@ extension SyncEngine {
                 // has records of (moved, renamed or deleted) — never "every record was deleted".
                 try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
                 ctx.report.add(system.name, mapper.entity.name, pull: counts)
-                return
+                return nil
             }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
@@ -88,13 +110,21 @@ extension SyncEngine {
                                      at: ctx.now())
         }
         let missing = tombstones
-            ? tombstoned : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
+            ? tombstoned + heldAgain : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
+        ctx.report.add(system.name, mapper.entity.name, pull: counts)
+        return PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: tombstones, startCursor: startCursor)
+    }
+
+    /// Applies the delete policy to the records a pull found gone; held-back tombstones rewind
+    /// the cursor so the next run reads them again.
+    func applyPendingDeletes(_ pending: PendingDeletes, _ options: SyncOptions, _ ctx: RunContext) throws {
+        let (system, mapper) = (pending.system, pending.mapper)
         let trips = ctx.report.guardTrips.count
-        counts = counts + (try applyDeletes(missing, system, mapper, options, ctx))
-        if tombstones && ctx.report.guardTrips.count > trips {
+        let counts = try applyDeletes(pending.missing, system, mapper, options, ctx)
+        if pending.tombstones && ctx.report.guardTrips.count > trips {
             // The held-back tombstones must be read again next run: rewind the cursor.
             try write(ctx) { tx in
-                if let startCursor {
+                if let startCursor = pending.startCursor {
                     try tx.setCursor(startCursor, system: system.name, entity: mapper.entity.name, at: ctx.now())
                 } else {
                     try tx.clearCursor(system: system.name, entity: mapper.entity.name)
@@ -239,6 +269,8 @@ struct PageMerger {
         defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
             counts.unchanged += 1
+            // Read cleanly: whatever kept it in the quarantine (a reference since patched) is over.
+            try resolveQuarantine(record.id)
             return
         }
         let theirsAt = changeTime(of: record)
@@ -266,6 +298,13 @@ struct PageMerger {
             try quarantine(record.id, hubID: nil, reason: "ambiguous_match",
                            message: "\(MatchKeys.ruleName(rule, entity: entity)) matches \(candidates.count) hub entities ("
                                + candidates.map(\.rawValue).joined(separator: ", ") + "); link it by hand or make the data unique")
+        case .alreadyLinked(let rule, let hubID, let otherID) where try replacesHeldDelete(otherID, of: hubID):
+            // The record it was linked to is gone (its delete held for a person): this one takes its place.
+            guard let current = try tx.entity(hubID) else { return }
+            try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
+            counts.linked += 1
+            linkedSeen += 1
+            try defer_(unresolved, record: record.id, hubID: hubID)
         case .alreadyLinked(let rule, let hubID, let otherID):
             try quarantine(record.id, hubID: hubID, reason: "duplicate_match",
                            message: "\(MatchKeys.ruleName(rule, entity: entity)) matches hub entity \(hubID), which is already "

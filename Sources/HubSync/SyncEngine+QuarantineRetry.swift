@@ -38,7 +38,9 @@ extension SyncEngine {
                 if group.contains(where: { $0.direction == "pull" }), let definition = topology.system(system),
                     definition.direction.pulls
                 {
-                    try await pull(definition, mapper, SyncOptions(), ctx)
+                    if let pending = try await pull(definition, mapper, SyncOptions(), ctx) {
+                        try applyPendingDeletes(pending, SyncOptions(), ctx)
+                    }
                 }
                 let pushes = group.filter { $0.direction == "push" }.compactMap(\.hubID)
                 if !pushes.isEmpty {

@@ -103,10 +103,13 @@ public struct SyncEngine: Sendable {
         // Pull: every system, entities in reference order (parents first).
         for system in systems where system.direction.pulls && ctx.report.systemErrors[system.name] == nil {
             do {
+                var deletes: [PendingDeletes] = []
                 for entity in entities {
                     guard let mapper = self.mapper(system.name, entity) else { continue }
-                    try await pull(system, mapper, options, ctx)
+                    if let pending = try await pull(system, mapper, options, ctx) { deletes.append(pending) }
                 }
+                // Children first: an order deleted with its customer no longer holds the customer back.
+                for pending in deletes.reversed() { try applyPendingDeletes(pending, options, ctx) }
             } catch {
                 try fail(system.name, error, ctx)
             }
@@ -119,6 +122,7 @@ public struct SyncEngine: Sendable {
                     guard let mapper = self.mapper(system.name, entity) else { continue }
                     try await push(system, mapper, options, ctx)
                 }
+                try await pushWaitingDeletes(system, ctx)
                 try await resolvePendingPushReferences(system, options, ctx)
             } catch {
                 try fail(system.name, error, ctx)

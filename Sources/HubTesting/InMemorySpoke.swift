@@ -82,6 +82,15 @@ public actor InMemorySpoke: Spoke {
         objects[object]?[id]?.changeSeq = seq
     }
 
+    /// Foreign keys: a record of `target` cannot be deleted while a live record of `object`
+    /// holds its ID in `field` (as SQLite or PostgreSQL refuse it).
+    public private(set) var foreignKeys: [(object: String, field: String, target: String)] = []
+
+    /// Adds a foreign key from `object.field` to `target`.
+    public func addForeignKey(from object: String, _ field: String, to target: String) {
+        foreignKeys.append((object, field, target))
+    }
+
     /// Objects that do not exist (a file moved away, a table dropped): reading them fails with
     /// `missingObject`, and so does writing anything but creates (which bring the object back).
     public private(set) var missingObjects: Set<String> = []
@@ -289,6 +298,15 @@ public actor InMemorySpoke: Spoke {
                 objects[object.object]![id] = stored
                 results.append(.updated)
             case .delete(let id):
+                let referenced = foreignKeys.contains { fk in
+                    fk.target == object.object && (objects[fk.object] ?? [:]).values.contains {
+                        !$0.deleted && $0.fields[fk.field]?.stringValue == id.rawValue
+                    }
+                }
+                if referenced {
+                    results.append(.failed("FOREIGN KEY constraint failed"))
+                    continue
+                }
                 if objects[object.object]?[id] != nil {
                     objects[object.object]![id]!.deleted = true
                     objects[object.object]![id]!.changeSeq = seq
