@@ -9,6 +9,8 @@ extension SyncEngine {
     /// transaction, together with the cursor that page advanced to.
     func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
+        guard var watch = try await watchSchema(spoke, system, mapper, options, ctx) else { return }
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
@@ -28,7 +30,7 @@ extension SyncEngine {
         }
         // Deletes: tombstones where the system reports them; otherwise a full read sees every
         // ID, and an incremental read is followed by an ID scan.
-        let tombstones = incremental && spoke.capabilities.tombstones
+        let tombstones = incremental && spoke.capabilities.tombstones && !watch.readsFromStart
         var tombstoned: [Link] = []
         var malformed: Set<String> = []
         // Records read that are linked once their page is merged: when a full read saw every
@@ -36,7 +38,8 @@ extension SyncEngine {
         var linkedSeen = 0
         while true {
             let position = cursor
-            let page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            // Schema drift: nil when the schema this read found pauses this system × entity; nothing of it is merged.
+            guard let page = try await readPage(spoke, after: position, options, &watch, ctx) else { return }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
             try write(ctx) { tx in
@@ -74,6 +77,7 @@ extension SyncEngine {
                 }
             }
         }
+        try finishSchemaWatch(watch, ctx)  // Schema drift: the fingerprint of what this pull read.
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
     }
 
