@@ -131,7 +131,7 @@ extension SyncEngine {
         let candidates = object.fields.filter { !c.isNeeded($0.name) && (!c.hasBaseline || c.previousField($0.name) == nil) }
         var all = try await pausingChanges(removed, refused, candidates: candidates, watch, spoke, ctx)
         let renamedTo = Set(all.compactMap(\.newField))
-        all += try settledChanges(object.fields.filter { !renamedTo.contains($0.name) }, watch, ctx)
+        all += settledChanges(added: try addedFields(object.fields, watch).filter { !renamedTo.contains($0.name) }, watch, ctx)
         try record(all, watch, complete: true, ctx)
         return false
     }
@@ -182,12 +182,16 @@ extension SyncEngine {
         return out
     }
 
-    /// The changes that do not pause: new fields not mapped yet (and those reported earlier,
-    /// still not mapped), and types the mapping still converts.
-    func settledChanges(_ fields: [DiscoveredField], _ watch: SchemaWatch, _ ctx: RunContext) throws -> [SchemaDriftRecord] {
+    /// Fields of `fields` not mapped that are new since the fingerprint, or were reported
+    /// earlier and are still not mapped.
+    func addedFields(_ fields: [DiscoveredField], _ watch: SchemaWatch) throws -> [DiscoveredField] {
         let open = try store.read { try $0.openSchemaDrift(system: watch.system.name, entity: watch.mapper.entity.name) }
-        let stillOpen = Set(open.filter { $0.change == .added }.map(\.field))
-        var out = watch.comparison.added(in: fields, stillOpen: stillOpen).map { f in
+        return watch.comparison.added(in: fields, stillOpen: Set(open.filter { $0.change == .added }.map(\.field)))
+    }
+
+    /// The changes that do not pause: new fields not mapped yet, and types the mapping still converts.
+    func settledChanges(added: [DiscoveredField], _ watch: SchemaWatch, _ ctx: RunContext) -> [SchemaDriftRecord] {
+        var out = added.map { f in
             drift(watch, ctx, .added, f.name, newType: f.nativeType, pauses: false, message:
                 "new field '\(f.name)' (\(f.nativeType)) in \(watch.mapper.binding.object) is not mapped; "
                     + "`hubctl discover \(watch.system.name) --diff` prints the mapping that would sync it")
@@ -237,7 +241,7 @@ extension SyncEngine {
         let fields: [DiscoveredField]
         if let observed = watch.observed {
             fields = watch.sampled ? SchemaComparison.union(previousFields, observed.fields) : observed.fields
-            try record(try settledChanges(fields, watch, ctx), watch, complete: true, ctx)
+            try record(settledChanges(added: try addedFields(fields, watch), watch, ctx), watch, complete: true, ctx)
         } else {
             fields = previousFields  // the adapter cannot tell: the mapping is remembered all the same
         }
