@@ -113,16 +113,17 @@ extension HubTransaction {
 
     // MARK: - What the links remember
 
-    /// True when some live link of a system × entity has a value for one of `fields` in its
-    /// base: the system held values there when hubctl last read or wrote it.
-    public func linkBasesHoldValues(entity: EntityName, system: SystemName, fields: [String]) throws -> Bool {
+    /// True when one of the first `sample` live links of a system × entity has a value for one
+    /// of `fields` in its base: the system held values there when hubctl last read or wrote it.
+    /// Bounded, so asking costs the same at a million links.
+    public func linkBasesHoldValues(entity: EntityName, system: SystemName, fields: [String], sample: Int = 1000) throws -> Bool {
         for field in fields {
             // A JSON path with the key quoted, so any canonical name is looked up literally.
             let path = "$." + JSONWriter.string(.string(field))
             let found = try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT EXISTS (SELECT 1 FROM xref WHERE entity = ? AND system = ? AND state = 'linked'
-                               AND json_extract(base_data, ?) IS NOT NULL)
-                """), arguments: [entity.rawValue, system.rawValue, path]) ?? false
+                SELECT EXISTS (SELECT 1 FROM (SELECT base_data FROM xref WHERE entity = ? AND system = ? AND state = 'linked'
+                                              LIMIT ?) WHERE json_extract(base_data, ?) IS NOT NULL)
+                """), arguments: [entity.rawValue, system.rawValue, sample, path]) ?? false
             if found { return true }
         }
         return false

@@ -88,7 +88,7 @@ extension SyncEngine {
             page.schema = await discovered(spoke, watch.mapper)
         }
         guard let schema = page.schema else { return page }
-        let admitted = try await admit(schema, records: page.records.count, &watch, spoke, ctx)
+        let admitted = try await admit(schema, records: page.records, &watch, spoke, ctx)
         return admitted ? page : nil
     }
 
@@ -100,17 +100,16 @@ extension SyncEngine {
 
     /// Compares a schema the pull found with the mapping and the fingerprint; false when it
     /// pauses the system × entity (recorded in the hub and the report).
-    func admit(_ object: DiscoveredObject, records: Int?, _ watch: inout SchemaWatch, _ spoke: any Spoke,
+    func admit(_ object: DiscoveredObject, records: [SpokeRecord]?, _ watch: inout SchemaWatch, _ spoke: any Spoke,
                _ ctx: RunContext) async throws -> Bool {
         let c = watch.comparison
         if object.fromSample {
             let seen = SchemaComparison.union(watch.observed?.fields ?? [], object.fields)
             watch.observed = DiscoveredObject(name: object.name, fields: seen, fromSample: true)
             watch.sampled = true
-            // Only a full page of records without a field the fingerprint had says it is gone.
             var removed: [String] = []
-            if let records, records >= watch.pageSize {
-                removed = c.missing(in: object).filter { c.previousField($0) != nil }
+            if let records {
+                removed = try lost(c.missing(in: object).filter { c.previousField($0) != nil }, in: records, watch)
             }
             let refused = c.typeChanges(in: object).filter { $0.refusal != nil }
             guard !removed.isEmpty || !refused.isEmpty else { return true }
@@ -136,11 +135,29 @@ extension SyncEngine {
         return false
     }
 
-    /// True when a needed field the object lacks was there before: the fingerprint had it or,
-    /// before any fingerprint, the links remember values for it (else it never existed: a
-    /// mistake in the mapping, or a CSV column the next push adds).
+    /// The fields (seen before, absent from every record of a page) that are gone: APIs and
+    /// JSON files leave empty fields out, so a field is gone only when a full page lacks it, or
+    /// when at least two records of the page had a value for it when last synced (their link
+    /// bases) and all lost it at once.
+    func lost(_ absent: [String], in records: [SpokeRecord], _ watch: SchemaWatch) throws -> [String] {
+        guard !absent.isEmpty else { return [] }
+        if records.count >= watch.pageSize { return absent }
+        guard records.count >= 2 else { return [] }
+        let m = watch.mapper
+        let links = try store.read { try $0.links(entity: m.entity.name, system: m.system, externalIDs: records.map(\.id)) }
+        return absent.filter { field in
+            let canonical = m.mapping.fields.filter { $0.systemField == field }.flatMap { $0.canonical.map(\.rawValue) }
+            let hadValues = links.values.filter { l in l.state == .linked && canonical.contains { !(l.baseData[$0] ?? .null).isNull } }
+            return hadValues.count >= 2
+        }
+    }
+
+    /// True when a needed field the object lacks was there before: the fingerprint had it, or
+    /// the links remember values for it (read from it, or written to it since the fingerprint
+    /// was taken). Else it never existed: a mistake in the mapping, or a CSV column the next
+    /// push adds.
     func wasThere(_ field: String, _ c: SchemaComparison) throws -> Bool {
-        if c.hasBaseline { return c.previousField(field) != nil }
+        if c.previousField(field) != nil { return true }
         let m = c.mapper
         return try store.read { tx in
             if field == m.binding.idField { return try tx.liveLinkCount(entity: m.entity.name, system: m.system) > 0 }
