@@ -117,16 +117,14 @@ extension HubTransaction {
     /// of `fields` in its base: the system held values there when hubctl last read or wrote it.
     /// Bounded, so asking costs the same at a million links.
     public func linkBasesHoldValues(entity: EntityName, system: SystemName, fields: [String], sample: Int = 1000) throws -> Bool {
-        for field in fields {
-            // A JSON path with the key quoted, so any canonical name is looked up literally.
-            let path = "$." + JSONWriter.string(.string(field))
-            let found = try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT EXISTS (SELECT 1 FROM (SELECT base_data FROM xref WHERE entity = ? AND system = ? AND state = 'linked'
-                                              LIMIT ?) WHERE json_extract(base_data, ?) IS NOT NULL)
-                """), arguments: [entity.rawValue, system.rawValue, sample, path]) ?? false
-            if found { return true }
+        guard !fields.isEmpty else { return false }
+        let bases = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT base_data FROM xref WHERE entity = ? AND system = ? AND state = 'linked' LIMIT ?
+            """), arguments: [entity.rawValue, system.rawValue, sample])
+        return bases.contains { text in
+            let base = Self.decodeObject(text)
+            return fields.contains { !(base[$0] ?? .null).isNull }
         }
-        return false
     }
 
     /// Moves a push mark back to the start, so the next push of the system × entity compares

@@ -69,9 +69,8 @@ extension SyncEngine {
     func changes(_ live: DiscoveredObject, _ watch: SchemaWatch, open: [SchemaDriftRecord], _ spoke: any Spoke,
                  _ ctx: RunContext) async throws -> [SchemaDriftRecord] {
         let c = watch.comparison
-        let stillOpen = Set(open.filter { $0.change == .added }.map(\.field))
         let unmapped = live.fields.filter { !c.isNeeded($0.name) }
-        let new = c.hasBaseline ? c.added(in: live.fields, stillOpen: stillOpen) : unmapped
+        let new = c.hasBaseline ? addedFields(live.fields, watch, open: open) : unmapped
         var removed: [String] = [], neverThere: [String] = [], unseen: [String] = []
         for field in c.missing(in: live) {
             if live.fromSample {

@@ -130,7 +130,8 @@ extension SyncEngine {
         let candidates = object.fields.filter { !c.isNeeded($0.name) && (!c.hasBaseline || c.previousField($0.name) == nil) }
         var all = try await pausingChanges(removed, refused, candidates: candidates, watch, spoke, ctx)
         let renamedTo = Set(all.compactMap(\.newField))
-        all += settledChanges(added: try addedFields(object.fields, watch).filter { !renamedTo.contains($0.name) }, watch, ctx)
+        let added = addedFields(object.fields, watch, open: try openDrift(watch))
+        all += settledChanges(added: added.filter { !renamedTo.contains($0.name) }, watch, ctx)
         try record(all, watch, complete: true, ctx)
         return false
     }
@@ -199,11 +200,15 @@ extension SyncEngine {
         return out
     }
 
+    /// The open changes of the watched system × entity.
+    func openDrift(_ watch: SchemaWatch) throws -> [SchemaDriftRecord] {
+        try store.read { try $0.openSchemaDrift(system: watch.system.name, entity: watch.mapper.entity.name) }
+    }
+
     /// Fields of `fields` not mapped that are new since the fingerprint, or were reported
-    /// earlier and are still not mapped.
-    func addedFields(_ fields: [DiscoveredField], _ watch: SchemaWatch) throws -> [DiscoveredField] {
-        let open = try store.read { try $0.openSchemaDrift(system: watch.system.name, entity: watch.mapper.entity.name) }
-        return watch.comparison.added(in: fields, stillOpen: Set(open.filter { $0.change == .added }.map(\.field)))
+    /// earlier (`open`) and are still not mapped.
+    func addedFields(_ fields: [DiscoveredField], _ watch: SchemaWatch, open: [SchemaDriftRecord]) -> [DiscoveredField] {
+        watch.comparison.added(in: fields, stillOpen: Set(open.filter { $0.change == .added }.map(\.field)))
     }
 
     /// The changes that do not pause: new fields not mapped yet, and types the mapping still converts.
@@ -226,7 +231,8 @@ extension SyncEngine {
                message: String) -> SchemaDriftRecord {
         SchemaDriftRecord(run: ctx.runID, system: watch.system.name, entity: watch.mapper.entity.name,
                           object: watch.mapper.binding.object, change: change, field: field, newField: newField,
-                          oldType: oldType, newType: newType, message: message, pauses: pauses, detectedAt: ctx.now())
+                          oldType: oldType, newType: newType, message: topology.secrets.redact(message), pauses: pauses,
+                          detectedAt: ctx.now())
     }
 
     /// Stores the changes (one open entry per change) and reports the new ones and every pausing
@@ -258,7 +264,10 @@ extension SyncEngine {
         let fields: [DiscoveredField]
         if let observed = watch.observed {
             fields = watch.sampled ? SchemaComparison.union(previousFields, observed.fields) : observed.fields
-            try record(settledChanges(added: try addedFields(fields, watch), watch, ctx), watch, complete: true, ctx)
+            let open = try openDrift(watch)
+            let changes = settledChanges(added: addedFields(fields, watch, open: open), watch, ctx)
+            // A quiet run writes nothing: no change now, none open before.
+            if !changes.isEmpty || !open.isEmpty { try record(changes, watch, complete: true, ctx) }
         } else {
             fields = previousFields  // the adapter cannot tell: the mapping is remembered all the same
         }
