@@ -34,8 +34,15 @@ extension SyncEngine {
     }
 
     /// A description of the tripped guard ("45 %, above 20 %"), or nil when the deletes may go.
+    ///
+    /// Every linked record gone at once (N ≥ 1 → 0) trips it whatever `min_count` says: that is
+    /// what an emptied file or a wrong connection looks like, and closing every link (or
+    /// deleting every record everywhere) is what it would cost. `restore` re-creates records
+    /// instead of deleting, so it is never held back.
     func guardTrip(count: Int, of live: Int, policy: DeletePolicy, options: SyncOptions) -> String? {
-        guard !options.allowMassDelete, policy.pull == .propagate, count >= policy.minCount, live > 0 else { return nil }
+        guard !options.allowMassDelete, live > 0 else { return nil }
+        if count >= live, policy.pull != .restore { return "every one of them" }
+        guard policy.pull == .propagate, count >= policy.minCount else { return nil }
         let share = Double(count) / Double(live)
         guard share > policy.maxShare else { return nil }
         return "\(Int((share * 100).rounded())) %, above the limit of \(Int((policy.maxShare * 100).rounded())) %"

@@ -16,13 +16,30 @@ extension SyncEngine {
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
         let startCursor = cursor
         var counts = RunCounts()
-        // Records quarantined earlier are fetched again and retried, whatever the cursor says.
+        // Records quarantined earlier are fetched again: those gone from the system have nothing
+        // left to retry; the others are retried, whatever the cursor says (a full read sees them
+        // anyway). Read again later in this pull, a record is counted once.
         let retries = try store.read { tx in
             try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
         }
+        var retried: Set<ExternalID> = []
         if !retries.isEmpty {
-            let records = try await settings.withRetries(spoke) { try await spoke.fetch(binding, ids: retries) }
+            let records: [SpokeRecord]
+            do {
+                records = try await settings.withRetries(spoke) { try await spoke.fetch(binding, ids: retries) }
+            } catch let error as SpokeError where error.kind == .missingObject {
+                try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
+                ctx.report.add(system.name, mapper.entity.name, pull: counts)
+                return
+            }
+            let found = Set(records.map(\.id))
+            if incremental { retried = found }
             try write(ctx) { tx in
+                for id in retries where !found.contains(id) {
+                    try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, externalID: id, hubID: nil,
+                                             direction: "pull", at: ctx.now(), resolution: "gone")
+                }
+                guard incremental else { return }
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(records)
                 counts = counts + merger.counts
@@ -38,12 +55,24 @@ extension SyncEngine {
         var linkedSeen = 0
         while true {
             let position = cursor
-            // Schema drift: nil when the schema this read found pauses this system × entity; nothing of it is merged.
-            guard let page = try await readPage(spoke, after: position, options, &watch, ctx) else { return }
+            let page: SpokePage
+            do {
+                // Schema drift (SyncEngine+Drift.swift): nil when the schema this read found pauses this
+                // system × entity; nothing of it is merged.
+                guard let read = try await readPage(spoke, after: position, options, &watch, ctx) else { return }
+                page = read
+            } catch let error as SpokeError where error.kind == .missingObject && position == startCursor {
+                // Nothing to read from an object never synced; a failing system for one the hub
+                // has records of (moved, renamed or deleted) — never "every record was deleted".
+                try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
+                ctx.report.add(system.name, mapper.entity.name, pull: counts)
+                return
+            }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                merger.counted = retried
                 try merger.apply(page.records)
                 for invalid in page.invalid { malformed.insert(try merger.quarantine(invalid)) }
                 try faultPoint(.mergeMidTransaction)
@@ -111,8 +140,22 @@ extension SyncEngine {
         }
     }
 
+    /// Throws when a missing object is one the hub knows records of: linked records, a read
+    /// position or pushed changes. An object never synced is simply empty.
+    func refuseMissingObject(_ error: SpokeError, _ system: SystemName, _ mapper: EntityMapper, cursor: Cursor?) throws {
+        let entity = mapper.entity.name
+        let (live, mark) = try store.read { tx in
+            (try tx.liveLinkCount(entity: entity, system: system), try tx.pushMark(system: system, entity: entity))
+        }
+        guard live > 0 || cursor != nil || mark > 0 else { return }
+        let what = live > 0 ? "the hub links \(live) \(entity) record\(live == 1 ? "" : "s") to it" : "it was synced before"
+        throw SpokeError(.missingObject, system: system, object: mapper.binding.object,
+                         message: "\(error.message), but \(what); nothing was deleted anywhere and nothing was written to it. "
+                             + "Put it back (or fix the connection) and run again; to stop syncing it, remove it from the topology")
+    }
+
     func missingSpoke(_ system: SystemName) -> SpokeError {
-        SpokeError(.configuration, system: system, message: "no adapter was built for this system")
+        runtime.systems[system]?.spokeError ?? SpokeError(.configuration, system: system, message: "no adapter was built for this system")
     }
 }
 
@@ -129,6 +172,8 @@ struct PageMerger {
     var currentHash: String?
     /// Records of the page that have a live link once merged (for delete detection).
     var linkedSeen = 0
+    /// Records already counted in this pull (retried before the read): applied again, counted once.
+    var counted: Set<ExternalID> = []
     /// Links of referenced records found in this page (see ``referenceTarget(_:_:)``).
     var referenceLinks: [String: Link] = [:]
 
@@ -151,15 +196,17 @@ struct PageMerger {
         let links = try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id))
         var seen: Set<ExternalID> = []
         for record in records {
-            counts.read += 1
             // A page listing a record twice keeps the first.
             guard seen.insert(record.id).inserted else { continue }
+            let before = counts
+            counts.read += 1
             if links[record.id]?.state == .linked { linkedSeen += 1 }
             do {
                 try apply(record, link: links[record.id])
             } catch let problem as RecordProblem {
                 try quarantine(record.id, hubID: links[record.id]?.hubID, reason: problem.reason, message: problem.message)
             }
+            if counted.contains(record.id) { counts = before }
         }
     }
 
@@ -401,14 +448,14 @@ struct PageMerger {
 
     mutating func quarantine(_ id: ExternalID, hubID: HubID?, reason: String, message: String) throws {
         counts.failed += 1
-        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
+        var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
                                     direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
                                     excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
-        try tx.quarantine(entry)
+        entry.id = try tx.quarantine(entry)
         quarantineOpen = true
         try faultPoint(.quarantineMidWrite)
-        ctx.report.quarantined.append(entry)
+        ctx.noteQuarantined(entry)
     }
 
     /// Quarantines a record the adapter could not read; returns the entry's message.
@@ -416,11 +463,11 @@ struct PageMerger {
         counts.read += 1
         counts.failed += 1
         let message = "\(invalid.pointer): \(invalid.message)"
-        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
+        var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
                                     direction: "pull", reason: "malformed", message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) \(invalid.pointer)", excerpt: nil)
-        try tx.quarantine(entry)
-        ctx.report.quarantined.append(entry)
+        entry.id = try tx.quarantine(entry)
+        ctx.noteQuarantined(entry)
         return entry.message
     }
 

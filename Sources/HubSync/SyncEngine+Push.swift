@@ -324,12 +324,12 @@ extension SyncEngine {
         case .delete: break
         }
         let target = p.link?.externalID.map { "id \($0)" } ?? "new record for hub \(p.hubID)"
-        let entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
+        var entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
                                     externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
                                     message: topology.secrets.redact(message), createdAt: ctx.now(),
                                     source: "\(mapper.mapping.object) \(target)", excerpt: QuarantineEntry.excerpt(of: fields))
-        try tx.quarantine(entry)
-        ctx.report.quarantined.append(entry)
+        entry.id = try tx.quarantine(entry)
+        ctx.noteQuarantined(entry)
     }
 
     func plannedWrite(_ p: PreparedWrite, _ mapper: EntityMapper) -> SyncReport.PlannedWrite {

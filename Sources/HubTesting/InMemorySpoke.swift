@@ -8,6 +8,8 @@ import HubCore
 public actor InMemorySpoke: Spoke {
     public nonisolated let system: SystemName
     public nonisolated let capabilities: SpokeCapabilities
+    /// How its records map: by default as a JSON system (dotted paths reach into nested objects).
+    public nonisolated let traits: AdapterTraits
     /// When true the spoke assigns IDs (`1`, `2`, …) on create; otherwise it uses the hub's key.
     public let assignsIDs: Bool
 
@@ -33,8 +35,10 @@ public actor InMemorySpoke: Spoke {
     /// How many calls failed on purpose so far.
     public private(set) var injectedFailures = 0
 
-    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false) {
+    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false,
+                traits: AdapterTraits = AdapterTraits(nestedPaths: true)) {
         self.system = system
+        self.traits = traits
         self.assignsIDs = assignsIDs
         self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true,
                                               retriesRequests: retriesRequests)
@@ -70,6 +74,20 @@ public actor InMemorySpoke: Spoke {
         seq += 1
         objects[object]?[id]?.deleted = true
         objects[object]?[id]?.changeSeq = seq
+    }
+
+    /// Objects that do not exist (a file moved away, a table dropped): reading them fails with
+    /// `missingObject`, and so does writing anything but creates (which bring the object back).
+    public private(set) var missingObjects: Set<String> = []
+
+    /// Takes an object away with its records, or (`false`) puts it back as it was.
+    public func setMissing(_ object: String, _ missing: Bool = true) {
+        if missing { missingObjects.insert(object) } else { missingObjects.remove(object) }
+    }
+
+    private func requireObject(_ object: ObjectBinding) throws {
+        guard missingObjects.contains(object.object) else { return }
+        throw SpokeError(.missingObject, system: system, object: object.object, message: "'\(object.object)' does not exist")
     }
 
     /// The live records of an object.
@@ -160,6 +178,7 @@ public actor InMemorySpoke: Spoke {
 
     public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         try takeFailure()
+        try requireObject(object)
         let all = objects[object.object] ?? [:]
         if object.cursorField != nil {
             // Incremental: by change sequence.
@@ -182,6 +201,7 @@ public actor InMemorySpoke: Spoke {
 
     public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         try takeFailure()
+        try requireObject(object)
         let after = cursor?.value
         let ids = (objects[object.object] ?? [:]).filter { !$0.value.deleted && (after == nil || $0.key.rawValue > after!) }
             .keys.sorted()
@@ -191,11 +211,13 @@ public actor InMemorySpoke: Spoke {
 
     public func count(_ object: ObjectBinding) async throws -> Int? {
         try takeFailure()
+        try requireObject(object)
         return (objects[object.object] ?? [:]).values.filter { !$0.deleted }.count
     }
 
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         try takeFailure()
+        try requireObject(object)
         return ids.compactMap { id in
             guard let s = objects[object.object]?[id], !s.deleted else { return nil }
             return decorate(id, s, object)
@@ -204,6 +226,11 @@ public actor InMemorySpoke: Spoke {
 
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try takeFailure()
+        if missingObjects.contains(object.object) {
+            guard writes.allSatisfy({ if case .create = $0 { true } else { false } }) else { try requireObject(object); return [] }
+            missingObjects.remove(object.object)
+            objects[object.object] = [:]
+        }
         var results: [SpokeWriteResult] = []
         let limit = sendOnly
         sendOnly = nil
@@ -240,7 +267,7 @@ public actor InMemorySpoke: Spoke {
                 }
                 var patch = fields
                 patch[object.idField] = nil
-                stored.fields = stored.fields.deepMerging(patch)
+                stored.fields = stored.fields.applyingUpdate(patch, paths: object.fields)
                 stored.changeSeq = seq
                 objects[object.object]![id] = stored
                 results.append(.updated)

@@ -30,14 +30,13 @@ struct DiscoverCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         if diff { return try await SchemaDiffOutput.run(definition, topology, options: options, json: json, console: console) }
-        let bindings = definition.entities.compactMap { mapping in
-            topology.entity(mapping.entity).map {
-                EntityMapper(system: definition, mapping: mapping, entity: $0, nestedPaths: definition.adapter.usesNestedPaths).binding
-            }
-        }
+        let runtime = SpokeFactory.runtime(topology).systems[definition.name]
+        let bindings = definition.entities.compactMap { runtime?.mappers[$0.entity]?.binding }
         let schema: SpokeSchema
         do {
-            let spoke = try SpokeFactory.make(definition, in: topology)
+            guard let spoke = runtime?.spoke else {
+                throw runtime?.spokeError ?? SpokeError(.configuration, system: definition.name, message: "no adapter was built")
+            }
             schema = try await spoke.discover(bindings)
         } catch {
             console.error(SystemCheck.message(error))

@@ -16,8 +16,9 @@ enum SchemaDiffOutput {
             : try HubStore.inMemory()
         let diff: SchemaDiff
         do {
-            let spoke = try SpokeFactory.make(system, in: topology)
-            diff = try await SyncEngine(topology: topology, store: store, spokes: [system.name: spoke]).schemaDiff(system.name)
+            let runtime = SpokeFactory.runtime(topology)
+            if let error = runtime.systems[system.name]?.spokeError { throw error }
+            diff = try await SyncEngine(runtime: runtime, store: store).schemaDiff(system.name)
         } catch {
             console.error(SystemCheck.message(error))
             console.hint("`hubctl check \(system.name)` says whether the system is reachable and the credentials work")
