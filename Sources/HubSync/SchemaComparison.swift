@@ -11,14 +11,21 @@ struct SchemaComparison {
     let previous: SchemaFingerprint?
     /// True when the system looks field names up ignoring case (SQL databases).
     let foldsCase: Bool
+    /// Names the system answers to without listing them (SQLite's `rowid`), lowercased.
+    let implicit: Set<String>
 
     /// The system fields a read needs: the ID, the cursor, then every mapped field, once each.
     let needed: [String]
 
-    init(mapper: EntityMapper, previous: SchemaFingerprint?, foldsCase: Bool) {
+    init(mapper: EntityMapper, previous: SchemaFingerprint?, adapter: AdapterKind) {
+        self.init(mapper: mapper, previous: previous, foldsCase: adapter.foldsFieldCase, implicit: adapter.implicitFields)
+    }
+
+    init(mapper: EntityMapper, previous: SchemaFingerprint?, foldsCase: Bool, implicit: Set<String> = []) {
         self.mapper = mapper
         self.previous = previous
         self.foldsCase = foldsCase
+        self.implicit = implicit
         var needed: [String] = []
         for f in [mapper.binding.idField] + (mapper.binding.cursorField.map { [$0] } ?? []) + mapper.binding.fields
         where !needed.contains(f) {
@@ -38,6 +45,7 @@ struct SchemaComparison {
         if mapper.nestedPaths, let nested = fields.first(where: { $0.name.hasPrefix(path + ".") }) {
             return DiscoveredField(name: path, nativeType: "object", kind: .json, isKey: false, nullable: nested.nullable)
         }
+        if implicit.contains(path.lowercased()) { return DiscoveredField(name: path, nativeType: "(implicit)", kind: .any) }
         return nil
     }
 

@@ -57,7 +57,7 @@ extension SyncEngine {
             diff.sampled = live.fromSample
             let watch = SchemaWatch(
                 system: definition, mapper: mapper,
-                comparison: SchemaComparison(mapper: mapper, previous: previous, foldsCase: definition.adapter.foldsFieldCase),
+                comparison: SchemaComparison(mapper: mapper, previous: previous, adapter: definition.adapter),
                 mapping: SchemaComparison.mappingSignature(mapper), readsFromStart: false, pageSize: 0)
             diff.changes = try await changes(live, watch, open: open, spoke, ctx)
             out.objects.append(diff)

@@ -54,7 +54,7 @@ extension SyncEngine {
         let remapped = previous.map { SchemaComparison.remapped(mapper.inboundFields, now: mapping, before: $0.mapping) } ?? []
         var watch = SchemaWatch(
             system: system, mapper: mapper,
-            comparison: SchemaComparison(mapper: mapper, previous: previous, foldsCase: system.adapter.foldsFieldCase),
+            comparison: SchemaComparison(mapper: mapper, previous: previous, adapter: system.adapter),
             mapping: mapping, readsFromStart: incremental && !remapped.isEmpty && !(previous?.mapping.isEmpty ?? true),
             pageSize: options.pageSize)
         if retrying, let object = await discovered(spoke, mapper) {
@@ -154,15 +154,16 @@ extension SyncEngine {
     }
 
     /// True when a needed field the object lacks was there before: the fingerprint had it, or
-    /// the links remember values for it (read from it, or written to it since the fingerprint
-    /// was taken). Else it never existed: a mistake in the mapping, or a CSV column the next
-    /// push adds.
+    /// (a mapped field) the links remember values for it (read from it, or written to it since
+    /// the fingerprint was taken). Else it never existed: a mistake in the mapping, or a CSV
+    /// column the next push adds.
     func wasThere(_ field: String, _ c: SchemaComparison) throws -> Bool {
         if c.previousField(field) != nil { return true }
         let m = c.mapper
+        // The ID and cursor fields hold no canonical values: only the fingerprint can tell (a
+        // connector's `discover` may well leave them out).
+        if field == m.binding.idField || field == m.binding.cursorField { return false }
         return try store.read { tx in
-            if field == m.binding.idField { return try tx.liveLinkCount(entity: m.entity.name, system: m.system) > 0 }
-            if field == m.binding.cursorField { return try tx.cursor(system: m.system, entity: m.entity.name) != nil }
             let canonical = m.mapping.fields.filter { $0.systemField == field }.flatMap { $0.canonical.map(\.rawValue) }
             return try tx.linkBasesHoldValues(entity: m.entity.name, system: m.system, fields: canonical)
         }
@@ -393,4 +394,7 @@ extension AdapterKind {
         case .csv, .jsonl, .rest, .exec: return false
         }
     }
+
+    /// Field names the system answers to that its catalog does not list: SQLite's hidden rowid.
+    var implicitFields: Set<String> { self == .sqlite ? ["rowid", "_rowid_", "oid"] : [] }
 }

@@ -249,6 +249,50 @@ import Testing
         #expect(phone == "+1 555 0199")
     }
 
+    @Test func aColumnRenamedBackEndsThePauseAndTheNextRunWritesNothing() throws {
+        let demo = try Demo()
+        let before = try demo.contents()
+        _ = try demo.sql("app.db", "ALTER TABLE users RENAME COLUMN full_name TO name")
+        let paused = try demo.hubctl(["sync-all", "--json"])
+        #expect(paused.exitCode == 3)
+        #expect(try Self.drift(paused).first?.value(atPath: "new_field") == "name")
+        _ = try demo.sql("app.db", "ALTER TABLE users RENAME COLUMN name TO full_name")
+        let back = try demo.hubctl(["sync-all", "--json"])
+        #expect(back.exitCode == 0, "\(back.stdout)")
+        #expect(try Self.writes(back) == 0)
+        #expect(try Self.drift(back).isEmpty)
+        #expect(try demo.contents() == before)
+        let hub = try DatabaseQueue(path: demo.dir + "/demo.hub.sqlite")
+        #expect(try hub.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM schema_drift WHERE resolved_at IS NULL") } == 0)
+    }
+
+    /// SQLite's hidden rowid is no column of the catalog, yet a table keyed by it has not lost it.
+    @Test func aTableKeyedByTheHiddenRowidIsNoDrift() throws {
+        let tmp = try TemporaryDirectory()
+        _ = try Demo.sqlite(tmp.path + "/app.db", """
+            CREATE TABLE users (email TEXT, name TEXT);
+            INSERT INTO users VALUES ('ann@example.com', 'Ann'), ('bob@example.com', 'Bob');
+            """)
+        try FileManager.default.createDirectory(atPath: tmp.path + "/sheet", withIntermediateDirectories: true)
+        let topology = tmp.path + "/topology.json"
+        try #"""
+            {"version": 1,
+             "entities": {"customer": {"fields": {"email": {"type": "string", "required": true}, "name": "string"},
+                                       "match": [["email"]]}},
+             "systems": {
+               "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
+                       "entities": {"customer": {"object": "users", "id": "rowid", "fields": {"email": "email", "name": "name"}}}},
+               "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
+                         "entities": {"customer": {"object": "people.csv", "id": "Row ID", "fields": {"email": "Email", "name": "Name"}}}}}}
+            """#.write(toFile: topology, atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            let run = try HubctlProcess.run(["sync-all", "--json", "-t", topology])
+            #expect(run.exitCode == 0, "\(run.stdout)")
+            #expect(try Self.drift(run).isEmpty)
+        }
+        #expect(try String(contentsOfFile: tmp.path + "/sheet/people.csv", encoding: .utf8).contains("ann@example.com"))
+    }
+
     @Test func aDroppedSQLiteColumnPausesTheTableUntilTheMappingNoLongerUsesIt() throws {
         let demo = try Demo()
         let before = try demo.contents()
