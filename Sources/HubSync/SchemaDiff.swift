@@ -58,7 +58,7 @@ extension SyncEngine {
             let watch = SchemaWatch(
                 system: definition, mapper: mapper,
                 comparison: SchemaComparison(mapper: mapper, previous: previous, adapter: definition.adapter),
-                mapping: SchemaComparison.mappingSignature(mapper), readsFromStart: false, pageSize: 0)
+                mapping: SchemaComparison.mappingSignature(mapper), readsFromStart: false)
             diff.changes = try await changes(live, watch, open: open, spoke, ctx)
             out.objects.append(diff)
         }
@@ -92,7 +92,7 @@ extension SyncEngine {
         for field in unseen {
             out.append(drift(watch, ctx, .removed, field, oldType: c.previousField(field)?.nativeType, pauses: false, message:
                 "mapped field '\(field)' was seen before but no sampled record has it (APIs leave empty fields out; a sync "
-                    + "pauses only when a full page of records lacks it)"))
+                    + "pauses only when two records that had values lose it at once)"))
         }
         var settled = watch
         settled.typeChanges = typeChanges.filter { $0.refusal == nil }

@@ -20,9 +20,6 @@ struct SchemaWatch {
     /// incrementally: this run reads the object from the start, so records that did not change
     /// since the cursor give their values too.
     let readsFromStart: Bool
-    /// Pages as long as this are "full": only a full page of sampled records that lacks a field
-    /// counts as the field being gone (APIs leave empty fields out).
-    let pageSize: Int
     /// The fields found: the system's own list, or the union of the fields of the records read.
     var observed: DiscoveredObject?
     /// True when `observed` comes from records (APIs, JSON files).
@@ -42,7 +39,7 @@ extension SyncEngine {
     ///
     /// Records quarantined earlier are fetched and merged before the first page is read, so when
     /// there are any, the schema is asked for (`discover`) and checked before them.
-    func watchSchema(_ spoke: any Spoke, _ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
+    func watchSchema(_ spoke: any Spoke, _ system: SystemDefinition, _ mapper: EntityMapper,
                      _ ctx: RunContext) async throws -> SchemaWatch? {
         let entity = mapper.entity.name
         let (previous, retrying) = try store.read { tx in
@@ -55,8 +52,7 @@ extension SyncEngine {
         var watch = SchemaWatch(
             system: system, mapper: mapper,
             comparison: SchemaComparison(mapper: mapper, previous: previous, adapter: system.adapter),
-            mapping: mapping, readsFromStart: incremental && !remapped.isEmpty && !(previous?.mapping.isEmpty ?? true),
-            pageSize: options.pageSize)
+            mapping: mapping, readsFromStart: incremental && !remapped.isEmpty && !(previous?.mapping.isEmpty ?? true))
         if retrying, let object = await discovered(spoke, mapper) {
             watch.asked = true
             let admitted = try await admit(object, records: nil, &watch, spoke, ctx)
@@ -136,14 +132,13 @@ extension SyncEngine {
         return false
     }
 
-    /// The fields (seen before, absent from every record of a page) that are gone: APIs and
-    /// JSON files leave empty fields out, so a field is gone only when a full page lacks it, or
-    /// when at least two records of the page had a value for it when last synced (their link
-    /// bases) and all lost it at once.
+    /// The fields (seen before, absent from every record of a page) that are gone. APIs and
+    /// JSON files leave empty fields out, so absence alone says nothing — not even from a full
+    /// page, where a sparse field is often absent from every record: a field is gone when at
+    /// least two records of the page had a value for it when last synced (their link bases)
+    /// and all of them lost it at once.
     func lost(_ absent: [String], in records: [SpokeRecord], _ watch: SchemaWatch) throws -> [String] {
-        guard !absent.isEmpty else { return [] }
-        if records.count >= watch.pageSize { return absent }
-        guard records.count >= 2 else { return [] }
+        guard !absent.isEmpty, records.count >= 2 else { return [] }
         let m = watch.mapper
         let links = try store.read { try $0.links(entity: m.entity.name, system: m.system, externalIDs: records.map(\.id)) }
         return absent.filter { field in

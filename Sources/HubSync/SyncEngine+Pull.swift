@@ -10,7 +10,7 @@ extension SyncEngine {
     func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
         // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
-        guard var watch = try await watchSchema(spoke, system, mapper, options, ctx) else { return }
+        guard var watch = try await watchSchema(spoke, system, mapper, ctx) else { return }
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil

@@ -455,6 +455,41 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == renamed)
     }
 
+    /// A sparse field is absent from whole pages of an API or JSON file: that is no drift, and
+    /// one record that clears it (leaving the key out) clears it.
+    @Test func aSparseFieldAbsentFromAFullPageIsNoDriftAndOneRecordClearingItSyncs() throws {
+        let tmp = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/events", withIntermediateDirectories: true)
+        let file = tmp.path + "/events/people.jsonl"
+        func lines(fax: Bool) -> String {
+            (1...1200).map { i in
+                i == 1100 && fax ? #"{"id": "p\#(i)", "email": "p\#(i)@example.com", "fax": "555-0\#(i)"}"#
+                    : #"{"id": "p\#(i)", "email": "p\#(i)@example.com"}"#
+            }.joined(separator: "\n") + "\n"
+        }
+        try lines(fax: true).write(toFile: file, atomically: true, encoding: .utf8)
+        _ = try Demo.sqlite(tmp.path + "/app.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, fax TEXT)")
+        let topology = tmp.path + "/topology.json"
+        try #"""
+            {"version": 1,
+             "entities": {"customer": {"fields": {"email": {"type": "string", "required": true}, "fax": "string"},
+                                       "match": [["email"]]}},
+             "systems": {
+               "events": {"adapter": "jsonl", "connection": {"path": "events"},
+                          "entities": {"customer": {"object": "people.jsonl", "fields": {"email": "email", "fax": "fax"}}}},
+               "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
+                       "entities": {"customer": {"object": "users", "fields": {"email": "email", "fax": "fax"}}}}}}
+            """#.write(toFile: topology, atomically: true, encoding: .utf8)
+        let first = try HubctlProcess.run(["sync-all", "-t", topology])
+        #expect(first.exitCode == 0, "\(first.stdout)")
+        #expect(try Demo.sqlite(tmp.path + "/app.db", "SELECT count(fax) FROM users") == "1\n")
+        try lines(fax: false).write(toFile: file, atomically: true, encoding: .utf8)
+        let cleared = try HubctlProcess.run(["sync-all", "--json", "-t", topology])
+        #expect(cleared.exitCode == 0, "\(cleared.stdout)")
+        #expect(try Self.drift(cleared).isEmpty)
+        #expect(try Demo.sqlite(tmp.path + "/app.db", "SELECT count(fax) FROM users") == "0\n")
+    }
+
     @Test func anExecConnectorsDiscoverAnswerShowsAFieldItsRecordsLost() throws {
         let dir = try TemporaryDirectory()
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
