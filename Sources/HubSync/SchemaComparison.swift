@@ -34,6 +34,11 @@ struct SchemaComparison {
         self.needed = needed
     }
 
+    /// The canonical fields read from (or written to) system field `field`.
+    func canonical(of field: String) -> [String] {
+        mapper.mapping.fields.filter { $0.systemField == field }.flatMap { $0.canonical.map(\.rawValue) }
+    }
+
     /// True when the last fingerprint lists fields to compare with (a push-only system's has none).
     var hasBaseline: Bool { !(previous?.fields.isEmpty ?? true) }
 

@@ -105,7 +105,7 @@ extension SyncEngine {
             watch.sampled = true
             var removed: [String] = []
             if let records {
-                removed = try lost(c.missing(in: object).filter { c.previousField($0) != nil }, in: records, watch)
+                removed = try lost(c.missing(in: object), in: records, watch)
             }
             let refused = c.typeChanges(in: object).filter { $0.refusal != nil }
             guard !removed.isEmpty || !refused.isEmpty else { return true }
@@ -132,7 +132,7 @@ extension SyncEngine {
         return false
     }
 
-    /// The fields (seen before, absent from every record of a page) that are gone. APIs and
+    /// The mapped fields absent from every record of a page that are gone. APIs and
     /// JSON files leave empty fields out, so absence alone says nothing — not even from a full
     /// page, where a sparse field is often absent from every record: a field is gone when at
     /// least two records of the page had a value for it when last synced (their link bases)
@@ -142,7 +142,7 @@ extension SyncEngine {
         let m = watch.mapper
         let links = try store.read { try $0.links(entity: m.entity.name, system: m.system, externalIDs: records.map(\.id)) }
         return absent.filter { field in
-            let canonical = m.mapping.fields.filter { $0.systemField == field }.flatMap { $0.canonical.map(\.rawValue) }
+            let canonical = watch.comparison.canonical(of: field)
             let hadValues = links.values.filter { l in l.state == .linked && canonical.contains { !(l.baseData[$0] ?? .null).isNull } }
             return hadValues.count >= 2
         }
@@ -158,10 +158,7 @@ extension SyncEngine {
         // The ID and cursor fields hold no canonical values: only the fingerprint can tell (a
         // connector's `discover` may well leave them out).
         if field == m.binding.idField || field == m.binding.cursorField { return false }
-        return try store.read { tx in
-            let canonical = m.mapping.fields.filter { $0.systemField == field }.flatMap { $0.canonical.map(\.rawValue) }
-            return try tx.linkBasesHoldValues(entity: m.entity.name, system: m.system, fields: canonical)
-        }
+        return try store.read { try $0.linkBasesHoldValues(entity: m.entity.name, system: m.system, fields: c.canonical(of: field)) }
     }
 
     // MARK: - Changes
@@ -321,7 +318,7 @@ extension SyncEngine {
                         _ spoke: any Spoke) async -> (field: String, type: String, evidence: String)? {
         let mapper = watch.mapper
         let mappings = mapper.mapping.fields.filter { $0.systemField == field }
-        let canonical = mappings.flatMap { $0.canonical.map(\.rawValue) }
+        let canonical = watch.comparison.canonical(of: field)
         guard field != mapper.binding.idField, !canonical.isEmpty else { return nil }
         let links = ((try? store.read { try $0.liveLinks(entity: mapper.entity.name, system: mapper.system, after: nil, limit: 500) }) ?? [])
             .filter { l in canonical.contains { !(l.baseData[$0] ?? .null).isNull } }.prefix(20)
