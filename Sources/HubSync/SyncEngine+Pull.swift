@@ -324,14 +324,15 @@ struct PageMerger {
     }
 
     /// When the system changed the record: its cursor field when that holds a date-time,
-    /// otherwise the moment hubctl saw it.
-    func changeTime(of record: SpokeRecord) -> String {
+    /// otherwise the moment hubctl first saw the change (marked as observed).
+    func changeTime(of record: SpokeRecord) -> ChangeTime {
         if let field = mapper.mapping.cursorField, let text = record.fields.value(atPath: field)?.stringValue,
             let instant = DateTimes.parseISO(text)
         {
-            return Timestamp.string(Date(timeIntervalSince1970: Double(instant.seconds) + Double(instant.millis) / 1000))
+            return ChangeTime(at: Timestamp.string(Date(timeIntervalSince1970: Double(instant.seconds) + Double(instant.millis) / 1000)),
+                              observed: false)
         }
-        return ctx.observationTime()
+        return ChangeTime(at: ctx.observationTime(), observed: true)
     }
 
     // MARK: - Matching
@@ -360,7 +361,7 @@ struct PageMerger {
 
     // MARK: - Writing the hub
 
-    func createEntity(_ id: ExternalID, theirs: CanonicalRecord, fields: [String], theirsAt: String) throws -> HubID {
+    func createEntity(_ id: ExternalID, theirs: CanonicalRecord, fields: [String], theirsAt: ChangeTime) throws -> HubID {
         let hubID = HubID(engine.hubIDs.next())
         let now = ctx.now()
         var data: [String: Value] = [:]
@@ -368,7 +369,7 @@ struct PageMerger {
         for f in fields {
             guard let v = theirs[f], !v.isNull else { continue }
             data[f] = v
-            origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt)
+            origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt.at, observed: theirsAt.observed)
         }
         let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
                                   fieldOrigins: origins, createdAt: now, updatedAt: now)
@@ -382,10 +383,11 @@ struct PageMerger {
     }
 
     func linkExisting(_ id: ExternalID, _ current: EntityRecord, rule: Int, theirs: CanonicalRecord, fields: [String],
-                      theirsAt: String) throws {
+                      theirsAt: ChangeTime) throws {
         let now = ctx.now()
         let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: nil, ours: current,
-                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt.at,
+                                                       observed: theirsAt.observed)
         let version = try store(outcome, over: current)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: current.hubID, state: .linked,
                           baseHash: nil, baseData: [:], baseVersion: version,
@@ -396,9 +398,10 @@ struct PageMerger {
 
     /// Merges a changed record into its linked entity; true when the hub entity changed.
     func mergeLinked(_ link: Link, _ current: EntityRecord, theirs: CanonicalRecord, fields: [String],
-                     theirsAt: String) throws -> Bool {
+                     theirsAt: ChangeTime) throws -> Bool {
         let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: link.baseData, ours: current,
-                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt.at,
+                                                       observed: theirsAt.observed)
         let version = try store(outcome, over: current)
         var updated = link
         updated.lastSeenRun = ctx.runID
@@ -476,6 +479,12 @@ struct PageMerger {
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
                                  at: ctx.now())
     }
+}
+
+/// When a record changed: the system's own change time, or when hubctl observed the change.
+struct ChangeTime {
+    var at: String
+    var observed: Bool
 }
 
 /// A record that cannot be applied, with a reason code for the quarantine.

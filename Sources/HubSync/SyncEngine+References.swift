@@ -29,7 +29,7 @@ extension SyncEngine {
                 }
                 let theirs: CanonicalRecord = [ref.field: .string(target.hubID.rawValue)]
                 do {
-                    _ = try merger.mergeLinked(link, current, theirs: theirs, fields: [ref.field], theirsAt: ref.observedAt)
+                    _ = try merger.mergeLinked(link, current, theirs: theirs, fields: [ref.field], theirsAt: ChangeTime(at: ref.observedAt, observed: true))
                 } catch let problem as RecordProblem {
                     try merger.quarantine(link.externalID ?? ExternalID("?"), hubID: ref.hubID, reason: problem.reason,
                                           message: problem.message)

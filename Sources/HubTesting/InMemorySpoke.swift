@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 
 /// A system held in memory, for engine tests: every object is a dictionary of records, every
@@ -35,10 +36,15 @@ public actor InMemorySpoke: Spoke {
     /// How many calls failed on purpose so far.
     public private(set) var injectedFailures = 0
 
+    /// When true, the cursor field holds a change time (`2026-01-01T00:00:07.000Z` for the
+    /// seventh change) instead of a bare number: the system has change times of its own.
+    public let cursorIsTime: Bool
+
     public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false,
-                traits: AdapterTraits = AdapterTraits(nestedPaths: true)) {
+                traits: AdapterTraits = AdapterTraits(nestedPaths: true), cursorIsTime: Bool = false) {
         self.system = system
         self.traits = traits
+        self.cursorIsTime = cursorIsTime
         self.assignsIDs = assignsIDs
         self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true,
                                               retriesRequests: retriesRequests)
@@ -172,8 +178,19 @@ public actor InMemorySpoke: Spoke {
     private func decorate(_ id: ExternalID, _ s: Stored, _ binding: ObjectBinding) -> SpokeRecord {
         var fields = s.fields
         fields[binding.idField] = .string(id.rawValue)
-        if let c = binding.cursorField { fields[c] = .int(s.changeSeq) }
+        if let c = binding.cursorField {
+            fields[c] = cursorIsTime ? .string(Self.changeTime(s.changeSeq)) : .int(s.changeSeq)
+        }
         return SpokeRecord(id: id, fields: fields)
+    }
+
+    /// Moves the change sequence forward so the next change is at least number `seq` (with
+    /// `cursorIsTime`, changes made after another spoke's, whatever each has done so far).
+    public func skipChanges(to seq: Int64) { self.seq = max(self.seq, seq - 1) }
+
+    /// The change time of change number `seq`: seconds after 2026-01-01T00:00:00Z.
+    public static func changeTime(_ seq: Int64) -> String {
+        Timestamp.string(Date(timeIntervalSince1970: 1_767_225_600 + Double(seq)))
     }
 
     public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {

@@ -41,3 +41,34 @@ import Testing
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
     }
 }
+
+/// `newest` decides by change times only where the systems have them.
+@Suite struct NewestTests {
+    typealias T = DataIntegrityTests
+
+    @Test func theLaterEditWinsByTheSystemsOwnChangeTimesWhateverTheOrderTheyAreRead() async throws {
+        for appLast in [false, true] {
+            let f = try SyncFixture(json: T.topology(app: #", "cursor": "seq""#),
+                                    app: InMemorySpoke("app", assignsIDs: true, cursorIsTime: true),
+                                    crm: InMemorySpoke("crm", assignsIDs: true, cursorIsTime: true))
+            await f.crm.put("c", "1", T.person("ann@example.com", "Ann"))
+            try await f.sync()
+            let appID = try #require(await T.id(f.app, email: "ann@example.com"))
+            if appLast {
+                await f.crm.update("c", "1", ["first": "FromCRM"])
+                await f.app.skipChanges(to: 1000)
+                await f.app.update("c", appID, ["first": "FromApp"])
+            } else {
+                await f.app.update("c", appID, ["first": "FromApp"])
+                await f.crm.skipChanges(to: 1000)
+                await f.crm.update("c", "1", ["first": "FromCRM"])
+            }
+            let report = try await f.sync()
+            let conflict = try #require(report.conflicts.first)
+            #expect(conflict.rule == "newest")
+            let expected = appLast ? "FromApp" : "FromCRM"
+            #expect(await f.crm.record("c", "1")?["first"]?.stringValue == expected)
+            #expect(await f.app.record("c", appID)?["first"]?.stringValue == expected)
+        }
+    }
+}
