@@ -10,6 +10,8 @@ struct DryRunSpoke: Spoke {
 
     func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] { try await base.check(objects) }
 
+    func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema { try await base.discover(objects) }
+
     func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         try await base.read(object, after: cursor, limit: limit)
     }

@@ -22,11 +22,13 @@ extension SyncEngine {
     func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
               _ ctx: RunContext) async throws -> PendingDeletes? {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
+        guard var watch = try await watchSchema(spoke, system, mapper, ctx) else { return nil }
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
         // Deletes: tombstones where the system reports them; otherwise a full read sees every
         // ID, and an incremental read is followed by an ID scan.
-        let tombstones = incremental && spoke.capabilities.tombstones
+        let tombstones = incremental && spoke.capabilities.tombstones && !watch.readsFromStart
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
         let startCursor = cursor
         var counts = RunCounts()
@@ -77,7 +79,10 @@ extension SyncEngine {
             let position = cursor
             let page: SpokePage
             do {
-                page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
+                // Schema drift (SyncEngine+Drift.swift): nil when the schema this read found pauses this
+                // system × entity; nothing of it is merged.
+                guard let read = try await readPage(spoke, after: position, options, &watch, ctx) else { return nil }
+                page = read
             } catch let error as SpokeError where error.kind == .missingObject && position == startCursor {
                 // Nothing to read from an object never synced; a failing system for one the hub
                 // has records of (moved, renamed or deleted) — never "every record was deleted".
@@ -111,6 +116,7 @@ extension SyncEngine {
         }
         let missing = tombstones
             ? tombstoned + heldAgain : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
+        try finishSchemaWatch(watch, ctx)  // Schema drift: the fingerprint of what this pull read.
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
         return PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: tombstones, startCursor: startCursor)
     }

@@ -26,6 +26,8 @@ extension SyncEngine {
     /// per batch, after the system answered.
     func push(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        // Schema drift (SyncEngine+Drift.swift): a paused system × entity is not written.
+        guard try preparePush(system, mapper, ctx) else { return }
         let entity = mapper.entity.name
         var counts = RunCounts()
         // Records that failed to push earlier are retried first, whatever the mark says.

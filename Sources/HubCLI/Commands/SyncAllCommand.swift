@@ -12,8 +12,8 @@ struct SyncAllCommand: AsyncParsableCommand {
         commandName: "sync-all",
         abstract: "Pull from every system, merge into the hub, push to every system.",
         discussion: """
-            Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts or an unreachable system \
-            while the rest synced); 1 failed; 78 invalid topology.
+            Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts, an unreachable system \
+            while the rest synced, or a schema change that paused a system × entity); 1 failed; 78 invalid topology.
             """)
 
     @OptionGroup var options: TopologyOptions

@@ -29,6 +29,10 @@ struct SyncReportRenderer {
                 lines.append("  deferred, not lost: \(waiting.joined(separator: ", ")) wait for '\(system)'; the next run sends them")
             }
         }
+        if !report.schemaDrift.isEmpty {
+            lines.append("")
+            lines += SchemaDriftRenderer.lines(report.schemaDrift)
+        }
         if report.recoveredCreates > 0 {
             lines.append("")
             lines.append("\(report.recoveredCreates) create\(report.recoveredCreates == 1 ? "" : "s") of an interrupted run "

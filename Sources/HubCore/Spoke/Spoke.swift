@@ -167,14 +167,20 @@ public struct SpokePage: Sendable {
     public var isLast: Bool
     /// Records the adapter could not read (a malformed line); the rest of the page is good.
     public var invalid: [InvalidRecord]
+    /// The object's fields as this read found them, for schema drift detection, where the
+    /// adapter knows them at no extra cost: the columns a database's catalog lists (the same
+    /// lookup the read makes), a CSV header, or the fields of this page's records (`fromSample`:
+    /// JSON files and APIs). Nil when the adapter cannot tell; the engine then asks `discover`.
+    public var schema: DiscoveredObject?
 
     public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool,
-                invalid: [InvalidRecord] = []) {
+                invalid: [InvalidRecord] = [], schema: DiscoveredObject? = nil) {
         self.records = records
         self.deleted = deleted
         self.next = next
         self.isLast = isLast
         self.invalid = invalid
+        self.schema = schema
     }
 }
 
