@@ -152,11 +152,12 @@ struct SystemScan {
         guard system.direction.pushes else { return }
         // An entity that no longer passes the filter is not synced any more.
         if let filter = mapper.mapping.filter, !filter.matches(current.data) { return }
-        guard case .success(let actual) = mapper.inbound(record) else {
+        let (expected, omitted) = try mapper.expected(current.data, tx)
+        // Composites are read relative to what the system should hold, as the engine reads them.
+        guard case .success(let actual) = mapper.inbound(record, base: expected) else {
             if !quarantined.contains(record.id) { noteUnmappable(record.id, &state) }
             return
         }
-        let (expected, omitted) = try mapper.expected(current.data, tx)
         let readable = Set(mapper.readableFields)
         let fields = mapper.outboundFields.filter { readable.contains($0) && !omitted.contains($0) && !held.contains($0) }
         let differing = Set(fields.filter { !expected.sameValue(actual, for: $0) }).sorted()

@@ -27,8 +27,9 @@ extension EntityMapper {
     /// Maps a system record to canonical values and translates its references (system IDs) to
     /// hub IDs through the xref, as the engine does when it pulls. Nil when the record cannot
     /// be mapped.
-    public func reading(_ record: SpokeRecord, _ tx: HubTransaction) throws -> CanonicalReading? {
-        guard case .success(var values) = inbound(record) else { return nil }
+    /// - Parameter base: what the record is known (or about to be linked) to hold, for composites.
+    public func reading(_ record: SpokeRecord, _ tx: HubTransaction, base: CanonicalRecord? = nil) throws -> CanonicalReading? {
+        guard case .success(var values) = inbound(record, base: base) else { return nil }
         var fields = readableFields
         var unresolved: [String] = []
         for (field, target) in refFields.sorted(by: { $0.key < $1.key }) where fields.contains(field) {

@@ -111,27 +111,46 @@ public struct EntityMapper: Sendable {
     ///
     /// Absent system fields read as null. A value that cannot be converted fails the whole record
     /// with a ``MappingError`` naming the field (never the value).
-    public func inbound(_ record: SpokeRecord) -> Result<CanonicalRecord, MappingError> {
+    ///
+    /// - Parameter base: the canonical values the hub last knew the record held (its link's
+    ///   base), or the hub's values it is about to be linked to. Composite fields are read
+    ///   relative to it: an edit that leaves one part's text intact changes only the other, and
+    ///   a value that cannot be split without guessing fails with code `ambiguous_composite`.
+    ///   Without a base, composites split by the mapping's `split` rule.
+    public func inbound(_ record: SpokeRecord, base: CanonicalRecord? = nil) -> Result<CanonicalRecord, MappingError> {
         var out: CanonicalRecord = [:]
         out.reserveCapacity(mapping.fields.count + 1)
         for (index, m) in mapping.fields.enumerated() where m.direction.pulls {
-            switch read(index, from: record.fields) {
+            switch read(index, from: record.fields, base: base) {
             case .success(let values):
                 for (name, v) in values { out[name] = v }
             case .failure(let failure):
                 return .failure(MappingError(system: system, entity: entity.name, externalID: record.id,
                                              field: m.canonical[0].rawValue, systemField: m.systemField,
-                                             message: failure.message))
+                                             message: failure.message, code: failure.code ?? "unmappable"))
             }
         }
         return .success(out)
     }
 
+    /// True when a field mapping joins several canonical fields (their reading depends on a base).
+    public var hasComposites: Bool { mapping.fields.contains { $0.isComposite } }
+
     /// Reads the canonical values of one field mapping from a system record.
-    func read(_ index: Int, from fields: [String: Value]) -> Result<[(String, Value)], ConversionFailure> {
+    func read(_ index: Int, from fields: [String: Value], base: CanonicalRecord? = nil) -> Result<[(String, Value)], ConversionFailure> {
         let m = mapping.fields[index]
         var raw = fields.value(atPath: m.systemField) ?? .null
         if emptyTextReadsAsNull, raw == "" { raw = .null }
+        if m.isComposite, let base,
+            case let known = m.canonical.map({ name in
+                (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(base[name.rawValue] ?? .null)
+            }), !known.allSatisfy(\.isNull)
+        {
+            switch relativeParts(m, raw, known: known) {
+            case .success(let parts): return .success(zip(m.canonical, parts).map { ($0.rawValue, $1) })
+            case .failure(let failure): return .failure(failure)
+            }
+        }
         if m.isComposite {
             // A part's normalisation can add or remove separators (collapse_spaces turns a tab
             // into a space), which would split differently once written back. Settle on parts
@@ -158,6 +177,57 @@ public struct EntityMapper: Sendable {
         if emptyTextReadsAsNull, v == "" { v = .null }
         if v.isNull, let d = p.defaultValue { v = d }
         return .success([(name, v)])
+    }
+
+    /// The parts of a composite value read relative to the parts the hub knows (`known`):
+    /// unchanged text keeps them; text in which every part but one is intact (as a prefix and a
+    /// suffix of whole pieces) changes only that one; text that changed every part splits only
+    /// when it has exactly one piece per part. Anything else would be a guess, and fails.
+    func relativeParts(_ m: FieldMapping, _ raw: Value, known: [Value]) -> Result<[Value], ConversionFailure> {
+        let text = m.normalize.apply(Self.scalarText(raw))
+        if text == joinParts(m, known) || (text.isNull && known.allSatisfy(\.isNull)) { return .success(known) }
+        let pieces = text.isNull ? [] : Self.pieces(of: text.displayText, separator: m.separator)
+        if pieces.isEmpty { return .success(known.map { _ in .null }) }
+        let knownPieces = known.map { $0.isNull ? [] : Self.pieces(of: $0.displayText, separator: m.separator) }
+        var candidates: [[Value]] = []
+        // Candidates that only fill a part the hub has no value for (it knows nothing to keep).
+        var filling: [[Value]] = []
+        for k in known.indices {
+            let prefix = knownPieces[..<k].flatMap { $0 }
+            let suffix = knownPieces[(k + 1)...].flatMap { $0 }
+            guard pieces.count >= prefix.count + suffix.count, Array(pieces.prefix(prefix.count)) == prefix,
+                Array(pieces.suffix(suffix.count)) == suffix
+            else { continue }
+            let middle = pieces[prefix.count..<(pieces.count - suffix.count)]
+            var parts = known
+            parts[k] = middle.isEmpty ? .null : .string(middle.joined(separator: m.separator))
+            if !candidates.contains(parts) {
+                candidates.append(parts)
+                if known[k].isNull { filling.append(parts) }
+            }
+        }
+        var parts: [Value]
+        if candidates.count == 1 {
+            parts = candidates[0]
+        } else if filling.count == 1 {
+            parts = filling[0]
+        } else if candidates.isEmpty && pieces.count == known.count {
+            parts = pieces.map(Value.string)
+        } else {
+            let what = candidates.isEmpty
+                ? "every part changed and its \(pieces.count) pieces do not split one per part"
+                : "it splits \(candidates.count) ways around the parts the hub knows"
+            return .failure(ConversionFailure(
+                message: "the new value cannot be split into \(m.canonical.map(\.rawValue).joined(separator: " and ")) "
+                    + "without guessing (\(what)); change it so that every part but one keeps its text, or set the parts "
+                    + "in a system that holds them apart", code: "ambiguous_composite"))
+        }
+        parts = zip(m.canonical, parts).map { name, v in
+            var n = (fieldDefinitions[name.rawValue]?.normalize ?? []).apply(v)
+            if n.stringValue?.isEmpty == true { n = .null }
+            return n
+        }
+        return .success(parts)
     }
 
     /// The parts of a composite system value, normalised; empty parts are null.
@@ -326,7 +396,7 @@ public struct EntityMapper: Sendable {
         }
         var out: CanonicalRecord = [:]
         for (index, m) in mapping.fields.enumerated() {
-            switch read(index, from: written) {
+            switch read(index, from: written, base: record) {
             case .success(let values):
                 for (name, v) in values { out[name] = v }
             case .failure:
@@ -345,6 +415,20 @@ public struct MappingError: Error, Sendable, Hashable, CustomStringConvertible {
     public var field: String
     public var systemField: String
     public var message: String
+    /// The quarantine reason: `unmappable`, or `ambiguous_composite` for a composite value that
+    /// cannot be split without guessing.
+    public var code: String
+
+    public init(system: SystemName, entity: EntityName, externalID: ExternalID?, field: String, systemField: String,
+                message: String, code: String = "unmappable") {
+        self.system = system
+        self.entity = entity
+        self.externalID = externalID
+        self.field = field
+        self.systemField = systemField
+        self.message = message
+        self.code = code
+    }
 
     public var description: String {
         let id = externalID.map { " id \($0)" } ?? ""

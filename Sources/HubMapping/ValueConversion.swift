@@ -240,5 +240,11 @@ public enum ValueConversion {
 /// Why a value could not be converted. Never contains the value.
 public struct ConversionFailure: Error, Sendable, Hashable {
     public var message: String
+    /// A quarantine reason other than `unmappable`, when the failure has one of its own.
+    public var code: String?
     public init(_ message: String) { self.message = message }
+    public init(message: String, code: String) {
+        self.message = message
+        self.code = code
+    }
 }

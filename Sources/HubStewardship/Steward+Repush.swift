@@ -51,7 +51,7 @@ extension Steward {
                                            hint: "run `hubctl sync-all`, which settles it first")
                 case .linked:
                     if let fetched {
-                        let (base, hash) = base(try reading(mapper, fetched, tx), over: now.baseData, mapper)
+                        let (base, hash) = base(try reading(mapper, fetched, tx, base: now.baseData), over: now.baseData, mapper)
                         var updated = now
                         updated.baseData = base
                         updated.baseHash = hash

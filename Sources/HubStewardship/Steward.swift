@@ -176,10 +176,12 @@ public struct Steward: Sendable {
     }
 
     /// The record's canonical reading, or a refusal naming the field that does not map.
-    func reading(_ mapper: EntityMapper, _ record: SpokeRecord, _ tx: HubTransaction) throws -> CanonicalReading {
-        guard let reading = try mapper.reading(record, tx) else {
+    /// - Parameter base: the values the record is linked (or about to be linked) to, for composites.
+    func reading(_ mapper: EntityMapper, _ record: SpokeRecord, _ tx: HubTransaction,
+                 base: CanonicalRecord? = nil) throws -> CanonicalReading {
+        guard let reading = try mapper.reading(record, tx, base: base) else {
             let why: String
-            if case .failure(let error) = mapper.inbound(record) { why = error.description } else { why = "it cannot be mapped" }
+            if case .failure(let error) = mapper.inbound(record, base: base) { why = error.description } else { why = "it cannot be mapped" }
             throw StewardshipError(.refused, "\(mapper.system) \(record.id) cannot be read into the hub: \(why)",
                                    hint: "fix the record in \(mapper.system) first")
         }
@@ -200,7 +202,7 @@ public struct Steward: Sendable {
     func attach(_ record: SpokeRecord, to target: EntityRecord, _ mapper: EntityMapper, _ entry: inout StewardshipEntry,
                 _ changes: inout [String], _ tx: HubTransaction) throws {
         let system = mapper.system
-        let reading = try reading(mapper, record, tx)
+        let reading = try reading(mapper, record, tx, base: target.data)
         var data = target.data
         var origins = target.fieldOrigins
         var filled: [String] = []

@@ -244,9 +244,17 @@ struct PageMerger {
         current = record
         defer { current = nil }
         let mapped: CanonicalRecord
-        switch mapper.inbound(record) {
+        // Composite values are read relative to what the hub last knew the record held, or else
+        // to the hub's values now (a record that took the hub's value while quarantined).
+        var reading = mapper.inbound(record, base: link?.state == .linked ? link?.baseData : nil)
+        if case .failure(let error) = reading, error.code == "ambiguous_composite", let link, link.state == .linked,
+            let hub = try tx.entity(link.hubID)
+        {
+            reading = mapper.inbound(record, base: hub.data)
+        }
+        switch reading {
         case .failure(let error):
-            try quarantine(record.id, hubID: link?.hubID, reason: "unmappable", message: error.description)
+            try quarantine(record.id, hubID: link?.hubID, reason: error.code, message: error.description)
             return
         case .success(let m):
             mapped = m
@@ -317,6 +325,18 @@ struct PageMerger {
                                + "linked to \(system) record \(otherID); two records of one system cannot share an entity")
         case .match(let rule, let hubID):
             guard let current = try tx.entity(hubID) else { return }
+            if mapper.hasComposites {
+                // Composite values are read relative to the entity they are linked to.
+                switch mapper.inbound(record, base: current.data) {
+                case .failure(let error):
+                    try quarantine(record.id, hubID: hubID, reason: error.code, message: error.description)
+                    return
+                case .success(let relative):
+                    for m in mapper.mapping.fields where m.isComposite {
+                        for name in m.canonical { theirs[name.rawValue] = relative[name.rawValue] }
+                    }
+                }
+            }
             try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
             counts.linked += 1
             linkedSeen += 1
