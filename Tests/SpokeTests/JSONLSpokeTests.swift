@@ -119,12 +119,12 @@ import Testing
         }
     }
 
-    @Test func aMissingDirectoryIsAConfigurationProblem() async throws {
+    @Test func aMissingDirectoryIsAMissingObjectAndAPathOutsideItAConfigurationProblem() async throws {
         let spoke = JSONLSpoke(system: "app", directory: "/nonexistent/hubctl-\(UUID().uuidString)")
         let binding = ObjectBinding(entity: "x", object: "x.jsonl", fields: [])
         #expect(try await spoke.check([binding]).first?.problems.first?.contains("does not exist") == true)
         let error = await #expect(throws: SpokeError.self) { try await spoke.read(binding, after: nil, limit: 10) }
-        #expect(error?.kind == .configuration)
+        #expect(error?.kind == .missingObject)
         let escape = await #expect(throws: SpokeError.self) {
             try await spoke.read(ObjectBinding(entity: "x", object: "../x.jsonl", fields: []), after: nil, limit: 10)
         }
