@@ -2,24 +2,23 @@ import GRDB
 import HubCore
 
 extension SQLiteSpoke {
-    /// Every table and view of the database with its columns. SQLite types are loose: a column's
-    /// kind comes from its declared type (`BOOLEAN`, `DATETIME`, `JSON`…) or else its affinity,
-    /// and an untyped column holds `any`.
+    /// Every table and view of the database with its columns, in the table's order; hubctl's
+    /// own key table is left out. SQLite types are loose: a column's kind comes from its
+    /// declared type (`BOOLEAN`, `DATETIME`, `JSON`…) or else its affinity, and an untyped column
+    /// holds `any`.
     public func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema {
         try await reading(nil) { db in
-            let names = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master
-                WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-                ORDER BY name
-                """)
-            return SpokeSchema(objects: try names.map { name in
-                let keys = Set((try? db.primaryKey(name).columns) ?? [])
-                let fields = try db.columns(in: name).map { info in
-                    DiscoveredField(name: info.name, nativeType: info.type.isEmpty ? "(untyped)" : info.type,
-                                    kind: Self.kind(declaredType: info.type), isKey: keys.contains(info.name),
-                                    nullable: !info.isNotNull)
+            let names = try SQLiteTable.objects(in: db).filter { !SQLiteTable.ownTables.contains($0.name) }
+            return SpokeSchema(objects: try names.map { object in
+                let table = try SQLiteTable.load(object.name, isView: object.isView, in: db)
+                let keys = Set(table.primaryKey)
+                let fields = table.columns.map { column in
+                    DiscoveredField(name: column.name, nativeType: column.declaredType.isEmpty ? "(untyped)" : column.declaredType,
+                                    kind: Self.kind(declaredType: column.declaredType),
+                                    isKey: keys.contains(column.name),
+                                    nullable: !column.isNotNull)
                 }
-                return DiscoveredObject(name: name, fields: fields)
+                return DiscoveredObject(name: object.name, fields: fields)
             })
         }
     }

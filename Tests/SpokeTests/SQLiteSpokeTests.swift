@@ -146,7 +146,7 @@ import Testing
             let tableError = await #expect(throws: SpokeError.self) {
                 try await spoke.read(ObjectBinding(entity: "customer", object: "contact", fields: []), after: nil, limit: 10)
             }
-            #expect(tableError?.kind == .configuration)
+            #expect(tableError?.kind == .missingObject)
             #expect(tableError?.message == "table 'contact' does not exist; did you mean 'contacts'? it has: contacts")
         }
     }
@@ -172,13 +172,13 @@ import Testing
         }
     }
 
-    @Test func aMissingDatabaseFileIsAConfigurationErrorAndIsNotCreated() async throws {
+    @Test func aMissingDatabaseFileIsAMissingObjectAndIsNotCreated() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.path("missing.db")
             let spoke = try SQLiteSpoke(system: "crm", path: path)
             let binding = ObjectBinding(entity: "customer", object: "contacts", fields: [])
             let error = await #expect(throws: SpokeError.self) { try await spoke.read(binding, after: nil, limit: 10) }
-            #expect(error?.kind == .configuration)
+            #expect(error?.kind == .missingObject)
             #expect(error?.message.contains("does not exist") == true)
             await #expect(throws: SpokeError.self) { try await spoke.check([binding]) }
             #expect(!FileManager.default.fileExists(atPath: path))
