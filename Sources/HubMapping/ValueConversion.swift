@@ -180,6 +180,9 @@ public enum ValueConversion {
         case (.pattern(let p), .int(let i)):
             // `YYYYMMDD` stored as a number.
             return DateTimes.parse(String(i), pattern: p)
+        case (.pattern(let p), .double(let d)) where d == d.rounded() && abs(d) < 1e18:
+            // The same number in a REAL column.
+            return DateTimes.parse(String(Int64(d)), pattern: p)
         case (.iso8601, .string(let s)): return DateTimes.parseISO(s.trimmingWhitespace())
         default: return nil
         }
