@@ -15,7 +15,7 @@ import HubCore
 /// - A file (or directory) that does not exist is a ``SpokeError/Kind/missingObject`` error for
 ///   reads, ID scans, fetches, counts and pushes holding an update or a delete; a push of creates
 ///   only creates it, with a header of the ID field and the binding's fields. `check` reports a
-///   missing file as ``SpokeCheckResult/objectMissing`` with a warning.
+///   missing file as ``SpokeCheckResult/missingObject`` with a warning.
 /// - Text a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`, a leading tab or CR) is
 ///   written with a leading `'` and read back without it (``FormulaGuard``), unless
 ///   `formulaGuard` is off. Numbers are never guarded.

@@ -116,7 +116,7 @@ extension FileTableStore {
 
     /// Checks the directory and each file: its layout, every row and every ID.
     ///
-    /// A file that does not exist is reported as missing (``SpokeCheckResult/objectMissing``)
+    /// A file that does not exist is reported as missing (``SpokeCheckResult/missingObject``)
     /// with a warning, not a problem: the first push of a new export creates it (`hubctl check`
     /// makes it a problem when the hub has records linked to it). Columns the mapping names but
     /// the CSV header lacks are not problems either: they read as empty and a push adds them. A
@@ -129,9 +129,9 @@ extension FileTableStore {
         do {
             path = try self.path(for: binding)
             guard let opened = try open(path, binding) else {
-                return SpokeCheckResult(object: binding.object, problems: [],
-                                        warnings: ["\(missingFile(binding).message) yet; the first push creates it"],
-                                        objectMissing: true)
+                let missing = missingFile(binding).message
+                return SpokeCheckResult(object: binding.object, problems: [], warnings: ["\(missing) yet; the first push creates it"],
+                                        missingObject: missing)
             }
             file = opened
         } catch let error as SpokeError where [.configuration, .missingObject, .malformed].contains(error.kind) {

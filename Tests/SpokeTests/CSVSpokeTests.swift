@@ -174,7 +174,7 @@ import Testing
                                         fields: ["Email", "First", "Last"])
             let check = try await spoke.check([binding])
             #expect(check.map(\.problems) == [[]])
-            #expect(check.map(\.objectMissing) == [true])
+            #expect(check.map(\.missingObject) == ["'customers.csv' does not exist in '\(directory.path)'"])
             #expect(check.first?.warnings.first?.hasSuffix("does not exist in '\(directory.path)' yet; the first push creates it") == true)
             let read = await #expect(throws: SpokeError.self) { try await Self.readAll(spoke, binding) }
             #expect(read?.kind == .missingObject)
