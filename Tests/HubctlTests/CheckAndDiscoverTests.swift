@@ -26,12 +26,8 @@ import Testing
         try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir.path + "/sheet", withIntermediateDirectories: true)
         try "Row ID,Email\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)
-        let db = Process()
-        db.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        db.arguments = ["sqlite3", dir.path + "/app.db",
-                        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, age INTEGER, joined BLOB NOT NULL DEFAULT x'00')"]
-        try db.run()
-        db.waitUntilExit()
+        _ = try SystemToolsSync.sqlite(dir.path + "/app.db",
+                                       "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, age INTEGER, joined BLOB NOT NULL DEFAULT x'00')")
         return dir
     }
 
@@ -140,12 +136,8 @@ import Testing
         let dir = try TemporaryDirectory()
         try Self.sheetTopology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir.path + "/sheet", withIntermediateDirectories: true)
-        let db = Process()
-        db.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        db.arguments = ["sqlite3", dir.path + "/app.db",
-                        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, since INTEGER); INSERT INTO users VALUES (1, 'ann@example.com', 20240131)"]
-        try db.run()
-        db.waitUntilExit()
+        _ = try SystemToolsSync.sqlite(dir.path + "/app.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, since INTEGER); "
+                                       + "INSERT INTO users VALUES (1, 'ann@example.com', 20240131)")
         return dir
     }
 
