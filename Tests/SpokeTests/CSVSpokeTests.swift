@@ -35,7 +35,9 @@ import Testing
         let binding = ObjectBinding(entity: "thing", object: name, idField: "id", cursorField: cursor,
                                     fields: ["name", "score", "updated"])
         let path = directory.path(name)
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing-" + name
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             // Rows look like: id,"name, with commas",score,updated
             var lines = try Self.contents(path).components(separatedBy: "\n")
             guard let index = lines.firstIndex(where: { $0.hasPrefix("\(id.rawValue),") }) else { return }

@@ -16,7 +16,9 @@ import Testing
         let binding = ObjectBinding(entity: "thing", object: name, idField: "id", cursorField: cursor,
                                     fields: ["name", "score"])
         let path = directory.path(name)
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing-" + name
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             let lines = try Self.contents(path).split(separator: "\n").map { line -> String in
                 guard case .object(var object) = try JSONParser.parse(String(line)),
                       object["id"]?.stringValue == id.rawValue else { return String(line) }

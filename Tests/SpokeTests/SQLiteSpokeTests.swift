@@ -35,7 +35,9 @@ import Testing
         let (spoke, queue) = try makeDatabase(directory, thingsSchema(key: key))
         let binding = ObjectBinding(entity: "thing", object: "things", idField: "id", cursorField: cursor,
                                     fields: ["name", "score"])
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing_things"
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             try await queue.write { db in
                 for (column, value) in fields {
                     try db.execute(sql: "UPDATE things SET \(column.quotedDatabaseIdentifier) = ? WHERE id = ?",
