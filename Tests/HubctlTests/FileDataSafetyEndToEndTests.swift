@@ -170,6 +170,20 @@ import Testing
         #expect(try Self.bytes(dir, "sheet/notes.csv").contains(0xE9))
     }
 
+    @Test func aSystemSetToReplaceInvalidUTF8AndNotGuardFormulasDoesBoth() throws {
+        let topology = Self.textTopology.replacingOccurrences(
+            of: #""connection": {"path": "sheet"}"#, with: #""connection": {"path": "sheet", "invalid_utf8": "replace", "formula_guard": false}"#)
+        let dir = try Self.world(topology, schema: "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); "
+                                 + "INSERT INTO notes (k, body) VALUES ('n2', '=1+1');",
+                                 files: ["sheet/notes.csv": Array("id,Key,Text\nr1,n1,caf".utf8) + [0xE9] + Array("\n".utf8),
+                                         "lines/notes.jsonl": []])
+        #expect(Self.writes(try Self.sync(dir)) == [4, 0, 0])
+        #expect(try Self.rows(dir, "SELECT k, body FROM notes ORDER BY k").map { [$0[0] as String, $0[1] as String] }
+            == [["n1", "caf\u{FFFD}"], ["n2", "=1+1"]])
+        #expect(String(decoding: try Self.bytes(dir, "sheet/notes.csv"), as: UTF8.self).hasSuffix(",n2,=1+1\n"))
+        #expect(Self.writes(try Self.sync(dir)) == [0, 0, 0])
+    }
+
     // MARK: - The formula guard (issue 11 #6)
 
     static let guardTopology = #"""

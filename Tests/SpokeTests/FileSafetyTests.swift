@@ -234,4 +234,42 @@ import Testing
             }
         }
     }
+
+    // MARK: - Settings
+
+    @Test func withReplaceInvalidUTF8ReadsAsTheReplacementCharacter() async throws {
+        try await withTemporaryDirectory { directory in
+            try Self.writeBytes(Array("id,name\n1,caf".utf8) + [0xE9] + Array("\n".utf8), to: directory.path("p.csv"))
+            try Self.writeBytes(Array(#"{"id":"1","name":"caf"#.utf8) + [0xE9] + Array("\"}\n".utf8), to: directory.path("p.jsonl"))
+            let options = FileOptions(invalidUTF8: .replace)
+            let spokes: [(any Spoke, String)] = [(CSVSpoke(system: "s", directory: directory.path, options: options), "p.csv"),
+                                                 (JSONLSpoke(system: "e", directory: directory.path, options: options), "p.jsonl")]
+            for (spoke, name) in spokes {
+                let page = try await spoke.read(ObjectBinding(entity: "x", object: name, fields: ["name"]), after: nil, limit: 10)
+                #expect(page.invalid.isEmpty, "\(name)")
+                #expect(page.records.first?.fields["name"] == "caf\u{FFFD}", "\(name)")
+            }
+        }
+    }
+
+    @Test func withTheFormulaGuardOffTextIsWrittenAndReadAsItIs() async throws {
+        try await withTemporaryDirectory { directory in
+            let spoke = CSVSpoke(system: "s", directory: directory.path, options: FileOptions(formulaGuard: false))
+            let binding = ObjectBinding(entity: "x", object: "f.csv", fields: ["text"])
+            _ = try await spoke.write(binding, [.create(key: "a", fields: ["text": "=1+1"]), .create(key: "b", fields: ["text": "'=x"])])
+            #expect(try Self.contents(directory.path("f.csv")) == "id,text\na,=1+1\nb,'=x\n")
+            #expect(try await spoke.read(binding, after: nil, limit: 10).records.map { $0.fields["text"] } == ["=1+1", "'=x"])
+        }
+    }
+
+    @Test func theRecordSizeLimitIsASetting() async throws {
+        try await withTemporaryDirectory { directory in
+            let row = String(repeating: "y", count: 2000)
+            try Self.write("{\"id\":\"1\",\"t\":\"\(row)\"}\n{\"id\":\"2\"}\n", to: directory.path("p.jsonl"))
+            let small = JSONLSpoke(system: "e", directory: directory.path, options: FileOptions(maxRecordBytes: 1024))
+            let page = try await small.read(ObjectBinding(entity: "x", object: "p.jsonl", fields: ["t"]), after: nil, limit: 10)
+            #expect(page.records.map(\.id) == ["2"])
+            #expect(page.invalid.first?.message.hasPrefix("the record is larger than 1 KiB") == true, "\(page.invalid)")
+        }
+    }
 }
