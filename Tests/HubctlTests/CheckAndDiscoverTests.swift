@@ -160,6 +160,17 @@ import Testing
             + "record linked to it"), "\(after.stdout)")
     }
 
+    @Test func aMissingFileOfAPullOnlySystemIsAWarningThatNothingCreatesIt() throws {
+        let dir = try sheetWorld()
+        let topology = Self.sheetTopology.replacingOccurrences(of: #""sheet": {"adapter": "csv","#,
+                                                               with: #""sheet": {"adapter": "csv", "direction": "pull","#)
+        try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
+        let check = try HubctlProcess.run(["check", "-t", dir.path + "/topology.json"])
+        #expect(check.exitCode == 0)
+        #expect(check.stdout.contains("warning: 'people.csv' does not exist in '\(dir.path)/sheet'; this system only pulls, "
+            + "so no sync creates it"), "\(check.stdout)")
+    }
+
     @Test func checkAcceptsADateStoredAsDigitsInAnIntegerColumnAndTheSyncWritesThatNumber() throws {
         let dir = try sheetWorld()
         try "Row ID,Email,Since\nr1,bob@example.com,2023-05-06\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)

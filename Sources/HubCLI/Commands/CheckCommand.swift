@@ -90,6 +90,9 @@ struct SystemCheck {
         for (mapper, result) in zip(mappers, results) {
             var check = ObjectCheck(entity: mapper.entity.name.rawValue, object: mapper.binding.object,
                                     problems: result.problems, warnings: result.warnings)
+            if let missing = result.missingObject, !system.direction.pushes {
+                check.warnings = ["\(missing); this system only pulls, so no sync creates it"]
+            }
             if let missing = result.missingObject, let linked = linkedRecords(mapper.entity.name, system.name, hub), linked > 0 {
                 let entity = mapper.entity.name.rawValue
                 check.warnings = []
