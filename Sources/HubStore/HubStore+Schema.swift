@@ -240,6 +240,15 @@ extension HubStore {
                 END;
                 """)
         }
+        migrator.registerMigration("data safety: how a quarantine entry was closed") { db in
+            // `synced` (the record went through), `dismissed` (by a person, who and why kept here
+            // and in the stewardship log) or `gone` (the record no longer exists).
+            try db.execute(sql: """
+                ALTER TABLE quarantine ADD COLUMN resolution TEXT;
+                ALTER TABLE quarantine ADD COLUMN resolved_by TEXT;
+                ALTER TABLE quarantine ADD COLUMN resolve_reason TEXT;
+                """)
+        }
         return migrator
     }
 }

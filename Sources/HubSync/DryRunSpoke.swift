@@ -6,6 +6,7 @@ struct DryRunSpoke: Spoke {
     let base: any Spoke
     var system: SystemName { base.system }
     var capabilities: SpokeCapabilities { base.capabilities }
+    var traits: AdapterTraits { base.traits }
 
     func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] { try await base.check(objects) }
 

@@ -28,6 +28,9 @@ public struct SyncReport: Sendable {
     public var recoveredCreates = 0
     /// Deletes held back by the mass-delete guard, one message per system and entity.
     public var guardTrips: [String] = []
+    /// Things an operator should know that needed no person (a delete undone by
+    /// `on_referenced_delete: restore`, a cascade), one line each.
+    public var notices: [String] = []
     /// Records quarantined this run.
     public var quarantined: [QuarantineEntry] = []
     /// Conflicts settled or parked this run.
@@ -142,6 +145,7 @@ extension SyncReport {
                          "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
             }),
             "mass_delete_guard": .array(guardTrips.map(Value.string)),
+            "notices": .array(notices.map(Value.string)),
             "recovered_creates": .int(Int64(recoveredCreates)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),

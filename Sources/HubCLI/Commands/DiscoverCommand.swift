@@ -24,14 +24,13 @@ struct DiscoverCommand: AsyncParsableCommand {
             console.error("unknown system '\(system)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
             throw ExitCode(64)
         }
-        let bindings = definition.entities.compactMap { mapping in
-            topology.entity(mapping.entity).map {
-                EntityMapper(system: definition, mapping: mapping, entity: $0, nestedPaths: definition.adapter.usesNestedPaths).binding
-            }
-        }
+        let runtime = SpokeFactory.runtime(topology).systems[definition.name]
+        let bindings = definition.entities.compactMap { runtime?.mappers[$0.entity]?.binding }
         let schema: SpokeSchema
         do {
-            let spoke = try SpokeFactory.make(definition, in: topology)
+            guard let spoke = runtime?.spoke else {
+                throw runtime?.spokeError ?? SpokeError(.configuration, system: definition.name, message: "no adapter was built")
+            }
             schema = try await spoke.discover(bindings)
         } catch {
             console.error(SystemCheck.message(error))

@@ -38,6 +38,10 @@ struct SyncReportRenderer {
             lines.append("")
             lines.append(trip)
         }
+        for notice in report.notices {
+            lines.append("")
+            lines.append(notice)
+        }
         if !report.quarantined.isEmpty {
             lines.append("")
             lines.append("\(report.quarantined.count) record\(report.quarantined.count == 1 ? "" : "s") quarantined:")

@@ -30,6 +30,12 @@ public protocol Spoke: Sendable {
     /// What the adapter can do; the engine adapts to it.
     var capabilities: SpokeCapabilities { get }
 
+    /// How every spoke of this adapter maps records (default: flat, empty text is a value).
+    static var traits: AdapterTraits { get }
+
+    /// How this spoke's records map (default: the adapter's ``traits``).
+    var traits: AdapterTraits { get }
+
     /// Checks that the system is reachable and that each object and field exists.
     func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult]
 
@@ -69,6 +75,9 @@ public protocol Spoke: Sendable {
 }
 
 extension Spoke {
+    public static var traits: AdapterTraits { AdapterTraits() }
+    public var traits: AdapterTraits { Self.traits }
+
     /// Finds records created with these keys (the `key` of ``SpokeWrite/create(key:fields:)``),
     /// so that a run stopped between sending a create and recording its answer neither loses
     /// nor duplicates it.
