@@ -76,43 +76,13 @@ struct JSONLFormat: FileTableFormat {
     func update(_ row: inout Row, with fields: [String: Value], binding: ObjectBinding, layout: Layout) {
         guard var object = row.object else { return }
         let id = object.value(atPath: binding.idField)
-        let paths = Set(binding.fields)
-        let prefixes = Self.prefixes(of: binding.fields + [binding.idField])
-        Self.apply(fields, to: &object, at: "", paths: paths, prefixes: prefixes)
+        object = object.applyingUpdate(fields, paths: binding.fields + [binding.idField])
         if object.keys.contains(binding.idField) || !binding.idField.contains(".") {
             object[binding.idField] = id
         } else if let id {
             object.setValue(id, atPath: binding.idField)
         }
         row.object = object
-    }
-
-    /// Every proper prefix of the dotted paths: `a.b.c` gives `a` and `a.b`.
-    static func prefixes(of paths: [String]) -> Set<String> {
-        var out: Set<String> = []
-        for path in paths where path.contains(".") {
-            var prefix = ""
-            for part in path.split(separator: ".", omittingEmptySubsequences: false).dropLast() {
-                prefix = prefix.isEmpty ? String(part) : prefix + "." + part
-                out.insert(prefix)
-            }
-        }
-        return out
-    }
-
-    static func apply(_ patch: [String: Value], to object: inout [String: Value], at prefix: String,
-                      paths: Set<String>, prefixes: Set<String>) {
-        for (key, value) in patch {
-            let path = prefix.isEmpty ? key : prefix + "." + key
-            if case .object(let inner) = value, prefixes.contains(path), !paths.contains(path),
-               case .object(var existing)? = object[key]
-            {
-                apply(inner, to: &existing, at: path, paths: paths, prefixes: prefixes)
-                object[key] = .object(existing)
-            } else {
-                object[key] = value
-            }
-        }
     }
 
     func encode(_ row: Row, layout: Layout, to out: inout [UInt8]) {
