@@ -44,6 +44,29 @@ import Testing
         return try queue.read { try Row.fetchAll($0, sql: sql) }
     }
 
+    // MARK: - A missing file deletes nothing (issue 10 #1)
+
+    @Test func aCSVFileMovedAwayDeletesNothingAndSyncsAgainWhenItIsBack() throws {
+        let dir = try Self.world(Self.textTopology, schema: """
+            CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT);
+            INSERT INTO notes (k, body) VALUES ('n1', 'one'), ('n2', 'two'), ('n3', 'three'), ('n4', 'four');
+            """, files: [:])
+        for folder in ["sheet", "lines"] { try FileManager.default.createDirectory(atPath: dir.path + "/" + folder, withIntermediateDirectories: true) }
+        // Never synced: the missing files are simply empty, and the first push creates them.
+        #expect(Self.writes(try Self.sync(dir)) == [8, 0, 0])
+        let sheet = try Self.bytes(dir, "sheet/notes.csv")
+        try FileManager.default.moveItem(atPath: dir.path + "/sheet/notes.csv", toPath: dir.path + "/notes.csv.away")
+        let gone = try Self.sync(dir, expect: 3)
+        #expect(Self.writes(gone) == [0, 0, 0], "\(gone)")
+        #expect(gone.value(atPath: "systems.sheet.status") != "ok")
+        #expect(try Self.rows(dir, "SELECT k FROM notes ORDER BY k").map { $0[0] as String } == ["n1", "n2", "n3", "n4"])
+        #expect(String(decoding: try Self.bytes(dir, "lines/notes.jsonl"), as: UTF8.self).split(separator: "\n").count == 4)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/sheet/notes.csv"), "nothing recreated it")
+        try FileManager.default.moveItem(atPath: dir.path + "/notes.csv.away", toPath: dir.path + "/sheet/notes.csv")
+        #expect(Self.writes(try Self.sync(dir)) == [0, 0, 0])
+        #expect(try Self.bytes(dir, "sheet/notes.csv") == sheet)
+    }
+
     // MARK: - JSON values are replaced whole (issue 10 #6)
 
     static let jsonTopology = #"""
