@@ -31,7 +31,10 @@ let package = Package(
         // The hub database. The only module that knows SQL for the hub.
         .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Spokes: one target per family so heavy dependencies stay local.
-        .target(name: "SpokeSQLite", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // (GRDBSQLite: the SQLite C API, to bind and read text with its length, NUL included.)
+        .target(name: "SpokeSQLite", dependencies: [
+            "HubCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         .target(name: "SpokeFiles", dependencies: ["HubCore"]),
         .target(name: "SpokePostgres", dependencies: ["HubCore", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "SpokeREST", dependencies: ["HubCore"]),

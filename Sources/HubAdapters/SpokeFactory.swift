@@ -28,9 +28,10 @@ public enum SpokeFactory {
             return try SQLiteSpoke(system: system.name, path: file)
         case .csv:
             let delimiter = system.connection["delimiter"]?.stringValue?.first ?? ","
-            return CSVSpoke(system: system.name, directory: path("path") ?? baseDirectory, delimiter: delimiter)
+            return CSVSpoke(system: system.name, directory: path("path") ?? baseDirectory, delimiter: delimiter,
+                            options: fileOptions(system))
         case .jsonl:
-            return JSONLSpoke(system: system.name, directory: path("path") ?? baseDirectory)
+            return JSONLSpoke(system: system.name, directory: path("path") ?? baseDirectory, options: fileOptions(system))
         case .postgres:
             do {
                 return PostgresSpoke(system: system.name, settings: try PostgresSettings.parse(system.connection))
@@ -54,6 +55,14 @@ public enum SpokeFactory {
                              tombstones: system.connection["tombstones"]?.boolValue ?? false,
                              timeout: system.connection["timeout"]?.numberValue ?? 60, secrets: secrets)
         }
+    }
+
+    /// The `invalid_utf8`, `formula_guard` and `max_record_bytes` settings of a csv or jsonl system.
+    static func fileOptions(_ system: SystemDefinition) -> FileOptions {
+        let c = system.connection
+        return FileOptions(invalidUTF8: c["invalid_utf8"]?.stringValue.flatMap(FileOptions.InvalidUTF8.init) ?? .reject,
+                           formulaGuard: c["formula_guard"]?.boolValue ?? true,
+                           maxRecordBytes: c["max_record_bytes"]?.intValue.map { Int($0) } ?? FileOptions.defaultMaxRecordBytes)
     }
 
     /// A rest spoke with each entity's endpoint settings over the system's defaults.

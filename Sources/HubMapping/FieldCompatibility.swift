@@ -44,7 +44,20 @@ public enum FieldCompatibility {
         case (.datetime, .date):
             return .risky("the field keeps the date only: times are lost")
         case (.date, .integer), (.date, .number), (.datetime, .integer), (.datetime, .number):
-            return unix ? .compatible : .incompatible("the field holds numbers; give the mapping \"format\": \"unix\" or \"unix_ms\"")
+            if unix { return .compatible }
+            // A pattern of digits only (`YYYYMMDD`) writes a whole number, which reads back.
+            if case .pattern(let pattern)? = mapping.format {
+                guard let tokens = Self.tokens(of: pattern) else {
+                    return .incompatible("the format '\(pattern)' writes separators, which \(kind == .integer ? "an" : "a") "
+                                         + "\(kind.rawValue) field cannot hold; use a pattern of digits only such as YYYYMMDD, or unix")
+                }
+                if type == .datetime && !tokens.contains("HH") {
+                    return .risky("the format '\(pattern)' keeps the date only: times are lost")
+                }
+                return .compatible
+            }
+            return .incompatible("the field holds numbers; give the mapping \"format\": \"unix\", \"unix_ms\" or a pattern of "
+                                 + "digits such as \"YYYYMMDD\"")
         case (.string, .integer), (.string, .number), (.string, .boolean), (.string, .date), (.string, .datetime):
             return .risky("text that is not a \(kind.rawValue) will be refused by the system")
         case (_, .binary):
@@ -52,5 +65,19 @@ public enum FieldCompatibility {
         default:
             return .incompatible("a \(type.rawValue) field cannot be stored in a \(kind.rawValue) field")
         }
+    }
+
+    /// The tokens of a date pattern made of tokens only (`YYYYMMDDHHmm`), or nil when it holds
+    /// anything else (a separator).
+    static func tokens(of pattern: String) -> [String]? {
+        let tokens = ["YYYY", "SSS", "MM", "DD", "HH", "mm", "ss"]
+        var rest = Substring(pattern)
+        var found: [String] = []
+        while !rest.isEmpty {
+            guard let token = tokens.first(where: { rest.hasPrefix($0) }) else { return nil }
+            found.append(token)
+            rest = rest.dropFirst(token.count)
+        }
+        return found
     }
 }

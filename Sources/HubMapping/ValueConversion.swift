@@ -180,33 +180,16 @@ public enum ValueConversion {
         case (.pattern(let p), .int(let i)):
             // `YYYYMMDD` stored as a number.
             return DateTimes.parse(String(i), pattern: p)
+        case (.pattern(let p), .double(let d)) where d == d.rounded() && abs(d) < 1e18:
+            // The same number in a REAL column.
+            return DateTimes.parse(String(Int64(d)), pattern: p)
         case (.iso8601, .string(let s)): return DateTimes.parseISO(s.trimmingWhitespace())
         default: return nil
         }
     }
 
-    /// True for plain decimal number text: an optional sign, digits with an optional fraction and
-    /// an optional exponent (`-12`, `3.5`, `.5`, `1e3`). Not hex, `inf` or `nan`.
-    static func isDecimalText(_ text: String) -> Bool {
-        var digits = 0
-        var it = text.utf8.makeIterator()
-        var c = it.next()
-        if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { c = it.next() }
-        while let b = c, b >= 48 && b <= 57 { digits += 1; c = it.next() }
-        if c == UInt8(ascii: ".") {
-            c = it.next()
-            while let b = c, b >= 48 && b <= 57 { digits += 1; c = it.next() }
-        }
-        guard digits > 0 else { return false }
-        if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-            c = it.next()
-            if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { c = it.next() }
-            var exponentDigits = 0
-            while let b = c, b >= 48 && b <= 57 { exponentDigits += 1; c = it.next() }
-            guard exponentDigits > 0 else { return false }
-        }
-        return c == nil
-    }
+    /// True for plain decimal number text (see `String.isPlainDecimalNumber`).
+    static func isDecimalText(_ text: String) -> Bool { text.isPlainDecimalNumber }
 
     /// `a string`, `an integer`, `an object`: a value's type with its article, for messages.
     static func describe(_ value: Value) -> String {

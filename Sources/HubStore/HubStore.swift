@@ -44,6 +44,20 @@ public struct HubStore: Sendable {
         self.path = path
     }
 
+    /// Opens an existing hub for reading only: no migration, no journal change, nothing written
+    /// (for commands that only look, such as `hubctl check`).
+    public static func openReadOnly(path: String) throws -> HubStore {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        return HubStore(queue: try DatabaseQueue(path: path, configuration: config), path: path)
+    }
+
+    private init(queue: DatabaseQueue, path: String?) {
+        self.writer = queue
+        self.path = path
+    }
+
     /// An empty hub in memory, for tests.
     public static func inMemory() throws -> HubStore { try HubStore(inMemory: ()) }
 

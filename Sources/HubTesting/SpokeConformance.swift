@@ -22,12 +22,17 @@ public struct SpokeConformance: Sendable {
         /// Edits a record outside hubctl (as a user of the system would), or nil when the
         /// system can only be changed through the spoke.
         public var externalEdit: (@Sendable (ExternalID, [String: Value]) async throws -> Void)?
+        /// A binding like `binding` to an object that does not exist (a file or table never made),
+        /// when the system can have one: reads of it must throw `.missingObject`, never return
+        /// an empty page (an object moved away is not "every record deleted").
+        public var missingObject: ObjectBinding?
 
-        public init(spoke: any Spoke, binding: ObjectBinding,
+        public init(spoke: any Spoke, binding: ObjectBinding, missingObject: ObjectBinding? = nil,
                     externalEdit: (@Sendable (ExternalID, [String: Value]) async throws -> Void)? = nil) {
             self.spoke = spoke
             self.binding = binding
             self.externalEdit = externalEdit
+            self.missingObject = missingObject
         }
     }
 
@@ -75,6 +80,7 @@ public struct SpokeConformance: Sendable {
             ("deletes round-trip and are idempotent", { try await Self.deletesRoundTrip($0, count: n) }),
             ("an update of a missing record reports notFound", { try await Self.missingUpdateIsNotFound($0) }),
             ("incremental reads return changes since the cursor", { try await Self.incrementalReads($0, count: n) }),
+            ("a missing object is reported, never read as empty", { try await Self.missingObjectIsReported($0) }),
         ]
     }
 
@@ -224,6 +230,30 @@ public struct SpokeConformance: Sendable {
         try expect(results == [.notFound], "an update of a missing record reports notFound", "results \(results)")
         let (records, _) = try await readAll(s, limit: 1000)
         try expect(records.count == 2, "an update of a missing record creates nothing", "\(records.count) records")
+    }
+
+    static func missingObjectIsReported(_ s: Subject) async throws {
+        guard let missing = s.missingObject else { return }
+        let requirement = "a missing object is reported, never read as empty"
+        for call in ["read", "scanIDs", "fetch"] {
+            do {
+                switch call {
+                case "read": _ = try await s.spoke.read(missing, after: nil, limit: 10)
+                case "scanIDs": _ = try await s.spoke.scanIDs(missing, after: nil, limit: 10)
+                default: _ = try await s.spoke.fetch(missing, ids: [ExternalID("no-such-id-424242")])
+                }
+                throw ConformanceFailure(requirement: requirement, detail: "\(call) of '\(missing.object)' returned instead of throwing")
+            } catch let error as SpokeError {
+                try expect(error.kind == .missingObject, requirement, "\(call) threw \(error.kind), not missingObject: \(error)")
+            }
+        }
+        let update = [SpokeWrite.update(id: ExternalID("no-such-id-424242"), fields: ["name": "x"])]
+        do {
+            let results = try await s.spoke.write(missing, update)
+            throw ConformanceFailure(requirement: requirement, detail: "an update of '\(missing.object)' returned \(results)")
+        } catch let error as SpokeError {
+            try expect(error.kind == .missingObject, requirement, "an update threw \(error.kind), not missingObject: \(error)")
+        }
     }
 
     static func incrementalReads(_ s: Subject, count: Int) async throws {

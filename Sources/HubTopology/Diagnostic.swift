@@ -14,8 +14,23 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         self.position = position
     }
 
-    /// `path: message`, as printed by `hubctl validate`.
-    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+    /// `path: message`, as printed by `hubctl validate`; control characters in the path (a NUL
+    /// in a name) are shown as `\u0000` escapes.
+    public var description: String { path.isEmpty ? message : "\(Self.printable(path)): \(message)" }
+
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 
     /// The path as a JSON pointer (`/systems/crm/entities/customer`).
     public var pointer: String {

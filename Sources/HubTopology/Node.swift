@@ -75,7 +75,17 @@ struct Node {
     func name(_ what: String = "a non-empty string") -> String? {
         guard let s = string(what) else { return nil }
         if s.isEmpty { report("expected \(what), found an empty string"); return nil }
+        if s.utf8.contains(0) { report("expected \(what) without a NUL character (\\u0000)"); return nil }
         return s
+    }
+
+    /// Reports every key of this object that holds a NUL character: keys that are names (of
+    /// entities, fields, systems) end up in files, SQL and C strings, where a NUL cuts them short.
+    func rejectNULInKeys() {
+        guard case .object(let members) = value else { return }
+        for key in members.keys.sorted() where key.utf8.contains(0) {
+            reporter.report(child(key), "a name cannot hold a NUL character (\\u0000)")
+        }
     }
 
     func bool() -> Bool? {

@@ -70,9 +70,12 @@ extension TopologyDecoder {
             node.rejectUnknownKeys(c, allowed: ["path"])
             if c["path"] == nil { node.report("missing required key 'path' (the SQLite database file)") }
         case .csv:
-            node.rejectUnknownKeys(c, allowed: ["path", "delimiter"])
+            node.rejectUnknownKeys(c, allowed: Self.csvConnectionKeys)
+            checkFiles(c)
+            if let g = c["formula_guard"] { _ = g.bool() }
         case .jsonl:
-            node.rejectUnknownKeys(c, allowed: ["path"])
+            node.rejectUnknownKeys(c, allowed: Self.jsonlConnectionKeys)
+            checkFiles(c)
         case .postgres:
             checkPostgres(node, c)
         case .rest:
@@ -83,6 +86,14 @@ extension TopologyDecoder {
             break
         }
         if let p = c["path"], adapter != .rest { _ = p.name("a path") }
+        // A NUL cannot reach a file name, a host or a program's arguments (the connector's own
+        // `settings` are its business).
+        for (key, child) in c.sorted(by: { $0.key < $1.key }) where key != "settings" && key != "path" {
+            let strings = child.value.stringValue.map { [$0] } ?? child.value.arrayValue?.compactMap(\.stringValue) ?? []
+            if strings.contains(where: { $0.utf8.contains(0) }) {
+                child.report("a connection setting cannot hold a NUL character (\\u0000)")
+            }
+        }
         var out: [String: Value] = [:]
         for (key, child) in c.sorted(by: { $0.key < $1.key }) { out[key] = substitute(child, key: key) }
         if adapter == .csv, let d = c["delimiter"], d.string() != nil, case .string(let s)? = out["delimiter"],
@@ -91,6 +102,23 @@ extension TopologyDecoder {
             d.report("the delimiter must be one character other than a quote or a line break")
         }
         return out
+    }
+
+    static let csvConnectionKeys = ["path", "delimiter", "invalid_utf8", "formula_guard", "max_record_bytes"]
+    static let jsonlConnectionKeys = ["path", "invalid_utf8", "max_record_bytes"]
+
+    /// The range `max_record_bytes` accepts: 1 KiB to 1 GiB.
+    static let recordSizeRange: ClosedRange<Int64> = 1024...(1 << 30)
+
+    /// `invalid_utf8` and `max_record_bytes` of a file system.
+    func checkFiles(_ c: [String: Node]) {
+        if let u = c["invalid_utf8"], let text = u.string("reject or replace"), !["reject", "replace"].contains(text) {
+            u.report("unknown invalid_utf8 '\(text)'; expected reject (the default: such records are quarantined) or replace "
+                     + "(invalid bytes read as U+FFFD)")
+        }
+        if let m = c["max_record_bytes"], let size = m.int(), !Self.recordSizeRange.contains(size) {
+            m.report("expected a size in bytes from \(Self.recordSizeRange.lowerBound) (1 KiB) to \(Self.recordSizeRange.upperBound) (1 GiB)")
+        }
     }
 
     /// Replaces `${NAME}` in every string with the environment's value.
@@ -179,7 +207,14 @@ extension TopologyDecoder {
     {
         guard let m = node.object() else { return nil }
         node.rejectUnknownKeys(m, allowed: Self.systemEntityKeys)
-        let object = node.require(m, "object", "the table, file or collection")?.name("a table, file or collection name")
+        let objectNode = node.require(m, "object", "the table, file or collection")
+        let object = objectNode?.name("a table, file or collection name")
+        if let objectNode, let object, adapter == .csv || adapter == .jsonl,
+           object.contains("/") || object == "." || object == ".."
+        {
+            objectNode.report("expected a file name inside the system's folder, without '/' and not '.' or '..'; "
+                              + "point the connection's 'path' at another folder instead")
+        }
         let idField = m["id"]?.name("the field holding the system's ID") ?? "id"
         let cursor = m["cursor"]?.name("a field that increases on every change")
         var fields: [FieldMapping] = []
@@ -244,8 +279,8 @@ extension TopologyDecoder {
             reportUnknownField(node, canonical, entity: entity)
             return nil
         }
-        if case .string(let systemField) = node.value {
-            if systemField.isEmpty { node.report("expected a system field name, found an empty string"); return nil }
+        if case .string = node.value {
+            guard let systemField = node.name("a system field name") else { return nil }
             return FieldMapping.rename(field.name, systemField)
         }
         guard let m = node.object("a system field name or an object with 'field'") else { return nil }

@@ -37,6 +37,7 @@ final class TopologyDecoder {
             if let p = hub["path"], let path = p.name("a file path") { hubPath = expand(path, node: p, key: "path") }
         }
 
+        Self.rejectNULInNames(node)
         var entities: [EntityDefinition] = []
         let entitiesNode = node.require(top, "entities", "the canonical entities")
         if let entitiesNode { entities = decodeEntities(entitiesNode) }
@@ -54,6 +55,34 @@ final class TopologyDecoder {
         guard reporter.diagnostics.isEmpty else { return nil }
         return Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),
                         entities: entities, systems: systems, secrets: secrets, warnings: reporter.warnings)
+    }
+
+    /// Reports names holding a NUL character: entities, their fields, systems, the entities a
+    /// system maps and the fields of each mapping.
+    static func rejectNULInNames(_ root: Node) {
+        func members(_ node: Node, _ key: String) -> [Node] {
+            guard case .object(let o) = node.value, let child = o[key] else { return [] }
+            return [Node(value: child, path: node.child(key), reporter: node.reporter)]
+        }
+        func all(_ node: Node) -> [Node] {
+            guard case .object(let o) = node.value else { return [] }
+            return o.keys.sorted().map { Node(value: o[$0]!, path: node.child($0), reporter: node.reporter) }
+        }
+        var named: [Node] = []
+        for entities in members(root, "entities") {
+            named.append(entities)
+            for entity in all(entities) { named += members(entity, "fields") }
+        }
+        for systems in members(root, "systems") {
+            named.append(systems)
+            for system in all(systems) {
+                for mapped in members(system, "entities") {
+                    named.append(mapped)
+                    for mapping in all(mapped) { named += members(mapping, "fields") }
+                }
+            }
+        }
+        for node in named { node.rejectNULInKeys() }
     }
 
     /// Checks across systems and entities, once both are decoded.

@@ -22,6 +22,10 @@ struct ByteReader {
     private(set) var line: Int
     private var capturing = false
     private var captured: [UInt8] = []
+    /// The most bytes a capture keeps; past it the capture only counts (see ``Capture``).
+    private var captureLimit = Int.max
+    private var captureStart = 0
+    private var captureOverflowed = false
 
     static let chunkSize = 64 * 1024
 
@@ -61,8 +65,49 @@ struct ByteReader {
         index += 1
         offset += 1
         if byte == 0x0A { line += 1 }
-        if capturing { captured.append(byte) }
+        if capturing { keep(byte) }
         return byte
+    }
+
+    @inline(__always)
+    private mutating func keep(_ byte: UInt8) {
+        if captured.count < captureLimit { captured.append(byte) } else { captureOverflowed = true }
+    }
+
+    /// Consumes bytes up to and including the next line feed (or to the end), appending those
+    /// before it to `bytes` while `bytes` holds fewer than `limit`; returns whether any byte
+    /// was consumed and whether some were left out for the limit.
+    ///
+    /// It moves through the buffer a chunk at a time, so a long line costs a few copies of
+    /// 64 KiB, not a call per byte.
+    mutating func readLine(into bytes: inout [UInt8], limit: Int) throws(FileIOError) -> (sawAny: Bool, overflowed: Bool) {
+        var sawAny = false
+        var overflowed = false
+        while true {
+            if index >= buffer.count {
+                guard try refill() else { return (sawAny, overflowed) }
+            }
+            sawAny = true
+            let end = buffer[index...].firstIndex(of: 0x0A)
+            let stop = end ?? buffer.count
+            let room = max(0, limit - bytes.count)
+            let take = min(room, stop - index)
+            if take > 0 { bytes.append(contentsOf: buffer[index..<index + take]) }
+            if take < stop - index { overflowed = true }
+            let consumed = (end.map { $0 + 1 } ?? stop) - index
+            if capturing {
+                let roomInCapture = max(0, captureLimit - captured.count)
+                let kept = min(roomInCapture, consumed)
+                if kept > 0 { captured.append(contentsOf: buffer[index..<index + kept]) }
+                if kept < consumed { captureOverflowed = true }
+            }
+            index += consumed
+            offset += consumed
+            if end != nil {
+                line += 1
+                return (true, overflowed)
+            }
+        }
     }
 
     /// Skips a UTF-8 byte order mark at the current position; returns true if there was one.
@@ -77,16 +122,32 @@ struct ByteReader {
     /// True when no byte is left.
     mutating func isAtEnd() throws(FileIOError) -> Bool { try peek() == nil }
 
-    /// Starts keeping a copy of every byte consumed from now on.
-    mutating func startCapture() {
+    /// What a capture saw: the bytes, or only where they are when there were more than its limit.
+    enum Capture {
+        case bytes([UInt8])
+        /// More bytes than the limit: they are `count` bytes at `offset` in the file.
+        case range(offset: Int, count: Int)
+    }
+
+    /// Starts keeping a copy of every byte consumed from now on, up to `limit` bytes.
+    mutating func startCapture(limit: Int = .max) {
         capturing = true
         captured.removeAll(keepingCapacity: true)
+        captureLimit = limit
+        captureStart = offset
+        captureOverflowed = false
     }
 
     /// Stops keeping bytes and returns those consumed since ``startCapture()``.
     mutating func takeCaptured() -> [UInt8] {
         capturing = false
         return captured
+    }
+
+    /// Stops keeping bytes and returns what was consumed since ``startCapture(limit:)``.
+    mutating func takeCapture() -> Capture {
+        capturing = false
+        return captureOverflowed ? .range(offset: captureStart, count: offset - captureStart) : .bytes(captured)
     }
 
     private mutating func refill() throws(FileIOError) -> Bool {

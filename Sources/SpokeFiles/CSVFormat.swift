@@ -6,14 +6,17 @@ import HubCore
 /// CSV cannot tell null from an empty string: both are an empty cell, and both read back as
 /// null. Rows with fewer cells than the header read the missing cells as null; a row with more
 /// cells, or a header that names a column twice, is malformed. Columns without a name (from
-/// trailing delimiters) are not read.
+/// trailing delimiters) are not read. With the formula guard on, text values are written and
+/// read through ``FormulaGuard``.
 struct CSVFormat: FileTableFormat {
     let parser: CSVParser
     let writer: CSVWriter
+    let options: FileOptions
 
-    init(delimiter: UInt8) {
-        parser = CSVParser(delimiter: delimiter)
+    init(delimiter: UInt8, options: FileOptions = FileOptions()) {
+        parser = CSVParser(delimiter: delimiter, maxRecordBytes: options.maxRecordBytes)
         writer = CSVWriter(delimiter: delimiter)
+        self.options = options
     }
 
     /// The header: column names in file order, and where each is.
@@ -44,7 +47,14 @@ struct CSVFormat: FileTableFormat {
 
     func readLayout(_ reader: inout ByteReader) throws -> Layout? {
         let line = reader.line
-        guard let names = try parser.readRecord(&reader) else { return nil }
+        guard let header = try parser.readRecord(&reader) else { return nil }
+        if header.oversize {
+            throw FileSyntaxError(line: line, message: "the header is larger than \(FileOptions.describe(bytes: options.maxRecordBytes))")
+        }
+        if let bad = header.invalidUTF8.first, options.invalidUTF8 == .reject {
+            throw FileSyntaxError(line: line, message: "the header's column \(bad + 1) is not valid UTF-8")
+        }
+        let names = header.cells
         var seen: Set<String> = []
         // Unnamed columns (trailing delimiters in a spreadsheet export) may repeat; they are not read.
         for name in names where !name.isEmpty && !seen.insert(name).inserted {
@@ -61,10 +71,19 @@ struct CSVFormat: FileTableFormat {
 
     func readRow(_ reader: inout ByteReader, layout: Layout) throws -> Row? {
         let line = reader.line
-        guard let cells = try parser.readRecord(&reader) else { return nil }
+        guard let record = try parser.readRecord(&reader) else { return nil }
+        if record.oversize { return Row(cells: [], line: line, problem: options.oversizeMessage) }
+        let cells = record.cells
         if cells.count > layout.columns.count && !cells[layout.columns.count...].allSatisfy(\.isEmpty) {
             return Row(cells: cells, line: line,
                        problem: "the row has \(cells.count) cells but the header has \(layout.columns.count) columns")
+        }
+        if !record.invalidUTF8.isEmpty, options.invalidUTF8 == .reject {
+            let names = record.invalidUTF8.map { $0 < layout.columns.count && !layout.columns[$0].isEmpty
+                ? "'\(layout.columns[$0])'" : "\($0 + 1)" }
+            return Row(cells: cells, line: line,
+                       problem: "column \(names.joined(separator: ", ")) is not valid UTF-8 (the system's \"invalid_utf8\": "
+                           + "\"replace\" reads it with U+FFFD instead)")
         }
         return Row(cells: cells, line: line)
     }
@@ -73,18 +92,32 @@ struct CSVFormat: FileTableFormat {
 
     func problem(of row: Row) -> String? { row.problem }
 
+    func columnOrder(_ layout: Layout) -> [String]? { layout.columns.filter { !$0.isEmpty } }
+
+    /// The value of a cell's text: null when empty, the text without hubctl's formula guard otherwise.
+    func value(ofCell text: String) -> Value {
+        if text.isEmpty { return .null }
+        return .string(options.formulaGuard ? FormulaGuard.unguarded(text) : text)
+    }
+
+    /// The cell text of a value: text guarded against formulas (when the guard is on).
+    func cellText(_ value: Value) -> String {
+        if options.formulaGuard, case .string(let s) = value { return FormulaGuard.guarded(s) }
+        return CSVWriter.text(value)
+    }
+
     func fields(of row: Row, layout: Layout) -> [String: Value] {
         var fields: [String: Value] = [:]
         fields.reserveCapacity(layout.columns.count)
         for (index, column) in layout.columns.enumerated() where !column.isEmpty {
-            fields[column] = index < row.cells.count && !row.cells[index].isEmpty ? .string(row.cells[index]) : .null
+            fields[column] = index < row.cells.count ? value(ofCell: row.cells[index]) : .null
         }
         return fields
     }
 
     func value(of row: Row, field: String, layout: Layout) -> Value? {
         guard let index = layout.index[field] else { return nil }
-        return index < row.cells.count && !row.cells[index].isEmpty ? .string(row.cells[index]) : .null
+        return index < row.cells.count ? value(ofCell: row.cells[index]) : .null
     }
 
     func grow(_ layout: inout Layout, for fieldNames: [String]) -> Bool {
@@ -97,14 +130,14 @@ struct CSVFormat: FileTableFormat {
     }
 
     func makeRow(_ fields: [String: Value], layout: Layout) -> Row {
-        Row(cells: layout.columns.map { fields[$0].map(CSVWriter.text) ?? "" }, line: 0)
+        Row(cells: layout.columns.map { fields[$0].map(cellText) ?? "" }, line: 0)
     }
 
-    func update(_ row: inout Row, with fields: [String: Value], idField: String, layout: Layout) {
-        for (name, value) in fields where name != idField {
+    func update(_ row: inout Row, with fields: [String: Value], binding: ObjectBinding, layout: Layout) {
+        for (name, value) in fields where name != binding.idField {
             guard let index = layout.index[name] else { continue }
             if row.cells.count <= index { row.cells += Array(repeating: "", count: index + 1 - row.cells.count) }
-            row.cells[index] = CSVWriter.text(value)
+            row.cells[index] = cellText(value)
         }
     }
 

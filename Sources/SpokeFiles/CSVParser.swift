@@ -5,33 +5,63 @@
 /// - A quote inside an unquoted cell is kept as text (`5" screen`), as spreadsheets write it.
 /// - An unterminated quoted cell, or text after a closing quote (`"ab"c`), is a
 ///   ``FileSyntaxError`` naming the line where the record starts.
+/// - Cells are decoded as UTF-8; the indices of cells that are not valid UTF-8 are reported
+///   (their text holds U+FFFD where the bytes were invalid), and so is a record of more than
+///   `maxRecordBytes` bytes, whose cells are then not kept (the record is parsed to its end
+///   without holding it).
 ///
-/// A UTF-8 byte order mark is the caller's business (see ``FileTableStore``); invalid UTF-8 in a
-/// cell reads as U+FFFD.
+/// A UTF-8 byte order mark is the caller's business (see ``FileTableStore``).
 struct CSVParser: Sendable {
     /// The delimiter byte (`,`, `;`, a tab…).
     let delimiter: UInt8
+    /// The most bytes a record's cells may hold.
+    var maxRecordBytes = Int.max
+
+    /// One record's cells and what is wrong with them.
+    struct Record {
+        var cells: [String]
+        /// The indices of the cells that are not valid UTF-8.
+        var invalidUTF8: [Int] = []
+        /// True when the record was larger than `maxRecordBytes` (then `cells` is empty).
+        var oversize = false
+    }
 
     private static let quote = UInt8(ascii: "\"")
     private static let cr: UInt8 = 0x0D
     private static let lf: UInt8 = 0x0A
 
     /// Reads the next record's cells, or returns nil at the end of the input.
-    func readRecord(_ reader: inout ByteReader) throws -> [String]? {
+    func readRecord(_ reader: inout ByteReader) throws -> Record? {
         guard try !reader.isAtEnd() else { return nil }
         let startLine = reader.line
-        var cells: [String] = []
+        var record = Record(cells: [])
         var cell: [UInt8] = []
         cell.reserveCapacity(64)
+        var size = 0
+
+        func append(_ byte: UInt8) {
+            size += 1
+            if size > maxRecordBytes {
+                if !record.oversize { record.oversize = true; record.cells = []; record.invalidUTF8 = [] }
+                return
+            }
+            cell.append(byte)
+        }
 
         func endCell() {
-            cells.append(String(decoding: cell, as: UTF8.self))
-            cell.removeAll(keepingCapacity: true)
+            defer { cell.removeAll(keepingCapacity: true) }
+            if record.oversize { return }
+            if let text = String(validating: cell, as: UTF8.self) {
+                record.cells.append(text)
+            } else {
+                record.invalidUTF8.append(record.cells.count)
+                record.cells.append(String(decoding: cell, as: UTF8.self))
+            }
         }
 
         while true {
             // At the start of a cell.
-            guard let first = try reader.next() else { endCell(); return cells }
+            guard let first = try reader.next() else { endCell(); return record }
             if first == Self.quote {
                 // A quoted cell: read to the closing quote.
                 while true {
@@ -41,22 +71,22 @@ struct CSVParser: Sendable {
                     if byte == Self.quote {
                         if try reader.peek() == Self.quote {
                             _ = try reader.next()
-                            cell.append(Self.quote)
+                            append(Self.quote)
                         } else {
                             break
                         }
                     } else {
-                        cell.append(byte)
+                        append(byte)
                     }
                 }
                 // After the closing quote: a delimiter, a line end or the end.
-                guard let after = try reader.next() else { endCell(); return cells }
+                guard let after = try reader.next() else { endCell(); return record }
                 if after == delimiter { endCell(); continue }
-                if after == Self.lf { endCell(); return cells }
+                if after == Self.lf { endCell(); return record }
                 if after == Self.cr {
                     if try reader.peek() == Self.lf { _ = try reader.next() }
                     endCell()
-                    return cells
+                    return record
                 }
                 throw FileSyntaxError(line: reader.line,
                                       message: "unexpected text after a closing quote (a quote inside a quoted cell must be doubled)")
@@ -65,14 +95,14 @@ struct CSVParser: Sendable {
             var byte = first
             while true {
                 if byte == delimiter { endCell(); break }
-                if byte == Self.lf { endCell(); return cells }
+                if byte == Self.lf { endCell(); return record }
                 if byte == Self.cr {
                     if try reader.peek() == Self.lf { _ = try reader.next() }
                     endCell()
-                    return cells
+                    return record
                 }
-                cell.append(byte)
-                guard let next = try reader.next() else { endCell(); return cells }
+                append(byte)
+                guard let next = try reader.next() else { endCell(); return record }
                 byte = next
             }
         }

@@ -12,9 +12,18 @@ import HubCore
 /// - Files never assign IDs: a create uses the ID its fields set, or else the hub's key.
 /// - A push rewrites the file atomically, once per batch; rows it does not change keep their
 ///   bytes. Columns a write needs that the header lacks are added to it.
-/// - A file that does not exist reads as empty, `check` does not count it as a problem, and
-///   the first push that creates a record creates it, with a header of the ID field and the
-///   binding's fields.
+/// - A file (or directory) that does not exist is a ``SpokeError/Kind/missingObject`` error for
+///   reads, ID scans, fetches, counts and pushes holding an update or a delete; a push of creates
+///   only creates it, with a header of the ID field and the binding's fields. `check` reports a
+///   missing file as ``SpokeCheckResult/missingObject`` with a warning.
+/// - Text a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`, a leading tab or CR) is
+///   written with a leading `'` and read back without it (``FormulaGuard``), unless
+///   `formulaGuard` is off. Numbers are never guarded.
+/// - Cells that are not valid UTF-8 make their row invalid (reported in ``SpokePage/invalid``
+///   and kept as it is), unless `invalidUTF8` is `.replace`. A row larger than
+///   `maxRecordBytes` is invalid too, and copied as it is by rewrites.
+/// - A file that is a symbolic link is read through it; a push replaces the link's target and
+///   keeps the link.
 /// - With a `cursorField`, a run after the first reads only rows whose cursor cell is at least
 ///   the previous run's highest value (numbers compare as numbers, other text as text); the
 ///   whole file is still read. Rows with an empty cursor cell come only with a full read.
@@ -35,15 +44,18 @@ public struct CSVSpoke: Spoke {
     public let directory: String
     /// The cell delimiter: one ASCII character other than a quote or a line break.
     public let delimiter: Character
+    /// Invalid UTF-8, the formula guard and the record size limit.
+    public let options: FileOptions
     public var capabilities: SpokeCapabilities {
         SpokeCapabilities(incrementalReads: true, tombstones: false, batchWrites: true)
     }
 
     /// Creates a spoke over the CSV files in `directory` (an empty path means the current directory).
-    public init(system: SystemName, directory: String, delimiter: Character = ",") {
+    public init(system: SystemName, directory: String, delimiter: Character = ",", options: FileOptions = FileOptions()) {
         self.system = system
         self.directory = directory.isEmpty ? "." : directory
         self.delimiter = delimiter
+        self.options = options
     }
 
     func store() throws -> FileTableStore<CSVFormat> {
@@ -51,13 +63,19 @@ public struct CSVSpoke: Spoke {
             throw SpokeError(.configuration, system: system,
                              message: "the CSV delimiter must be one ASCII character other than a quote or a line break")
         }
-        return FileTableStore(system: system, directory: directory, format: CSVFormat(delimiter: byte))
+        return FileTableStore(system: system, directory: directory, format: CSVFormat(delimiter: byte, options: options))
     }
 
-    /// Checks the directory and each file's header; a file that does not exist yet is fine.
+    /// Checks the directory and each file to its end; a file that does not exist yet is
+    /// reported as missing, with a warning.
     public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
         let store = try store()
-        return try objects.map { SpokeCheckResult(object: $0.object, problems: try store.check($0)) }
+        return try objects.map { try store.check($0) }
+    }
+
+    /// Nil (counting rows takes a read of the file), or `.missingObject` when the file does not exist.
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        try store().count(object)
     }
 
     public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {

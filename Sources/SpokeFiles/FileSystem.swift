@@ -35,6 +35,25 @@ enum FileSystem {
                       fingerprint: "\(info.st_size)-\(modified)-\(info.st_ino)")
     }
 
+    /// Where the symbolic link at `path` points (as the link spells it), or nil when `path` is
+    /// not a symbolic link.
+    static func symbolicLinkTarget(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return "?" }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The path a write must replace to change the file `path` names: `path` itself, or, when
+    /// it is a symbolic link (or a chain of them), the file the links lead to.
+    static func resolvedForWriting(_ path: String) -> String {
+        guard symbolicLinkTarget(path) != nil, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Closes a descriptor this module opened.
     static func closeFile(_ descriptor: Int32) {
         _ = close(descriptor)
@@ -63,8 +82,9 @@ enum FileSystem {
 /// The content goes to a temporary file in the same directory (`.<name>.<uuid>.hubctl-tmp`),
 /// which is flushed to disk (`fsync`) and then renamed over the original, so a reader or a crash
 /// sees either the old file or the new one, never a half-written one. The new file keeps the
-/// old one's permissions. If the writer is dropped without ``commit()``, the temporary file is
-/// removed.
+/// old one's permissions. A destination that is a symbolic link is written through: the file
+/// it leads to is replaced (its temporary file sits next to it) and the link stays. If the
+/// writer is dropped without ``commit()``, the temporary file is removed.
 final class AtomicFileWriter {
     let destination: String
     let temporaryPath: String
@@ -72,8 +92,9 @@ final class AtomicFileWriter {
     private var buffer: [UInt8] = []
     private var finished = false
 
-    /// Creates the temporary file for replacing `destination`.
+    /// Creates the temporary file for replacing `destination` (or the file it links to).
     init(replacing destination: String, mode: mode_t?) throws(FileIOError) {
+        let destination = FileSystem.resolvedForWriting(destination)
         let url = URL(fileURLWithPath: destination)
         let name = url.lastPathComponent
         self.destination = destination
@@ -103,6 +124,26 @@ final class AtomicFileWriter {
     func write(_ bytes: some Sequence<UInt8>) throws(FileIOError) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= ByteReader.chunkSize { try flush() }
+    }
+
+    /// Appends `count` bytes of the open file `source` from `offset` (without moving its position).
+    func copy(from source: Int32, offset: Int, count: Int) throws(FileIOError) {
+        try flush()
+        var chunk = [UInt8](repeating: 0, count: ByteReader.chunkSize)
+        var done = 0
+        while done < count {
+            let n = chunk.withUnsafeMutableBytes { raw in
+                pread(source, raw.baseAddress, min(raw.count, count - done), off_t(offset + done))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileIOError(operation: "read", code: errno)
+            }
+            if n == 0 { throw FileIOError(operation: "read", code: EIO) }
+            buffer.append(contentsOf: chunk[0..<n])
+            try flush()
+            done += n
+        }
     }
 
     private func flush() throws(FileIOError) {

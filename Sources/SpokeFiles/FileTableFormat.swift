@@ -11,6 +11,9 @@ protocol FileTableFormat: Sendable {
     /// One parsed row.
     associatedtype Row
 
+    /// Invalid UTF-8, the record size limit and (CSV) the formula guard.
+    var options: FileOptions { get }
+
     /// How record fields are addressed: true when dotted paths reach into nested objects.
     var nestedPaths: Bool { get }
 
@@ -31,6 +34,10 @@ protocol FileTableFormat: Sendable {
     /// the header), or nil. Reads report such rows and go on; rewrites keep them as they are.
     func problem(of row: Row) -> String?
 
+    /// The field names in the order the file holds them (a CSV header), or nil when the file
+    /// has no order of its own.
+    func columnOrder(_ layout: Layout) -> [String]?
+
     /// The row's fields, keyed by field name.
     func fields(of row: Row, layout: Layout) -> [String: Value]
 
@@ -43,8 +50,9 @@ protocol FileTableFormat: Sendable {
     /// A new row holding `fields`.
     func makeRow(_ fields: [String: Value], layout: Layout) -> Row
 
-    /// Applies a partial update to a row, leaving `idField` as it was.
-    func update(_ row: inout Row, with fields: [String: Value], idField: String, layout: Layout)
+    /// Applies a partial update to a row, leaving the binding's ID field as it was. Each field
+    /// of the update is set whole; nested objects are entered only along the binding's paths.
+    func update(_ row: inout Row, with fields: [String: Value], binding: ObjectBinding, layout: Layout)
 
     /// Appends the row's text, without a line end.
     func encode(_ row: Row, layout: Layout, to out: inout [UInt8])

@@ -3,8 +3,8 @@ import HubCore
 
 extension FileTableStore {
     /// The files of the directory ending in `fileExtension`, and the bound files, with the fields
-    /// their first records hold. CSV fields are untyped text (`any`); JSON Lines fields get the
-    /// kind their sampled values have.
+    /// their first records hold. CSV fields are untyped text (`any`), in the header's order; JSON
+    /// Lines fields get the kind their sampled values have.
     func discover(_ objects: [ObjectBinding], fileExtension: String, typed: Bool) throws -> SpokeSchema {
         var names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(fileExtension) }.sorted()
@@ -12,8 +12,12 @@ extension FileTableStore {
         var out: [DiscoveredObject] = []
         for name in names {
             let binding = objects.first { $0.object == name } ?? ObjectBinding(entity: "", object: name, fields: [])
-            let sample = try self.sample(binding, count: 50)
+            let (sample, order) = try self.sample(binding, count: 50)
             var object = DiscoveredObject.inferred(name: name, from: sample, keys: [binding.idField])
+            if let order {
+                let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+                object.fields.sort { (position[$0.name] ?? .max, $0.name) < (position[$1.name] ?? .max, $1.name) }
+            }
             if !typed {
                 object.fields = object.fields.map { CSVFormat.field($0.name, isKey: $0.isKey) }
             }
@@ -23,16 +27,17 @@ extension FileTableStore {
         return SpokeSchema(objects: out)
     }
 
-    /// The fields of the file's first `count` data rows (the header alone for a CSV file without rows).
-    func sample(_ binding: ObjectBinding, count: Int) throws -> [[String: Value]] {
+    /// The fields of the file's first `count` data rows (the header alone for a CSV file without
+    /// rows), and the order of the file's columns when it has one.
+    func sample(_ binding: ObjectBinding, count: Int) throws -> (rows: [[String: Value]], order: [String]?) {
         let path = try path(for: binding)
-        guard var file = try open(path, binding) else { return [] }
+        guard var file = try open(path, binding) else { return ([], nil) }
         defer { file.close() }
-        guard let layout = file.layout else { return [] }
+        guard let layout = file.layout else { return ([], nil) }
         var rows: [[String: Value]] = []
         try run(binding) {
             while rows.count < count, let row = try format.readRow(&file.reader, layout: layout) {
-                if !format.isBlank(row) { rows.append(format.fields(of: row, layout: layout)) }
+                if !format.isBlank(row) && format.problem(of: row) == nil { rows.append(format.fields(of: row, layout: layout)) }
             }
             if rows.isEmpty {
                 // A header without rows still names the columns.
@@ -40,6 +45,6 @@ extension FileTableStore {
                 if !empty.isEmpty { rows.append(empty.mapValues { _ in Value.null }) }
             }
         }
-        return rows
+        return (rows, format.columnOrder(layout))
     }
 }

@@ -13,7 +13,6 @@ extension FileTableStore {
         guard var position = FilePosition(cursor) else { throw badCursor(binding) }
         let cursorField = binding.cursorField
         if cursorField == nil { position.isIncremental = false }
-        let path = try path(for: binding)
 
         /// Where the next run starts, once this one has read everything.
         func nextRun(_ highest: Value?) -> Cursor? {
@@ -23,7 +22,7 @@ extension FileTableStore {
             return FilePosition(offset: nil, isIncremental: true, since: since).cursor
         }
 
-        guard var file = try open(path, binding) else { return SpokePage(records: [], next: nextRun(position.max), isLast: true) }
+        var file = try openExisting(binding)
         defer { file.close() }
         guard let layout = file.layout else { return SpokePage(records: [], next: nextRun(position.max), isLast: true) }
         if let offset = position.offset, position.fingerprint == file.status.fingerprint, offset >= file.reader.offset {
@@ -65,8 +64,7 @@ extension FileTableStore {
     func scanIDs(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) throws -> IDPage {
         let limit = max(1, limit)
         guard let position = FilePosition(cursor) else { throw badCursor(binding) }
-        let path = try path(for: binding)
-        guard var file = try open(path, binding) else { return IDPage(ids: [], next: nil, isLast: true) }
+        var file = try openExisting(binding)
         defer { file.close() }
         guard let layout = file.layout else { return IDPage(ids: [], next: nil, isLast: true) }
         if let offset = position.offset, position.fingerprint == file.status.fingerprint, offset >= file.reader.offset {
@@ -91,10 +89,9 @@ extension FileTableStore {
     /// Fetches records by ID in one pass over the file.
     func fetch(_ binding: ObjectBinding, ids: [ExternalID]) throws -> [SpokeRecord] {
         var wanted = Set(ids)
-        guard !wanted.isEmpty else { return [] }
-        let path = try path(for: binding)
-        guard var file = try open(path, binding) else { return [] }
+        var file = try openExisting(binding)
         defer { file.close() }
+        guard !wanted.isEmpty else { return [] }
         guard let layout = file.layout else { return [] }
         var records: [SpokeRecord] = []
         try run(binding) {
@@ -106,23 +103,48 @@ extension FileTableStore {
         return records
     }
 
+    /// Whether the binding's file exists: nil when it cannot tell cheaply how many records it
+    /// holds (it would take a read of the whole file).
+    /// - Throws: `.missingObject` when the file or its directory does not exist.
+    func count(_ binding: ObjectBinding) throws -> Int? {
+        let path = try path(for: binding)
+        if try io({ try FileSystem.status(path) }, binding) == nil {
+            _ = try open(path, binding)  // names a dangling symbolic link
+            throw missingFile(binding)
+        }
+        return nil
+    }
+
     /// Checks the directory and each file: its layout, every row and every ID.
     ///
-    /// A file that does not exist yet is not a problem: reads find it empty and the first push
-    /// creates it. Columns the mapping names but the CSV header lacks are not problems either:
-    /// they read as empty and a push adds them. A missing directory, a malformed file (checked
-    /// to the end, so a sync does not stop halfway on it), a CSV header without the ID column
-    /// (when rows exist), a row without an ID, or two rows with one ID are.
-    func check(_ binding: ObjectBinding) throws -> [String] {
+    /// A file that does not exist is reported as missing (``SpokeCheckResult/missingObject``)
+    /// with a warning, not a problem: the first push of a new export creates it (`hubctl check`
+    /// makes it a problem when the hub has records linked to it). Columns the mapping names but
+    /// the CSV header lacks are not problems either: they read as empty and a push adds them. A
+    /// missing directory, a malformed file (checked to the end, so a sync does not stop halfway
+    /// on it), a CSV header without the ID column (when rows exist), a row without an ID, or two
+    /// rows with one ID are.
+    func check(_ binding: ObjectBinding) throws -> SpokeCheckResult {
         let path: String
+        var file: OpenFile
         do {
             path = try self.path(for: binding)
-        } catch let error as SpokeError where error.kind == .configuration {
-            return [error.message]
+            guard let opened = try open(path, binding) else {
+                let missing = missingFile(binding).message
+                return SpokeCheckResult(object: binding.object, problems: [], warnings: ["\(missing) yet; the first push creates it"],
+                                        missingObject: missing)
+            }
+            file = opened
+        } catch let error as SpokeError where [.configuration, .missingObject, .malformed].contains(error.kind) {
+            return SpokeCheckResult(object: binding.object, problems: [error.message])
         }
+        defer { file.close() }
+        return SpokeCheckResult(object: binding.object, problems: try problems(in: &file, binding))
+    }
+
+    /// What `check` finds wrong in an open file, read to its end.
+    private func problems(in file: inout OpenFile, _ binding: ObjectBinding) throws -> [String] {
         do {
-            guard var file = try open(path, binding) else { return [] }
-            defer { file.close() }
             guard let layout = file.layout else { return [] }
             let afterLayout = (offset: file.reader.offset, line: file.reader.line)
             var hasRows = false

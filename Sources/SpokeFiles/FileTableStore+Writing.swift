@@ -1,4 +1,11 @@
 import HubCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension FileTableStore {
     /// Applies a batch with one atomic rewrite of the file.
@@ -11,12 +18,19 @@ extension FileTableStore {
     /// - Fields a write names that a CSV header lacks are added to the header: the binding's
     ///   fields in their order, then any others by name.
     ///
-    /// Rows the batch does not change keep their bytes; the rest of the file keeps its order,
-    /// its line ends and its byte order mark. A missing file is created with a header of the ID
-    /// field and the binding's fields (CSV) when the batch creates a record.
+    /// Rows the batch does not change keep their bytes (a row too large to read included); the
+    /// rest of the file keeps its order, its line ends and its byte order mark. A missing file is
+    /// created with a header of the ID field and the binding's fields (CSV) when the batch holds
+    /// only creates; a batch with an update or a delete for a missing file throws
+    /// `.missingObject` and writes nothing.
     func write(_ binding: ObjectBinding, _ writes: [SpokeWrite]) throws -> [SpokeWriteResult] {
         guard !writes.isEmpty else { return [] }
         let path = try path(for: binding)
+        let existing = try open(path, binding)
+        defer { existing?.close() }
+        if existing == nil, writes.contains(where: { if case .create = $0 { false } else { true } }) {
+            throw missingFile(binding)
+        }
 
         // The writes for each record, in batch order.
         var plan: [ExternalID: [Int]] = [:]
@@ -39,8 +53,6 @@ extension FileTableStore {
             plan[id, default: []].append(index)
         }
 
-        let existing = try open(path, binding)
-        defer { existing?.close() }
         let fileLayout = existing?.layout
         var layout = fileLayout ?? format.newLayout(for: binding)
         let known = [binding.idField] + binding.fields
@@ -70,23 +82,25 @@ extension FileTableStore {
                 var lines: [ExternalID: Int] = [:]
                 while true {
                     let line = file.reader.line
-                    file.reader.startCapture()
+                    // A row is kept as bytes up to a little over the record limit; past it, it is
+                    // copied from the file by position (a row that large is unreadable anyway).
+                    file.reader.startCapture(limit: options.maxRecordBytes + 4)
                     guard let row = try format.readRow(&file.reader, layout: fileLayout) else { break }
-                    let bytes = file.reader.takeCaptured()
+                    let bytes = file.reader.takeCapture()
                     // Blank rows and rows that cannot be read are kept byte for byte.
                     if format.isBlank(row) || format.problem(of: row) != nil {
-                        try sink.raw(bytes, isRow: true)
+                        try sink.raw(bytes, from: file.descriptor)
                         continue
                     }
                     guard let id = try? recordID(row, layout: layout, binding: binding, line: line) else {
-                        try sink.raw(bytes, isRow: true)
+                        try sink.raw(bytes, from: file.descriptor)
                         continue
                     }
                     if let first = lines.updateValue(line, forKey: id) {
                         throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
                     }
                     guard let indices = plan.removeValue(forKey: id) else {
-                        try sink.raw(bytes, isRow: true)
+                        try sink.raw(bytes, from: file.descriptor)
                         continue
                     }
                     var state: Format.Row? = row
@@ -96,7 +110,7 @@ extension FileTableStore {
                         format.encode(state, layout: layout, to: &encoded)
                         try sink.encoded(encoded)
                     } else if state != nil {
-                        try sink.raw(bytes, isRow: true)
+                        try sink.raw(bytes, from: file.descriptor)
                     }
                     changed = changed || modified
                 }
@@ -149,9 +163,10 @@ extension FileTableStore {
                     results[index] = .notFound
                     continue
                 }
-                let before = format.fields(of: row, layout: layout)
-                format.update(&row, with: fields, idField: binding.idField, layout: layout)
-                if format.fields(of: row, layout: layout) != before {
+                // Compared as bytes: text that is only canonically equivalent (é and e + ◌́) is a change.
+                let before = JSONWriter.bytes(.object(format.fields(of: row, layout: layout)))
+                format.update(&row, with: fields, binding: binding, layout: layout)
+                if JSONWriter.bytes(.object(format.fields(of: row, layout: layout))) != before {
                     state = row
                     modified = true
                 }
@@ -183,6 +198,24 @@ struct RewriteSink {
         guard !lineEndingKnown, bytes.last == 0x0A else { return }
         lineEnding = bytes.count >= 2 && bytes[bytes.count - 2] == 0x0D ? [0x0D, 0x0A] : [0x0A]
         lineEndingKnown = true
+    }
+
+    /// Copies a row as it was in the file: its captured bytes, or its range of `source`.
+    mutating func raw(_ capture: ByteReader.Capture, from source: Int32) throws(FileIOError) {
+        switch capture {
+        case .bytes(let bytes):
+            try raw(bytes, isRow: true)
+        case .range(let offset, let count):
+            guard count > 0 else { return }
+            if needsLineEnd { try writer.write(lineEnding) }
+            try writer.copy(from: source, offset: offset, count: count)
+            // The last two bytes tell whether the row ended with a line end, and which one.
+            var tail = [UInt8](repeating: 0, count: min(2, count))
+            let read = tail.withUnsafeMutableBytes { pread(source, $0.baseAddress, $0.count, off_t(offset + count - $0.count)) }
+            guard read == tail.count else { throw FileIOError(operation: "read", code: EIO) }
+            adoptLineEnding(from: tail)
+            needsLineEnd = tail.last != 0x0A && tail.last != 0x0D
+        }
     }
 
     /// Copies bytes as they were in the file.

@@ -12,7 +12,12 @@ import HubCore
 ///   copied byte for byte, changed rows are re-encoded, new rows are appended, and the result
 ///   replaces the file atomically (``AtomicFileWriter``). A batch that changes nothing leaves the
 ///   file alone.
-/// - A missing file reads as empty; the first push that creates a record creates it.
+/// - A missing file, or a missing directory, is a ``SpokeError/Kind/missingObject`` error for
+///   reads, ID scans, fetches and counts, and for a push holding any update or delete: a file
+///   moved away is never read as "every record was deleted". A push of creates only creates a
+///   missing file (the first push of a new export).
+/// - A file that is a symbolic link is read through the link, and a push replaces the link's
+///   target (atomically, next to it) and keeps the link.
 ///
 /// One push at a time per file: concurrent pushes to the same file from two processes or tasks
 /// would each rewrite it, and the last one wins.
@@ -25,18 +30,30 @@ struct FileTableStore<Format: FileTableFormat> {
 
     // MARK: - Files
 
+    var options: FileOptions { format.options }
+
     /// The path of the binding's file: `object` must be a plain file name in the directory.
+    /// - Throws: `.missingObject` when the directory does not exist.
     func path(for binding: ObjectBinding) throws -> String {
         let name = binding.object
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0") else {
             throw SpokeError(.configuration, system: system, object: name,
                              message: "the object must be a file name inside '\(directory)'")
         }
-        guard let status = try io({ try FileSystem.status(directory) }, binding), status.isDirectory else {
-            throw SpokeError(.configuration, system: system, object: name,
-                             message: "the directory '\(directory)' does not exist")
+        guard let status = try io({ try FileSystem.status(directory) }, binding) else {
+            throw SpokeError(.missingObject, system: system, object: name,
+                             message: "the folder '\(directory)' does not exist")
+        }
+        guard status.isDirectory else {
+            throw SpokeError(.configuration, system: system, object: name, message: "'\(directory)' is not a folder")
         }
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The error for a bound file that is not there.
+    func missingFile(_ binding: ObjectBinding) -> SpokeError {
+        SpokeError(.missingObject, system: system, object: binding.object,
+                   message: "'\(binding.object)' does not exist in '\(directory)'")
     }
 
     /// An open file, positioned after its layout.
@@ -54,8 +71,16 @@ struct FileTableStore<Format: FileTableFormat> {
     }
 
     /// Opens `path` and reads its layout; nil when the file does not exist.
+    /// - Throws: `.missingObject` for a symbolic link whose target does not exist (a push must
+    ///   not replace the link with a file).
     func open(_ path: String, _ binding: ObjectBinding) throws -> OpenFile? {
-        guard let status = try io({ try FileSystem.status(path) }, binding) else { return nil }
+        guard let status = try io({ try FileSystem.status(path) }, binding) else {
+            if let target = FileSystem.symbolicLinkTarget(path) {
+                throw SpokeError(.missingObject, system: system, object: binding.object,
+                                 message: "'\(binding.object)' in '\(directory)' is a symbolic link to '\(target)', which does not exist")
+            }
+            return nil
+        }
         guard !status.isDirectory else {
             throw SpokeError(.configuration, system: system, object: binding.object, message: "'\(path)' is a directory")
         }
@@ -72,6 +97,13 @@ struct FileTableStore<Format: FileTableFormat> {
             FileSystem.closeFile(descriptor)
             throw spokeError(error, binding)
         }
+    }
+
+    /// Opens the binding's file, which must exist.
+    /// - Throws: `.missingObject` when the file or its directory does not exist.
+    func openExisting(_ binding: ObjectBinding) throws -> OpenFile {
+        guard let file = try open(try path(for: binding), binding) else { throw missingFile(binding) }
+        return file
     }
 
     /// Moves `file`'s reader to `offset` (on `line`).

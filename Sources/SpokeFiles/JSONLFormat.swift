@@ -3,9 +3,10 @@ import HubCore
 /// JSON Lines as a ``FileTableFormat``: one JSON object per line, parsed with HubCore's
 /// ``JSONParser``; blank lines are skipped.
 ///
-/// Records may nest: dotted field names reach into nested objects, and an update is deep-merged
-/// into the record (see `deepMerging`). Rewritten records are written as compact canonical JSON
-/// (sorted keys); records a push does not touch keep their text.
+/// Records may nest: dotted field names reach into nested objects. An update sets each mapped
+/// field whole: it goes into nested objects only along the mapping's dotted paths (see
+/// `update`). Rewritten records are written as compact canonical JSON (sorted keys); records a
+/// push does not touch keep their text.
 struct JSONLFormat: FileTableFormat {
     struct Layout: Sendable {}
 
@@ -16,6 +17,8 @@ struct JSONLFormat: FileTableFormat {
         /// Why the line cannot be read, if it cannot.
         var problem: String? = nil
     }
+
+    var options = FileOptions()
 
     var nestedPaths: Bool { true }
 
@@ -28,14 +31,17 @@ struct JSONLFormat: FileTableFormat {
     func readRow(_ reader: inout ByteReader, layout: Layout) throws -> Row? {
         let line = reader.line
         var bytes: [UInt8] = []
-        var sawAny = false
-        while let byte = try reader.next() {
-            sawAny = true
-            if byte == 0x0A { break }
-            bytes.append(byte)
-        }
+        let (sawAny, overflowed) = try reader.readLine(into: &bytes, limit: options.maxRecordBytes)
         guard sawAny else { return nil }
+        if overflowed { return Row(object: nil, line: line, problem: options.oversizeMessage) }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return Row(object: nil, line: line) }
+        if options.invalidUTF8 == .reject,
+           let bad = bytes.withUnsafeBytes({ UTF8Validation.firstInvalidOffset($0) })
+        {
+            return Row(object: nil, line: line,
+                       problem: "the line is not valid UTF-8 at column \(bad + 1) (the system's \"invalid_utf8\": "
+                           + "\"replace\" reads it with U+FFFD instead)")
+        }
         let value: Value
         do {
             value = try bytes.withUnsafeBufferPointer { try JSONParser.parse(bytes: $0) }
@@ -53,6 +59,8 @@ struct JSONLFormat: FileTableFormat {
 
     func problem(of row: Row) -> String? { row.problem }
 
+    func columnOrder(_ layout: Layout) -> [String]? { nil }
+
     func fields(of row: Row, layout: Layout) -> [String: Value] { row.object ?? [:] }
 
     func value(of row: Row, field: String, layout: Layout) -> Value? { row.object?.value(atPath: field) }
@@ -61,14 +69,18 @@ struct JSONLFormat: FileTableFormat {
 
     func makeRow(_ fields: [String: Value], layout: Layout) -> Row { Row(object: fields, line: 0) }
 
-    func update(_ row: inout Row, with fields: [String: Value], idField: String, layout: Layout) {
+    /// Sets each written field whole. A nested object in the write is entered only where a
+    /// mapped dotted path goes through it: with `contact.email` mapped, `{"contact": {"email": x}}`
+    /// sets `email` inside `contact` and keeps its other keys; with `prefs` mapped, `{"prefs": {…}}`
+    /// replaces `prefs`. The ID is never changed.
+    func update(_ row: inout Row, with fields: [String: Value], binding: ObjectBinding, layout: Layout) {
         guard var object = row.object else { return }
-        let id = object.value(atPath: idField)
-        object = object.deepMerging(fields)
-        if object.keys.contains(idField) || !idField.contains(".") {
-            object[idField] = id
+        let id = object.value(atPath: binding.idField)
+        object = object.applyingUpdate(fields, paths: binding.fields + [binding.idField])
+        if object.keys.contains(binding.idField) || !binding.idField.contains(".") {
+            object[binding.idField] = id
         } else if let id {
-            object.setValue(id, atPath: idField)
+            object.setValue(id, atPath: binding.idField)
         }
         row.object = object
     }

@@ -3,16 +3,17 @@ import HubCore
 /// A spoke over the JSON Lines files of a directory: each bound object is one file holding one
 /// JSON object per line.
 ///
-/// - Records may nest; dotted field names (`properties.email`) reach into nested objects, and an
-///   update is deep-merged into the stored record, so nested fields the write does not mention
-///   are kept.
+/// - Records may nest; dotted field names (`properties.email`) reach into nested objects. An
+///   update sets each mapped field whole: with `properties.email` mapped, the other keys of
+///   `properties` are kept; a field mapped to `prefs` (an object) replaces `prefs` entirely.
 /// - The ID is the `idField` value, a string or a number (its text is the ``ExternalID``). A
 ///   create writes the ID its fields set, or else the hub's key as a string.
 /// - Blank lines are skipped and kept. A line that is not a JSON object, a record without an ID,
 ///   or two records with one ID are ``SpokeError/Kind/malformed`` errors naming the line.
-/// - Pushes, missing files and cursors work as for ``CSVSpoke``: one atomic rewrite per batch,
-///   untouched lines keep their bytes, changed records are written as compact JSON with sorted
-///   keys, and a missing file reads as empty until the first create.
+/// - Pushes, missing files, symbolic links, invalid UTF-8, the record size limit and cursors work
+///   as for ``CSVSpoke``: one atomic rewrite per batch, untouched lines keep their bytes, changed
+///   records are written as compact JSON with sorted keys (a NUL as `\u0000`), and a missing file
+///   is a ``SpokeError/Kind/missingObject`` error until a push of creates makes it.
 public struct JSONLSpoke: Spoke {
     public let system: SystemName
     /// The directory holding the files.
@@ -23,16 +24,23 @@ public struct JSONLSpoke: Spoke {
 
     let store: FileTableStore<JSONLFormat>
 
-    /// Creates a spoke over the JSON Lines files in `directory` (an empty path means the current directory).
-    public init(system: SystemName, directory: String) {
+    /// Creates a spoke over the JSON Lines files in `directory` (an empty path means the current
+    /// directory). `options.formulaGuard` does not apply to JSON Lines.
+    public init(system: SystemName, directory: String, options: FileOptions = FileOptions()) {
         self.system = system
         self.directory = directory.isEmpty ? "." : directory
-        store = FileTableStore(system: system, directory: self.directory, format: JSONLFormat())
+        store = FileTableStore(system: system, directory: self.directory, format: JSONLFormat(options: options))
     }
 
-    /// Checks the directory and each file's first record; a file that does not exist yet is fine.
+    /// Checks the directory and each file to its end; a file that does not exist yet is
+    /// reported as missing, with a warning.
     public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
-        try objects.map { SpokeCheckResult(object: $0.object, problems: try store.check($0)) }
+        try objects.map { try store.check($0) }
+    }
+
+    /// Nil (counting records takes a read of the file), or `.missingObject` when the file does not exist.
+    public func count(_ object: ObjectBinding) async throws -> Int? {
+        try store.count(object)
     }
 
     public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {

@@ -11,12 +11,12 @@ enum SQLiteCreateKeys {
     static let table = "hubctl_create_keys"
 
     static func tableExists(_ db: Database) throws -> Bool {
-        try db.tableExists(table)
+        try !SQLiteSQL.rows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubctl_create_keys'").isEmpty
     }
 
     /// Creates the table if needed (once per batch that creates records).
     static func prepare(_ db: Database) throws {
-        try db.execute(sql: """
+        try SQLiteSQL.execute(db, """
             CREATE TABLE IF NOT EXISTS hubctl_create_keys (
                 object TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (object, key)
             ) WITHOUT ROWID
@@ -25,36 +25,36 @@ enum SQLiteCreateKeys {
 
     /// The record created earlier with `key`, if it still exists (the table must exist).
     static func existing(key: String, object: SQLiteObject, in db: Database) throws -> ExternalID? {
-        let found = try Row.fetchOne(db.cachedStatement(sql: "SELECT id FROM hubctl_create_keys WHERE object = ? AND key = ?"),
-                                     arguments: [object.table.name, key])
-        guard let found else { return nil }
-        let id = ExternalID(found["id"] as String)
-        let exists = try db.cachedStatement(
-            sql: "SELECT 1 FROM \(object.table.identifier.quoted) WHERE \(object.id.identifier.quoted) = ? LIMIT 1")
-        return try Row.fetchOne(exists, arguments: [object.id.databaseValue(for: id)]) != nil ? id : nil
+        let found = try SQLiteSQL.rows(db, "SELECT id FROM hubctl_create_keys WHERE object = ? AND key = ?",
+                                       [object.table.name.databaseValue, key.databaseValue]).first
+        guard let found, let id = ExternalID(found[0]) else { return nil }
+        return try exists(id, object: object, in: db) ? id : nil
+    }
+
+    /// True when the row `id` is in the object's table.
+    static func exists(_ id: ExternalID, object: SQLiteObject, in db: Database) throws -> Bool {
+        let sql: SQLiteSQL = "SELECT 1 FROM \(object.table.identifier) WHERE \(object.id.identifier) = ? LIMIT 1"
+        return try !SQLiteSQL.rows(db, sql, [object.id.databaseValue(for: id)]).isEmpty
     }
 
     /// Records the key of a new row (the table must exist).
     static func record(key: String, id: ExternalID, object: SQLiteObject, in db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO hubctl_create_keys (object, key, id) VALUES (?, ?, ?)")
-            .execute(arguments: [object.table.name, key, id.rawValue])
+        try SQLiteSQL.execute(db, "INSERT OR REPLACE INTO hubctl_create_keys (object, key, id) VALUES (?, ?, ?)",
+                              [object.table.name.databaseValue, key.databaseValue, id.rawValue.databaseValue])
     }
 
     /// The IDs of the keys whose records exist.
     static func lookup(keys: [String], object: SQLiteObject, in db: Database) throws -> [String: ExternalID] {
         guard try tableExists(db) else { return [:] }
         var out: [String: ExternalID] = [:]
-        let exists = try db.cachedStatement(
-            sql: "SELECT 1 FROM \(object.table.identifier.quoted) WHERE \(object.id.identifier.quoted) = ? LIMIT 1")
         for start in stride(from: 0, to: keys.count, by: 400) {
             let chunk = Array(keys[start..<min(start + 400, keys.count)])
-            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            let sql = "SELECT key, id FROM hubctl_create_keys WHERE object = ? AND key IN (\(placeholders))"
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([object.table.name] + chunk))
+            let sql: SQLiteSQL = "SELECT key, id FROM hubctl_create_keys WHERE object = ? AND key IN (\(placeholders: chunk.count))"
+            let rows = try SQLiteSQL.rows(db, sql, [object.table.name.databaseValue] + chunk.map(\.databaseValue))
             for row in rows {
-                let id = ExternalID(row["id"] as String)
+                guard let key = String.fromDatabaseValue(row[0]), let id = ExternalID(row[1]) else { continue }
                 // Only records that still exist: one deleted since is not "already created".
-                if try Row.fetchOne(exists, arguments: [object.id.databaseValue(for: id)]) != nil { out[row["key"]] = id }
+                if try exists(id, object: object, in: db) { out[key] = id }
             }
         }
         return out

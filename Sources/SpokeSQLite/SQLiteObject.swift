@@ -16,15 +16,16 @@ struct SQLiteObject: Sendable {
     let keys: [(key: String, index: Int)]
 
     /// The selected columns as SQL: `"id", "name", …`.
-    var selectList: String { selected.map(\.identifier.quoted).joined(separator: ", ") }
+    var selectList: SQLiteSQL { "\(selected.map(\.identifier))" }
 
-    /// Resolves `binding`, or throws a configuration error naming what is missing.
+    /// Resolves `binding`, or throws an error naming what is missing: `.missingObject` for a
+    /// table that does not exist, `.configuration` for missing columns.
     static func resolve(_ binding: ObjectBinding, in db: Database, system: SystemName) throws -> SQLiteObject {
         switch try resolution(binding, in: db) {
         case .success(let object):
             return object
         case .failure(let problems):
-            throw SpokeError(.configuration, system: system, object: binding.object,
+            throw SpokeError(problems.tableMissing ? .missingObject : .configuration, system: system, object: binding.object,
                              message: problems.problems.joined(separator: "; "))
         }
     }
@@ -37,19 +38,22 @@ struct SQLiteObject: Sendable {
             return problems.problems
         case .success(let object):
             guard !object.table.isView, !object.id.isRowID else { return [] }
-            if try db.table(object.table.name, hasUniqueKey: [object.id.name]) { return [] }
+            if try object.table.hasUniqueKey(object.id.name, in: db) { return [] }
             return ["column '\(object.id.name)' of table '\(object.table.name)' is neither the primary key nor "
                     + "unique, so one ID may stand for several rows"]
         }
     }
 
-    struct Problems: Error { var problems: [String] }
+    struct Problems: Error {
+        var problems: [String]
+        var tableMissing = false
+    }
 
     private static func resolution(_ binding: ObjectBinding, in db: Database) throws -> Result<SQLiteObject, Problems> {
         let table: SQLiteTable
         switch try SQLiteTable.load(named: binding.object, in: db) {
         case .success(let t): table = t
-        case .failure(let missing): return .failure(Problems(problems: [missing.message]))
+        case .failure(let missing): return .failure(Problems(problems: [missing.message], tableMissing: true))
         }
         var problems: [String] = []
         var selected: [SQLiteColumn] = []
@@ -88,12 +92,37 @@ struct SQLiteObject: Sendable {
         return found
     }
 
-    /// Turns a selected row into a record, or nil when its ID is NULL.
-    func record(from row: Row) -> SpokeRecord? {
-        guard let id = ExternalID(row[0] as DatabaseValue) else { return nil }
+    /// A selected row as a record, or as an invalid record when a column holds text that is not
+    /// valid UTF-8; nil when its ID is NULL.
+    func record(from row: SQLiteRow) -> ReadRow? {
+        guard let id = ExternalID(row[0]) else { return nil }
+        if let bad = row.invalidUTF8.first {
+            return .invalid(InvalidRecord(id: id, pointer: "id \(id)",
+                                          message: "column '\(selected[bad].name)' holds text that is not valid UTF-8"))
+        }
         var fields: [String: Value] = [:]
         fields.reserveCapacity(keys.count)
-        for (key, index) in keys { fields[key] = Value(row[index] as DatabaseValue) }
-        return SpokeRecord(id: id, fields: fields)
+        for (key, index) in keys { fields[key] = Value(row[index]) }
+        return .record(SpokeRecord(id: id, fields: fields))
+    }
+
+    /// A row read: a record, or one that cannot be read.
+    enum ReadRow {
+        case record(SpokeRecord)
+        case invalid(InvalidRecord)
+    }
+
+    /// The records of `rows`, and the rows that cannot be read.
+    func records(from rows: some Sequence<SQLiteRow>) -> (records: [SpokeRecord], invalid: [InvalidRecord]) {
+        var records: [SpokeRecord] = []
+        var invalid: [InvalidRecord] = []
+        for row in rows {
+            switch record(from: row) {
+            case .record(let record)?: records.append(record)
+            case .invalid(let problem)?: invalid.append(problem)
+            case nil: break
+            }
+        }
+        return (records, invalid)
     }
 }

@@ -2,19 +2,15 @@ import GRDB
 import HubCore
 
 extension SQLiteSpoke {
-    /// Every table and view of the database with its columns. SQLite types are loose: a column's
-    /// kind comes from its declared type (`BOOLEAN`, `DATETIME`, `JSON`…) or else its affinity,
-    /// and an untyped column holds `any`.
+    /// Every table and view of the database with its columns, in the table's order; hubctl's
+    /// own key table is left out. SQLite types are loose: a column's kind comes from its
+    /// declared type (`BOOLEAN`, `DATETIME`, `JSON`…) or else its affinity, and an untyped column
+    /// holds `any`.
     public func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema {
         try await reading(nil) { db in
-            let names = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master
-                WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-                ORDER BY name
-                """)
-            return SpokeSchema(objects: try names.compactMap { name in
-                guard case .success(let table) = try SQLiteTable.load(named: name, in: db) else { return nil }
-                return table.discovered
+            let names = try SQLiteTable.objects(in: db).filter { !SQLiteTable.ownTables.contains($0.name) }
+            return SpokeSchema(objects: try names.map { object in
+                try SQLiteTable.load(object.name, isView: object.isView, in: db).discovered
             })
         }
     }

@@ -7,7 +7,8 @@ extension SQLiteSpoke {
     /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
     /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run at
     /// the highest cursor value, inclusive. Without one, rows come by ID and the last page's
-    /// `next` is nil. Rows whose ID is NULL cannot be addressed and are never read.
+    /// `next` is nil. Rows whose ID is NULL cannot be addressed and are never read; rows holding
+    /// text that is not valid UTF-8 are reported in the page's `invalid`.
     public func read(_ object: ObjectBinding, after cursor: HubCore.Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, object)
@@ -22,10 +23,11 @@ extension SQLiteSpoke {
             let after: DatabaseValue?
             if case .scan(let id) = position { after = id } else { after = nil }  // other positions: start over
             let rows = try Self.selectByID(resolved, columns: resolved.selectList, after: after, limit: limit + 1, in: db)
-            let records = rows.prefix(limit).compactMap(resolved.record(from:))
+            let page = resolved.records(from: rows.prefix(limit))
             let isLast = rows.count <= limit
-            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0] as DatabaseValue).cursor
-            return SpokePage(records: records, next: next, isLast: isLast, schema: resolved.table.discovered)
+            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
+            return SpokePage(records: page.records, next: next, isLast: isLast, invalid: page.invalid,
+                             schema: resolved.table.discovered)
         }
     }
 
@@ -38,11 +40,11 @@ extension SQLiteSpoke {
             let resolved = try SQLiteObject.resolve(object, in: db, system: system)
             let after: DatabaseValue?
             if case .scan(let id) = position { after = id } else { after = nil }
-            let rows = try Self.selectByID(resolved, columns: resolved.id.identifier.quoted, after: after,
+            let rows = try Self.selectByID(resolved, columns: "\(resolved.id.identifier)", after: after,
                                            limit: limit + 1, in: db)
-            let ids = rows.prefix(limit).compactMap { ExternalID($0[0] as DatabaseValue) }
+            let ids = rows.prefix(limit).compactMap { ExternalID($0[0]) }
             let isLast = rows.count <= limit
-            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0] as DatabaseValue).cursor
+            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
             return IDPage(ids: ids, next: next, isLast: isLast)
         }
     }
@@ -52,13 +54,14 @@ extension SQLiteSpoke {
         let system = system
         return try await reading(object.object) { db in
             let resolved = try SQLiteObject.resolve(object, in: db, system: system)
-            return try Int.fetchOne(db, sql: "SELECT count(\(resolved.id.identifier.quoted)) FROM \(resolved.table.identifier.quoted)")
+            let rows = try SQLiteSQL.rows(db, "SELECT count(\(resolved.id.identifier)) FROM \(resolved.table.identifier)")
+            return rows.first.flatMap { Int.fromDatabaseValue($0[0]) }
         }
     }
 
-    /// Fetches records by ID, in chunks that stay under SQLite's bound-variable limit.
+    /// Fetches records by ID, in chunks that stay under SQLite's bound-variable limit. A row
+    /// holding text that is not valid UTF-8 is left out (reads report it).
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
-        guard !ids.isEmpty else { return [] }
         let system = system
         var seen: Set<ExternalID> = []
         let unique = ids.filter { seen.insert($0).inserted }
@@ -69,14 +72,10 @@ extension SQLiteSpoke {
             while start < unique.count {
                 let chunk = unique[start..<min(start + Self.fetchChunk, unique.count)]
                 start += chunk.count
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                let sql = "SELECT \(resolved.selectList) FROM \(resolved.table.identifier.quoted) "
-                    + "WHERE \(resolved.id.identifier.quoted) IN (\(placeholders))"
-                let arguments = StatementArguments(chunk.map { resolved.id.databaseValue(for: $0) })
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-                while let row = try rows.next() {
-                    if let record = resolved.record(from: row) { records.append(record) }
-                }
+                let sql: SQLiteSQL = "SELECT \(resolved.selectList) FROM \(resolved.table.identifier) "
+                    + "WHERE \(resolved.id.identifier) IN (\(placeholders: chunk.count))"
+                let rows = try SQLiteSQL.rows(db, sql, chunk.map { resolved.id.databaseValue(for: $0) })
+                records += resolved.records(from: rows).records
             }
             return records
         }
@@ -86,33 +85,33 @@ extension SQLiteSpoke {
     static let fetchChunk = 500
 
     /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`.
-    static func selectByID(_ object: SQLiteObject, columns: String, after: DatabaseValue?, limit: Int,
-                           in db: Database) throws -> [Row] {
-        let id = object.id.identifier.quoted
-        var sql = "SELECT \(columns) FROM \(object.table.identifier.quoted) WHERE \(id) IS NOT NULL"
+    static func selectByID(_ object: SQLiteObject, columns: SQLiteSQL, after: DatabaseValue?, limit: Int,
+                           in db: Database) throws -> [SQLiteRow] {
+        let id = object.id.identifier
+        var sql: SQLiteSQL = "SELECT \(columns) FROM \(object.table.identifier) WHERE \(id) IS NOT NULL"
         var arguments: [DatabaseValue] = []
         if let after {
-            sql += " AND \(id) > ?"
+            sql = "\(sql) AND \(id) > ?"
             arguments.append(after)
         }
-        sql += " ORDER BY \(id) LIMIT ?"
         arguments.append(limit.databaseValue)
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+        return try SQLiteSQL.rows(db, "\(sql) ORDER BY \(id) LIMIT ?", arguments)
     }
 
     /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID) order.
     static func readIncremental(_ object: SQLiteObject, from position: SQLiteReadPosition, limit: Int,
                                 in db: Database) throws -> SpokePage {
         guard let cursorColumn = object.cursor else { preconditionFailure("incremental read without a cursor column") }
-        let table = object.table.identifier.quoted
-        let id = object.id.identifier.quoted
-        let cursor = cursorColumn.identifier.quoted
+        let table = object.table.identifier
+        let id = object.id.identifier
+        let cursor = cursorColumn.identifier
         // Index of the cursor column among the selected columns.
         let cursorIndex = object.selected.firstIndex { $0.name == cursorColumn.name }!
 
         var records: [SpokeRecord] = []
+        var invalid: [InvalidRecord] = []
         var lastNullID: DatabaseValue?
-        let condition: String
+        let condition: SQLiteSQL
         let conditionArguments: [DatabaseValue]
         // Where the next run starts if this run reads no row with a cursor value.
         let fallbackSince: DatabaseValue
@@ -120,22 +119,21 @@ extension SQLiteSpoke {
         switch position {
         case .start, .scan, .nulls:
             // A full read: rows whose cursor is NULL first, by ID.
-            var sql = "SELECT \(object.selectList) FROM \(table) WHERE \(cursor) IS NULL AND \(id) IS NOT NULL"
+            var sql: SQLiteSQL = "SELECT \(object.selectList) FROM \(table) WHERE \(cursor) IS NULL AND \(id) IS NOT NULL"
             var arguments: [DatabaseValue] = []
             if case .nulls(let after) = position {
-                sql += " AND \(id) > ?"
+                sql = "\(sql) AND \(id) > ?"
                 arguments.append(after)
                 lastNullID = after
             }
-            sql += " ORDER BY \(id) LIMIT ?"
             arguments.append((limit + 1).databaseValue)
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-            records = rows.prefix(limit).compactMap(object.record(from:))
+            let rows = try SQLiteSQL.rows(db, "\(sql) ORDER BY \(id) LIMIT ?", arguments)
+            (records, invalid) = object.records(from: rows.prefix(limit))
             if rows.count > limit {
                 return SpokePage(records: records, next: SQLiteReadPosition.nulls(after: rows[limit - 1][0]).cursor,
-                                 isLast: false)
+                                 isLast: false, invalid: invalid)
             }
-            if let last = rows.last { lastNullID = last[0] as DatabaseValue }
+            if let last = rows.last { lastNullID = last[0] }
             condition = "\(cursor) IS NOT NULL"
             conditionArguments = []
             fallbackSince = .null
@@ -150,12 +148,13 @@ extension SQLiteSpoke {
             fallbackSince = value
         }
 
-        let remaining = limit - records.count
-        let sql = "SELECT \(object.selectList) FROM \(table) WHERE \(condition) AND \(id) IS NOT NULL "
+        let remaining = limit - records.count - invalid.count
+        let sql: SQLiteSQL = "SELECT \(object.selectList) FROM \(table) WHERE \(condition) AND \(id) IS NOT NULL "
             + "ORDER BY \(cursor), \(id) LIMIT ?"
-        let rows = try Row.fetchAll(db.cachedStatement(sql: sql),
-                                    arguments: StatementArguments(conditionArguments + [(remaining + 1).databaseValue]))
-        records += rows.prefix(remaining).compactMap(object.record(from:))
+        let rows = try SQLiteSQL.rows(db, sql, conditionArguments + [(remaining + 1).databaseValue])
+        let more = object.records(from: rows.prefix(remaining))
+        records += more.records
+        invalid += more.invalid
         if rows.count > remaining {
             let next: SQLiteReadPosition
             if remaining == 0, let lastNullID {
@@ -164,9 +163,9 @@ extension SQLiteSpoke {
                 let last = rows[remaining - 1]
                 next = .values(after: last[cursorIndex], id: last[0])
             }
-            return SpokePage(records: records, next: next.cursor, isLast: false)
+            return SpokePage(records: records, next: next.cursor, isLast: false, invalid: invalid)
         }
-        let since = rows.last.map { $0[cursorIndex] as DatabaseValue } ?? fallbackSince
-        return SpokePage(records: records, next: SQLiteReadPosition.since(since).cursor, isLast: true)
+        let since = rows.last.map { $0[cursorIndex] } ?? fallbackSince
+        return SpokePage(records: records, next: SQLiteReadPosition.since(since).cursor, isLast: true, invalid: invalid)
     }
 }

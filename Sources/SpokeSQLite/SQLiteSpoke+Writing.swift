@@ -14,8 +14,9 @@ extension SQLiteSpoke {
     ///   a datatype mismatch) is `.failed` with SQLite's message, which names the constraint but
     ///   no values; the rest of the batch is applied.
     ///
-    /// A field that is not a column of the table fails the whole batch with a configuration error
-    /// before anything is written. Columns the writes do not mention, such as a cursor column a
+    /// Text is bound with its length: a NUL inside it is stored, not cut off. A missing table is
+    /// a `.missingObject` error, and a field that is not a column of the table fails the whole
+    /// batch with a configuration error, before anything is written. Columns the writes do not mention, such as a cursor column a
     /// trigger maintains, are left alone.
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         guard !writes.isEmpty else { return [] }
@@ -59,7 +60,7 @@ struct SQLiteBatchWriter {
     let columns: [String: SQLiteColumn]
     let db: Database
 
-    var table: String { object.table.identifier.quoted }
+    var table: SQLIdentifier { object.table.identifier }
     var idColumn: SQLiteColumn { object.id }
 
     /// Applies one write in a savepoint; a record-level rejection rolls back only this write.
@@ -117,17 +118,15 @@ struct SQLiteBatchWriter {
             // The system assigns no ID: the hub's key becomes the record's ID.
             values.append((idColumn, idColumn.databaseValue(for: ExternalID(key))))
         }
-        let returning = "RETURNING \(idColumn.identifier.quoted)"
-        let sql: String
+        let returning: SQLiteSQL = "RETURNING \(idColumn.identifier)"
+        let sql: SQLiteSQL
         if values.isEmpty {
             sql = "INSERT INTO \(table) DEFAULT VALUES \(returning)"
         } else {
-            let names = values.map(\.column.identifier.quoted).joined(separator: ", ")
-            let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
+            sql = "INSERT INTO \(table) (\(values.map(\.column.identifier))) VALUES (\(placeholders: values.count)) \(returning)"
         }
-        let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(values.map(\.value)))
-        guard let row, let id = ExternalID(row[0] as DatabaseValue) else {
+        let row = try SQLiteSQL.rows(db, sql, values.map(\.value)).first
+        guard let row, let id = ExternalID(row[0]) else {
             return .failed("the new row has no ID in column '\(idColumn.name)'")
         }
         return .created(id)
@@ -136,21 +135,18 @@ struct SQLiteBatchWriter {
     func update(id: ExternalID, fields: [String: Value]) throws -> SpokeWriteResult {
         let values = assignments(fields, includeID: false, skipNullDefaults: false)
         let idValue = idColumn.databaseValue(for: id)
-        let where_ = "WHERE \(idColumn.identifier.quoted) = ?"
+        let where_: SQLiteSQL = "WHERE \(idColumn.identifier) = ?"
         if values.isEmpty {
-            let exists = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM \(table) \(where_) LIMIT 1"),
-                                          arguments: [idValue]) != nil
+            let exists = try !SQLiteSQL.rows(db, "SELECT 1 FROM \(table) \(where_) LIMIT 1", [idValue]).isEmpty
             return exists ? .updated : .notFound
         }
-        let set = values.map { "\($0.column.identifier.quoted) = ?" }.joined(separator: ", ")
-        try db.cachedStatement(sql: "UPDATE \(table) SET \(set) \(where_)")
-            .execute(arguments: StatementArguments(values.map(\.value) + [idValue]))
+        let set = SQLiteSQL.joined(values.map { "\($0.column.identifier) = ?" }, separator: ", ")
+        try SQLiteSQL.execute(db, "UPDATE \(table) SET \(set) \(where_)", values.map(\.value) + [idValue])
         return db.changesCount == 0 ? .notFound : .updated
     }
 
     func delete(id: ExternalID) throws -> SpokeWriteResult {
-        try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(idColumn.identifier.quoted) = ?")
-            .execute(arguments: [idColumn.databaseValue(for: id)])
+        try SQLiteSQL.execute(db, "DELETE FROM \(table) WHERE \(idColumn.identifier) = ?", [idColumn.databaseValue(for: id)])
         return .deleted
     }
 }

@@ -16,10 +16,13 @@ import HubCore
 ///   database rejects (NOT NULL, UNIQUE, CHECK, a trigger's `RAISE`) is `.failed` and the rest
 ///   of the batch is applied.
 ///
-/// Every table and column name is checked against the live schema before it is used, and every
-/// value is bound as a statement argument. The database is opened with a 5 second busy timeout,
-/// so a person's `sqlite3` shell holding a lock for a moment does not fail a run. The file is
-/// never created: a missing file is a configuration error.
+/// Every table and column name is checked against the live schema before it is used and reaches
+/// SQL only quoted (``SQLiteSQL``); every value is bound as a statement argument, text with its
+/// length, so text holding a NUL is stored and read whole. Text that is not valid UTF-8 makes its
+/// row invalid (reported in ``SpokePage/invalid``). The database is opened with a 5 second busy
+/// timeout, so a person's `sqlite3` shell holding a lock for a moment does not fail a run. The
+/// file is never created: a missing file, like a missing table, is a
+/// ``SpokeError/Kind/missingObject`` error.
 ///
 /// For example:
 /// ```swift
@@ -126,14 +129,14 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// The open queue; opens the file the first time.
-    /// - Throws: ``SpokeError`` (`.configuration`) when the file does not exist.
+    /// - Throws: ``SpokeError`` (`.missingObject`) when the file does not exist.
     func queue() throws -> DatabaseQueue {
         lock.lock()
         defer { lock.unlock() }
         if let opened { return opened }
         // GRDB would create a missing file; a missing system database is a mistake to report.
         guard FileManager.default.fileExists(atPath: path) else {
-            throw SpokeError(.configuration, system: system,
+            throw SpokeError(.missingObject, system: system,
                              message: "the SQLite database file '\(path)' does not exist")
         }
         var configuration = Configuration()

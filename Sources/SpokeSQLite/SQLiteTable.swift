@@ -32,10 +32,9 @@ struct SQLiteColumn: Sendable {
     let isRowID: Bool
     /// True when the column has a `DEFAULT`.
     let hasDefault: Bool
-    /// The declared type (`TEXT`, `VARCHAR(20)`, empty when untyped).
-    var declaredType = ""
-    /// True for a `NOT NULL` column.
-    var notNull = false
+    /// The type the schema declares (may be empty).
+    let declaredType: String
+    let isNotNull: Bool
     /// True when the column is (part of) the primary key.
     var isPrimaryKey = false
 
@@ -44,15 +43,21 @@ struct SQLiteColumn: Sendable {
     /// The column as `discover` and schema drift detection describe it.
     var discovered: DiscoveredField {
         DiscoveredField(name: name, nativeType: declaredType.isEmpty ? "(untyped)" : declaredType,
-                        kind: SQLiteSpoke.kind(declaredType: declaredType), isKey: isPrimaryKey, nullable: !notNull)
+                        kind: SQLiteSpoke.kind(declaredType: declaredType), isKey: isPrimaryKey, nullable: !isNotNull)
     }
 }
 
-/// A table or view of the system database, read from the live schema (`PRAGMA table_info`).
+/// A table or view of the system database, read from the live schema.
+///
+/// The schema is read with SQLite's table-valued pragma functions (`pragma_table_info(?)`,
+/// `pragma_index_list(?)`) and the table name as a bound argument: a name is never spliced into
+/// a pragma, so a table called `a"); --` cannot make SQLite describe table `a`.
 struct SQLiteTable: Sendable {
     let identifier: SQLIdentifier
     let isView: Bool
     let columns: [SQLiteColumn]
+    /// The primary key's columns, in key order (empty for a view or a table keyed by its rowid alone).
+    let primaryKey: [String]
 
     var name: String { identifier.name }
 
@@ -60,28 +65,85 @@ struct SQLiteTable: Sendable {
     /// read has loaded already, so a page carries its schema at no extra cost.
     var discovered: DiscoveredObject { DiscoveredObject(name: name, fields: columns.map(\.discovered)) }
 
-    /// Loads the table named `name` (compared as SQLite does, ignoring ASCII case), or returns
-    /// nil with the names of the tables and views that do exist.
-    static func load(named name: String, in db: Database) throws -> Result<SQLiteTable, TableNotFound> {
-        let objects = try Row.fetchAll(db, sql: """
+    /// hubctl's own table in a system database (see ``SQLiteCreateKeys``).
+    static let ownTables: Set<String> = [SQLiteCreateKeys.table]
+
+    /// The tables and views of the database (SQLite's own tables left out), by name.
+    static func objects(in db: Database) throws -> [(name: String, isView: Bool)] {
+        try SQLiteSQL.rows(db, """
             SELECT name, type FROM sqlite_master
             WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
             ORDER BY name
-            """).map { (name: $0["name"] as String, isView: ($0["type"] as String) == "view") }
+            """).compactMap {
+            guard case .string(let name) = $0[0].storage else { return nil }
+            return (name, $0[1] == "view".databaseValue)
+        }
+    }
+
+    /// Loads the table named `name` (compared as SQLite does, ignoring ASCII case), or returns
+    /// nil with the names of the tables and views that do exist.
+    static func load(named name: String, in db: Database) throws -> Result<SQLiteTable, TableNotFound> {
+        let objects = try objects(in: db)
         guard let found = objects.first(where: { $0.name == name })
             ?? objects.first(where: { $0.name.asciiLowercased == name.asciiLowercased })
         else {
-            return .failure(TableNotFound(name: name, existing: objects.map(\.name)))
+            return .failure(TableNotFound(name: name, existing: objects.map(\.name).filter { !ownTables.contains($0) }))
         }
-        let primaryKey = found.isView ? nil : try db.primaryKey(found.name)
-        let rowIDColumn = primaryKey?.rowIDColumn
-        let columns = try db.columns(in: found.name).map { info in
-            SQLiteColumn(identifier: SQLIdentifier(info.name), affinity: SQLiteAffinity(declaredType: info.type),
-                         isRowID: info.name == rowIDColumn, hasDefault: info.defaultValueSQL != nil,
-                         declaredType: info.type, notNull: info.isNotNull,
-                         isPrimaryKey: primaryKey?.columns.contains(info.name) ?? false)
+        return .success(try load(found.name, isView: found.isView, in: db))
+    }
+
+    /// Reads the columns and key of the table or view `name` (as the schema spells it).
+    static func load(_ name: String, isView: Bool, in db: Database) throws -> SQLiteTable {
+        let info = try SQLiteSQL.rows(db, #"SELECT name, type, dflt_value, pk, "notnull" FROM pragma_table_info(?, 'main') ORDER BY cid"#,
+                                      [name.databaseValue])
+        var primaryKey: [(name: String, position: Int64)] = []
+        var declared: [(name: String, type: String, hasDefault: Bool, notNull: Bool)] = []
+        for row in info {
+            guard case .string(let column) = row[0].storage else { continue }
+            let type = String.fromDatabaseValue(row[1]) ?? ""
+            declared.append((column, type, !row[2].isNull, Int64.fromDatabaseValue(row[4]) == 1))
+            if let position = Int64.fromDatabaseValue(row[3]), position > 0 { primaryKey.append((column, position)) }
         }
-        return .success(SQLiteTable(identifier: SQLIdentifier(found.name), isView: found.isView, columns: columns))
+        let key = primaryKey.sorted { $0.position < $1.position }.map(\.name)
+        // An INTEGER PRIMARY KEY (that exact type) of a rowid table is the rowid.
+        var rowIDColumn: String?
+        if !isView, key.count == 1, let column = declared.first(where: { $0.name == key[0] }),
+           column.type.uppercased() == "INTEGER", try hasRowID(name, in: db)
+        {
+            rowIDColumn = column.name
+        }
+        let columns = declared.map { column in
+            SQLiteColumn(identifier: SQLIdentifier(column.name), affinity: SQLiteAffinity(declaredType: column.type),
+                         isRowID: column.name == rowIDColumn, hasDefault: column.hasDefault,
+                         declaredType: column.type, isNotNull: column.notNull, isPrimaryKey: key.contains(column.name))
+        }
+        return SQLiteTable(identifier: SQLIdentifier(name), isView: isView, columns: columns, primaryKey: key)
+    }
+
+    /// False for a `WITHOUT ROWID` table.
+    static func hasRowID(_ name: String, in db: Database) throws -> Bool {
+        if let list = try? SQLiteSQL.rows(db, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?",
+                                          [name.databaseValue]),
+           let row = list.first
+        {
+            return Int64.fromDatabaseValue(row[0]) != 1
+        }
+        // SQLite before 3.37 has no table_list: a rowid table can select its rowid (unless a
+        // column is named so, which then is what the table has anyway).
+        return SQLiteSQL.compiles(db, "SELECT rowid FROM \(SQLIdentifier(name)) LIMIT 0")
+    }
+
+    /// True when `column` alone identifies a row: it is the primary key, or has a unique index
+    /// that is not partial.
+    func hasUniqueKey(_ column: String, in db: Database) throws -> Bool {
+        if primaryKey.count == 1, primaryKey[0].asciiLowercased == column.asciiLowercased { return true }
+        let indexes = try SQLiteSQL.rows(db, #"SELECT name FROM pragma_index_list(?, 'main') WHERE "unique" = 1 AND partial = 0"#,
+                                         [name.databaseValue])
+        for index in indexes {
+            let parts = try SQLiteSQL.rows(db, "SELECT name FROM pragma_index_info(?, 'main') ORDER BY seqno", [index[0]])
+            if parts.count == 1, String.fromDatabaseValue(parts[0][0])?.asciiLowercased == column.asciiLowercased { return true }
+        }
+        return false
     }
 
     /// The column named `name`, compared as SQLite does (exact spelling first, then ignoring
@@ -92,9 +154,9 @@ struct SQLiteTable: Sendable {
         if let column = columns.first(where: { $0.name.asciiLowercased == folded }) { return column }
         guard !isView, ["rowid", "_rowid_", "oid"].contains(folded) else { return nil }
         // WITHOUT ROWID tables have no rowid: preparing a statement that reads it fails.
-        let probe = "SELECT \(SQLIdentifier(name).quoted) FROM \(identifier.quoted) LIMIT 0"
-        guard (try? db.makeStatement(sql: probe)) != nil else { return nil }
-        return SQLiteColumn(identifier: SQLIdentifier(name), affinity: .integer, isRowID: true, hasDefault: false)
+        guard SQLiteSQL.compiles(db, "SELECT \(SQLIdentifier(name)) FROM \(identifier) LIMIT 0") else { return nil }
+        return SQLiteColumn(identifier: SQLIdentifier(name), affinity: .integer, isRowID: true, hasDefault: false,
+                            declaredType: "INTEGER", isNotNull: true)
     }
 
     /// Describes a column that does not exist, listing the columns that do.

@@ -425,7 +425,7 @@ import Testing
         #expect(problems(text) == [
             "systems.crm.connection.file: unknown key 'file' (allowed: path)",
             "systems.crm.connection: missing required key 'path' (the SQLite database file)",
-            "systems.sheet.connection.sep: unknown key 'sep' (allowed: path, delimiter)",
+            "systems.sheet.connection.sep: unknown key 'sep' (allowed: path, delimiter, invalid_utf8, formula_guard, max_record_bytes)",
             "systems.sheet.connection.delimiter: the delimiter must be one character other than a quote or a line break",
             "systems.app.connection.path: expected a path, found an empty string",
             #"systems.db: missing required key 'connection' (sqlite needs {"path": "file.db"})"#,

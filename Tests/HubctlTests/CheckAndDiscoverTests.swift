@@ -26,12 +26,8 @@ import Testing
         try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir.path + "/sheet", withIntermediateDirectories: true)
         try "Row ID,Email\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)
-        let db = Process()
-        db.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        db.arguments = ["sqlite3", dir.path + "/app.db",
-                        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, age INTEGER, joined BLOB NOT NULL DEFAULT x'00')"]
-        try db.run()
-        db.waitUntilExit()
+        _ = try SystemToolsSync.sqlite(dir.path + "/app.db",
+                                       "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, age INTEGER, joined BLOB NOT NULL DEFAULT x'00')")
         return dir
     }
 
@@ -118,5 +114,102 @@ import Testing
             #expect(run.stderr.contains("[notes] notes token *****"))
             #expect(!(run.stdout + run.stderr).contains(secret))
         }
+    }
+    // MARK: - Missing files, discovery order, dates as numbers
+
+    static let sheetTopology = #"""
+        {
+          "version": 1, "name": "sheet",
+          "entities": {"customer": {"fields": {"email": {"type": "string", "required": true}, "since": {"type": "date"}},
+                                     "match": [["email"]]}},
+          "systems": {
+            "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
+                    "entities": {"customer": {"object": "users",
+                                              "fields": {"email": "email", "since": {"field": "since", "format": "YYYYMMDD", "type": "integer"}}}}},
+            "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
+                      "entities": {"customer": {"object": "people.csv", "id": "Row ID", "fields": {"email": "Email", "since": "Since"}}}}
+          }
+        }
+        """#
+
+    func sheetWorld() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        try Self.sheetTopology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.path + "/sheet", withIntermediateDirectories: true)
+        _ = try SystemToolsSync.sqlite(dir.path + "/app.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, since INTEGER); "
+                                       + "INSERT INTO users VALUES (1, 'ann@example.com', 20240131)")
+        return dir
+    }
+
+    @Test func aFileNeverSyncedThatDoesNotExistIsAWarningAndOneTheHubHasLinksForIsAProblem() throws {
+        let dir = try sheetWorld()
+        let before = try HubctlProcess.run(["check", "--json", "-t", dir.path + "/topology.json"])
+        #expect(before.exitCode == 0, "\(before.stdout)\(before.stderr)")
+        let sheet = try before.json().value(atPath: "systems")?.arrayValue?.last?.value(atPath: "objects")?.arrayValue?.first
+        #expect(sheet?.value(atPath: "problems") == [])
+        #expect(sheet?.value(atPath: "warnings") == [.string("'people.csv' does not exist in '\(dir.path)/sheet' yet; the first push creates it")])
+        // The first sync creates it; once the hub has records linked to it, its absence is a problem.
+        let sync = try HubctlProcess.run(["sync-all", "-t", dir.path + "/topology.json"])
+        #expect(sync.exitCode == 0, "\(sync.stdout)\(sync.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/sheet/people.csv", encoding: .utf8).hasSuffix(",ann@example.com,2024-01-31\n"))
+        try FileManager.default.moveItem(atPath: dir.path + "/sheet/people.csv", toPath: dir.path + "/sheet/moved.csv")
+        let after = try HubctlProcess.run(["check", "-t", dir.path + "/topology.json"])
+        #expect(after.exitCode == 1, "\(after.stdout)\(after.stderr)")
+        #expect(after.stdout.contains("problem: 'people.csv' does not exist in '\(dir.path)/sheet', but the hub has 1 customer "
+            + "record linked to it"), "\(after.stdout)")
+    }
+
+    @Test func aMissingFileOfAPullOnlySystemIsAWarningThatNothingCreatesIt() throws {
+        let dir = try sheetWorld()
+        let topology = Self.sheetTopology.replacingOccurrences(of: #""sheet": {"adapter": "csv","#,
+                                                               with: #""sheet": {"adapter": "csv", "direction": "pull","#)
+        try topology.write(toFile: dir.path + "/topology.json", atomically: true, encoding: .utf8)
+        let check = try HubctlProcess.run(["check", "-t", dir.path + "/topology.json"])
+        #expect(check.exitCode == 0)
+        #expect(check.stdout.contains("warning: 'people.csv' does not exist in '\(dir.path)/sheet'; this system only pulls, "
+            + "so no sync creates it"), "\(check.stdout)")
+    }
+
+    @Test func checkAcceptsADateStoredAsDigitsInAnIntegerColumnAndTheSyncWritesThatNumber() throws {
+        let dir = try sheetWorld()
+        try "Row ID,Email,Since\nr1,bob@example.com,2023-05-06\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)
+        let check = try HubctlProcess.run(["check", "-t", dir.path + "/topology.json"])
+        #expect(check.exitCode == 0, "\(check.stdout)")
+        let sync = try HubctlProcess.run(["sync-all", "-t", dir.path + "/topology.json"])
+        #expect(sync.exitCode == 0, "\(sync.stdout)\(sync.stderr)")
+        let rows = try SystemToolsSync.sqlite(dir.path + "/app.db", "SELECT email, since, typeof(since) FROM users ORDER BY id")
+        #expect(rows == "ann@example.com|20240131|integer\nbob@example.com|20230506|integer\n")
+        let quiet = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
+        #expect(try quiet.json().value(atPath: "totals.push.updated") == 0)
+    }
+
+    @Test func discoverKeepsACSVsColumnOrderAndLeavesOutHubctlsOwnTable() throws {
+        let dir = try sheetWorld()
+        try "Zeta,Row ID,Email,Alpha\nz,r1,bob@example.com,a\n".write(toFile: dir.path + "/sheet/people.csv", atomically: true, encoding: .utf8)
+        let sync = try HubctlProcess.run(["sync-all", "-t", dir.path + "/topology.json"])
+        #expect(sync.exitCode == 0, "\(sync.stdout)\(sync.stderr)")
+        let csv = try HubctlProcess.run(["discover", "sheet", "--json", "-t", dir.path + "/topology.json"])
+        let fields = try csv.json().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
+        #expect(fields.compactMap { $0.value(atPath: "name")?.stringValue } == ["Zeta", "Row ID", "Email", "Alpha", "Since"])
+        // The sync created bob in app.db, and with him hubctl's key table.
+        #expect(try SystemToolsSync.sqlite(dir.path + "/app.db", "SELECT count(*) FROM hubctl_create_keys") == "1\n")
+        let db = try HubctlProcess.run(["discover", "app", "--json", "-t", dir.path + "/topology.json"])
+        let tables = try db.json().value(atPath: "objects")?.arrayValue?.compactMap { $0.value(atPath: "name")?.stringValue }
+        #expect(tables == ["users"])
+    }
+}
+
+/// sqlite3 run synchronously (these tests start no server in the test process).
+enum SystemToolsSync {
+    static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", path, sql]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -35,7 +35,9 @@ import Testing
         let binding = ObjectBinding(entity: "thing", object: name, idField: "id", cursorField: cursor,
                                     fields: ["name", "score", "updated"])
         let path = directory.path(name)
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing-" + name
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             // Rows look like: id,"name, with commas",score,updated
             var lines = try Self.contents(path).components(separatedBy: "\n")
             guard let index = lines.firstIndex(where: { $0.hasPrefix("\(id.rawValue),") }) else { return }
@@ -75,7 +77,8 @@ import Testing
             #expect(read.map { $0.fields["text"]?.stringValue } == values)
             let text = try Self.contents(directory.path("notes.csv"))
             #expect(text.hasPrefix("id,text\nn0,\"a,b\"\nn1,\"say \"\"hi\"\"\"\nn2,\"two\nlines\"\n"))
-            #expect(text.contains("\nn4,=SUM(A1:A9)\n"))
+            // The formula guard (on by default) keeps a spreadsheet from running it.
+            #expect(text.contains("\nn4,'=SUM(A1:A9)\n"))
         }
     }
 
@@ -171,10 +174,17 @@ import Testing
             let spoke = CSVSpoke(system: "sheet", directory: directory.path)
             let binding = ObjectBinding(entity: "customer", object: "customers.csv", idField: "Row ID",
                                         fields: ["Email", "First", "Last"])
-            #expect(try await spoke.check([binding]) == [SpokeCheckResult(object: "customers.csv", problems: [])])
-            #expect(try await Self.readAll(spoke, binding).records.isEmpty)
+            let check = try await spoke.check([binding])
+            #expect(check.map(\.problems) == [[]])
+            #expect(check.map(\.missingObject) == ["'customers.csv' does not exist in '\(directory.path)'"])
+            #expect(check.first?.warnings.first?.hasSuffix("does not exist in '\(directory.path)' yet; the first push creates it") == true)
+            let read = await #expect(throws: SpokeError.self) { try await Self.readAll(spoke, binding) }
+            #expect(read?.kind == .missingObject)
             // Updates and deletes of a missing file create nothing.
-            #expect(try await spoke.write(binding, [.update(id: "x", fields: ["Email": "a"]), .delete(id: "y")]) == [.notFound, .deleted])
+            let write = await #expect(throws: SpokeError.self) {
+                try await spoke.write(binding, [.update(id: "x", fields: ["Email": "a"]), .delete(id: "y")])
+            }
+            #expect(write?.kind == .missingObject)
             #expect(try directory.fileNames().isEmpty)
 
             let results = try await spoke.write(binding, [.create(key: "hub-1", fields: ["Last": "Lovelace", "Email": "ada@example.com"])])

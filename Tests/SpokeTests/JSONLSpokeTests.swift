@@ -16,7 +16,9 @@ import Testing
         let binding = ObjectBinding(entity: "thing", object: name, idField: "id", cursorField: cursor,
                                     fields: ["name", "score"])
         let path = directory.path(name)
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing-" + name
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             let lines = try Self.contents(path).split(separator: "\n").map { line -> String in
                 guard case .object(var object) = try JSONParser.parse(String(line)),
                       object["id"]?.stringValue == id.rawValue else { return String(line) }
@@ -119,12 +121,12 @@ import Testing
         }
     }
 
-    @Test func aMissingDirectoryIsAConfigurationProblem() async throws {
+    @Test func aMissingDirectoryIsAMissingObjectAndAPathOutsideItAConfigurationProblem() async throws {
         let spoke = JSONLSpoke(system: "app", directory: "/nonexistent/hubctl-\(UUID().uuidString)")
         let binding = ObjectBinding(entity: "x", object: "x.jsonl", fields: [])
         #expect(try await spoke.check([binding]).first?.problems.first?.contains("does not exist") == true)
         let error = await #expect(throws: SpokeError.self) { try await spoke.read(binding, after: nil, limit: 10) }
-        #expect(error?.kind == .configuration)
+        #expect(error?.kind == .missingObject)
         let escape = await #expect(throws: SpokeError.self) {
             try await spoke.read(ObjectBinding(entity: "x", object: "../x.jsonl", fields: []), after: nil, limit: 10)
         }

@@ -35,7 +35,9 @@ import Testing
         let (spoke, queue) = try makeDatabase(directory, thingsSchema(key: key))
         let binding = ObjectBinding(entity: "thing", object: "things", idField: "id", cursorField: cursor,
                                     fields: ["name", "score"])
-        return SpokeConformance.Subject(spoke: spoke, binding: binding) { id, fields in
+        var missing = binding
+        missing.object = "missing_things"
+        return SpokeConformance.Subject(spoke: spoke, binding: binding, missingObject: missing) { id, fields in
             try await queue.write { db in
                 for (column, value) in fields {
                     try db.execute(sql: "UPDATE things SET \(column.quotedDatabaseIdentifier) = ? WHERE id = ?",
@@ -146,7 +148,7 @@ import Testing
             let tableError = await #expect(throws: SpokeError.self) {
                 try await spoke.read(ObjectBinding(entity: "customer", object: "contact", fields: []), after: nil, limit: 10)
             }
-            #expect(tableError?.kind == .configuration)
+            #expect(tableError?.kind == .missingObject)
             #expect(tableError?.message == "table 'contact' does not exist; did you mean 'contacts'? it has: contacts")
         }
     }
@@ -172,13 +174,13 @@ import Testing
         }
     }
 
-    @Test func aMissingDatabaseFileIsAConfigurationErrorAndIsNotCreated() async throws {
+    @Test func aMissingDatabaseFileIsAMissingObjectAndIsNotCreated() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.path("missing.db")
             let spoke = try SQLiteSpoke(system: "crm", path: path)
             let binding = ObjectBinding(entity: "customer", object: "contacts", fields: [])
             let error = await #expect(throws: SpokeError.self) { try await spoke.read(binding, after: nil, limit: 10) }
-            #expect(error?.kind == .configuration)
+            #expect(error?.kind == .missingObject)
             #expect(error?.message.contains("does not exist") == true)
             await #expect(throws: SpokeError.self) { try await spoke.check([binding]) }
             #expect(!FileManager.default.fileExists(atPath: path))

@@ -21,7 +21,8 @@ import Testing
           "email": { "type": "string", "required": true, "normalize": "lowercase" },
           "firstname": { "type": "string" } }, "match": [["email"]] } },
       "systems": {
-        "crm": { "adapter": "jsonl", "entities": { "customer": { "object": "crm/v3/objects/contacts",
+        "crm": { "adapter": "rest", "connection": { "base_url": "http://127.0.0.1:9" },
+                 "entities": { "customer": { "object": "crm/v3/objects/contacts",
                  "cursor": "updatedAt", "fields": { "email": "email", "firstname": "firstname" } } } },
         "sheet": { "adapter": "jsonl", "entities": { "customer": { "object": "customers",
                    "fields": { "email": "Email", "firstname": "First" } } } }

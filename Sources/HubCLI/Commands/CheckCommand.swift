@@ -3,6 +3,7 @@ import Foundation
 import HubAdapters
 import HubCore
 import HubMapping
+import HubStore
 import HubTopology
 
 /// `hubctl check [SYSTEM…]`: connects to each system and checks what the topology maps.
@@ -25,8 +26,10 @@ struct CheckCommand: AsyncParsableCommand {
             throw ExitCode(64)
         }
         let chosen = topology.systems.filter { systems.isEmpty || systems.contains($0.name.rawValue) }
+        // The hub, if there is one, says which objects have been synced (read only: check writes nothing).
+        let hub = FileManager.default.fileExists(atPath: topology.hubPath) ? try? HubStore.openReadOnly(path: topology.hubPath) : nil
         var reports: [SystemCheck] = []
-        for system in chosen { reports.append(await SystemCheck.run(system, topology)) }
+        for system in chosen { reports.append(await SystemCheck.run(system, topology, hub: hub)) }
         if json {
             console.out(JSONWriter.pretty(.object([
                 "format_version": "1.0", "command": "check", "ok": .bool(reports.allSatisfy(\.ok)),
@@ -59,7 +62,10 @@ struct SystemCheck {
 
     var ok: Bool { error == nil && objects.allSatisfy { $0.problems.isEmpty } }
 
-    static func run(_ system: SystemDefinition, _ topology: Topology) async -> SystemCheck {
+    /// Checks one system. A mapped object that does not exist yet (a file the first push
+    /// creates) is a warning, unless `hub` has records linked to it: then it is a problem, since
+    /// a sync stops on that system rather than read the records as deleted.
+    static func run(_ system: SystemDefinition, _ topology: Topology, hub: HubStore? = nil) async -> SystemCheck {
         var report = SystemCheck(name: system.name.rawValue, adapter: system.adapter.rawValue)
         let runtime = SpokeFactory.runtime(topology).systems[system.name]
         let mappers = system.entities.compactMap { runtime?.mappers[$0.entity] }
@@ -78,6 +84,16 @@ struct SystemCheck {
         for (mapper, result) in zip(mappers, results) {
             var check = ObjectCheck(entity: mapper.entity.name.rawValue, object: mapper.binding.object,
                                     problems: result.problems, warnings: result.warnings)
+            if let missing = result.missingObject, !system.direction.pushes {
+                check.warnings = ["\(missing); this system only pulls, so no sync creates it"]
+            }
+            if let missing = result.missingObject, let linked = linkedRecords(mapper.entity.name, system.name, hub), linked > 0 {
+                let entity = mapper.entity.name.rawValue
+                check.warnings = []
+                check.problems.append(missing
+                    + ", but the hub has \(linked) \(entity) record\(linked == 1 ? "" : "s") linked to it; restore it before the "
+                    + "next sync (which stops on this system rather than delete \(linked == 1 ? "it" : "them") everywhere)")
+            }
             if result.problems.isEmpty, let found = schema?.object(named: mapper.binding.object) {
                 for field in mapper.mapping.fields where !field.isComposite {
                     guard let definition = mapper.field(field.canonical[0].rawValue),
@@ -95,6 +111,12 @@ struct SystemCheck {
             report.objects.append(check)
         }
         return report
+    }
+
+    /// How many records of `entity` the hub has linked in `system`; nil without a hub (or one
+    /// that cannot be read).
+    static func linkedRecords(_ entity: EntityName, _ system: SystemName, _ hub: HubStore?) -> Int? {
+        try? hub?.read { try $0.liveLinkCount(entity: entity, system: system) }
     }
 
     static func message(_ error: any Error) -> String {

@@ -252,9 +252,14 @@ public struct SpokeCheckResult: Sendable, Hashable {
     public var problems: [String]
     /// What may be wrong but cannot be proven (a field no sampled record of an API has).
     public var warnings: [String]
-    public init(object: String, problems: [String], warnings: [String] = []) {
+    /// Set when the object itself (a file) does not exist yet but the first push would create
+    /// it: what is missing, in words (`'people.csv' does not exist in 'sheet'`). `hubctl check`
+    /// makes that a problem when the hub has records linked to the object.
+    public var missingObject: String?
+    public init(object: String, problems: [String], warnings: [String] = [], missingObject: String? = nil) {
         self.object = object
         self.problems = problems
         self.warnings = warnings
+        self.missingObject = missingObject
     }
 }
