@@ -31,6 +31,8 @@ public struct RESTSpoke: Spoke {
     /// Endpoint settings by object name.
     public let endpoints: [String: RESTEndpoint]
     let client: RESTClient
+    /// Stops reads whose pages come round again or never end.
+    let pages = PaginationGuard()
 
     public var capabilities: SpokeCapabilities {
         // Tombstones stand in for ID scans only when every object reports them.
