@@ -12,7 +12,7 @@ extension TopologyDecoder {
     static let restRetryKeys = ["max_attempts", "base_delay", "max_delay", "max_retry_after"]
     static let restEndpointKeys = ["path", "item_path", "records", "record", "envelope", "record_fields", "query",
                                    "limit_param", "pagination", "since_param", "tombstone", "create", "update", "delete",
-                                   "idempotency_header"]
+                                   "idempotency_header", "if_match"]
     static let restPaginationKeys = ["style", "param", "start", "next", "header", "max_pages"]
     static let restPaginationStyles = ["none", "page", "offset", "cursor", "header", "link", "next_url"]
     static let restOperationKeys = ["method", "path"]
@@ -94,6 +94,7 @@ extension TopologyDecoder {
             _ = e[key]?.string()
         }
         if let q = e["query"] { _ = q.object("an object of query parameters") }
+        if let m = e["if_match"] { _ = m.bool() }
         if let p = e["pagination"], let o = p.object("an object with a style") {
             p.rejectUnknownKeys(o, allowed: Self.restPaginationKeys)
             checkMaxPages(o["max_pages"])

@@ -60,10 +60,14 @@ public struct RESTEndpoint: Sendable, Hashable {
     public var delete: Operation
     /// A header carrying the create's hub key (`Idempotency-Key`), so a retried create is safe.
     public var idempotencyHeader: String?
+    /// Every update is conditional: the record is fetched first, left alone when it changed
+    /// since this run read it, and written with `If-Match` (its `ETag`), so a concurrent edit
+    /// is never overwritten. Updates of nested paths always are.
+    public var ifMatch: Bool
 
     /// The keys an `endpoint` object may hold.
     public static let keys = ["path", "item_path", "records", "record", "envelope", "record_fields", "query", "limit_param", "pagination",
-                              "since_param", "tombstone", "create", "update", "delete", "idempotency_header"]
+                              "since_param", "tombstone", "create", "update", "delete", "idempotency_header", "if_match"]
     public static let paginationKeys = ["style", "param", "start", "next", "header", "max_pages"]
     public static let paginationStyles = ["none", "page", "offset", "cursor", "header", "link", "next_url"]
     public static let operationKeys = ["method", "path"]
@@ -89,7 +93,11 @@ public struct RESTEndpoint: Sendable, Hashable {
             envelope: envelope, recordFields: try text("record_fields") ?? "", query: [:], limitParam: try text("limit_param"), pagination: .none,
             maxPages: PaginationGuard.defaultMaxPages, sinceParam: try text("since_param"), tombstoneField: nil, tombstoneValue: true,
             create: Operation(method: "POST", path: path), update: Operation(method: "PATCH", path: itemPath),
-            delete: Operation(method: "DELETE", path: itemPath), idempotencyHeader: try text("idempotency_header"))
+            delete: Operation(method: "DELETE", path: itemPath), idempotencyHeader: try text("idempotency_header"), ifMatch: false)
+        if let m = o["if_match"] {
+            guard case .bool(let on) = m else { throw RESTConfigurationError("endpoint.if_match must be true or false") }
+            endpoint.ifMatch = on
+        }
         if let q = o["query"] {
             guard let object = q.objectValue else { throw RESTConfigurationError("endpoint.query must be an object of parameters") }
             for (k, v) in object {

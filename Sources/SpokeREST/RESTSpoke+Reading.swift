@@ -25,9 +25,10 @@ extension RESTSpoke {
             if endpoint.isTombstone(item) { deleted.append(id) } else { records.append(SpokeRecord(id: id, fields: fields)) }
         }
         if let next = page.next {
-            let position = RESTReadPosition(next: next, since: position.since, max: incremental ? highest : nil)
+            let position = RESTReadPosition(next: next, since: position.since, max: binding.cursorField != nil ? highest : nil)
             return SpokePage(records: records, deleted: deleted, next: position.cursor, isLast: false)
         }
+        if binding.cursorField != nil { versions.readEnded(binding.object, highest: highest) }
         let final = incremental ? RESTReadPosition(since: highest).cursor : nil
         return SpokePage(records: records, deleted: deleted, next: final, isLast: true)
     }
@@ -118,6 +119,12 @@ extension RESTSpoke {
             url = client.url(endpoint.path, query: query)
         }
         let response = try await client.send("GET", url, idempotent: true, object: binding.object)
+        if response.status == 404 || response.status == 410 {
+            // The collection itself is gone (or the path is wrong): never "every record was deleted".
+            throw SpokeError(.missingObject, system: system, object: binding.object, message:
+                "\(RESTClient.label("GET", url)) answered HTTP \(response.status) \(RESTClient.reason(response.status)): the collection "
+                    + "does not exist; check connection.base_url and the entity's endpoint path, or restore the collection")
+        }
         guard (200..<300).contains(response.status) else { throw client.failure(response, "GET", url, object: binding.object) }
         let body = try json(response, "GET", url, object: binding.object)
         let list = endpoint.records.isEmpty ? body : body.value(atPath: endpoint.records)

@@ -43,20 +43,12 @@ import Testing
     static func leftovers(_ marker: String) async throws -> [String] {
         let deadline = Date().addingTimeInterval(15)
         while true {
-            let found = processes(with: marker)
+            let found = ProcessTable.processes(withCommandLineContaining: marker)
             if found.isEmpty || Date() > deadline { return found }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
     }
 
-    static func processes(with marker: String) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { Int($0) != nil }.compactMap { pid in
-            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                  String(decoding: cmdline, as: UTF8.self).contains(marker) else { return nil }
-            return pid
-        }
-    }
 
     static func sheet(in dir: String) throws {
         try "ID,Email,Name\nr1,ann@example.com,Ann\nr2,bob@example.com,Bob\n"

@@ -7,18 +7,7 @@ import Testing
 /// Connectors start with a clean signal mask in a process group of their own, and are ended —
 /// with everything they started — when they hang, misbehave or are stopped: none is left behind.
 @Suite struct ExecLifecycleTests {
-    /// Processes whose command line holds `marker`, with their states (`Z` for an unreaped zombie).
-    static func processes(with marker: String) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { Int($0) != nil }.compactMap { pid in
-            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                  String(decoding: cmdline, as: UTF8.self).contains(marker) else { return nil }
-            return pid
-        }
-    }
 
-    /// True when `pid` no longer exists, not even as a zombie waiting to be reaped.
-    static func isGone(_ pid: Int32) -> Bool { !FileManager.default.fileExists(atPath: "/proc/\(pid)") }
 
     /// A connector that starts a helper process (in its group), ignores SIGTERM, and hangs in
     /// `phase`: it never answers that request.
@@ -49,7 +38,7 @@ import Testing
             _ = try await spoke.read(binding, after: nil, limit: 10)
             _ = try await spoke.write(binding, [.update(id: "a", fields: [:])])
         }
-        #expect(Self.processes(with: marker).isEmpty, "left behind: \(Self.processes(with: marker))")
+        #expect(ProcessTable.processes(withCommandLineContaining: marker).isEmpty, "left behind: \(ProcessTable.processes(withCommandLineContaining: marker))")
     }
 
     @Test func aConnectorStartsWithNoSignalBlockedInAProcessGroupOfItsOwn() async throws {
@@ -75,7 +64,7 @@ import Testing
         #expect(fields["own_group"] == true)
         let pid = try #require(await spoke.processID)
         await spoke.stop()
-        #expect(Self.isGone(pid), "the stopped connector was reaped")
+        #expect(ProcessTable.isGone(pid), "the stopped connector was reaped")
     }
 
     @Test func anAnswerLongerThanTheLimitFailsCleanlyAndStopsTheConnector() async throws {
