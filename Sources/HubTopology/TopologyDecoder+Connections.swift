@@ -46,6 +46,24 @@ extension TopologyDecoder {
         checkSecret(c["password"])
     }
 
+    /// Checks a postgres URL once `${ENV}` is substituted: it must read one way only (a raw `@`
+    /// or `/` in a password would move part of it into the host or database name, which are
+    /// printed). Its password, decoded and as written, joins the secrets scrubbed from output.
+    func checkPostgresURL(_ node: Node, _ url: String) {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { return }
+        do {
+            let parts = try ConnectionURL.parse(url, schemes: ["postgres", "postgresql"])
+            if let password = parts.password, !password.isEmpty {
+                secrets.insert(password)
+                if let raw = url.split(separator: "@", maxSplits: 1).first?.split(separator: ":").dropFirst(2).joined(separator: ":") {
+                    secrets.insert(raw)
+                }
+            }
+        } catch {
+            node.report(error.message)
+        }
+    }
+
     /// Checks a rest connection.
     func checkREST(_ node: Node, _ c: [String: Node]) {
         node.rejectUnknownKeys(c, allowed: Self.restConnectionKeys)

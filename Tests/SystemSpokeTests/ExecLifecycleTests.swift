@@ -7,8 +7,6 @@ import Testing
 /// Connectors start with a clean signal mask in a process group of their own, and are ended —
 /// with everything they started — when they hang, misbehave or are stopped: none is left behind.
 @Suite struct ExecLifecycleTests {
-
-
     /// A connector that starts a helper process (in its group), ignores SIGTERM, and hangs in
     /// `phase`: it never answers that request.
     static func hangingConnector(in phase: String) throws -> (dir: String, marker: String, spoke: ExecSpoke) {
