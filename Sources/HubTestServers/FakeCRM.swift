@@ -98,6 +98,11 @@ public actor FakeCRM {
     public nonisolated let token: String
     /// How lists continue past their first page (default: a cursor in the body).
     public var paging: Paging = .cursor
+    /// When set, requests authenticate with this header (`X-API-Key: <key>`) instead of a bearer token.
+    public var apiKey: (header: String, value: String)?
+    /// When true, every error answer (401, injected faults) echoes the request's headers in its
+    /// body, as careless servers do.
+    public var echoesHeaders = false
     /// When true, lists never end: a next-page cursor or link points back at the page just
     /// read, and page numbers and offsets are ignored (every request answers the first page),
     /// as broken APIs do.
@@ -190,6 +195,12 @@ public actor FakeCRM {
         repeatsPages = repeating
     }
 
+    /// Authenticates requests by an API-key header instead of the bearer token.
+    public func setAPIKey(header: String, value: String) { apiKey = (header, value) }
+
+    /// Makes error answers echo the request's headers (credentials included).
+    public func setEchoesHeaders(_ on: Bool) { echoesHeaders = on }
+
     /// Forgets the request log.
     public func clearLog() { requests = [] }
 
@@ -233,8 +244,13 @@ public actor FakeCRM {
     private func respond(method: String, path: String, query: [String: String], headers: [String: String],
                          body: Data) async -> HTTPResponse {
         let authorization = headers.first { $0.key.lowercased() == "authorization" }?.value ?? ""
-        guard authorization == "Bearer \(token)" else {
-            return json(401, ["status": "error", "message": .string("invalid token: \(authorization)")])
+        let echo: Value = .object(Dictionary(uniqueKeysWithValues: headers.map { ($0.key, Value.string($0.value)) }))
+        let authorized = apiKey.map { key in headers.first { $0.key.lowercased() == key.header.lowercased() }?.value == key.value }
+            ?? (authorization == "Bearer \(token)")
+        guard authorized else {
+            var body: [String: Value] = ["status": "error", "message": .string("invalid token: \(authorization)")]
+            if echoesHeaders { body["request_headers"] = echo }
+            return json(401, .object(body), headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\", token=\"\(authorization)\""])
         }
         let action = fault(method: method, path: path)
         switch action {
@@ -245,7 +261,9 @@ public actor FakeCRM {
             case .date(let s)?: extra["Retry-After"] = HTTPDate.string(Date().addingTimeInterval(Double(s)))
             case nil: break
             }
-            return json(code, ["status": "error", "message": "injected fault"], headers: extra)
+            var body: [String: Value] = ["status": "error", "message": "injected fault"]
+            if echoesHeaders { body["request_headers"] = echo }
+            return json(code, .object(body), headers: extra)
         case .delay(let seconds)?:
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
         case .malformedBody?:
