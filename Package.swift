@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "SpokeExec", dependencies: ["HubCore"]),
         // Builds spokes from a topology's systems.
         .target(name: "HubAdapters", dependencies: [
-            "HubCore", "HubTopology", "SpokeSQLite", "SpokeFiles", "SpokePostgres", "SpokeREST", "SpokeExec",
+            "HubCore", "HubTopology", "HubMapping", "SpokeSQLite", "SpokeFiles", "SpokePostgres", "SpokeREST", "SpokeExec",
         ]),
         // The engine: pull, merge, push; reports.
         .target(name: "HubSync", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubMapping
 import HubTopology
 import SpokeExec
 import SpokeFiles
@@ -74,12 +75,34 @@ public enum SpokeFactory {
         }
     }
 
-    /// Spokes for every system of a topology.
-    public static func makeAll(_ topology: Topology) throws -> [SystemName: any Spoke] {
-        var out: [SystemName: any Spoke] = [:]
+    /// Every system of `topology` built once: its spoke (with the topology's secrets), how its
+    /// adapter maps records, and its mappers. A system whose spoke cannot be built keeps the
+    /// error (its mappers are still there, for audits that only read the hub).
+    public static func runtime(_ topology: Topology) -> TopologyRuntime {
+        var spokes: [SystemName: any Spoke] = [:]
+        var failures: [SystemName: SpokeError] = [:]
         for system in topology.systems {
-            out[system.name] = try make(system, in: topology)
+            do {
+                spokes[system.name] = try make(system, in: topology)
+            } catch let error as SpokeError {
+                failures[system.name] = error
+            } catch {
+                failures[system.name] = SpokeError(.configuration, system: system.name,
+                                                   message: topology.secrets.redact(String(describing: error)))
+            }
         }
-        return out
+        return TopologyRuntime(topology, spokes: spokes, failures: failures, traits: traits(of:))
+    }
+
+    /// How records of an adapter map, as the adapter declares.
+    public static func traits(of adapter: AdapterKind) -> AdapterTraits {
+        switch adapter {
+        case .sqlite: SQLiteSpoke.traits
+        case .csv: CSVSpoke.traits
+        case .jsonl: JSONLSpoke.traits
+        case .postgres: PostgresSpoke.traits
+        case .rest: RESTSpoke.traits
+        case .exec: ExecSpoke.traits
+        }
     }
 }

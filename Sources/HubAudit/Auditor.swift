@@ -17,26 +17,31 @@ import HubTopology
 /// print(report.isClean ? "clean" : "\(report.findings.count) findings")
 /// ```
 public struct Auditor: Sendable {
-    public let topology: Topology
+    /// Every system's spoke and mappers, built in one place.
+    public let runtime: TopologyRuntime
     public let store: HubStore
-    /// The systems' spokes, needed for deep checks only.
-    public let spokes: [SystemName: any Spoke]
-    let mappers: MapperSet
     let clock: WallClock
 
-    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system) {
-        self.topology = topology
+    public var topology: Topology { runtime.topology }
+    /// The systems' spokes, needed for deep checks only.
+    public var spokes: [SystemName: any Spoke] { runtime.spokes }
+
+    public init(runtime: TopologyRuntime, store: HubStore, clock: WallClock = .system) {
+        self.runtime = runtime
         self.store = store
-        self.spokes = spokes
-        self.mappers = MapperSet(topology)
         self.clock = clock
+    }
+
+    /// An auditor over these spokes (tests); records map as each spoke's adapter declares.
+    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system) {
+        self.init(runtime: TopologyRuntime(topology, spokes: spokes), store: store, clock: clock)
     }
 
     /// Runs every check the options ask for.
     /// - Throws: only when the hub itself cannot be read; a system that cannot be read is a finding.
     public func audit(_ options: AuditOptions = AuditOptions()) async throws -> AuditReport {
         let started = clock.now()
-        var state = AuditState(options: options, pairs: mappers.pairs.filter {
+        var state = AuditState(options: options, pairs: runtime.pairs.filter {
             options.covers($0.system.name) && options.covers($0.mapper.entity.name)
         })
         try checkIntegrity(&state)

@@ -32,7 +32,8 @@ public struct RunInspector: Sendable {
             }
             return RunDetails(run: run, counts: try tx.runCounts(run.id), quarantine: try tx.quarantine(run: run.id),
                               conflicts: try tx.conflicts(run: run.id), systemErrors: errors,
-                              guardTrips: report["mass_delete_guard"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                              guardTrips: report["mass_delete_guard"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                              schemaDrift: report["schema_drift"]?.arrayValue?.compactMap(SchemaDriftRecord.init(json:)) ?? [])
         }
     }
 }
@@ -50,4 +51,6 @@ public struct RunDetails: Sendable {
     public var systemErrors: [SystemName: String]
     /// Deletes the mass-delete guard held back.
     public var guardTrips: [String]
+    /// Schema changes the run noticed (new ones, and those that paused a system × entity).
+    public var schemaDrift: [SchemaDriftRecord] = []
 }

@@ -47,6 +47,12 @@ public struct EntityMapper: Sendable {
         var normalizedKeys: [String: String]
     }
 
+    /// A mapper for a system whose adapter behaves as `traits` says.
+    public init(system: SystemDefinition, mapping: SystemEntityMapping, entity: EntityDefinition, traits: AdapterTraits) {
+        self.init(system: system, mapping: mapping, entity: entity, nestedPaths: traits.nestedPaths,
+                  emptyTextReadsAsNull: traits.emptyTextReadsAsNull)
+    }
+
     public init(system: SystemDefinition, mapping: SystemEntityMapping, entity: EntityDefinition, nestedPaths: Bool,
                 emptyTextReadsAsNull: Bool = false) {
         self.system = system.name

@@ -146,7 +146,7 @@ extension Steward {
     /// Unlinking works for systems the topology no longer maps too (their links can linger).
     func mapperOrLinkedSystem(_ system: SystemName, _ entity: EntityName) throws -> EntityMapper? {
         _ = try topology.requireEntity(entity)
-        return mappers.mapper(system, entity)
+        return runtime.mapper(system, entity)
     }
 
     /// A link as kept in a stewardship entry's detail.

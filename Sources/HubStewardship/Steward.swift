@@ -20,24 +20,29 @@ import HubTopology
 ///                                 as: .init(by: "ana", reason: "same person"))
 /// ```
 public struct Steward: Sendable {
-    public let topology: Topology
+    /// Every system's spoke and mappers, built in one place.
+    public let runtime: TopologyRuntime
     public let store: HubStore
-    /// The systems' spokes: link, relink and re-push read the record they act on.
-    public let spokes: [SystemName: any Spoke]
-    let mappers: MapperSet
     let clock: WallClock
     /// When a silent holder's run lock counts as stale (as for `sync-all`).
     let lockTimeout: TimeInterval
 
+    public var topology: Topology { runtime.topology }
+    /// The systems' spokes: link, relink and re-push read the record they act on.
+    public var spokes: [SystemName: any Spoke] { runtime.spokes }
+
     /// - Parameter lockTimeout: seconds after which a silent run's lock on the hub is taken over.
-    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system,
-                lockTimeout: TimeInterval = 600) {
-        self.topology = topology
+    public init(runtime: TopologyRuntime, store: HubStore, clock: WallClock = .system, lockTimeout: TimeInterval = 600) {
+        self.runtime = runtime
         self.store = store
-        self.spokes = spokes
-        self.mappers = MapperSet(topology)
         self.clock = clock
         self.lockTimeout = lockTimeout
+    }
+
+    /// A steward over these spokes (tests); records map as each spoke's adapter declares.
+    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke] = [:], clock: WallClock = .system,
+                lockTimeout: TimeInterval = 600) {
+        self.init(runtime: TopologyRuntime(topology, spokes: spokes), store: store, clock: clock, lockTimeout: lockTimeout)
     }
 
     /// Who makes a change, and why; kept in the stewardship log.
@@ -143,7 +148,7 @@ public struct Steward: Sendable {
     /// The mapper of an entity in a system the topology maps it in.
     func mapper(_ system: SystemName, _ entity: EntityName) throws -> EntityMapper {
         _ = try topology.requireSystem(system, mapping: entity)
-        return mappers.mapper(system, entity)!
+        return runtime.mapper(system, entity)!
     }
 
     /// Reads one record from its system (nil when the system does not have it).

@@ -4,7 +4,9 @@ import HubCore
 public struct StewardshipEntry: Sendable, Hashable {
     /// What a person did.
     public enum Action: String, Sendable, Hashable, CaseIterable {
-        case link, unlink, relink, merge, unmerge, repush
+        case link, unlink, relink, merge, unmerge, repush, undelete
+        /// A quarantine entry closed by hand (`hubctl quarantine dismiss`).
+        case dismiss
     }
 
     /// The entry's number (nil until stored).

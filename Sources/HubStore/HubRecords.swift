@@ -35,12 +35,19 @@ public struct EntityRecord: Sendable, Hashable {
 public struct FieldOrigin: Sendable, Hashable {
     public var system: SystemName
     public var run: RunID
+    /// When the value changed: the system's own change time, or (``observed``) when hubctl
+    /// first saw the change.
     public var changedAt: String
+    /// True when the system has no change time of its own: `changedAt` is when hubctl first
+    /// observed the change, which says nothing about which of two changes seen in one run was
+    /// made last.
+    public var observed: Bool
 
-    public init(system: SystemName, run: RunID, changedAt: String) {
+    public init(system: SystemName, run: RunID, changedAt: String, observed: Bool = false) {
         self.system = system
         self.run = run
         self.changedAt = changedAt
+        self.observed = observed
     }
 }
 

@@ -240,6 +240,55 @@ extension HubStore {
                 END;
                 """)
         }
+        migrator.registerMigration("data safety: how a quarantine entry was closed") { db in
+            // `synced` (the record went through), `dismissed` (by a person, who and why kept here
+            // and in the stewardship log) or `gone` (the record no longer exists).
+            try db.execute(sql: """
+                ALTER TABLE quarantine ADD COLUMN resolution TEXT;
+                ALTER TABLE quarantine ADD COLUMN resolved_by TEXT;
+                ALTER TABLE quarantine ADD COLUMN resolve_reason TEXT;
+                """)
+        }
+        migrator.registerMigration("schema drift: fingerprints of each mapped object and drift events") { db in
+            // What each system × entity's object looked like (its fields and their types) when
+            // a run last read it without drift, and the mapping in force then; and every schema
+            // change a run noticed, open until the schema or the mapping makes it moot.
+            try db.execute(sql: """
+                CREATE TABLE schema_fingerprint (
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    object TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    fields TEXT NOT NULL,
+                    sampled INTEGER NOT NULL,
+                    mapping TEXT NOT NULL DEFAULT '{}',
+                    run_id TEXT NOT NULL,
+                    taken_at TEXT NOT NULL,
+                    PRIMARY KEY (system, entity)
+                ) WITHOUT ROWID;
+                CREATE TABLE schema_drift (
+                    id INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    last_run_id TEXT NOT NULL,
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    object TEXT NOT NULL,
+                    change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'renamed', 'type_changed')),
+                    field TEXT NOT NULL,
+                    new_field TEXT,
+                    old_type TEXT,
+                    new_type TEXT,
+                    message TEXT NOT NULL,
+                    pauses INTEGER NOT NULL,
+                    detected_at TEXT NOT NULL,
+                    resolved_at TEXT,
+                    resolved_run_id TEXT
+                );
+                CREATE INDEX schema_drift_open ON schema_drift(system, entity) WHERE resolved_at IS NULL;
+                CREATE INDEX schema_drift_by_run ON schema_drift(run_id);
+                CREATE INDEX schema_drift_by_last_run ON schema_drift(last_run_id);
+                """)
+        }
         return migrator
     }
 }

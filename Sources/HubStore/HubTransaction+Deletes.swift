@@ -53,3 +53,17 @@ extension HubTransaction {
         try db.execute(sql: "DELETE FROM temp.scanned_id")
     }
 }
+
+extension HubTransaction {
+    /// Entities whose delete was written by `run` (their tombstone is that run's version), not
+    /// merged into another, in the order they were deleted.
+    public func entitiesDeleted(inRun run: RunID, entity: EntityName?) throws -> [EntityRecord] {
+        try rows(
+            """
+            SELECT e.* FROM entity e JOIN entity_version v ON v.hub_id = e.hub_id AND v.version = e.version
+            WHERE e.deleted_at IS NOT NULL AND e.merged_into IS NULL AND v.run_id = ? AND (? IS NULL OR e.entity = ?)
+            ORDER BY e.seq
+            """, [run.rawValue, entity?.rawValue, entity?.rawValue]
+        ).map(Self.entityRecord)
+    }
+}

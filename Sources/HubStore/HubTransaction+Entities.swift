@@ -11,7 +11,7 @@ extension HubTransaction {
             guard case .object(let o) = value, let s = o["s"]?.stringValue, let r = o["r"]?.stringValue,
                 let at = o["t"]?.stringValue
             else { continue }
-            origins[field] = FieldOrigin(system: SystemName(s), run: RunID(r), changedAt: at)
+            origins[field] = FieldOrigin(system: SystemName(s), run: RunID(r), changedAt: at, observed: o["o"] == .bool(true))
         }
         return EntityRecord(
             hubID: HubID(row["hub_id"]), entity: EntityName(row["entity"]), data: decodeObject(row["data"]),
@@ -20,7 +20,8 @@ extension HubTransaction {
     }
 
     static func encodeOrigins(_ origins: [String: FieldOrigin]) -> String {
-        // {"field":{"r":run,"s":system,"t":time},…}, written directly: it is encoded per change.
+        // {"field":{"r":run,"s":system,"t":time[,"o":true]},…}, written directly: it is encoded
+        // per change. "o" marks a time hubctl observed (the system has no change time).
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(origins.count * 90)
         for (i, field) in origins.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
@@ -33,6 +34,7 @@ extension HubTransaction {
             JSONWriter.write(.string(origin.system.rawValue), to: &out)
             out.append(contentsOf: Array(",\"t\":".utf8))
             JSONWriter.write(.string(origin.changedAt), to: &out)
+            if origin.observed { out.append(contentsOf: Array(",\"o\":true".utf8)) }
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "}"))

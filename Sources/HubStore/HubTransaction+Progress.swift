@@ -82,28 +82,36 @@ extension HubTransaction {
 
     // MARK: - Quarantine and conflicts
 
-    /// Stores a record that could not be synced. A record already quarantined for the same
-    /// reason and message keeps its entry.
-    public func quarantine(_ entry: QuarantineEntry) throws {
-        let same = try rows(
-            """
-            SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
-              AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '')
-              AND reason = ? AND message = ?
-            """,
-            [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.externalID?.rawValue, entry.hubID?.rawValue,
-             entry.reason, entry.message])
-        if !same.isEmpty { return }
-        // One open entry per record and direction: a record failing again replaces the old entry.
-        // (Entries without an ID, such as unreadable lines, are told apart by their message.)
+    /// Stores a record that could not be synced. One record has one open entry per direction,
+    /// with a stable number: a record failing again updates its entry (reason, message, run,
+    /// shape) instead of opening another. Entries without a record ID (an unreadable line) are
+    /// told apart by where they are (or, without that, by their message).
+    /// - Returns: the entry's number.
+    @discardableResult
+    public func quarantine(_ entry: QuarantineEntry) throws -> Int64 {
+        let existing: Int64?
         if entry.externalID != nil || entry.hubID != nil {
+            existing = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
+                  AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '')
+                ORDER BY id LIMIT 1
+                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.externalID?.rawValue,
+                                  entry.hubID?.rawValue])
+        } else {
+            existing = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
+                  AND external_id IS NULL AND hub_id IS NULL AND reason = ? AND coalesce(source, message) = coalesce(?, ?)
+                ORDER BY id LIMIT 1
+                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.reason, entry.source,
+                                  entry.message])
+        }
+        if let existing {
             try execute(
                 """
-                UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
-                  AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '') AND direction = ?
-                """,
-                [entry.createdAt, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue, entry.hubID?.rawValue,
-                 entry.direction])
+                UPDATE quarantine SET run_id = ?, reason = ?, message = ?, source = coalesce(?, source),
+                    excerpt = coalesce(?, excerpt) WHERE id = ?
+                """, [entry.run.rawValue, entry.reason, entry.message, entry.source, entry.excerpt, existing])
+            return existing
         }
         try execute(
             """
@@ -114,17 +122,30 @@ extension HubTransaction {
             [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
              entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt, entry.source,
              entry.excerpt])
+        return db.lastInsertedRowID
+    }
+
+    /// Closes open entries by hand (`hubctl quarantine dismiss`): they no longer apply. A record
+    /// that still fails is quarantined again (as a new entry) by the next run.
+    /// - Returns: the entries closed (those of `ids` that were open).
+    public func dismissQuarantine(_ ids: [Int64], by: String, reason: String, at: String) throws -> [QuarantineEntry] {
+        let open = try quarantineEntries(ids)
+        for entry in open {
+            try execute("UPDATE quarantine SET resolved_at = ?, resolution = 'dismissed', resolved_by = ?, resolve_reason = ? WHERE id = ?",
+                        [at, by, reason, entry.id])
+        }
+        return open
     }
 
     /// Marks the open quarantine entries of a record as resolved (it synced).
     public func resolveQuarantine(system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
-                                  direction: String, at: String) throws {
+                                  direction: String, at: String, resolution: String = "synced") throws {
         try execute(
             """
-            UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
-              AND ((? IS NOT NULL AND external_id = ?) OR (? IS NOT NULL AND hub_id = ?))
+            UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
+              AND direction = ? AND ((? IS NOT NULL AND external_id = ?) OR (? IS NOT NULL AND hub_id = ?))
             """,
-            [at, system.rawValue, entity.rawValue, direction, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
+            [at, resolution, system.rawValue, entity.rawValue, direction, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
              hubID?.rawValue])
     }
 
@@ -134,7 +155,7 @@ extension HubTransaction {
                                   at: String) throws {
         for row in try rows("SELECT id, message FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND reason = ?",
                             [system.rawValue, entity.rawValue, reason]) where !current.contains(row["message"] as String) {
-            try execute("UPDATE quarantine SET resolved_at = ? WHERE id = ?", [at, row["id"] as Int64])
+            try execute("UPDATE quarantine SET resolved_at = ?, resolution = 'synced' WHERE id = ?", [at, row["id"] as Int64])
         }
     }
 
@@ -146,9 +167,12 @@ extension HubTransaction {
     }
 
     /// Open quarantine entries of one system, entity and direction.
-    public func openQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> [QuarantineEntry] {
-        try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ? ORDER BY id",
-                 [system.rawValue, entity.rawValue, direction]).map(Self.quarantineEntry)
+    /// Open quarantine entries of one system and direction, of one entity or (nil) all.
+    public func openQuarantine(system: SystemName, entity: EntityName?, direction: String) throws -> [QuarantineEntry] {
+        try rows("""
+            SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND (? IS NULL OR entity = ?) AND direction = ?
+            ORDER BY id
+            """, [system.rawValue, entity?.rawValue, entity?.rawValue, direction]).map(Self.quarantineEntry)
     }
 
     /// Open quarantine entries, oldest first.

@@ -6,8 +6,11 @@ struct DryRunSpoke: Spoke {
     let base: any Spoke
     var system: SystemName { base.system }
     var capabilities: SpokeCapabilities { base.capabilities }
+    var traits: AdapterTraits { base.traits }
 
     func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] { try await base.check(objects) }
+
+    func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema { try await base.discover(objects) }
 
     func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         try await base.read(object, after: cursor, limit: limit)

@@ -31,6 +31,8 @@ struct FieldMerge {
         var system: SystemName
         var value: Value
         var changedAt: String
+        /// True when `changedAt` is when hubctl saw the change, not the system's own change time.
+        var observed: Bool
     }
 
     let entity: EntityDefinition
@@ -42,7 +44,7 @@ struct FieldMerge {
     ///   - fields: the fields the system pulls (others are left alone).
     ///   - theirsAt: when the system's record changed (its own change time or when it was seen).
     func merge(system: SystemName, run: RunID, base: [String: Value]?, ours: EntityRecord, theirs: [String: Value],
-               fields: [String], theirsAt: String) -> Outcome {
+               fields: [String], theirsAt: String, observed: Bool = false) -> Outcome {
         var data = ours.data
         var changed: [String: FieldOrigin] = [:]
         var conflicts: [Conflict] = []
@@ -57,7 +59,7 @@ struct FieldMerge {
                 if o == b {
                     takeTheirs = true  // only the system changed it
                 } else {
-                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt))
+                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt, observed: observed))
                     conflicts.append(c)
                     takeTheirs = c.winner == system.rawValue
                 }
@@ -67,14 +69,14 @@ struct FieldMerge {
                 if o.isNull {
                     takeTheirs = true
                 } else {
-                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt))
+                    let c = resolve(field: f, ours: ours, oursValue: o, theirs: Claim(system: system, value: t, changedAt: theirsAt, observed: observed))
                     conflicts.append(c)
                     takeTheirs = c.winner == system.rawValue
                 }
             }
             if takeTheirs {
                 if t.isNull { data[f] = nil } else { data[f] = t }
-                changed[f] = FieldOrigin(system: system, run: run, changedAt: theirsAt)
+                changed[f] = FieldOrigin(system: system, run: run, changedAt: theirsAt, observed: observed)
             }
         }
         return Outcome(data: data, changed: changed, conflicts: conflicts)
@@ -83,7 +85,8 @@ struct FieldMerge {
     /// Settles a field changed on both sides. The hub's side is the system its value came from.
     func resolve(field: String, ours: EntityRecord, oursValue: Value, theirs: Claim) -> Conflict {
         let origin = ours.fieldOrigins[field]
-        let hubSide = Claim(system: origin?.system ?? SystemName("hub"), value: oursValue, changedAt: origin?.changedAt ?? ours.updatedAt)
+        let hubSide = Claim(system: origin?.system ?? SystemName("hub"), value: oursValue,
+                            changedAt: origin?.changedAt ?? ours.updatedAt, observed: origin?.observed ?? true)
         var candidates: [String: Value] = ["hub": oursValue]
         candidates[theirs.system.rawValue] = theirs.value
         if let origin, origin.system != theirs.system { candidates[origin.system.rawValue] = oursValue }
@@ -104,20 +107,44 @@ struct FieldMerge {
             return Conflict(field: field, candidates: candidates, winner: theirsWins ? theirs.system.rawValue : "hub",
                             rule: "priority", open: false)
         case .newest:
-            return Conflict(field: field, candidates: candidates,
-                            winner: newer(theirs, than: hubSide, priority) ? theirs.system.rawValue : "hub", rule: "newest", open: false)
+            if let known = knownNewer(theirs, than: hubSide) {
+                return Conflict(field: field, candidates: candidates, winner: known ? theirs.system.rawValue : "hub",
+                                rule: "newest", open: false)
+            }
+            // No change time says which was made last: the priority list decides, and says so.
+            let theirsWins = fallbackOrder(theirs.system, before: hubSide.system, priority)
+            return Conflict(field: field, candidates: candidates, winner: theirsWins ? theirs.system.rawValue : "hub",
+                            rule: "newest→priority: no change times", open: false)
         }
+    }
+
+    /// Whether `a` was certainly changed after `b`, or nil when their times cannot tell: a time
+    /// hubctl observed is only an upper bound of when the change was made, so two observed
+    /// times, or an observed time later than a real one, decide nothing.
+    func knownNewer(_ a: Claim, than b: Claim) -> Bool? {
+        switch (a.observed, b.observed) {
+        case (false, false): return a.changedAt == b.changedAt ? nil : a.changedAt > b.changedAt
+        case (true, true): return nil
+        case (false, true): return a.changedAt > b.changedAt ? true : nil
+        case (true, false): return b.changedAt > a.changedAt ? false : nil
+        }
+    }
+
+    /// The tie-break when times cannot decide: the priority list, then the topology's system
+    /// order, then the name — the same winner on every run.
+    func fallbackOrder(_ a: SystemName, before b: SystemName, _ priority: [SystemName]) -> Bool {
+        let (ra, rb) = (rank(a, priority), rank(b, priority))
+        if ra != rb { return ra < rb }
+        let (oa, ob) = (systemOrder.firstIndex(of: a) ?? .max, systemOrder.firstIndex(of: b) ?? .max)
+        if oa != ob { return oa < ob }
+        return a.rawValue < b.rawValue
     }
 
     /// True when `a` changed later than `b`; ties go to the priority list, then the system order
     /// of the topology, then the system name: every run computes the same winner.
     func newer(_ a: Claim, than b: Claim, _ priority: [SystemName]) -> Bool {
         if a.changedAt != b.changedAt { return a.changedAt > b.changedAt }
-        let (ra, rb) = (rank(a.system, priority), rank(b.system, priority))
-        if ra != rb { return ra < rb }
-        let (oa, ob) = (systemOrder.firstIndex(of: a.system) ?? .max, systemOrder.firstIndex(of: b.system) ?? .max)
-        if oa != ob { return oa < ob }
-        return a.system.rawValue < b.system.rawValue
+        return fallbackOrder(a.system, before: b.system, priority)
     }
 
     func rank(_ system: SystemName, _ priority: [SystemName]) -> Int {

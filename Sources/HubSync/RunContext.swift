@@ -31,6 +31,16 @@ final class RunContext {
         var field: String
     }
 
+    /// Adds a quarantine entry to the report once: a record quarantined again in the same run
+    /// (retried, then read again) replaces its earlier line.
+    func noteQuarantined(_ entry: QuarantineEntry) {
+        if let id = entry.id, let i = report.quarantined.firstIndex(where: { $0.id == id }) {
+            report.quarantined[i] = entry
+        } else {
+            report.quarantined.append(entry)
+        }
+    }
+
     var pendingPullRefs: [PendingPullRef] = []
     var pendingPushRefs: [PendingPushRef] = []
 

@@ -25,7 +25,8 @@ extension SyncEngine {
             let links = Array(missing[chunk..<min(chunk + options.pageSize, missing.count)])
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
-                for link in links { try merger.applyDelete(link) }
+                let referrers = policy.pull == .propagate ? try merger.liveReferrers(links.map(\.hubID)) : [:]
+                for link in links { try merger.applyDelete(link, referrers: referrers[link.hubID] ?? []) }
                 counts = counts + merger.counts
             }
             try faultPoint(.deletesAfterCommit)
@@ -34,8 +35,15 @@ extension SyncEngine {
     }
 
     /// A description of the tripped guard ("45 %, above 20 %"), or nil when the deletes may go.
+    ///
+    /// Every linked record gone at once (N ≥ 1 → 0) trips it whatever `min_count` says: that is
+    /// what an emptied file or a wrong connection looks like, and closing every link (or
+    /// deleting every record everywhere) is what it would cost. `restore` re-creates records
+    /// instead of deleting, so it is never held back.
     func guardTrip(count: Int, of live: Int, policy: DeletePolicy, options: SyncOptions) -> String? {
-        guard !options.allowMassDelete, policy.pull == .propagate, count >= policy.minCount, live > 0 else { return nil }
+        guard !options.allowMassDelete, live > 0 else { return nil }
+        if count >= live, policy.pull != .restore { return "every one of them" }
+        guard policy.pull == .propagate, count >= policy.minCount else { return nil }
         let share = Double(count) / Double(live)
         guard share > policy.maxShare else { return nil }
         return "\(Int((share * 100).rounded())) %, above the limit of \(Int((policy.maxShare * 100).rounded())) %"
@@ -51,10 +59,17 @@ extension PageMerger {
     }
 
     /// A linked record was deleted in the system: apply the system's pull delete policy.
-    mutating func applyDelete(_ link: Link) throws {
+    /// - Parameter referrers: the live entities referring to it, when already looked up.
+    mutating func applyDelete(_ link: Link, referrers: [EntityReferrer]? = nil) throws {
         let now = ctx.now()
         switch mapper.mapping.deletes.pull {
         case .propagate:
+            let referrers = try referrers ?? liveReferrers([link.hubID])[link.hubID] ?? []
+            if !referrers.isEmpty, try settleReferencedDelete(link, referrers) { return }
+            if quarantineOpen, let id = link.externalID {
+                try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
+                                         at: now, resolution: "deleted")
+            }
             var dead = link
             dead.state = .deleted
             dead.lastSeenRun = ctx.runID

@@ -12,9 +12,8 @@ extension SyncEngine {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) }
         }
         let copy = try store.copy(to: scratch)
-        let wrapped = spokes.mapValues { DryRunSpoke(base: $0) as any Spoke }
-        let engine = SyncEngine(topology: topology, store: copy, spokes: wrapped, clock: clock, hubIDs: hubIDs, runIDs: runIDs,
-                                settings: settings)
+        let engine = SyncEngine(runtime: runtime.mapSpokes { DryRunSpoke(base: $0) }, store: copy, clock: clock,
+                                hubIDs: hubIDs, runIDs: runIDs, settings: settings)
         let runID = RunID(runIDs.next())
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: true, startedAt: Timestamp.string(clock.now())),
                              clock: clock)

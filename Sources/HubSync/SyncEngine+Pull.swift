@@ -5,30 +5,71 @@ import HubStore
 import HubTopology
 
 extension SyncEngine {
+    /// The linked records a pull found gone, whose delete policy is applied once every entity of
+    /// the system was pulled (children first, so a customer's delete sees that its orders went too).
+    struct PendingDeletes {
+        var system: SystemDefinition
+        var mapper: EntityMapper
+        var missing: [Link]
+        /// The deletes came as tombstones: held-back ones must be read again (cursor rewound).
+        var tombstones: Bool
+        var startCursor: Cursor?
+    }
+
     /// Reads one system's object page by page and merges every page into the hub in one
-    /// transaction, together with the cursor that page advanced to.
-    func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
+    /// transaction, together with the cursor that page advanced to. Returns the records found
+    /// deleted, for ``applyPendingDeletes(_:_:_:)``.
+    func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
+              _ ctx: RunContext) async throws -> PendingDeletes? {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
+        guard var watch = try await watchSchema(spoke, system, mapper, ctx) else { return nil }
         let binding = mapper.binding
         let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
+        // Deletes: tombstones where the system reports them; otherwise a full read sees every
+        // ID, and an incremental read is followed by an ID scan.
+        let tombstones = incremental && spoke.capabilities.tombstones && !watch.readsFromStart
         var cursor = incremental ? try store.read { try $0.cursor(system: system.name, entity: mapper.entity.name) } : nil
         let startCursor = cursor
         var counts = RunCounts()
-        // Records quarantined earlier are fetched again and retried, whatever the cursor says.
-        let retries = try store.read { tx in
-            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull").compactMap(\.externalID)
+        // Records quarantined earlier are fetched again: those gone from the system have nothing
+        // left to retry; the others are retried, whatever the cursor says (a full read sees them
+        // anyway). Read again later in this pull, a record is counted once.
+        let open = try store.read { tx in
+            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull")
         }
+        let retries = open.compactMap(\.externalID)
+        // Deletes held because live entities referred to them are looked at again below.
+        let held = Set(open.filter { $0.reason == "referenced_delete" }.compactMap(\.externalID))
+        var heldAgain: [Link] = []
+        var retried: Set<ExternalID> = []
         if !retries.isEmpty {
-            let records = try await settings.withRetries(spoke) { try await spoke.fetch(binding, ids: retries) }
+            let records: [SpokeRecord]
+            do {
+                records = try await settings.withRetries(spoke) { try await spoke.fetch(binding, ids: retries) }
+            } catch let error as SpokeError where error.kind == .missingObject {
+                try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
+                ctx.report.add(system.name, mapper.entity.name, pull: counts)
+                return nil
+            }
+            let found = Set(records.map(\.id))
+            if incremental { retried = found }
             try write(ctx) { tx in
+                for id in retries where !found.contains(id) && !held.contains(id) {
+                    try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, externalID: id, hubID: nil,
+                                             direction: "pull", at: ctx.now(), resolution: "gone")
+                }
+                if tombstones {
+                    let links = try tx.links(entity: mapper.entity.name, system: system.name,
+                                             externalIDs: held.filter { !found.contains($0) }.sorted())
+                    heldAgain = links.values.filter { $0.state == .linked }.sorted { $0.hubID < $1.hubID }
+                }
+                guard incremental else { return }
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 try merger.apply(records)
                 counts = counts + merger.counts
             }
         }
-        // Deletes: tombstones where the system reports them; otherwise a full read sees every
-        // ID, and an incremental read is followed by an ID scan.
-        let tombstones = incremental && spoke.capabilities.tombstones
         var tombstoned: [Link] = []
         var malformed: Set<String> = []
         // Records read that are linked once their page is merged: when a full read saw every
@@ -36,11 +77,24 @@ extension SyncEngine {
         var linkedSeen = 0
         while true {
             let position = cursor
-            let page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: position, limit: options.pageSize) }
+            let page: SpokePage
+            do {
+                // Schema drift (SyncEngine+Drift.swift): nil when the schema this read found pauses this
+                // system × entity; nothing of it is merged.
+                guard let read = try await readPage(spoke, after: position, options, &watch, ctx) else { return nil }
+                page = read
+            } catch let error as SpokeError where error.kind == .missingObject && position == startCursor {
+                // Nothing to read from an object never synced; a failing system for one the hub
+                // has records of (moved, renamed or deleted) — never "every record was deleted".
+                try refuseMissingObject(error, system.name, mapper, cursor: startCursor)
+                ctx.report.add(system.name, mapper.entity.name, pull: counts)
+                return nil
+            }
             try faultPoint(.readAfterPageFetched)
             let now = ctx.now()
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+                merger.counted = retried
                 try merger.apply(page.records)
                 for invalid in page.invalid { malformed.insert(try merger.quarantine(invalid)) }
                 try faultPoint(.mergeMidTransaction)
@@ -61,13 +115,22 @@ extension SyncEngine {
                                      at: ctx.now())
         }
         let missing = tombstones
-            ? tombstoned : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
+            ? tombstoned + heldAgain : try await missingLinks(spoke, mapper, fullRead: !incremental, linkedSeen: linkedSeen, ctx)
+        try finishSchemaWatch(watch, ctx)  // Schema drift: the fingerprint of what this pull read.
+        ctx.report.add(system.name, mapper.entity.name, pull: counts)
+        return PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: tombstones, startCursor: startCursor)
+    }
+
+    /// Applies the delete policy to the records a pull found gone; held-back tombstones rewind
+    /// the cursor so the next run reads them again.
+    func applyPendingDeletes(_ pending: PendingDeletes, _ options: SyncOptions, _ ctx: RunContext) throws {
+        let (system, mapper) = (pending.system, pending.mapper)
         let trips = ctx.report.guardTrips.count
-        counts = counts + (try applyDeletes(missing, system, mapper, options, ctx))
-        if tombstones && ctx.report.guardTrips.count > trips {
+        let counts = try applyDeletes(pending.missing, system, mapper, options, ctx)
+        if pending.tombstones && ctx.report.guardTrips.count > trips {
             // The held-back tombstones must be read again next run: rewind the cursor.
             try write(ctx) { tx in
-                if let startCursor {
+                if let startCursor = pending.startCursor {
                     try tx.setCursor(startCursor, system: system.name, entity: mapper.entity.name, at: ctx.now())
                 } else {
                     try tx.clearCursor(system: system.name, entity: mapper.entity.name)
@@ -107,8 +170,22 @@ extension SyncEngine {
         }
     }
 
+    /// Throws when a missing object is one the hub knows records of: linked records, a read
+    /// position or pushed changes. An object never synced is simply empty.
+    func refuseMissingObject(_ error: SpokeError, _ system: SystemName, _ mapper: EntityMapper, cursor: Cursor?) throws {
+        let entity = mapper.entity.name
+        let (live, mark) = try store.read { tx in
+            (try tx.liveLinkCount(entity: entity, system: system), try tx.pushMark(system: system, entity: entity))
+        }
+        guard live > 0 || cursor != nil || mark > 0 else { return }
+        let what = live > 0 ? "the hub links \(live) \(entity) record\(live == 1 ? "" : "s") to it" : "it was synced before"
+        throw SpokeError(.missingObject, system: system, object: mapper.binding.object,
+                         message: "\(error.message), but \(what); nothing was deleted anywhere and nothing was written to it. "
+                             + "Put it back (or fix the connection) and run again; to stop syncing it, remove it from the topology")
+    }
+
     func missingSpoke(_ system: SystemName) -> SpokeError {
-        SpokeError(.configuration, system: system, message: "no adapter was built for this system")
+        runtime.systems[system]?.spokeError ?? SpokeError(.configuration, system: system, message: "no adapter was built for this system")
     }
 }
 
@@ -125,6 +202,8 @@ struct PageMerger {
     var currentHash: String?
     /// Records of the page that have a live link once merged (for delete detection).
     var linkedSeen = 0
+    /// Records already counted in this pull (retried before the read): applied again, counted once.
+    var counted: Set<ExternalID> = []
     /// Links of referenced records found in this page (see ``referenceTarget(_:_:)``).
     var referenceLinks: [String: Link] = [:]
 
@@ -147,15 +226,17 @@ struct PageMerger {
         let links = try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id))
         var seen: Set<ExternalID> = []
         for record in records {
-            counts.read += 1
             // A page listing a record twice keeps the first.
             guard seen.insert(record.id).inserted else { continue }
+            let before = counts
+            counts.read += 1
             if links[record.id]?.state == .linked { linkedSeen += 1 }
             do {
                 try apply(record, link: links[record.id])
             } catch let problem as RecordProblem {
                 try quarantine(record.id, hubID: links[record.id]?.hubID, reason: problem.reason, message: problem.message)
             }
+            if counted.contains(record.id) { counts = before }
         }
     }
 
@@ -194,6 +275,8 @@ struct PageMerger {
         defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
             counts.unchanged += 1
+            // Read cleanly: whatever kept it in the quarantine (a reference since patched) is over.
+            try resolveQuarantine(record.id)
             return
         }
         let theirsAt = changeTime(of: record)
@@ -221,6 +304,13 @@ struct PageMerger {
             try quarantine(record.id, hubID: nil, reason: "ambiguous_match",
                            message: "\(MatchKeys.ruleName(rule, entity: entity)) matches \(candidates.count) hub entities ("
                                + candidates.map(\.rawValue).joined(separator: ", ") + "); link it by hand or make the data unique")
+        case .alreadyLinked(let rule, let hubID, let otherID) where try replacesHeldDelete(otherID, of: hubID):
+            // The record it was linked to is gone (its delete held for a person): this one takes its place.
+            guard let current = try tx.entity(hubID) else { return }
+            try linkExisting(record.id, current, rule: rule, theirs: theirs, fields: fields, theirsAt: theirsAt)
+            counts.linked += 1
+            linkedSeen += 1
+            try defer_(unresolved, record: record.id, hubID: hubID)
         case .alreadyLinked(let rule, let hubID, let otherID):
             try quarantine(record.id, hubID: hubID, reason: "duplicate_match",
                            message: "\(MatchKeys.ruleName(rule, entity: entity)) matches hub entity \(hubID), which is already "
@@ -273,14 +363,15 @@ struct PageMerger {
     }
 
     /// When the system changed the record: its cursor field when that holds a date-time,
-    /// otherwise the moment hubctl saw it.
-    func changeTime(of record: SpokeRecord) -> String {
+    /// otherwise the moment hubctl first saw the change (marked as observed).
+    func changeTime(of record: SpokeRecord) -> ChangeTime {
         if let field = mapper.mapping.cursorField, let text = record.fields.value(atPath: field)?.stringValue,
             let instant = DateTimes.parseISO(text)
         {
-            return Timestamp.string(Date(timeIntervalSince1970: Double(instant.seconds) + Double(instant.millis) / 1000))
+            return ChangeTime(at: Timestamp.string(Date(timeIntervalSince1970: Double(instant.seconds) + Double(instant.millis) / 1000)),
+                              observed: false)
         }
-        return ctx.observationTime()
+        return ChangeTime(at: ctx.observationTime(), observed: true)
     }
 
     // MARK: - Matching
@@ -309,7 +400,7 @@ struct PageMerger {
 
     // MARK: - Writing the hub
 
-    func createEntity(_ id: ExternalID, theirs: CanonicalRecord, fields: [String], theirsAt: String) throws -> HubID {
+    func createEntity(_ id: ExternalID, theirs: CanonicalRecord, fields: [String], theirsAt: ChangeTime) throws -> HubID {
         let hubID = HubID(engine.hubIDs.next())
         let now = ctx.now()
         var data: [String: Value] = [:]
@@ -317,7 +408,7 @@ struct PageMerger {
         for f in fields {
             guard let v = theirs[f], !v.isNull else { continue }
             data[f] = v
-            origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt)
+            origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt.at, observed: theirsAt.observed)
         }
         let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
                                   fieldOrigins: origins, createdAt: now, updatedAt: now)
@@ -331,10 +422,11 @@ struct PageMerger {
     }
 
     func linkExisting(_ id: ExternalID, _ current: EntityRecord, rule: Int, theirs: CanonicalRecord, fields: [String],
-                      theirsAt: String) throws {
+                      theirsAt: ChangeTime) throws {
         let now = ctx.now()
         let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: nil, ours: current,
-                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt.at,
+                                                       observed: theirsAt.observed)
         let version = try store(outcome, over: current)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: current.hubID, state: .linked,
                           baseHash: nil, baseData: [:], baseVersion: version,
@@ -345,9 +437,10 @@ struct PageMerger {
 
     /// Merges a changed record into its linked entity; true when the hub entity changed.
     func mergeLinked(_ link: Link, _ current: EntityRecord, theirs: CanonicalRecord, fields: [String],
-                     theirsAt: String) throws -> Bool {
+                     theirsAt: ChangeTime) throws -> Bool {
         let outcome = engine.merger(for: entity).merge(system: system, run: ctx.runID, base: link.baseData, ours: current,
-                                                       theirs: theirs, fields: fields, theirsAt: theirsAt)
+                                                       theirs: theirs, fields: fields, theirsAt: theirsAt.at,
+                                                       observed: theirsAt.observed)
         let version = try store(outcome, over: current)
         var updated = link
         updated.lastSeenRun = ctx.runID
@@ -397,14 +490,14 @@ struct PageMerger {
 
     mutating func quarantine(_ id: ExternalID, hubID: HubID?, reason: String, message: String) throws {
         counts.failed += 1
-        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
+        var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
                                     direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
                                     excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
-        try tx.quarantine(entry)
+        entry.id = try tx.quarantine(entry)
         quarantineOpen = true
         try faultPoint(.quarantineMidWrite)
-        ctx.report.quarantined.append(entry)
+        ctx.noteQuarantined(entry)
     }
 
     /// Quarantines a record the adapter could not read; returns the entry's message.
@@ -412,11 +505,11 @@ struct PageMerger {
         counts.read += 1
         counts.failed += 1
         let message = "\(invalid.pointer): \(invalid.message)"
-        let entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
+        var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
                                     direction: "pull", reason: "malformed", message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) \(invalid.pointer)", excerpt: nil)
-        try tx.quarantine(entry)
-        ctx.report.quarantined.append(entry)
+        entry.id = try tx.quarantine(entry)
+        ctx.noteQuarantined(entry)
         return entry.message
     }
 
@@ -425,6 +518,12 @@ struct PageMerger {
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
                                  at: ctx.now())
     }
+}
+
+/// When a record changed: the system's own change time, or when hubctl observed the change.
+struct ChangeTime {
+    var at: String
+    var observed: Bool
 }
 
 /// A record that cannot be applied, with a reason code for the quarantine.

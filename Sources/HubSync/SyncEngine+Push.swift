@@ -26,6 +26,8 @@ extension SyncEngine {
     /// per batch, after the system answered.
     func push(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions, _ ctx: RunContext) async throws {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        // Schema drift (SyncEngine+Drift.swift): a paused system × entity is not written.
+        guard try preparePush(system, mapper, ctx) else { return }
         let entity = mapper.entity.name
         var counts = RunCounts()
         // Records that failed to push earlier are retried first, whatever the mark says.
@@ -59,8 +61,12 @@ extension SyncEngine {
         var counts = RunCounts()
         var prepared: [PreparedWrite] = []
         var unlinks: [Link] = []
+        // Deletes of entities that records still linked here refer to wait until those are
+        // deleted (children first, as foreign keys demand).
+        var waiting: [(hubID: HubID, link: Link)] = []
         try store.read { tx in
             let links = try tx.links(entity: mapper.entity.name, system: system, hubIDs: batch.map(\.hubID))
+            let referred = try linkedReferrers(of: batch, mapper, tx)
             let anyOpenConflict = try !tx.conflicts(openOnly: true, limit: 1).isEmpty
             let targets = try referenceTargets(of: batch, mapper, tx)
             for record in batch {
@@ -77,6 +83,8 @@ extension SyncEngine {
                 if record.isDeleted {
                     guard let link, let id = link.externalID else { continue }
                     switch mapper.mapping.deletes.push {
+                    case .delete where referred.contains(record.hubID):
+                        waiting.append((record.hubID, link))
                     case .delete:
                         prepared.append(PreparedWrite(kind: .delete, hubID: record.hubID, version: record.version,
                                                       write: .delete(id: id), fields: [], projected: [:], link: link))
@@ -131,10 +139,23 @@ extension SyncEngine {
                 link.state = .deleted
                 try tx.saveLink(link)
             }
+            for (hubID, link) in waiting {
+                // Durable, so a stop before the children are deleted loses nothing; not a problem
+                // to report unless it is still waiting at the end of the run.
+                try tx.quarantine(QuarantineEntry(
+                    run: ctx.runID, system: system, entity: mapper.entity.name, externalID: link.externalID, hubID: hubID,
+                    direction: "push", reason: Self.waitsForReferences,
+                    message: "its delete waits until the records referring to it are deleted in '\(system)'",
+                    createdAt: now, source: "\(mapper.mapping.object) id \(link.externalID?.rawValue ?? "-")"))
+            }
             for (p, result) in zip(prepared, results) {
                 if p.kind == .delete || p.kind == .unmatch || p.kind == .softDelete, let link = p.link {
                     switch result {
                     case .deleted, .notFound, .updated:
+                        if quarantineOpen {
+                            try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
+                                                     direction: "push", at: now)
+                        }
                         if p.kind == .unmatch {
                             // Gone from the system because it no longer passes the filter; it comes
                             // back if it matches again.
@@ -219,6 +240,48 @@ extension SyncEngine {
             for p in prepared { ctx.report.plan.append(plannedWrite(p, mapper)) }
         }
         return counts
+    }
+
+    static let waitsForReferences = "waits_for_references"
+
+    /// The deleted entities of `batch` that entities with a live link in the system still refer
+    /// to (when the system is pushed deletes).
+    func linkedReferrers(of batch: [EntityRecord], _ mapper: EntityMapper, _ tx: HubTransaction) throws -> Set<HubID> {
+        guard case .delete = mapper.mapping.deletes.push else { return [] }
+        let tombstones = batch.filter(\.isDeleted).map(\.hubID)
+        guard !tombstones.isEmpty else { return [] }
+        var out: Set<HubID> = []
+        for (e, field) in referringFields(to: mapper.entity.name) where self.mapper(mapper.system, e) != nil {
+            for (target, ids) in try tx.referrers(of: tombstones, entity: e, field: field, liveOnly: false, linkedIn: mapper.system)
+                where ids.contains(where: { $0 != target })
+            {
+                out.insert(target)
+            }
+        }
+        return out
+    }
+
+    /// Sends the deletes that waited for the records referring to them, children first; those
+    /// still waiting (a child's delete was refused) are reported.
+    func pushWaitingDeletes(_ system: SystemDefinition, _ ctx: RunContext) async throws {
+        guard let spoke = spokes[system.name] else { return }
+        let waiting = try store.read { tx in
+            try topology.referenceOrder.reversed().map { entity in
+                (entity, try tx.openQuarantine(system: system.name, entity: entity, direction: "push")
+                    .filter { $0.reason == Self.waitsForReferences }.compactMap(\.hubID))
+            }
+        }
+        for (entity, ids) in waiting where !ids.isEmpty {
+            guard let mapper = self.mapper(system.name, entity) else { continue }
+            let records = try store.read { try $0.entities(ids) }.values.sorted { $0.seq < $1.seq }
+            let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)
+            ctx.report.add(system.name, entity, push: counts)
+        }
+        for entry in try store.read({ try $0.openQuarantine(system: system.name, entity: nil, direction: "push") })
+            where entry.reason == Self.waitsForReferences
+        {
+            ctx.noteQuarantined(entry)
+        }
     }
 
     /// Works out what to send for one entity; nil when the system already holds its values.
@@ -322,12 +385,12 @@ extension SyncEngine {
         case .delete: break
         }
         let target = p.link?.externalID.map { "id \($0)" } ?? "new record for hub \(p.hubID)"
-        let entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
+        var entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
                                     externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
                                     message: topology.secrets.redact(message), createdAt: ctx.now(),
                                     source: "\(mapper.mapping.object) \(target)", excerpt: QuarantineEntry.excerpt(of: fields))
-        try tx.quarantine(entry)
-        ctx.report.quarantined.append(entry)
+        entry.id = try tx.quarantine(entry)
+        ctx.noteQuarantined(entry)
     }
 
     func plannedWrite(_ p: PreparedWrite, _ mapper: EntityMapper) -> SyncReport.PlannedWrite {

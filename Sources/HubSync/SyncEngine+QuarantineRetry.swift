@@ -27,28 +27,20 @@ extension SyncEngine {
         for key in groups.keys.sorted() {
             let group = groups[key]!
             let system = group[0].system
-            guard ctx.report.systemErrors[system] == nil, let mapper = mappers[system]?[group[0].entity],
+            guard ctx.report.systemErrors[system] == nil, let mapper = self.mapper(system, group[0].entity),
                 let spoke = spokes[system]
             else { continue }
             ctx.report.add(system, mapper.entity.name)
             do {
-                let pulls = group.filter { $0.direction == "pull" }.compactMap(\.externalID)
-                if !pulls.isEmpty {
-                    let records = try await settings.withRetries(spoke) { try await spoke.fetch(mapper.binding, ids: pulls) }
-                    let found = Set(records.map(\.id))
-                    let now = ctx.now()
-                    var counts = RunCounts()
-                    try write(ctx) { tx in
-                        var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
-                        try merger.apply(records)
-                        counts = merger.counts
-                        // A record that no longer exists has nothing left to retry.
-                        for id in pulls where !found.contains(id) {
-                            try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: id, hubID: nil,
-                                                     direction: "pull", at: now)
-                        }
+                // Records that failed on the way in: their source is read again, as a sync-all
+                // reads it (a fixed row of a file, a record fixed in its system), so rows without
+                // an ID (unreadable lines) are retried too; records gone have nothing left to retry.
+                if group.contains(where: { $0.direction == "pull" }), let definition = topology.system(system),
+                    definition.direction.pulls
+                {
+                    if let pending = try await pull(definition, mapper, SyncOptions(), ctx) {
+                        try applyPendingDeletes(pending, SyncOptions(), ctx)
                     }
-                    ctx.report.add(system, mapper.entity.name, pull: counts)
                 }
                 let pushes = group.filter { $0.direction == "push" }.compactMap(\.hubID)
                 if !pushes.isEmpty {

@@ -19,7 +19,7 @@ extension SyncEngine {
         for key in groups.keys.sorted() {
             let group = groups[key]!
             let system = group[0].system
-            guard ctx.report.systemErrors[system] == nil, let mapper = mappers[system]?[group[0].entity],
+            guard ctx.report.systemErrors[system] == nil, let mapper = self.mapper(system, group[0].entity),
                 let spoke = spokes[system]
             else { continue }
             let found: [String: ExternalID]?
@@ -50,15 +50,15 @@ extension SyncEngine {
                         try tx.saveLink(Link(entity: intent.entity, system: system, externalID: nil, hubID: intent.hubID,
                                              state: .pendingCreate, baseHash: nil, baseData: [:], baseVersion: nil,
                                              linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
-                        let entry = QuarantineEntry(
+                        var entry = QuarantineEntry(
                             run: ctx.runID, system: system, entity: intent.entity, externalID: nil, hubID: intent.hubID,
                             direction: "push", reason: "indeterminate_create",
                             message: "a create of this record was sent to '\(system)' by run \(intent.run), which stopped "
                                 + "before it heard the answer, and '\(system)' offers no way to look it up; check whether "
                                 + "the record exists there, then `hubctl link` it, or `hubctl unlink --forget` to let the next sync create it",
                             createdAt: now)
-                        try tx.quarantine(entry)
-                        ctx.report.quarantined.append(entry)
+                        entry.id = try tx.quarantine(entry)
+                        ctx.noteQuarantined(entry)
                     }
                     try tx.closeIntent(system: system, entity: intent.entity, hubID: intent.hubID)
                 }

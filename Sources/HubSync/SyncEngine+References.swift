@@ -12,7 +12,7 @@ extension SyncEngine {
         let pending = ctx.pendingPullRefs
         ctx.pendingPullRefs = []
         for ref in pending {
-            guard let mapper = mappers[ref.system]?[ref.entity] else { continue }
+            guard let mapper = self.mapper(ref.system, ref.entity) else { continue }
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 guard let link = try tx.link(entity: ref.entity, system: ref.system, hubID: ref.hubID),
@@ -22,14 +22,14 @@ extension SyncEngine {
                     target.state == .linked
                 else {
                     // Still no target: the entry written with the record stays open and is retried.
-                    let entry = unresolvedPullReference(ref, record: link.externalID ?? ExternalID("?"), ctx)
-                    try tx.quarantine(entry)
-                    ctx.report.quarantined.append(entry)
+                    var entry = unresolvedPullReference(ref, record: link.externalID ?? ExternalID("?"), ctx)
+                    entry.id = try tx.quarantine(entry)
+                    ctx.noteQuarantined(entry)
                     return
                 }
                 let theirs: CanonicalRecord = [ref.field: .string(target.hubID.rawValue)]
                 do {
-                    _ = try merger.mergeLinked(link, current, theirs: theirs, fields: [ref.field], theirsAt: ref.observedAt)
+                    _ = try merger.mergeLinked(link, current, theirs: theirs, fields: [ref.field], theirsAt: ChangeTime(at: ref.observedAt, observed: true))
                 } catch let problem as RecordProblem {
                     try merger.quarantine(link.externalID ?? ExternalID("?"), hubID: ref.hubID, reason: problem.reason,
                                           message: problem.message)
@@ -44,7 +44,7 @@ extension SyncEngine {
             reason: "unresolved_ref",
             message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in '\(ref.system)', which is not "
                 + "linked to the hub (not read, filtered out or quarantined); the reference was left unchanged",
-            createdAt: ctx.now(), source: mappers[ref.system]?[ref.entity].map { "\($0.mapping.object) id \(record)" })
+            createdAt: ctx.now(), source: mapper(ref.system, ref.entity).map { "\($0.mapping.object) id \(record)" })
     }
 
     /// Sends references that were left out of writes because their target was not in the
@@ -54,7 +54,7 @@ extension SyncEngine {
         guard !pending.isEmpty else { return }
         ctx.pendingPushRefs.removeAll { $0.system == system.name }
         for entity in topology.referenceOrder {
-            guard let mapper = mappers[system.name]?[entity], let spoke = spokes[system.name] else { continue }
+            guard let mapper = self.mapper(system.name, entity), let spoke = spokes[system.name] else { continue }
             let hubIDs = Array(Set(pending.filter { $0.entity == entity }.map(\.hubID)))
             guard !hubIDs.isEmpty else { continue }
             let records = try store.read { try $0.entities(hubIDs) }.values.sorted { $0.seq < $1.seq }
@@ -68,11 +68,11 @@ extension SyncEngine {
         guard !stuck.isEmpty else { return }
         try write(ctx) { tx in
             for ref in stuck {
-                guard let mapper = mappers[system.name]?[ref.entity] else { continue }
+                guard let mapper = self.mapper(system.name, ref.entity) else { continue }
                 let externalID = try tx.link(entity: ref.entity, system: system.name, hubID: ref.hubID)?.externalID
-                let entry = unresolvedPushReference(mapper, hubID: ref.hubID, field: ref.field, externalID: externalID, ctx)
-                try tx.quarantine(entry)
-                ctx.report.quarantined.append(entry)
+                var entry = unresolvedPushReference(mapper, hubID: ref.hubID, field: ref.field, externalID: externalID, ctx)
+                entry.id = try tx.quarantine(entry)
+                ctx.noteQuarantined(entry)
             }
         }
     }

@@ -18,43 +18,41 @@ import HubTopology
 /// print(report.status)
 /// ```
 public struct SyncEngine: Sendable {
-    public let topology: Topology
+    /// Every system's spoke and mappers, built in one place.
+    public let runtime: TopologyRuntime
     public let store: HubStore
-    public let spokes: [SystemName: any Spoke]
-    let mappers: [SystemName: [EntityName: EntityMapper]]
     let clock: WallClock
     let hubIDs: IDGenerator
     let runIDs: IDGenerator
     let settings: EngineSettings
 
+    public var topology: Topology { runtime.topology }
+    public var spokes: [SystemName: any Spoke] { runtime.spokes }
+
     /// - Parameters:
-    ///   - spokes: one spoke per system of the topology.
+    ///   - runtime: every system's spoke and mappers (`SpokeFactory.runtime(topology)`).
     ///   - clock: the time source for timestamps.
     ///   - hubIDs: makes hub IDs (default: UUIDv7).
     ///   - runIDs: makes run IDs (default: UUIDv7).
-    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke], clock: WallClock = .system,
-                hubIDs: IDGenerator? = nil, runIDs: IDGenerator? = nil, settings: EngineSettings = EngineSettings()) {
-        self.topology = topology
+    public init(runtime: TopologyRuntime, store: HubStore, clock: WallClock = .system, hubIDs: IDGenerator? = nil,
+                runIDs: IDGenerator? = nil, settings: EngineSettings = EngineSettings()) {
+        self.runtime = runtime
         self.settings = settings
         self.store = store
-        self.spokes = spokes
         self.clock = clock
         self.hubIDs = hubIDs ?? .uuidV7(clock: clock)
         self.runIDs = runIDs ?? .uuidV7(clock: clock)
-        var mappers: [SystemName: [EntityName: EntityMapper]] = [:]
-        for system in topology.systems {
-            for mapping in system.entities {
-                guard let entity = topology.entity(mapping.entity) else { continue }
-                mappers[system.name, default: [:]][mapping.entity] = EntityMapper(
-                    system: system, mapping: mapping, entity: entity, nestedPaths: system.adapter.usesNestedPaths,
-                    emptyTextReadsAsNull: system.adapter == .csv)
-            }
-        }
-        self.mappers = mappers
+    }
+
+    /// An engine over these spokes, one per system; records map as each spoke's adapter declares.
+    public init(topology: Topology, store: HubStore, spokes: [SystemName: any Spoke], clock: WallClock = .system,
+                hubIDs: IDGenerator? = nil, runIDs: IDGenerator? = nil, settings: EngineSettings = EngineSettings()) {
+        self.init(runtime: TopologyRuntime(topology, spokes: spokes), store: store, clock: clock, hubIDs: hubIDs,
+                  runIDs: runIDs, settings: settings)
     }
 
     /// The mapper of an entity in a system.
-    public func mapper(_ system: SystemName, _ entity: EntityName) -> EntityMapper? { mappers[system]?[entity] }
+    public func mapper(_ system: SystemName, _ entity: EntityName) -> EntityMapper? { runtime.mapper(system, entity) }
 
     /// Runs one full cycle: pull from every system whose direction allows it, merge into the
     /// hub, push to every system whose direction allows it.
@@ -98,17 +96,20 @@ public struct SyncEngine: Sendable {
         let entities = topology.referenceOrder.filter { options.entities?.contains($0) ?? true }
         let systems = topology.systems.filter { options.only?.contains($0.name) ?? true }
         for system in systems {
-            for entity in entities where mappers[system.name]?[entity] != nil {
+            for entity in entities where mapper(system.name, entity) != nil {
                 ctx.report.add(system.name, entity)
             }
         }
         // Pull: every system, entities in reference order (parents first).
         for system in systems where system.direction.pulls && ctx.report.systemErrors[system.name] == nil {
             do {
+                var deletes: [PendingDeletes] = []
                 for entity in entities {
-                    guard let mapper = mappers[system.name]?[entity] else { continue }
-                    try await pull(system, mapper, options, ctx)
+                    guard let mapper = self.mapper(system.name, entity) else { continue }
+                    if let pending = try await pull(system, mapper, options, ctx) { deletes.append(pending) }
                 }
+                // Children first: an order deleted with its customer no longer holds the customer back.
+                for pending in deletes.reversed() { try applyPendingDeletes(pending, options, ctx) }
             } catch {
                 try fail(system.name, error, ctx)
             }
@@ -118,9 +119,10 @@ public struct SyncEngine: Sendable {
         for system in systems where system.direction.pushes && ctx.report.systemErrors[system.name] == nil {
             do {
                 for entity in entities {
-                    guard let mapper = mappers[system.name]?[entity] else { continue }
+                    guard let mapper = self.mapper(system.name, entity) else { continue }
                     try await push(system, mapper, options, ctx)
                 }
+                try await pushWaitingDeletes(system, ctx)
                 try await resolvePendingPushReferences(system, options, ctx)
             } catch {
                 try fail(system.name, error, ctx)
@@ -163,15 +165,5 @@ public struct SyncEngine: Sendable {
 
     func describe(_ error: any Error) -> String {
         topology.secrets.redact(String(describing: error))
-    }
-}
-
-extension AdapterKind {
-    /// True when the system holds JSON documents, so dotted field paths address nested objects.
-    public var usesNestedPaths: Bool {
-        switch self {
-        case .jsonl, .rest, .exec: return true
-        case .sqlite, .csv, .postgres: return false
-        }
     }
 }

@@ -28,12 +28,18 @@ public struct SyncReport: Sendable {
     public var recoveredCreates = 0
     /// Deletes held back by the mass-delete guard, one message per system and entity.
     public var guardTrips: [String] = []
+    /// Things an operator should know that needed no person (a delete undone by
+    /// `on_referenced_delete: restore`, a cascade), one line each.
+    public var notices: [String] = []
     /// Records quarantined this run.
     public var quarantined: [QuarantineEntry] = []
     /// Conflicts settled or parked this run.
     public var conflicts: [ConflictRecord] = []
     /// What a dry run would write, one line each (only for dry runs).
     public var plan: [PlannedWrite] = []
+    /// Schema changes this run noticed: new ones, and every one that pauses a system × entity
+    /// (nothing read from it or written to it this run).
+    public var schemaDrift: [SchemaDriftRecord] = []
 
     public init(runID: RunID, dryRun: Bool, startedAt: String) {
         self.runID = runID
@@ -63,10 +69,16 @@ public struct SyncReport: Sendable {
 
     public var openConflicts: Int { conflicts.filter { $0.status == "open" }.count }
 
+    /// True when a schema change paused the system × entity this run.
+    public func isPaused(_ system: SystemName, _ entity: EntityName) -> Bool {
+        schemaDrift.contains { $0.pauses && $0.system == system && $0.entity == entity }
+    }
+
     public var status: Status {
         let anySucceeded = rows.contains { systemErrors[$0.system] == nil }
         if !systemErrors.isEmpty && !anySucceeded { return .failed }
-        if !systemErrors.isEmpty || !quarantined.isEmpty || openConflicts > 0 || !guardTrips.isEmpty { return .partial }
+        if !systemErrors.isEmpty || !quarantined.isEmpty || openConflicts > 0 || !guardTrips.isEmpty
+            || schemaDrift.contains(where: \.pauses) { return .partial }
         return .ok
     }
 
@@ -111,7 +123,9 @@ extension SyncReport {
         for row in rows {
             var s = systems[row.system.rawValue]?.objectValue ?? ["entities": .object([:])]
             var entities = s["entities"]?.objectValue ?? [:]
-            entities[row.entity.rawValue] = .object(["pull": row.pull.json, "push": row.push.json])
+            var counts: [String: Value] = ["pull": row.pull.json, "push": row.push.json]
+            if isPaused(row.system, row.entity) { counts["paused"] = true }
+            entities[row.entity.rawValue] = .object(counts)
             s["entities"] = .object(entities)
             s["status"] = .string(systemErrors[row.system] == nil ? "ok" : "failed")
             if let e = systemErrors[row.system] { s["error"] = .string(e) }
@@ -142,6 +156,8 @@ extension SyncReport {
                          "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
             }),
             "mass_delete_guard": .array(guardTrips.map(Value.string)),
+            "notices": .array(notices.map(Value.string)),
+            "schema_drift": .array(schemaDrift.map(\.json)),
             "recovered_creates": .int(Int64(recoveredCreates)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),

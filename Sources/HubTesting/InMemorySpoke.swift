@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 
 /// A system held in memory, for engine tests: every object is a dictionary of records, every
@@ -8,6 +9,8 @@ import HubCore
 public actor InMemorySpoke: Spoke {
     public nonisolated let system: SystemName
     public nonisolated let capabilities: SpokeCapabilities
+    /// How its records map: by default as a JSON system (dotted paths reach into nested objects).
+    public nonisolated let traits: AdapterTraits
     /// When true the spoke assigns IDs (`1`, `2`, …) on create; otherwise it uses the hub's key.
     public let assignsIDs: Bool
 
@@ -33,8 +36,15 @@ public actor InMemorySpoke: Spoke {
     /// How many calls failed on purpose so far.
     public private(set) var injectedFailures = 0
 
-    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false) {
+    /// When true, the cursor field holds a change time (`2026-01-01T00:00:07.000Z` for the
+    /// seventh change) instead of a bare number: the system has change times of its own.
+    public let cursorIsTime: Bool
+
+    public init(_ system: SystemName, assignsIDs: Bool = true, tombstones: Bool = true, retriesRequests: Bool = false,
+                traits: AdapterTraits = AdapterTraits(nestedPaths: true), cursorIsTime: Bool = false) {
         self.system = system
+        self.traits = traits
+        self.cursorIsTime = cursorIsTime
         self.assignsIDs = assignsIDs
         self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true,
                                               retriesRequests: retriesRequests)
@@ -70,6 +80,29 @@ public actor InMemorySpoke: Spoke {
         seq += 1
         objects[object]?[id]?.deleted = true
         objects[object]?[id]?.changeSeq = seq
+    }
+
+    /// Foreign keys: a record of `target` cannot be deleted while a live record of `object`
+    /// holds its ID in `field` (as SQLite or PostgreSQL refuse it).
+    public private(set) var foreignKeys: [(object: String, field: String, target: String)] = []
+
+    /// Adds a foreign key from `object.field` to `target`.
+    public func addForeignKey(from object: String, _ field: String, to target: String) {
+        foreignKeys.append((object, field, target))
+    }
+
+    /// Objects that do not exist (a file moved away, a table dropped): reading them fails with
+    /// `missingObject`, and so does writing anything but creates (which bring the object back).
+    public private(set) var missingObjects: Set<String> = []
+
+    /// Takes an object away with its records, or (`false`) puts it back as it was.
+    public func setMissing(_ object: String, _ missing: Bool = true) {
+        if missing { missingObjects.insert(object) } else { missingObjects.remove(object) }
+    }
+
+    private func requireObject(_ object: ObjectBinding) throws {
+        guard missingObjects.contains(object.object) else { return }
+        throw SpokeError(.missingObject, system: system, object: object.object, message: "'\(object.object)' does not exist")
     }
 
     /// The live records of an object.
@@ -154,12 +187,24 @@ public actor InMemorySpoke: Spoke {
     private func decorate(_ id: ExternalID, _ s: Stored, _ binding: ObjectBinding) -> SpokeRecord {
         var fields = s.fields
         fields[binding.idField] = .string(id.rawValue)
-        if let c = binding.cursorField { fields[c] = .int(s.changeSeq) }
+        if let c = binding.cursorField {
+            fields[c] = cursorIsTime ? .string(Self.changeTime(s.changeSeq)) : .int(s.changeSeq)
+        }
         return SpokeRecord(id: id, fields: fields)
+    }
+
+    /// Moves the change sequence forward so the next change is at least number `seq` (with
+    /// `cursorIsTime`, changes made after another spoke's, whatever each has done so far).
+    public func skipChanges(to seq: Int64) { self.seq = max(self.seq, seq - 1) }
+
+    /// The change time of change number `seq`: seconds after 2026-01-01T00:00:00Z.
+    public static func changeTime(_ seq: Int64) -> String {
+        Timestamp.string(Date(timeIntervalSince1970: 1_767_225_600 + Double(seq)))
     }
 
     public func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         try takeFailure()
+        try requireObject(object)
         let all = objects[object.object] ?? [:]
         if object.cursorField != nil {
             // Incremental: by change sequence.
@@ -182,6 +227,7 @@ public actor InMemorySpoke: Spoke {
 
     public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         try takeFailure()
+        try requireObject(object)
         let after = cursor?.value
         let ids = (objects[object.object] ?? [:]).filter { !$0.value.deleted && (after == nil || $0.key.rawValue > after!) }
             .keys.sorted()
@@ -191,11 +237,13 @@ public actor InMemorySpoke: Spoke {
 
     public func count(_ object: ObjectBinding) async throws -> Int? {
         try takeFailure()
+        try requireObject(object)
         return (objects[object.object] ?? [:]).values.filter { !$0.deleted }.count
     }
 
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {
         try takeFailure()
+        try requireObject(object)
         return ids.compactMap { id in
             guard let s = objects[object.object]?[id], !s.deleted else { return nil }
             return decorate(id, s, object)
@@ -204,6 +252,11 @@ public actor InMemorySpoke: Spoke {
 
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try takeFailure()
+        if missingObjects.contains(object.object) {
+            guard writes.allSatisfy({ if case .create = $0 { true } else { false } }) else { try requireObject(object); return [] }
+            missingObjects.remove(object.object)
+            objects[object.object] = [:]
+        }
         var results: [SpokeWriteResult] = []
         let limit = sendOnly
         sendOnly = nil
@@ -240,11 +293,20 @@ public actor InMemorySpoke: Spoke {
                 }
                 var patch = fields
                 patch[object.idField] = nil
-                stored.fields = stored.fields.deepMerging(patch)
+                stored.fields = stored.fields.applyingUpdate(patch, paths: object.fields)
                 stored.changeSeq = seq
                 objects[object.object]![id] = stored
                 results.append(.updated)
             case .delete(let id):
+                let referenced = foreignKeys.contains { fk in
+                    fk.target == object.object && (objects[fk.object] ?? [:]).values.contains {
+                        !$0.deleted && $0.fields[fk.field]?.stringValue == id.rawValue
+                    }
+                }
+                if referenced {
+                    results.append(.failed("FOREIGN KEY constraint failed"))
+                    continue
+                }
                 if objects[object.object]?[id] != nil {
                     objects[object.object]![id]!.deleted = true
                     objects[object.object]![id]!.changeSeq = seq

@@ -69,17 +69,32 @@ public struct EntityDefinition: Sendable, Hashable {
     /// Identity rules: lists of fields, tried in order, compared after normalisation.
     public var match: [[FieldName]]
     public var conflicts: ConflictPolicy
+    /// What happens when a system deletes an entity that live entities still refer to.
+    public var onReferencedDelete: ReferencedDeletePolicy
 
     public init(name: EntityName, fields: [FieldDefinition], match: [[FieldName]] = [],
-                conflicts: ConflictPolicy = ConflictPolicy()) {
+                conflicts: ConflictPolicy = ConflictPolicy(), onReferencedDelete: ReferencedDeletePolicy = .hold) {
         self.name = name
         self.fields = fields
         self.match = match
         self.conflicts = conflicts
+        self.onReferencedDelete = onReferencedDelete
     }
 
     /// The field with this name.
     public func field(_ name: FieldName) -> FieldDefinition? { fields.first { $0.name == name } }
+}
+
+/// What happens when a system deletes a record whose hub entity live entities still refer to
+/// (a customer who has orders): a delete never leaves systems split.
+public enum ReferencedDeletePolicy: String, Sendable, Hashable, CaseIterable {
+    /// Nothing is deleted anywhere; the delete is parked for a person (a quarantine entry that
+    /// names the referring records) and applied by a later run once nothing refers to it.
+    case hold
+    /// The entity is deleted with every live entity that refers to it, everywhere.
+    case cascade
+    /// Nothing is deleted; the record is re-created in the system that deleted it.
+    case restore
 }
 
 /// The canonical types a field can have.

@@ -1,7 +1,7 @@
 import HubCore
 
 extension TopologyDecoder {
-    static let entityKeys = ["fields", "match", "conflicts"]
+    static let entityKeys = ["fields", "match", "conflicts", "on_referenced_delete"]
     static let fieldKeys = ["type", "required", "normalize", "entity"]
     static let conflictKeys = ["resolve", "priority", "fields"]
     static let fieldConflictKeys = ["owner", "resolve", "priority"]
@@ -94,6 +94,11 @@ extension TopologyDecoder {
             }
             if let conflictsNode = e["conflicts"] {
                 entities[index].conflicts = decodeConflicts(conflictsNode, entity: entity, systemNames: systemNames)
+            }
+            if let policyNode = e["on_referenced_delete"],
+                let policy = policyNode.enumeration(ReferencedDeletePolicy.self, what: "referenced-delete policy")
+            {
+                entities[index].onReferencedDelete = policy
             }
         }
     }

@@ -49,6 +49,7 @@ final class TopologyDecoder {
         }
         if let entitiesNode { completeEntities(&entities, node: entitiesNode, systemNames: systemNames) }
         if let systemsNode { checkSystems(systems, entities: entities, node: systemsNode) }
+        warnAboutNewestWithoutChangeTimes(entities, systems)
 
         guard reporter.diagnostics.isEmpty else { return nil }
         return Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),

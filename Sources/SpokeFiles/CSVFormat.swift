@@ -117,6 +117,18 @@ struct CSVFormat: FileTableFormat {
         return true
     }
 
+    /// The header's named columns: CSV cells are untyped text (`any`).
+    func schema(_ layout: Layout, records: [SpokeRecord], binding: ObjectBinding) -> DiscoveredObject {
+        DiscoveredObject(name: binding.object, fields: layout.columns.filter { !$0.isEmpty }.map {
+            Self.field($0, isKey: $0 == binding.idField)
+        })
+    }
+
+    /// A CSV column as `discover` lists it.
+    static func field(_ name: String, isKey: Bool) -> DiscoveredField {
+        DiscoveredField(name: name, nativeType: "text", kind: .any, isKey: isKey)
+    }
+
     func problems(_ layout: Layout, binding: ObjectBinding, hasRows: Bool) -> [String] {
         guard hasRows, layout.index[binding.idField] == nil else { return [] }
         return ["the header has no ID column '\(binding.idField)' (its columns: \(layout.columns.joined(separator: ", ")))"]

@@ -54,4 +54,8 @@ protocol FileTableFormat: Sendable {
 
     /// Problems with a layout for `binding` that `check` reports (such as a missing ID column).
     func problems(_ layout: Layout, binding: ObjectBinding, hasRows: Bool) -> [String]
+
+    /// The fields a page of the file shows, for schema drift detection: the header's columns,
+    /// or the fields of the page's records (`fromSample`).
+    func schema(_ layout: Layout, records: [SpokeRecord], binding: ObjectBinding) -> DiscoveredObject
 }

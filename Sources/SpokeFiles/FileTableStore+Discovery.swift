@@ -15,7 +15,7 @@ extension FileTableStore {
             let sample = try self.sample(binding, count: 50)
             var object = DiscoveredObject.inferred(name: name, from: sample, keys: [binding.idField])
             if !typed {
-                object.fields = object.fields.map { DiscoveredField(name: $0.name, nativeType: "text", kind: .any, isKey: $0.isKey) }
+                object.fields = object.fields.map { CSVFormat.field($0.name, isKey: $0.isKey) }
             }
             object.fromSample = typed
             out.append(object)

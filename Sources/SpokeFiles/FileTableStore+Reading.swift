@@ -56,8 +56,9 @@ extension FileTableStore {
                 return true
             }
         }
-        if let next { return SpokePage(records: records, next: next.cursor, isLast: false, invalid: invalid) }
-        return SpokePage(records: records, next: nextRun(highest), isLast: true, invalid: invalid)
+        let schema = format.schema(layout, records: records, binding: binding)
+        if let next { return SpokePage(records: records, next: next.cursor, isLast: false, invalid: invalid, schema: schema) }
+        return SpokePage(records: records, next: nextRun(highest), isLast: true, invalid: invalid, schema: schema)
     }
 
     /// Lists the IDs of all data rows, page by page; the last page's `next` is nil.

@@ -79,5 +79,10 @@ struct JSONLFormat: FileTableFormat {
 
     func encodeLayout(_ layout: Layout, to out: inout [UInt8]) -> Bool { false }
 
+    /// The fields the page's records hold, as dotted paths, with the kinds of their values.
+    func schema(_ layout: Layout, records: [SpokeRecord], binding: ObjectBinding) -> DiscoveredObject {
+        DiscoveredObject.inferred(name: binding.object, from: records.map(\.fields), keys: [binding.idField])
+    }
+
     func problems(_ layout: Layout, binding: ObjectBinding, hasRows: Bool) -> [String] { [] }
 }

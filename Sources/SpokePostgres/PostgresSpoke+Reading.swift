@@ -12,8 +12,12 @@ extension PostgresSpoke {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
         return try await withObject(binding) { object, connection, logger in
+            // The columns the lookup before every read loaded: the page's schema, at no extra query.
+            let schema = object.table.discovered(as: binding.object)
             if object.cursor != nil {
-                return try await Self.readIncremental(object, from: position, limit: limit, connection, logger)
+                var page = try await Self.readIncremental(object, from: position, limit: limit, connection, logger)
+                page.schema = schema
+                return page
             }
             let after: String?
             if case .scan(let id) = position { after = id } else { after = nil }
@@ -22,7 +26,7 @@ extension PostgresSpoke {
             let records = rows.prefix(limit).compactMap(object.record(from:))
             let isLast = rows.count <= limit
             let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
-            return SpokePage(records: records, next: next, isLast: isLast)
+            return SpokePage(records: records, next: next, isLast: isLast, schema: schema)
         }
     }
 

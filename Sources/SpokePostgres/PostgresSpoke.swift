@@ -82,11 +82,7 @@ public struct PostgresSpoke: Spoke {
             for name in names {
                 guard case .success(let table) = try await PostgresTable.load(
                     name, defaultSchema: settings.schema, on: connection, logger: logger) else { continue }
-                let display = table.schema == settings.schema ? table.name : "\(table.schema).\(table.name)"
-                out.append(DiscoveredObject(name: display, fields: table.columns.map { c in
-                    DiscoveredField(name: c.name, nativeType: c.nativeType, kind: c.kind,
-                                    isKey: table.uniqueColumns.contains(c.name), nullable: c.nullable)
-                }))
+                out.append(table.discovered(as: table.schema == settings.schema ? table.name : "\(table.schema).\(table.name)"))
             }
             return SpokeSchema(objects: out)
         }

@@ -101,6 +101,14 @@ struct PostgresTable: Sendable {
     /// `"schema"."table"`.
     var qualified: String { SQLIdentifier.qualified(schema, name) }
 
+    /// The table's columns as `discover` and schema drift detection describe them, named `display`.
+    func discovered(as display: String) -> DiscoveredObject {
+        DiscoveredObject(name: display, fields: columns.map { c in
+            DiscoveredField(name: c.name, nativeType: c.nativeType, kind: c.kind, isKey: uniqueColumns.contains(c.name),
+                            nullable: c.nullable)
+        })
+    }
+
     /// The column called `name`: the exact spelling first, then ignoring case.
     func column(named name: String) -> PostgresColumn? {
         columns.first { $0.name == name } ?? columns.first { $0.name.lowercased() == name.lowercased() }

@@ -24,13 +24,15 @@ extension RESTSpoke {
             if let field = binding.cursorField { highest = RESTReadPosition.larger(highest, fields.value(atPath: field)) }
             if endpoint.isTombstone(item) { deleted.append(id) } else { records.append(SpokeRecord(id: id, fields: fields)) }
         }
+        // An API has no schema to ask: the page's records show which fields it serves.
+        let schema = DiscoveredObject.inferred(name: binding.object, from: records.map(\.fields), keys: [binding.idField])
         if let next = page.next {
             let position = RESTReadPosition(next: next, since: position.since, max: binding.cursorField != nil ? highest : nil)
-            return SpokePage(records: records, deleted: deleted, next: position.cursor, isLast: false)
+            return SpokePage(records: records, deleted: deleted, next: position.cursor, isLast: false, schema: schema)
         }
         if binding.cursorField != nil { versions.readEnded(binding.object, highest: highest) }
         let final = incremental ? RESTReadPosition(since: highest).cursor : nil
-        return SpokePage(records: records, deleted: deleted, next: final, isLast: true)
+        return SpokePage(records: records, deleted: deleted, next: final, isLast: true, schema: schema)
     }
 
     /// Lists IDs page by page (a full list; tombstones left out); the last page's `next` is nil.

@@ -12,14 +12,9 @@ extension SQLiteSpoke {
                 WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
                 ORDER BY name
                 """)
-            return SpokeSchema(objects: try names.map { name in
-                let keys = Set((try? db.primaryKey(name).columns) ?? [])
-                let fields = try db.columns(in: name).map { info in
-                    DiscoveredField(name: info.name, nativeType: info.type.isEmpty ? "(untyped)" : info.type,
-                                    kind: Self.kind(declaredType: info.type), isKey: keys.contains(info.name),
-                                    nullable: !info.isNotNull)
-                }
-                return DiscoveredObject(name: name, fields: fields)
+            return SpokeSchema(objects: try names.compactMap { name in
+                guard case .success(let table) = try SQLiteTable.load(named: name, in: db) else { return nil }
+                return table.discovered
             })
         }
     }

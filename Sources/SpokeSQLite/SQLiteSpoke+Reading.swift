@@ -15,7 +15,9 @@ extension SQLiteSpoke {
         return try await reading(object.object) { db in
             let resolved = try SQLiteObject.resolve(object, in: db, system: system)
             if resolved.cursor != nil {
-                return try Self.readIncremental(resolved, from: position, limit: limit, in: db)
+                var page = try Self.readIncremental(resolved, from: position, limit: limit, in: db)
+                page.schema = resolved.table.discovered
+                return page
             }
             let after: DatabaseValue?
             if case .scan(let id) = position { after = id } else { after = nil }  // other positions: start over
@@ -23,7 +25,7 @@ extension SQLiteSpoke {
             let records = rows.prefix(limit).compactMap(resolved.record(from:))
             let isLast = rows.count <= limit
             let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0] as DatabaseValue).cursor
-            return SpokePage(records: records, next: next, isLast: isLast)
+            return SpokePage(records: records, next: next, isLast: isLast, schema: resolved.table.discovered)
         }
     }
 

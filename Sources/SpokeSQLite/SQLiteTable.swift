@@ -32,8 +32,20 @@ struct SQLiteColumn: Sendable {
     let isRowID: Bool
     /// True when the column has a `DEFAULT`.
     let hasDefault: Bool
+    /// The declared type (`TEXT`, `VARCHAR(20)`, empty when untyped).
+    var declaredType = ""
+    /// True for a `NOT NULL` column.
+    var notNull = false
+    /// True when the column is (part of) the primary key.
+    var isPrimaryKey = false
 
     var name: String { identifier.name }
+
+    /// The column as `discover` and schema drift detection describe it.
+    var discovered: DiscoveredField {
+        DiscoveredField(name: name, nativeType: declaredType.isEmpty ? "(untyped)" : declaredType,
+                        kind: SQLiteSpoke.kind(declaredType: declaredType), isKey: isPrimaryKey, nullable: !notNull)
+    }
 }
 
 /// A table or view of the system database, read from the live schema (`PRAGMA table_info`).
@@ -43,6 +55,10 @@ struct SQLiteTable: Sendable {
     let columns: [SQLiteColumn]
 
     var name: String { identifier.name }
+
+    /// The table's columns as `discover` and schema drift detection describe them: what each
+    /// read has loaded already, so a page carries its schema at no extra cost.
+    var discovered: DiscoveredObject { DiscoveredObject(name: name, fields: columns.map(\.discovered)) }
 
     /// Loads the table named `name` (compared as SQLite does, ignoring ASCII case), or returns
     /// nil with the names of the tables and views that do exist.
@@ -57,10 +73,13 @@ struct SQLiteTable: Sendable {
         else {
             return .failure(TableNotFound(name: name, existing: objects.map(\.name)))
         }
-        let rowIDColumn = found.isView ? nil : try db.primaryKey(found.name).rowIDColumn
+        let primaryKey = found.isView ? nil : try db.primaryKey(found.name)
+        let rowIDColumn = primaryKey?.rowIDColumn
         let columns = try db.columns(in: found.name).map { info in
             SQLiteColumn(identifier: SQLIdentifier(info.name), affinity: SQLiteAffinity(declaredType: info.type),
-                         isRowID: info.name == rowIDColumn, hasDefault: info.defaultValueSQL != nil)
+                         isRowID: info.name == rowIDColumn, hasDefault: info.defaultValueSQL != nil,
+                         declaredType: info.type, notNull: info.isNotNull,
+                         isPrimaryKey: primaryKey?.columns.contains(info.name) ?? false)
         }
         return .success(SQLiteTable(identifier: SQLIdentifier(found.name), isView: found.isView, columns: columns))
     }

@@ -68,7 +68,8 @@ import Testing
         let seedRun = try #require(try f.store.read { try $0.runs(limit: 1) }.first?.id)
         await f.app.update("users", "u7", ["full_name": "Anna Lee"])
         let renamed = try await f.sync().runID
-        // The same field changed in two places: settled by the default policy (newest).
+        // The same field changed in two places without change times: newest cannot tell which was
+        // last, so the topology's order decides (crm is declared first).
         await f.crm.update("contacts", "c1", ["given": "Annie"])
         await f.app.update("users", "u7", ["full_name": "Annabel Lee"])
         let conflicted = try await f.sync()
@@ -77,13 +78,14 @@ import Testing
         let lineage = try LineageExplainer(topology: f.topology, store: f.store).explain("customer", .system("app", "u7"))
         #expect(lineage.entity.hubID == ann)
         let first = try #require(lineage.fields.first { $0.field == "first_name" })
-        #expect(first.value == "Annabel")
-        #expect(first.origin?.system == "app" && first.origin?.run == conflicted.runID)
-        // crm is pulled first: its Annie is taken, then the app's Annabel wins the conflict over it.
-        #expect(first.changes.map(\.value) == ["Ann", "Anna", "Annie", "Annabel"])
-        #expect(first.changes.map(\.system) == ["crm", "app", "crm", "app"])
-        #expect(first.changes.map(\.run) == [seedRun, renamed, conflicted.runID, conflicted.runID])
-        #expect(first.conflicts.count == 1 && first.conflicts.first?.winner == "app")
+        #expect(first.value == "Annie")
+        #expect(first.origin?.system == "crm" && first.origin?.run == conflicted.runID)
+        // crm is pulled first: its Annie is taken, and keeps the field against the app's Annabel.
+        #expect(first.changes.map(\.value) == ["Ann", "Anna", "Annie"])
+        #expect(first.changes.map(\.system) == ["crm", "app", "crm"])
+        #expect(first.changes.map(\.run) == [seedRun, renamed, conflicted.runID])
+        #expect(first.conflicts.count == 1 && first.conflicts.first?.winner == "hub")
+        #expect(first.conflicts.first?.rule == "newest→priority: no change times")
         let email = try #require(lineage.fields.first { $0.field == "email" })
         #expect(email.changes.count == 1 && email.conflicts.isEmpty && email.origin?.system == "crm")
         #expect(lineage.events.map(\.kind) == [.created])

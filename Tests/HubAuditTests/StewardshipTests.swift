@@ -167,6 +167,5 @@ import Testing
             #expect(ours.map(\.key) == engine.map(\.key))
         }
         #expect(IdentityKeys.ruleName(0, entity: entity) == MatchKeys.ruleName(0, entity: entity))
-        for kind in AdapterKind.allCases { #expect(MapperSet.nestedPaths(kind) == kind.usesNestedPaths) }
     }
 }

@@ -115,19 +115,22 @@ import Testing
         #expect(await f.app.records("users").values.contains { $0["email"] == "bob@example.com" && $0["points"] == "99" })
     }
 
-    @Test func theSameFieldEditedInTwoSystemsResolvesByNewestAndIsRecorded() async throws {
+    @Test func theSameFieldEditedInTwoSystemsWithoutChangeTimesIsSettledByThePriorityListAndSaysSo() async throws {
         let f = try await Self.seeded()
         try await f.sync()
         let crmCleo = await f.crm.records("contacts").first { $0.value.value(atPath: "properties.email") == "cleo@example.com" }!.key
-        await f.crm.update("contacts", crmCleo, ["properties": ["given": "Cleopatra"]])
+        // Neither system has change times (the crm's cursor is a number): which edit came last is
+        // unknown, so "newest" cannot decide, and does not pretend to.
         await f.sheet.update("customers", "s1", ["First": "Clio"])
+        await f.crm.update("contacts", crmCleo, ["properties": ["given": "Cleopatra"]])
         let report = try await f.sync()
-        // The sheet is pulled after the CRM, so its change is the newest one seen.
         #expect(report.conflicts.count == 1)
         #expect(report.conflicts.first?.field == "first_name")
-        #expect(report.conflicts.first?.winner == "sheet")
-        #expect(await f.crm.record("contacts", crmCleo)?.value(atPath: "properties.given") == "Clio")
-        #expect(await f.sheet.record("customers", "s1")?["First"] == "Clio")
+        #expect(report.conflicts.first?.rule == "newest→priority: no change times")
+        // No priority list: the topology's order decides (crm is declared first), on every run.
+        #expect(report.conflicts.first?.winner == "hub")
+        #expect(await f.crm.record("contacts", crmCleo)?.value(atPath: "properties.given") == "Cleopatra")
+        #expect(await f.sheet.record("customers", "s1")?["First"] == "Cleopatra")
         let stored = try f.store.read { try $0.conflicts(openOnly: false) }
         #expect(stored.count == 1)
         #expect(Set(stored[0].candidates.keys) == ["hub", "crm", "sheet"])

@@ -86,10 +86,11 @@ struct SyncFixture {
     }
     """
 
-    init(json: String = SyncFixture.topologyJSON, tombstones: Bool = true, app: InMemorySpoke? = nil) throws {
+    init(json: String = SyncFixture.topologyJSON, tombstones: Bool = true, app: InMemorySpoke? = nil,
+         crm: InMemorySpoke? = nil) throws {
         topology = try TopologyLoader.decode(json, baseDirectory: "/tmp")
         store = try HubStore.inMemory()
-        crm = InMemorySpoke("crm", assignsIDs: true, tombstones: tombstones)
+        self.crm = crm ?? InMemorySpoke("crm", assignsIDs: true, tombstones: tombstones)
         self.app = app ?? InMemorySpoke("app", assignsIDs: true, tombstones: tombstones)
         sheet = InMemorySpoke("sheet", assignsIDs: false, tombstones: tombstones)
     }

@@ -560,3 +560,29 @@ import Testing
         #expect(found.first?.position == SourcePosition(line: 3, column: 11))
     }
 }
+
+@Suite struct NewestWithoutChangeTimesTests {
+    static func text(conflicts: String, appCursor: Bool = false) -> String {
+        """
+        {"version": 1,
+         "entities": {"customer": {"fields": {"email": {"type": "string"}, "name": {"type": "string"}}, "match": [["email"]]\(conflicts)}},
+         "systems": {
+           "app": {"adapter": "jsonl", "entities": {"customer": {"object": "a"\(appCursor ? #", "cursor": "at""# : ""), "fields": {"email": "email", "name": "name"}}}},
+           "sheet": {"adapter": "csv", "entities": {"customer": {"object": "s.csv", "fields": {"email": "Email", "name": "Name"}}}}
+         }}
+        """
+    }
+
+    @Test func newestBetweenSystemsWithoutChangeTimesWarnsThatThePriorityListDecides() throws {
+        let w = warnings(Self.text(conflicts: ""))
+        #expect(w.count == 1)
+        #expect(w.first?.hasPrefix("entities.customer: 'newest' settles conflicts of customer between app, sheet, which have no change times") == true,
+                "\(w)")
+    }
+
+    @Test func aPriorityListOrAChangeTimeSilencesIt() throws {
+        #expect(warnings(Self.text(conflicts: #", "conflicts": {"resolve": "newest", "priority": ["sheet"]}"#)).isEmpty)
+        #expect(warnings(Self.text(conflicts: "", appCursor: true)).isEmpty)
+        #expect(warnings(Self.text(conflicts: #", "conflicts": {"resolve": "manual"}"#)).isEmpty)
+    }
+}

@@ -45,6 +45,18 @@ import Testing
             .compactMap { $0.objectValue?["external_id"]?.stringValue ?? $0.objectValue?["hub_id"]?.stringValue }
     }
 
+    /// The audit maps each system's records exactly as the engine does: a CSV cell cannot hold an
+    /// empty text apart from no value, so an empty country synced into the sheet is no drift.
+    @Test func anEmptyTextSyncedIntoACSVCellIsNotReportedAsDrift() throws {
+        let demo = try Demo()
+        try demo.sql("app.db", "UPDATE users SET country = '' WHERE email = 'bob@example.com'")
+        #expect(try demo.run(["sync-all"]).exitCode == 0)
+        #expect(try demo.run(["sync-all"]).exitCode == 0)
+        let audit = try demo.run(["audit", "--deep", "--json"])
+        #expect(audit.exitCode == 0, "\(audit.stdout)\(audit.stderr)")
+        #expect(try Self.digest(audit).isEmpty)
+    }
+
     @Test func theConvergedDemoAuditsCleanWithEveryCheck() throws {
         let demo = try Demo()
         let text = try demo.run(["audit", "--deep"])

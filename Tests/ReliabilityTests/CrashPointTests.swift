@@ -103,7 +103,7 @@ import Testing
         if try copy.hubIntegrity() != "ok" { integrityFailures += 1 }
         let recovered = try copy.sync()
         let entries = try HubctlProcess.run(["quarantine", "list", "--json", "-t", copy.topologyPath])
-        let open = try entries.json().objectValue?["entries"]?.arrayValue ?? []
+        let open = try entries.json().objectValue?["result"]?.objectValue?["entries"]?.arrayValue ?? []
         if recovered.exitCode != 3 || open.count != 1 {
             recoveryFailures.append("quarantineMidWrite: exit \(recovered.exitCode), \(open.count) entries")
         }

@@ -56,7 +56,7 @@ import Testing
 
         // Each entry says where the record is and, for readable ones, its redacted shape.
         let list = try HubctlProcess.run(["quarantine", "list", "--json", "-t", fixture.topologyPath])
-        let entries = try list.json().objectValue?["entries"]?.arrayValue ?? []
+        let entries = try list.json().objectValue?["result"]?.objectValue?["entries"]?.arrayValue ?? []
         #expect(entries.count == bad)
         let withSource = entries.filter { $0.objectValue?["source"]?.stringValue?.isEmpty == false }.count
         #expect(withSource == bad)
@@ -73,18 +73,19 @@ import Testing
         try BatteryFixture.execute(fixture.dir + "/billing.db", "UPDATE accounts SET score = 5 WHERE score = 'abc'")
         let retry = try HubctlProcess.run(["quarantine", "retry", "-t", fixture.topologyPath])
         let remainingAfterRetry = try HubctlProcess.run(["quarantine", "list", "--json", "-t", fixture.topologyPath])
-        let left = try remainingAfterRetry.json().objectValue?["entries"]?.arrayValue?.count ?? -1
-        // Malformed lines have no ID to fetch: the next sync reads them again.
+        let left = try remainingAfterRetry.json().objectValue?["result"]?.objectValue?["entries"]?.arrayValue?.count ?? -1
+        // Retry reads the sources again: malformed lines that were fixed sync too.
         let sync = try fixture.sync()
         let remaining = try HubctlProcess.run(["quarantine", "list", "--json", "-t", fixture.topologyPath])
-        let remainingCount = try remaining.json().objectValue?["entries"]?.arrayValue?.count ?? -1
+        let remainingCount = try remaining.json().objectValue?["result"]?.objectValue?["entries"]?.arrayValue?.count ?? -1
         let after = try fixture.snapshot()
         Scorecard.record("T7", [
             "bad_injected": Double(bad), "quarantined": Double(quarantined.count), "good_records": 30,
             "good_synced": Double(goodSynced), "left_after_retry": Double(left), "quarantined_remaining": Double(remainingCount),
             "duplicates": Double(after.duplicates),
         ])
-        #expect(retry.exitCode == 3 || retry.exitCode == 0, "\(retry.stderr)")
+        #expect(retry.exitCode == 0, "\(retry.stdout)\(retry.stderr)")
+        #expect(left == 0)
         #expect(sync.exitCode == 0, "\(sync.stdout.replacingOccurrences(of: "\n", with: " // "))")
         #expect(remainingCount == 0)
         #expect(after.duplicates == 0)

@@ -53,13 +53,11 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         let (console, topology, store) = try openHub(options)
         try requireKnown(systems: systems, flag: "--system", entities: entities, in: topology, console)
-        var spokes: [SystemName: any Spoke] = [:]
+        let runtime = SpokeFactory.runtime(topology)
         if deep {
             for system in topology.systems where systems.isEmpty || systems.contains(system.name.rawValue) {
-                do {
-                    spokes[system.name] = try SpokeFactory.make(system, in: topology)
-                } catch {
-                    // Reported as the system's unreadable_system finding; the others are still read.
+                // Reported as the system's unreadable_system finding; the others are still read.
+                if let error = runtime.systems[system.name]?.spokeError {
                     console.note("\(system.name): its adapter cannot be built: \(error)")
                 }
             }
@@ -68,7 +66,7 @@ struct AuditCommand: AsyncParsableCommand {
             deep: deep, systems: systems.isEmpty ? nil : Set(systems.map(SystemName.init)),
             entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)), sampleLimit: samples,
             staleCursorAfter: Self.seconds(staleAfter)!, planRepairs: fixPlan != nil)
-        let report = try await Auditor(topology: topology, store: store, spokes: spokes).audit(auditOptions)
+        let report = try await Auditor(runtime: runtime, store: store).audit(auditOptions)
         if json {
             console.out(JSONDocument.make("audit", AuditReportRenderer.json(report), generatedAt: report.finishedAt))
         } else {

@@ -61,16 +61,10 @@ struct SystemCheck {
 
     static func run(_ system: SystemDefinition, _ topology: Topology) async -> SystemCheck {
         var report = SystemCheck(name: system.name.rawValue, adapter: system.adapter.rawValue)
-        let mappers = system.entities.compactMap { mapping in
-            topology.entity(mapping.entity).map {
-                EntityMapper(system: system, mapping: mapping, entity: $0, nestedPaths: system.adapter.usesNestedPaths)
-            }
-        }
-        let spoke: any Spoke
-        do {
-            spoke = try SpokeFactory.make(system, in: topology)
-        } catch {
-            report.error = message(error)
+        let runtime = SpokeFactory.runtime(topology).systems[system.name]
+        let mappers = system.entities.compactMap { runtime?.mappers[$0.entity] }
+        guard let spoke = runtime?.spoke else {
+            report.error = runtime?.spokeError.map { message($0) } ?? "no adapter was built for this system"
             return report
         }
         let results: [SpokeCheckResult]

@@ -10,10 +10,15 @@ struct DiscoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "discover",
         abstract: "List the objects and fields a system has (tables and columns, files and columns, sampled API records).",
-        discussion: "Writes nothing. Exit codes: 0 listed, 1 the system could not be read, 78 invalid topology.")
+        discussion: """
+            With --diff: compares the live schema with the topology's mapping and with the last fingerprint a sync took, \
+            and prints the topology change (a JSON merge patch) that maps renamed and new fields. \
+            Writes nothing. Exit codes: 0 listed, 1 the system could not be read, 78 invalid topology.
+            """)
 
     @OptionGroup var options: TopologyOptions
     @Flag(help: "Print one JSON document instead of text.") var json = false
+    @Flag(help: "Compare with the mapping and the last fingerprint; print the mapping change.") var diff = false
     @Argument(help: ArgumentHelp("The system to list.", valueName: "system")) var system: String
 
     func run() async throws {
@@ -24,14 +29,14 @@ struct DiscoverCommand: AsyncParsableCommand {
             console.error("unknown system '\(system)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
             throw ExitCode(64)
         }
-        let bindings = definition.entities.compactMap { mapping in
-            topology.entity(mapping.entity).map {
-                EntityMapper(system: definition, mapping: mapping, entity: $0, nestedPaths: definition.adapter.usesNestedPaths).binding
-            }
-        }
+        if diff { return try await SchemaDiffOutput.run(definition, topology, options: options, json: json, console: console) }
+        let runtime = SpokeFactory.runtime(topology).systems[definition.name]
+        let bindings = definition.entities.compactMap { runtime?.mappers[$0.entity]?.binding }
         let schema: SpokeSchema
         do {
-            let spoke = try SpokeFactory.make(definition, in: topology)
+            guard let spoke = runtime?.spoke else {
+                throw runtime?.spokeError ?? SpokeError(.configuration, system: definition.name, message: "no adapter was built")
+            }
             schema = try await spoke.discover(bindings)
         } catch {
             console.error(SystemCheck.message(error))

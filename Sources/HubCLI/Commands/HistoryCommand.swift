@@ -24,7 +24,8 @@ struct HistoryCommand: ParsableCommand {
                     .object(["run_id": .string(r.id.rawValue), "started_at": .string(r.startedAt),
                              "finished_at": r.finishedAt.map(Value.string) ?? .null, "status": .string(r.status),
                              "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
-                             "totals": r.report?.objectValue?["totals"] ?? .null])
+                             "totals": r.report?.objectValue?["totals"] ?? .null,
+                             "schema_drift": r.report?.objectValue?["schema_drift"] ?? .array([])])
                 }),
                 "stewardship": .array(manual.map(StewardshipRenderer.json)),
             ])))
@@ -42,6 +43,25 @@ struct HistoryCommand: ParsableCommand {
                        "\(n("push", ["created", "updated", "deleted"]))", "\(quarantined)"])
         }
         console.out(runs.isEmpty ? "No runs yet." : table.render())
+        // Each change once, at the newest run that saw it (a pause repeats every run until fixed).
+        var seen: [String: Int] = [:]
+        var drift: [(run: RunID, change: SchemaDriftRecord)] = []
+        for r in runs {
+            for d in r.report?.objectValue?["schema_drift"]?.arrayValue?.compactMap(SchemaDriftRecord.init(json:)) ?? [] {
+                let key = "\(d.system)\u{0}\(d.entity)\u{0}\(d.key)"
+                if seen[key] == nil { drift.append((r.id, d)) }
+                seen[key, default: 0] += 1
+            }
+        }
+        if !drift.isEmpty {
+            console.out("")
+            console.out("Schema changes (at the newest run that saw each; `hubctl runs show RUN_ID` has the details):")
+            for (run, d) in drift {
+                let key = "\(d.system)\u{0}\(d.entity)\u{0}\(d.key)"
+                let more = (seen[key] ?? 1) > 1 ? " (seen by \(seen[key]!) of these runs)" : ""
+                console.out("  \(run)  " + SchemaDriftRenderer.line(d) + more)
+            }
+        }
         if !manual.isEmpty {
             console.out("")
             console.out("Changed by hand (newest first):")

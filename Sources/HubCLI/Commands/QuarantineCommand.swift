@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import HubAdapters
 import HubCore
+import HubStewardship
 import HubStore
 import HubSync
 
@@ -8,8 +10,8 @@ import HubSync
 struct QuarantineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarantine",
-        abstract: "List records that could not be synced, and retry them.",
-        subcommands: [List.self, Retry.self], defaultSubcommand: List.self)
+        abstract: "List records that could not be synced, retry them, or dismiss entries that no longer apply.",
+        subcommands: [List.self, Retry.self, Dismiss.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,9 +24,8 @@ struct QuarantineCommand: AsyncParsableCommand {
             let (console, _, store) = try openHub(options)
             let entries = try store.read { try $0.openQuarantine(limit: 100_000) }
             if json {
-                console.out(JSONWriter.pretty(.object([
-                    "format_version": "1.0", "command": "quarantine list", "entries": .array(entries.map(\.json)),
-                ])))
+                console.out(JSONDocument.make("quarantine list", .object(["entries": .array(entries.map(\.json))]),
+                                              generatedAt: Timestamp.string(Date())))
                 return
             }
             guard !entries.isEmpty else {
@@ -38,7 +39,8 @@ struct QuarantineCommand: AsyncParsableCommand {
             }
             console.out(table.render())
             console.out("")
-            console.out("Fix the record at its source, then `hubctl quarantine retry` (every sync-all retries them too).")
+            console.out("Fix the record at its source, then `hubctl quarantine retry` (every sync-all retries them too); "
+                        + "`hubctl quarantine dismiss ID --reason …` closes an entry that no longer applies.")
         }
     }
 
@@ -67,11 +69,10 @@ struct QuarantineCommand: AsyncParsableCommand {
             let after = try store.read { try $0.openQuarantine(limit: 1_000_000) }
             let stillOpen = targeted.filter { t in after.contains { $0.id == t.id || Self.same($0, t) } }.count
             if json {
-                console.out(JSONWriter.pretty(.object([
-                    "format_version": "1.0", "command": "quarantine retry", "retried": .int(Int64(targeted.count)),
-                    "synced": .int(Int64(targeted.count - stillOpen)), "still_quarantined": .int(Int64(stillOpen)),
-                    "report": report.json,
-                ])))
+                console.out(JSONDocument.make("quarantine retry", .object([
+                    "retried": .int(Int64(targeted.count)), "synced": .int(Int64(targeted.count - stillOpen)),
+                    "still_quarantined": .int(Int64(stillOpen)), "report": report.json,
+                ]), generatedAt: report.finishedAt))
             } else {
                 console.out("Retried \(targeted.count): \(targeted.count - stillOpen) synced, \(stillOpen) still quarantined.")
                 for (system, error) in report.systemErrors.sorted(by: { $0.key < $1.key }) {
@@ -84,6 +85,51 @@ struct QuarantineCommand: AsyncParsableCommand {
         static func same(_ a: QuarantineEntry, _ b: QuarantineEntry) -> Bool {
             a.system == b.system && a.entity == b.entity && a.direction == b.direction && a.externalID == b.externalID
                 && a.hubID == b.hubID
+        }
+    }
+}
+
+extension QuarantineCommand {
+    struct Dismiss: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dismiss",
+            abstract: "Close quarantine entries that no longer apply, recorded with who and why.",
+            discussion: """
+                The entries are closed and the dismissal is kept in the stewardship log (`hubctl history`). \
+                A record that still cannot be synced is quarantined again, as a new entry, by the next run.
+
+                Exit codes: 0 dismissed; 1 an ID is not an open entry (nothing is dismissed); 64 usage error; \
+                75 a sync-all holds the hub.
+                """)
+
+        @OptionGroup var options: TopologyOptions
+        @Argument(help: "Entry IDs from `hubctl quarantine list`.") var ids: [Int64]
+        @OptionGroup var stewardship: StewardshipOptions
+
+        func validate() throws {
+            if ids.isEmpty { throw ValidationError("give the IDs of the entries to dismiss (see `hubctl quarantine list`)") }
+        }
+
+        func run() async throws {
+            let (console, topology, store) = try openHub(options)
+            let closed: [QuarantineEntry]
+            do {
+                closed = try Steward(runtime: SpokeFactory.runtime(topology), store: store)
+                    .dismissQuarantine(ids, as: stewardship.attribution, dryRun: stewardship.dryRun)
+            } catch {
+                try reportFailure(error, console)
+            }
+            if stewardship.json {
+                console.out(JSONDocument.make("quarantine dismiss", .object([
+                    "dry_run": .bool(stewardship.dryRun), "dismissed": .array(closed.map(\.json)),
+                ]), generatedAt: Timestamp.string(Date())))
+                return
+            }
+            for e in closed {
+                console.out("\(stewardship.dryRun ? "would dismiss" : "dismissed") #\(e.id ?? 0) \(e.system) \(e.entity) "
+                            + "\(e.source ?? e.externalID?.rawValue ?? "-") [\(e.reason)]")
+            }
+            if stewardship.dryRun { console.out("Dry run: nothing was written.") }
         }
     }
 }

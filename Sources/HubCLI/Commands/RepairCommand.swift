@@ -37,20 +37,15 @@ struct RepairCommand: AsyncParsableCommand {
         } catch {
             try reportFailure(error, console)
         }
-        var spokes: [SystemName: any Spoke] = [:]
-        for name in Set(plan.repairs.map(\.system)) {
-            guard let system = topology.system(name) else { continue }
-            do {
-                spokes[name] = try SpokeFactory.make(system, in: topology)
-            } catch {
-                // The repairs that read this system are refused; the others are still applied.
-                console.note("\(name): its adapter cannot be built: \(error)")
-            }
+        let runtime = SpokeFactory.runtime(topology)
+        for name in Set(plan.repairs.map(\.system)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            // The repairs that read this system are refused; the others are still applied.
+            if let error = runtime.systems[name]?.spokeError { console.note("\(name): its adapter cannot be built: \(error)") }
         }
         let who = Steward.Attribution(by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli", reason: reason)
         let results: [Repairer.Result]
         do {
-            results = try await Repairer(steward: Steward(topology: topology, store: store, spokes: spokes))
+            results = try await Repairer(steward: Steward(runtime: runtime, store: store))
                 .apply(plan, source: (file as NSString).lastPathComponent, as: who, dryRun: dryRun)
         } catch {
             try reportFailure(error, console)

@@ -12,8 +12,8 @@ struct SyncAllCommand: AsyncParsableCommand {
         commandName: "sync-all",
         abstract: "Pull from every system, merge into the hub, push to every system.",
         discussion: """
-            Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts or an unreachable system \
-            while the rest synced); 1 failed; 78 invalid topology.
+            Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts, an unreachable system \
+            while the rest synced, or a schema change that paused a system × entity); 1 failed; 78 invalid topology.
             """)
 
     @OptionGroup var options: TopologyOptions
@@ -61,12 +61,11 @@ enum SyncRunner {
     /// The engine for a topology, with settings from the environment (`HUBCTL_LOCK_TIMEOUT`
     /// seconds: when a silent run's lock counts as stale; default 600).
     static func engine(_ topology: Topology, store: HubStore) throws -> SyncEngine {
-        let spokes = try SpokeFactory.makeAll(topology)
         var settings = EngineSettings()
         if let text = ProcessInfo.processInfo.environment["HUBCTL_LOCK_TIMEOUT"], let seconds = Double(text), seconds > 0 {
             settings.lockTimeout = seconds
         }
-        return SyncEngine(topology: topology, store: store, spokes: spokes, settings: settings)
+        return SyncEngine(runtime: SpokeFactory.runtime(topology), store: store, settings: settings)
     }
 
     /// The exit for a run that could not complete: 75 when another run holds the hub, else 1.

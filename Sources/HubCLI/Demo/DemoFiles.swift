@@ -24,7 +24,8 @@ enum DemoFiles {
             "last_name":  { "type": "string", "normalize": "trim" },
             "manager":    { "type": "ref", "entity": "employee" }
           },
-          "match": [["email"]]
+          "match": [["email"]],
+          "conflicts": { "resolve": "priority", "priority": ["crm", "app"] }
         },
         "customer": {
           "fields": {
@@ -37,7 +38,7 @@ enum DemoFiles {
             "support_rep": { "type": "ref", "entity": "employee" }
           },
           "match": [["email"]],
-          "conflicts": { "resolve": "newest", "fields": { "phone": { "owner": "crm" } } }
+          "conflicts": { "resolve": "newest", "priority": ["crm", "app", "sheet"], "fields": { "phone": { "owner": "crm" } } }
         }
       },
       "systems": {

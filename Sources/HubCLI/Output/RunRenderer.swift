@@ -28,6 +28,10 @@ struct RunRenderer {
             lines.append("")
             lines.append(trip)
         }
+        if !details.schemaDrift.isEmpty {
+            lines.append("")
+            lines += SchemaDriftRenderer.lines(details.schemaDrift)
+        }
         if !details.quarantine.isEmpty {
             lines.append("")
             lines.append("Quarantined by this run (\(details.quarantine.count)):")
@@ -64,6 +68,7 @@ struct RunRenderer {
             }),
             "system_errors": .object(Dictionary(uniqueKeysWithValues: d.systemErrors.map { ($0.key.rawValue, Value.string($0.value)) })),
             "mass_delete_guard": .array(d.guardTrips.map(Value.string)),
+            "schema_drift": .array(d.schemaDrift.map(\.json)),
             "quarantined": .array(d.quarantine.map { q in
                 let e = q.entry
                 return .object(["system": .string(e.system.rawValue), "entity": .string(e.entity.rawValue),

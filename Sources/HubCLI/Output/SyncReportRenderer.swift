@@ -29,6 +29,10 @@ struct SyncReportRenderer {
                 lines.append("  deferred, not lost: \(waiting.joined(separator: ", ")) wait for '\(system)'; the next run sends them")
             }
         }
+        if !report.schemaDrift.isEmpty {
+            lines.append("")
+            lines += SchemaDriftRenderer.lines(report.schemaDrift)
+        }
         if report.recoveredCreates > 0 {
             lines.append("")
             lines.append("\(report.recoveredCreates) create\(report.recoveredCreates == 1 ? "" : "s") of an interrupted run "
@@ -37,6 +41,10 @@ struct SyncReportRenderer {
         for trip in report.guardTrips {
             lines.append("")
             lines.append(trip)
+        }
+        for notice in report.notices {
+            lines.append("")
+            lines.append(notice)
         }
         if !report.quarantined.isEmpty {
             lines.append("")

@@ -30,6 +30,12 @@ public protocol Spoke: Sendable {
     /// What the adapter can do; the engine adapts to it.
     var capabilities: SpokeCapabilities { get }
 
+    /// How every spoke of this adapter maps records (default: flat, empty text is a value).
+    static var traits: AdapterTraits { get }
+
+    /// How this spoke's records map (default: the adapter's ``traits``).
+    var traits: AdapterTraits { get }
+
     /// Checks that the system is reachable and that each object and field exists.
     func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult]
 
@@ -69,6 +75,9 @@ public protocol Spoke: Sendable {
 }
 
 extension Spoke {
+    public static var traits: AdapterTraits { AdapterTraits() }
+    public var traits: AdapterTraits { Self.traits }
+
     /// Finds records created with these keys (the `key` of ``SpokeWrite/create(key:fields:)``),
     /// so that a run stopped between sending a create and recording its answer neither loses
     /// nor duplicates it.
@@ -158,14 +167,20 @@ public struct SpokePage: Sendable {
     public var isLast: Bool
     /// Records the adapter could not read (a malformed line); the rest of the page is good.
     public var invalid: [InvalidRecord]
+    /// The object's fields as this read found them, for schema drift detection, where the
+    /// adapter knows them at no extra cost: the columns a database's catalog lists (the same
+    /// lookup the read makes), a CSV header, or the fields of this page's records (`fromSample`:
+    /// JSON files and APIs). Nil when the adapter cannot tell; the engine then asks `discover`.
+    public var schema: DiscoveredObject?
 
     public init(records: [SpokeRecord], deleted: [ExternalID] = [], next: Cursor?, isLast: Bool,
-                invalid: [InvalidRecord] = []) {
+                invalid: [InvalidRecord] = [], schema: DiscoveredObject? = nil) {
         self.records = records
         self.deleted = deleted
         self.next = next
         self.isLast = isLast
         self.invalid = invalid
+        self.schema = schema
     }
 }
 

@@ -17,19 +17,16 @@ extension StewardshipCommand {
     func runSteward(_ command: String, reading systems: [SystemName] = [],
                     _ body: (Steward, Topology) async throws -> StewardshipOutcome) async throws {
         let (console, topology, store) = try openHub(options)
-        var spokes: [SystemName: any Spoke] = [:]
+        let runtime = SpokeFactory.runtime(topology)
         for name in systems {
-            guard let system = topology.system(name) else { continue }
-            do {
-                spokes[name] = try SpokeFactory.make(system, in: topology)
-            } catch {
+            if let error = runtime.systems[name]?.spokeError {
                 console.error("cannot open \(name): \(error)")
                 throw ExitCode(1)
             }
         }
         let outcome: StewardshipOutcome
         do {
-            outcome = try await body(Steward(topology: topology, store: store, spokes: spokes), topology)
+            outcome = try await body(Steward(runtime: runtime, store: store), topology)
         } catch {
             try reportFailure(error, console)
         }

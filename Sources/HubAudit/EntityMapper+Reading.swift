@@ -3,49 +3,6 @@ import HubMapping
 import HubStore
 import HubTopology
 
-/// One ``EntityMapper`` per system and entity of a topology, built the way the engine builds
-/// them, with the reference translations audits and stewardship need.
-public struct MapperSet: Sendable {
-    public let topology: Topology
-    private let mappers: [SystemName: [EntityName: EntityMapper]]
-
-    public init(_ topology: Topology) {
-        self.topology = topology
-        var mappers: [SystemName: [EntityName: EntityMapper]] = [:]
-        for system in topology.systems {
-            for mapping in system.entities {
-                guard let entity = topology.entity(mapping.entity) else { continue }
-                mappers[system.name, default: [:]][mapping.entity] = EntityMapper(
-                    system: system, mapping: mapping, entity: entity, nestedPaths: Self.nestedPaths(system.adapter))
-            }
-        }
-        self.mappers = mappers
-    }
-
-    /// True when the adapter's records are JSON documents, so dotted paths reach into nested
-    /// objects (as the engine reads them).
-    public static func nestedPaths(_ adapter: AdapterKind) -> Bool {
-        switch adapter {
-        case .jsonl, .rest, .exec: return true
-        case .sqlite, .csv, .postgres: return false
-        }
-    }
-
-    /// The mapper of an entity in a system.
-    public func mapper(_ system: SystemName, _ entity: EntityName) -> EntityMapper? { mappers[system]?[entity] }
-
-    /// Every system × entity the topology maps, in topology order (entities in reference order).
-    public var pairs: [(system: SystemDefinition, mapper: EntityMapper)] {
-        var out: [(SystemDefinition, EntityMapper)] = []
-        for system in topology.systems {
-            for entity in topology.referenceOrder {
-                if let m = mappers[system.name]?[entity] { out.append((system, m)) }
-            }
-        }
-        return out
-    }
-}
-
 /// A system record read in canonical terms, with its references translated to hub IDs.
 public struct CanonicalReading: Sendable, Hashable {
     /// The record's canonical values; references hold hub IDs.

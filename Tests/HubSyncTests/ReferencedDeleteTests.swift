@@ -1,0 +1,147 @@
+import HubCore
+import HubStore
+import HubSync
+import HubTesting
+import Testing
+
+/// A delete of an entity that live entities still refer to never leaves systems split:
+/// `on_referenced_delete` holds it (default), cascades it, or restores the record.
+@Suite struct ReferencedDeleteTests {
+    static func topology(policy: String? = nil) -> String {
+        let extra = policy.map { #", "on_referenced_delete": "\#($0)""# } ?? ""
+        return """
+        {
+          "version": 1,
+          "entities": {
+            "customer": {"fields": {"email": {"type": "string", "required": true}, "name": {"type": "string"}},
+                         "match": [["email"]]\(extra)},
+            "order": {"fields": {"number": {"type": "string", "required": true}, "customer": {"type": "ref", "entity": "customer"}},
+                      "match": [["number"]]}
+          },
+          "systems": {
+            "sheet": {"adapter": "jsonl", "entities": {
+              "customer": {"object": "c", "fields": {"email": "email", "name": "name"}},
+              "order": {"object": "o", "fields": {"number": "number", "customer": "customer_id"}}}},
+            "app": {"adapter": "jsonl", "entities": {
+              "customer": {"object": "c", "fields": {"email": "email", "name": "name"}},
+              "order": {"object": "o", "fields": {"number": "number", "customer": "customer_id"}}}},
+            "crm": {"adapter": "jsonl", "entities": {
+              "customer": {"object": "c", "cursor": "seq", "fields": {"email": "email", "name": "name"}}}}
+          }
+        }
+        """
+    }
+
+    /// Ann and Bruno in the sheet; Bruno has two orders. app refuses to delete a customer that
+    /// orders refer to (a foreign key), as SQLite and PostgreSQL do.
+    static func synced(policy: String? = nil) async throws -> SyncFixture {
+        let f = try SyncFixture(json: topology(policy: policy))
+        await f.app.addForeignKey(from: "o", "customer_id", to: "c")
+        await f.sheet.put("c", "c1", ["email": "ann@example.com", "name": "Ann"])
+        await f.sheet.put("c", "c2", ["email": "bruno@example.com", "name": "Bruno"])
+        await f.sheet.put("o", "o1", ["number": "1001", "customer_id": "c2"])
+        await f.sheet.put("o", "o2", ["number": "1002", "customer_id": "c2"])
+        await f.sheet.put("o", "o3", ["number": "1003", "customer_id": "c1"])
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
+        #expect(await f.app.records("o").count == 3)
+        _ = await f.takeWrites()
+        return f
+    }
+
+    static func emails(_ spoke: InMemorySpoke) async -> Set<String> {
+        Set(await spoke.records("c").values.compactMap { $0["email"]?.stringValue })
+    }
+
+    @Test func byDefaultADeleteOfAReferencedEntityIsHeldAndNothingIsDeletedAnywhere() async throws {
+        let f = try await Self.synced()
+        await f.sheet.remove("c", "c2")
+        let report = try await f.sync()
+        #expect(report.status == .partial)
+        let held = try #require(report.quarantined.first)
+        #expect(report.quarantined.count == 1 && held.reason == "referenced_delete" && held.externalID == "c2")
+        #expect(held.message.contains("deleted in 'sheet', but 2 live order records"), "\(held.message)")
+        #expect(held.message.contains("nothing was deleted anywhere"))
+        #expect(await Self.emails(f.app) == ["ann@example.com", "bruno@example.com"])
+        #expect(await Self.emails(f.crm) == ["ann@example.com", "bruno@example.com"])
+        #expect(await f.takeWrites() == 0)
+
+        // The next run looks again: the same entry, still nothing deleted.
+        let again = try await f.sync()
+        #expect(again.quarantined.map(\.id) == [held.id])
+        #expect(await f.takeWrites() == 0)
+
+        // Bruno re-added to the sheet (another row ID): it takes the old row's place, no duplicate,
+        // and the sheet's orders, which still name the old row, are pointed at the new one.
+        await f.sheet.put("c", "c9", ["email": "bruno@example.com", "name": "Bruno"])
+        let readded = try await f.sync()
+        #expect(readded.quarantined.allSatisfy { $0.reason == "unresolved_ref" }, "\(readded.quarantined)")
+        #expect(await Self.emails(f.app) == ["ann@example.com", "bruno@example.com"])
+        #expect(await f.app.records("c").count == 2)
+        #expect(try f.store.read { try $0.link(entity: "customer", system: "sheet", externalID: "c9") }?.state == .linked)
+        #expect(await f.sheet.records("o").values.filter { $0["customer_id"] == "c9" }.count == 2)
+        let settled = try await f.sync()
+        #expect(settled.status == .ok, "\(settled.quarantined)")
+        #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
+    }
+
+    @Test func aHeldDeleteGoesThroughOnceNothingRefersToItAnyMore() async throws {
+        let f = try await Self.synced()
+        await f.sheet.remove("c", "c2")
+        try await f.sync()
+        await f.sheet.remove("o", "o1")
+        await f.sheet.remove("o", "o2")
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
+        #expect(await Self.emails(f.app) == ["ann@example.com"])
+        #expect(await Self.emails(f.crm) == ["ann@example.com"])
+        #expect(await f.app.records("o").count == 1)
+        #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
+    }
+
+    @Test func aCustomerDeletedWithItsOrdersIsDeletedEverywhereInOneRunChildrenFirst() async throws {
+        let f = try await Self.synced()
+        await f.sheet.remove("c", "c2")
+        await f.sheet.remove("o", "o1")
+        await f.sheet.remove("o", "o2")
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
+        #expect(await Self.emails(f.app) == ["ann@example.com"])
+        #expect(await f.app.records("o").count == 1)
+        #expect(await Self.emails(f.crm) == ["ann@example.com"])
+        _ = await f.takeWrites()
+        try await f.sync()
+        #expect(await f.takeWrites() == 0)
+    }
+
+    @Test func cascadeDeletesTheOrdersWithTheirCustomerEverywhere() async throws {
+        let f = try await Self.synced(policy: "cascade")
+        await f.sheet.remove("c", "c2")
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
+        #expect(report.notices.contains { $0.contains("2 entities referring to it were deleted with it") }, "\(report.notices)")
+        #expect(await f.sheet.records("o").count == 1)
+        #expect(await f.app.records("o").count == 1)
+        #expect(await Self.emails(f.app) == ["ann@example.com"])
+        #expect(await Self.emails(f.crm) == ["ann@example.com"])
+        _ = await f.takeWrites()
+        try await f.sync()
+        #expect(await f.takeWrites() == 0)
+    }
+
+    @Test func restoreRecreatesTheRecordInTheSystemThatDeletedIt() async throws {
+        let f = try await Self.synced(policy: "restore")
+        await f.sheet.remove("c", "c2")
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined)")
+        #expect(report.notices.contains { $0.contains("it is re-created there (on_referenced_delete: restore)") })
+        #expect(await Self.emails(f.sheet) == ["ann@example.com", "bruno@example.com"])
+        #expect(await Self.emails(f.app) == ["ann@example.com", "bruno@example.com"])
+        // The orders in the sheet point at the re-created Bruno.
+        let bruno = try #require(await f.sheet.records("c").first { $0.value["email"] == "bruno@example.com" }?.key)
+        #expect(await f.sheet.records("o").values.filter { $0["customer_id"]?.stringValue == bruno.rawValue }.count == 2)
+        _ = await f.takeWrites()
+        try await f.sync()
+        #expect(await f.takeWrites() == 0)
+    }
+}
