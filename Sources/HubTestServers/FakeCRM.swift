@@ -114,7 +114,9 @@ public actor FakeCRM {
 
     private var server: HTTPServer?
     private var serverTask: Task<Void, any Error>?
-    private var executor: ThreadTaskExecutor?
+    /// The fake's own thread: its server and its actor run there, never on Swift's pool.
+    private let executor = ThreadTaskExecutor(name: "hubctl.fake-crm")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var store: [String: [Int: Record]] = [:]
     private var nextID = 1
     private var lastMillis: Int64 = 0
@@ -138,8 +140,6 @@ public actor FakeCRM {
         }
         self.server = server
         // A thread of its own: the fake keeps answering while tests block the cooperative pool.
-        let executor = ThreadTaskExecutor(name: "hubctl.fake-crm")
-        self.executor = executor
         serverTask = Task(executorPreference: executor) { try await server.run() }
         try await server.waitUntilListening(timeout: 60)
         if case .ip4(_, let port)? = await server.listeningAddress { self.port = port }
@@ -153,7 +153,7 @@ public actor FakeCRM {
         await server?.stop()
         serverTask?.cancel()
         _ = await serverTask?.result
-        executor?.finish()
+        // The thread stays: the fake's state (its request log) is still read after it stopped serving.
     }
 
     /// Adds a scripted fault.
