@@ -85,7 +85,7 @@ let package = Package(
         ]),
         // The reliability battery: kills, faults, locks and malformed input against the binary.
         .testTarget(name: "ReliabilityTests", dependencies: [
-            "hubctl", "HubCore", "HubStore", "HubTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "hubctl", "HubCore", "HubStore", "HubTesting", "HubTestServers", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [

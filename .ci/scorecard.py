@@ -45,7 +45,11 @@ parts = [
     f"lock {f('T10', 'exactly_one_ran')}/{f('T10', 'trials')}",
     f"zombie_commits {f('T10-fencing', 'zombie_commits_accepted')}",
 ]
-for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T10", "T10-fencing"}):
+if "T8" in tests:
+    scanned = tests["T8"].get("bytes_scanned", 0) / 1e6
+    parts.append(f"secret_leaks {f('T8', 'leaks')} ({f('T8', 'canary_slots')} canary slots, "
+                 f"{f('T8', 'places_scanned')} places, {scanned:.1f} MB scanned)")
+for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T8", "T10", "T10-fencing"}):
     parts.append(extra + " " + " ".join(f"{k}={v}" for k, v in sorted(tests[extra].items())))
 print("reliability: " + ", ".join(parts))
 if failures:

@@ -73,7 +73,7 @@ as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg.lo
   -o "-k $WORK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 $SSL_OPTS" \
   >/dev/null || { cat "$WORK/pg.log" >&2; exit 1; }
 as_root runuser -u postgres -- psql -q -h "$WORK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 \
-  -c "CREATE ROLE hubctl LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" -c "CREATE DATABASE hubctl_test OWNER hubctl" >/dev/null
+  -c "CREATE ROLE hubctl LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD'" -c "CREATE DATABASE hubctl_test OWNER hubctl" >/dev/null
 export HUBCTL_TEST_POSTGRES_HOST=127.0.0.1 HUBCTL_TEST_POSTGRES_PORT="$PG_PORT" HUBCTL_TEST_POSTGRES_USER=hubctl \
   HUBCTL_TEST_POSTGRES_PASSWORD="$PG_PASSWORD" HUBCTL_TEST_POSTGRES_DATABASE=hubctl_test
 log "PostgreSQL 15 on 127.0.0.1:$PG_PORT"

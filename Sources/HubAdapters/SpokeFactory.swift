@@ -50,10 +50,14 @@ public enum SpokeFactory {
             guard !command.isEmpty else {
                 throw SpokeError(.configuration, system: system.name, message: "connection.command is missing")
             }
+            let megabytes = system.connection["max_line_mb"]?.numberValue
             return ExecSpoke(system: system.name, command: command, directory: baseDirectory,
                              settings: system.connection["settings"] ?? [:],
                              tombstones: system.connection["tombstones"]?.boolValue ?? false,
-                             timeout: system.connection["timeout"]?.numberValue ?? 60, secrets: secrets)
+                             timeout: system.connection["timeout"]?.numberValue ?? 60,
+                             maxLineBytes: megabytes.map { Int($0 * 1_048_576) } ?? ExecSpoke.defaultMaxLineBytes,
+                             maxPages: system.connection["max_pages"]?.intValue.map { Int($0) } ?? PaginationGuard.defaultMaxPages,
+                             secrets: secrets)
         }
     }
 

@@ -79,7 +79,34 @@ public actor FakeCRM {
         public var status: Int
     }
 
+    /// How lists continue past their first page.
+    public enum Paging: String, Sendable, CaseIterable {
+        /// `paging.next.after` in the body, sent back as `after` (HubSpot's).
+        case cursor
+        /// The next page's URL in a `Next-Page` header (Kinto's).
+        case header
+        /// The next page's URL in `Link: <…>; rel="next"`.
+        case link
+        /// The next page's URL in the body, at `paging.next.link`.
+        case nextURL = "next_url"
+        /// `?page=N` from 1; the list ends with a short or empty page.
+        case page
+        /// `?offset=N`; the list ends with a short or empty page.
+        case offset
+    }
+
     public nonisolated let token: String
+    /// How lists continue past their first page (default: a cursor in the body).
+    public var paging: Paging = .cursor
+    /// When set, requests authenticate with this header (`X-API-Key: <key>`) instead of a bearer token.
+    public var apiKey: (header: String, value: String)?
+    /// When true, every error answer (401, injected faults) echoes the request's headers in its
+    /// body, as careless servers do.
+    public var echoesHeaders = false
+    /// When true, lists never end: a next-page cursor or link points back at the page just
+    /// read, and page numbers and offsets are ignored (every request answers the first page),
+    /// as broken APIs do.
+    public var repeatsPages = false
     public private(set) var requests: [LoggedRequest] = []
     /// Properties a create must carry (a 400 otherwise, like a CRM's required fields).
     public var requiredProperties: Set<String> = []
@@ -87,7 +114,9 @@ public actor FakeCRM {
 
     private var server: HTTPServer?
     private var serverTask: Task<Void, any Error>?
-    private var executor: ThreadTaskExecutor?
+    /// The fake's own thread: its server and its actor run there, never on Swift's pool.
+    private let executor = ThreadTaskExecutor(name: "hubctl.fake-crm")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var store: [String: [Int: Record]] = [:]
     private var nextID = 1
     private var lastMillis: Int64 = 0
@@ -111,8 +140,6 @@ public actor FakeCRM {
         }
         self.server = server
         // A thread of its own: the fake keeps answering while tests block the cooperative pool.
-        let executor = ThreadTaskExecutor(name: "hubctl.fake-crm")
-        self.executor = executor
         serverTask = Task(executorPreference: executor) { try await server.run() }
         try await server.waitUntilListening(timeout: 60)
         if case .ip4(_, let port)? = await server.listeningAddress { self.port = port }
@@ -126,7 +153,7 @@ public actor FakeCRM {
         await server?.stop()
         serverTask?.cancel()
         _ = await serverTask?.result
-        executor?.finish()
+        // The thread stays: the fake's state (its request log) is still read after it stopped serving.
     }
 
     /// Adds a scripted fault.
@@ -161,6 +188,18 @@ public actor FakeCRM {
     public func remove(_ type: String, id: String) {
         if let key = Int(id) { store[type]?[key] = nil }
     }
+
+    /// Sets how lists continue, and whether they never end.
+    public func setPaging(_ paging: Paging, repeating: Bool = false) {
+        self.paging = paging
+        repeatsPages = repeating
+    }
+
+    /// Authenticates requests by an API-key header instead of the bearer token.
+    public func setAPIKey(header: String, value: String) { apiKey = (header, value) }
+
+    /// Makes error answers echo the request's headers (credentials included).
+    public func setEchoesHeaders(_ on: Bool) { echoesHeaders = on }
 
     /// Forgets the request log.
     public func clearLog() { requests = [] }
@@ -205,8 +244,13 @@ public actor FakeCRM {
     private func respond(method: String, path: String, query: [String: String], headers: [String: String],
                          body: Data) async -> HTTPResponse {
         let authorization = headers.first { $0.key.lowercased() == "authorization" }?.value ?? ""
-        guard authorization == "Bearer \(token)" else {
-            return json(401, ["status": "error", "message": .string("invalid token: \(authorization)")])
+        let echo: Value = .object(Dictionary(uniqueKeysWithValues: headers.map { ($0.key, Value.string($0.value)) }))
+        let authorized = apiKey.map { key in headers.first { $0.key.lowercased() == key.header.lowercased() }?.value == key.value }
+            ?? (authorization == "Bearer \(token)")
+        guard authorized else {
+            var body: [String: Value] = ["status": "error", "message": .string("invalid token: \(authorization)")]
+            if echoesHeaders { body["request_headers"] = echo }
+            return json(401, .object(body), headers: ["WWW-Authenticate": "Bearer error=\"invalid_token\", token=\"\(authorization)\""])
         }
         let action = fault(method: method, path: path)
         switch action {
@@ -217,7 +261,9 @@ public actor FakeCRM {
             case .date(let s)?: extra["Retry-After"] = HTTPDate.string(Date().addingTimeInterval(Double(s)))
             case nil: break
             }
-            return json(code, ["status": "error", "message": "injected fault"], headers: extra)
+            var body: [String: Value] = ["status": "error", "message": "injected fault"]
+            if echoesHeaders { body["request_headers"] = echo }
+            return json(code, .object(body), headers: extra)
         case .delay(let seconds)?:
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
         case .malformedBody?:
@@ -242,15 +288,7 @@ public actor FakeCRM {
         let input = (try? JSONParser.parse(String(decoding: body, as: UTF8.self))) ?? .null
         switch (method, id) {
         case ("GET", nil):
-            let limit = max(1, min(100, Int(query["limit"] ?? "") ?? 10))
-            let after = Int(query["after"] ?? "") ?? 0
-            let since = query["updatedAfter"]
-            let matching = records(type).filter { r in Int(r.id)! > after && (since.map { r.updatedAt > $0 } ?? true) }
-            var out: [String: Value] = ["results": .array(matching.prefix(limit).map(\.json))]
-            if matching.count > limit, let last = matching.prefix(limit).last {
-                out["paging"] = ["next": ["after": .string(last.id)]]
-            }
-            return json(200, .object(out))
+            return list(type, path: path, query: query)
         case ("GET", let id?):
             guard let key = Int(id), let record = store[type]?[key] else { return json(404, ["message": "not found"]) }
             return json(200, record.json)
@@ -277,6 +315,48 @@ public actor FakeCRM {
         default:
             return json(405, ["message": "method not allowed"])
         }
+    }
+
+    /// A page of a list in the fake's paging style (see ``Paging``, ``repeatsPages``).
+    private func list(_ type: String, path: String, query: [String: String]) -> HTTPResponse {
+        let limit = max(1, min(100, Int(query["limit"] ?? "") ?? 10))
+        let since = query["updatedAfter"]
+        let all = records(type).filter { r in since.map { r.updatedAt > $0 } ?? true }
+        var page: ArraySlice<Record>
+        var next: String?
+        switch paging {
+        case .page, .offset:
+            let param = paging == .page ? "page" : "offset"
+            var start = Int(query[param] ?? "") ?? (paging == .page ? 1 : 0)
+            if repeatsPages { start = paging == .page ? 1 : 0 }
+            let skip = paging == .page ? (start - 1) * limit : start
+            page = all.dropFirst(max(0, skip)).prefix(limit)
+        case .cursor, .header, .link, .nextURL:
+            let after = Int(query["after"] ?? "") ?? 0
+            let matching = all.filter { Int($0.id)! > after }
+            page = matching.prefix(limit)
+            if matching.count > limit, let last = page.last {
+                // A repeating list points at the page just read (or, from the first page, at the second, then back).
+                next = repeatsPages && query["after"] != nil ? String(after) : last.id
+            }
+        }
+        var out: [String: Value] = ["results": .array(page.map(\.json))]
+        var headers: [String: String] = [:]
+        if let next {
+            var items = query.filter { $0.key != "after" }.map { URLQueryItem(name: $0.key, value: $0.value) }
+            items.append(URLQueryItem(name: "after", value: next))
+            var parts = URLComponents(string: url() + (path.hasPrefix("/") ? path : "/" + path)) ?? URLComponents()
+            parts.queryItems = items.sorted { $0.name < $1.name }
+            let link = parts.string ?? ""
+            switch paging {
+            case .cursor: out["paging"] = ["next": ["after": .string(next)]]
+            case .header: headers["Next-Page"] = link
+            case .link: headers["Link"] = "<\(link)>; rel=\"next\""
+            case .nextURL: out["paging"] = ["next": ["link": .string(link)]]
+            case .page, .offset: break
+            }
+        }
+        return json(200, .object(out), headers: headers)
     }
 
     private func json(_ status: Int, _ value: Value, headers extra: [String: String] = [:]) -> HTTPResponse {

@@ -2,10 +2,11 @@ import Foundation
 
 /// Runs tasks on one thread of its own instead of Swift's cooperative pool.
 ///
-/// Test servers run on it so that they keep answering while tests block the (small) pool, for
-/// instance by waiting synchronously for a `hubctl` process that talks to the server. The lock
+/// Test servers run on it — their tasks, and as the serial executor of their actor, their state
+/// too — so that they keep answering while tests block the (small) pool, for instance by
+/// waiting synchronously for a `hubctl` process that talks to the server. The lock
 /// (the condition) guards the job queue.
-final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class ThreadTaskExecutor: TaskExecutor, SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var finishing = false
@@ -43,7 +44,7 @@ final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {
             }
             let job = jobs.removeFirst()
             condition.unlock()
-            job.runSynchronously(on: asUnownedTaskExecutor())
+            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
     }
 }

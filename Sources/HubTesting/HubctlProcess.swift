@@ -3,7 +3,7 @@ import HubCore
 
 /// Runs the built `hubctl` binary and captures what it printed.
 public struct HubctlProcess {
-    public struct Result {
+    public struct Result: Sendable {
         public var exitCode: Int32
         /// True when the process was killed by a signal (then `exitCode` is the signal).
         public var killedBySignal: Bool

@@ -12,13 +12,13 @@ extension TopologyDecoder {
     static let restRetryKeys = ["max_attempts", "base_delay", "max_delay", "max_retry_after"]
     static let restEndpointKeys = ["path", "item_path", "records", "record", "envelope", "record_fields", "query",
                                    "limit_param", "pagination", "since_param", "tombstone", "create", "update", "delete",
-                                   "idempotency_header"]
-    static let restPaginationKeys = ["style", "param", "start", "next", "header"]
+                                   "idempotency_header", "if_match"]
+    static let restPaginationKeys = ["style", "param", "start", "next", "header", "max_pages"]
     static let restPaginationStyles = ["none", "page", "offset", "cursor", "header", "link", "next_url"]
     static let restOperationKeys = ["method", "path"]
     static let restMethods = ["POST", "PUT", "PATCH", "DELETE"]
     static let restTombstoneKeys = ["field", "value"]
-    static let execConnectionKeys = ["command", "settings", "timeout", "tombstones"]
+    static let execConnectionKeys = ["command", "settings", "timeout", "tombstones", "max_line_mb", "max_pages"]
 
     /// Connection keys that hold secrets: their values must come from the environment.
     static let secretKeys: Set<String> = ["password", "token", "value"]
@@ -44,6 +44,24 @@ extension TopologyDecoder {
             port.report("expected a port number, found \(port.value.typeName)")
         }
         checkSecret(c["password"])
+    }
+
+    /// Checks a postgres URL once `${ENV}` is substituted: it must read one way only (a raw `@`
+    /// or `/` in a password would move part of it into the host or database name, which are
+    /// printed). Its password, decoded and as written, joins the secrets scrubbed from output.
+    func checkPostgresURL(_ node: Node, _ url: String) {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { return }
+        do {
+            let parts = try ConnectionURL.parse(url, schemes: ["postgres", "postgresql"])
+            if let password = parts.password, !password.isEmpty {
+                secrets.insert(password)
+                if let raw = url.split(separator: "@", maxSplits: 1).first?.split(separator: ":").dropFirst(2).joined(separator: ":") {
+                    secrets.insert(raw)
+                }
+            }
+        } catch {
+            node.report(error.message)
+        }
     }
 
     /// Checks a rest connection.
@@ -94,8 +112,10 @@ extension TopologyDecoder {
             _ = e[key]?.string()
         }
         if let q = e["query"] { _ = q.object("an object of query parameters") }
+        if let m = e["if_match"] { _ = m.bool() }
         if let p = e["pagination"], let o = p.object("an object with a style") {
             p.rejectUnknownKeys(o, allowed: Self.restPaginationKeys)
+            checkMaxPages(o["max_pages"])
             if let style = p.require(o, "style", Self.restPaginationStyles.joined(separator: " | ")), let s = style.string() {
                 if !Self.restPaginationStyles.contains(s) {
                     style.report("unknown pagination style '\(s)'; expected \(Self.restPaginationStyles.joined(separator: ", "))")
@@ -130,6 +150,16 @@ extension TopologyDecoder {
         if let s = c["settings"] { _ = s.object("an object handed to the connector") }
         if let t = c["timeout"], (t.value.numberValue ?? 0) <= 0 { t.report("expected a positive number of seconds") }
         if let t = c["tombstones"] { _ = t.bool() }
+        if let m = c["max_line_mb"], (m.value.numberValue ?? 0) <= 0 {
+            m.report("expected a positive number of megabytes (the longest answer line a connector may send; default 64)")
+        }
+        checkMaxPages(c["max_pages"])
+    }
+
+    /// `max_pages`: a whole number of pages, at least 1.
+    func checkMaxPages(_ node: Node?) {
+        guard let node else { return }
+        if (node.value.intValue ?? 0) < 1 { node.report("expected a whole number of pages, at least 1 (default 10000)") }
     }
 
     /// A secret written in the topology rather than brought in with `${NAME}` is an error: the

@@ -96,6 +96,7 @@ extension TopologyDecoder {
         }
         var out: [String: Value] = [:]
         for (key, child) in c.sorted(by: { $0.key < $1.key }) { out[key] = substitute(child, key: key) }
+        if adapter == .postgres, let node = c["url"], case .string(let url)? = out["url"] { checkPostgresURL(node, url) }
         if adapter == .csv, let d = c["delimiter"], d.string() != nil, case .string(let s)? = out["delimiter"],
             s.count != 1 || s == "\"" || s == "\n" || s == "\r"
         {

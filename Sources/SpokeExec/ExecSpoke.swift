@@ -21,6 +21,10 @@ public struct ExecSpoke: Spoke {
     public let system: SystemName
     public let capabilities: SpokeCapabilities
     let process: ExecProcess
+    let pages: PaginationGuard
+
+    /// The longest answer line accepted by default: 64 MiB.
+    public static let defaultMaxLineBytes = 64 << 20
 
     /// - Parameters:
     ///   - command: the program and its arguments.
@@ -28,18 +32,26 @@ public struct ExecSpoke: Spoke {
     ///   - settings: handed to the connector in its `open` message.
     ///   - tombstones: true when the connector reports deleted records in incremental reads
     ///     (then hubctl makes no ID scans).
-    ///   - timeout: seconds to wait for any one answer.
+    ///   - timeout: seconds to wait for any one answer; a connector that takes longer is stopped.
+    ///   - maxLineBytes: the longest answer line accepted; a longer one stops the connector.
+    ///   - maxPages: pages one read or ID scan may have before it is stopped as endless.
+    ///   - grace: seconds a stopped connector has between SIGTERM and SIGKILL.
     ///   - secrets: values scrubbed from what the connector prints on stderr and from its error messages.
     public init(system: SystemName, command: [String], directory: String, settings: Value = [:], tombstones: Bool = false,
-                timeout: Double = 60, secrets: Set<String> = []) {
+                timeout: Double = 60, maxLineBytes: Int = ExecSpoke.defaultMaxLineBytes,
+                maxPages: Int = PaginationGuard.defaultMaxPages, grace: Double = 3, secrets: Set<String> = []) {
         self.system = system
         self.capabilities = SpokeCapabilities(incrementalReads: true, tombstones: tombstones, batchWrites: true)
         self.process = ExecProcess(system: system, command: command, directory: directory, settings: settings,
-                                   timeout: timeout, secrets: secrets)
+                                   timeout: timeout, maxLineBytes: maxLineBytes, grace: grace, secrets: secrets)
+        self.pages = PaginationGuard(maxPages: maxPages)
     }
 
     /// The keys an exec system's `connection` may hold.
-    public static let connectionKeys = ["command", "settings", "timeout", "tombstones"]
+    public static let connectionKeys = ["command", "settings", "timeout", "tombstones", "max_line_mb", "max_pages"]
+
+    /// The connector's process ID while it runs (started on first use, gone once stopped).
+    public var processID: Int32? { get async { await process.processID } }
 
     /// Stops the connector (it is started again if the spoke is used again).
     public func stop() async { await process.stop() }
@@ -84,16 +96,37 @@ public struct ExecSpoke: Spoke {
         ], object: object.object)
         let records = try Self.records(answer["records"], system: system, object: object.object)
         let deleted = (answer["deleted"]?.arrayValue ?? []).compactMap(Self.id)
-        return SpokePage(records: records, deleted: deleted, next: answer["next"]?.stringValue.map(Cursor.init),
-                         isLast: answer["last"]?.boolValue ?? true)
+        let page = SpokePage(records: records, deleted: deleted, next: answer["next"]?.stringValue.map(Cursor.init),
+                             isLast: answer["last"]?.boolValue ?? true)
+        try advance("read", object, from: cursor, to: page.next, isLast: page.isLast)
+        return page
+    }
+
+    /// Stops a read whose pages come round again or never end (see ``PaginationGuard``). A
+    /// missing cursor is the start of the object: `"last": false` without a `next` reads it again.
+    func advance(_ op: String, _ object: ObjectBinding, from cursor: Cursor?, to next: Cursor?, isLast: Bool) throws {
+        let chain = "\(op) \(object.object) ", from = cursor?.value ?? "", to = next?.value ?? ""
+        do {
+            try pages.advance(from: chain + from, to: isLast ? nil : chain + to, startMarks: [from], marks: [to])
+        } catch .repeated(let page) {
+            throw SpokeError(.malformed, system: system, object: object.object, message:
+                "the connector answered \(op) page \(page) with \"last\": false and a \"next\" cursor it had already given in this "
+                    + "read, so the read would never end; it was stopped. The connector must move its cursor on every page")
+        } catch .tooManyPages(let limit) {
+            throw SpokeError(.malformed, system: system, object: object.object, message:
+                "the connector's \(op) went past \(limit) pages without \"last\": true and was stopped; "
+                    + "if the object really has that many pages, raise connection.max_pages")
+        }
     }
 
     public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         let answer = try await process.request("scan_ids", [
             "object": Self.binding(object), "cursor": cursor.map { .string($0.value) } ?? .null, "limit": .int(Int64(limit)),
         ], object: object.object)
-        return IDPage(ids: (answer["ids"]?.arrayValue ?? []).compactMap(Self.id),
-                      next: answer["next"]?.stringValue.map(Cursor.init), isLast: answer["last"]?.boolValue ?? true)
+        let page = IDPage(ids: (answer["ids"]?.arrayValue ?? []).compactMap(Self.id),
+                          next: answer["next"]?.stringValue.map(Cursor.init), isLast: answer["last"]?.boolValue ?? true)
+        try advance("scan_ids", object, from: cursor, to: page.next, isLast: page.isLast)
+        return page
     }
 
     public func fetch(_ object: ObjectBinding, ids: [ExternalID]) async throws -> [SpokeRecord] {

@@ -18,7 +18,7 @@ struct PostgresCreateKeys: Sendable {
     init(beside object: PostgresObject) { table = SQLIdentifier.qualified(object.table.schema, "hubctl_create_keys") }
 
     /// Creates the table if needed, inside the caller's transaction; false when the role may
-    /// not create it (the transaction goes on).
+    /// not create it or may not use the one another role made (the transaction goes on).
     func prepare(_ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
         try await connection.execute("SAVEPOINT hubctl_keys", logger: logger)
         do {
@@ -26,7 +26,11 @@ struct PostgresCreateKeys: Sendable {
                 "CREATE TABLE IF NOT EXISTS \(table) (object text NOT NULL, key text NOT NULL, id text NOT NULL, "
                     + "PRIMARY KEY (object, key))", logger: logger)
             try await connection.execute("RELEASE SAVEPOINT hubctl_keys", logger: logger)
-            return true
+            // The table may exist already, made by another role that never granted it to this one.
+            var usable = PostgresStatement("SELECT has_table_privilege(")
+            usable.bind(table)
+            usable.append(", 'SELECT, INSERT, UPDATE')::text")
+            return try await connection.textRows(usable, logger: logger).first?.first == "true"
         } catch let error where PostgresErrors.sqlState(error)?.hasPrefix("42") == true {
             try await connection.execute("ROLLBACK TO SAVEPOINT hubctl_keys", logger: logger)
             return false

@@ -54,21 +54,23 @@ public struct PostgresSettings: Sendable, Hashable, CustomStringConvertible {
     public static func parse(_ connection: [String: Value]) throws(SettingsError) -> PostgresSettings {
         var host: String?, port: Int?, database: String?, user: String?, password: String?
         var sslMode: SSLMode?
-        if let url = connection["url"]?.stringValue {
-            guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? "") else {
-                throw SettingsError("connection.url must look like postgres://user:password@host:5432/database")
+        if let text = connection["url"]?.stringValue {
+            let url: ConnectionURL
+            do {
+                url = try ConnectionURL.parse(text, schemes: ["postgres", "postgresql"])
+            } catch {
+                throw SettingsError("connection.url: \(error.message)")
             }
-            host = parts.host.flatMap { $0.isEmpty ? nil : $0 }
-            port = parts.port
-            user = parts.user?.removingPercentEncoding ?? parts.user
-            password = parts.password?.removingPercentEncoding ?? parts.password
-            let path = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
-            if !path.isEmpty { database = path.removingPercentEncoding ?? path }
-            for item in parts.queryItems ?? [] where item.name == "sslmode" {
-                guard let mode = item.value.flatMap(SSLMode.init(rawValue:)) else {
+            host = url.host
+            port = url.port
+            user = url.user
+            password = url.password
+            database = url.database
+            if let mode = url.query["sslmode"] {
+                guard let parsed = SSLMode(rawValue: mode) else {
                     throw SettingsError("sslmode in connection.url must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                sslMode = mode
+                sslMode = parsed
             }
         }
         if let v = connection["host"]?.stringValue { host = v }

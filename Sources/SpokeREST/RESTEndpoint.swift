@@ -48,6 +48,8 @@ public struct RESTEndpoint: Sendable, Hashable {
     /// The page-size parameter (`limit`, `_limit`, `per_page`), if the API has one.
     public var limitParam: String?
     public var pagination: Pagination
+    /// Pages one read may have; a read that goes on longer is stopped as endless.
+    public var maxPages: Int
     /// The query parameter an incremental read sends the last cursor value in (`_since`).
     public var sinceParam: String?
     /// A record is a tombstone when the value at this path equals `tombstoneValue`.
@@ -58,11 +60,15 @@ public struct RESTEndpoint: Sendable, Hashable {
     public var delete: Operation
     /// A header carrying the create's hub key (`Idempotency-Key`), so a retried create is safe.
     public var idempotencyHeader: String?
+    /// Every update is conditional: the record is fetched first, left alone when it changed
+    /// since this run read it, and written with `If-Match` (its `ETag`), so a concurrent edit
+    /// is never overwritten. Updates of nested paths always are.
+    public var ifMatch: Bool
 
     /// The keys an `endpoint` object may hold.
     public static let keys = ["path", "item_path", "records", "record", "envelope", "record_fields", "query", "limit_param", "pagination",
-                              "since_param", "tombstone", "create", "update", "delete", "idempotency_header"]
-    public static let paginationKeys = ["style", "param", "start", "next", "header"]
+                              "since_param", "tombstone", "create", "update", "delete", "idempotency_header", "if_match"]
+    public static let paginationKeys = ["style", "param", "start", "next", "header", "max_pages"]
     public static let paginationStyles = ["none", "page", "offset", "cursor", "header", "link", "next_url"]
     public static let operationKeys = ["method", "path"]
     public static let tombstoneKeys = ["field", "value"]
@@ -85,9 +91,13 @@ public struct RESTEndpoint: Sendable, Hashable {
         var endpoint = RESTEndpoint(
             path: path, itemPath: itemPath, records: try text("records") ?? "", record: try text("record") ?? "",
             envelope: envelope, recordFields: try text("record_fields") ?? "", query: [:], limitParam: try text("limit_param"), pagination: .none,
-            sinceParam: try text("since_param"), tombstoneField: nil, tombstoneValue: true,
+            maxPages: PaginationGuard.defaultMaxPages, sinceParam: try text("since_param"), tombstoneField: nil, tombstoneValue: true,
             create: Operation(method: "POST", path: path), update: Operation(method: "PATCH", path: itemPath),
-            delete: Operation(method: "DELETE", path: itemPath), idempotencyHeader: try text("idempotency_header"))
+            delete: Operation(method: "DELETE", path: itemPath), idempotencyHeader: try text("idempotency_header"), ifMatch: false)
+        if let m = o["if_match"] {
+            guard case .bool(let on) = m else { throw RESTConfigurationError("endpoint.if_match must be true or false") }
+            endpoint.ifMatch = on
+        }
         if let q = o["query"] {
             guard let object = q.objectValue else { throw RESTConfigurationError("endpoint.query must be an object of parameters") }
             for (k, v) in object {
@@ -99,7 +109,15 @@ public struct RESTEndpoint: Sendable, Hashable {
                 endpoint.query[k] = v.stringValue
             }
         }
-        if let p = o["pagination"] { endpoint.pagination = try parsePagination(p) }
+        if let p = o["pagination"] {
+            endpoint.pagination = try parsePagination(p)
+            if let m = p.objectValue?["max_pages"] {
+                guard let pages = m.intValue, pages >= 1 else {
+                    throw RESTConfigurationError("endpoint.pagination.max_pages must be a whole number of pages, at least 1")
+                }
+                endpoint.maxPages = Int(pages)
+            }
+        }
         if let t = o["tombstone"] {
             guard let object = t.objectValue, let field = object["field"]?.stringValue else {
                 throw RESTConfigurationError("endpoint.tombstone must be {\"field\": \"deleted\", \"value\": true}")

@@ -12,7 +12,8 @@ extension RESTSpoke {
         let endpoint = try endpoint(binding)
         let incremental = binding.cursorField != nil && endpoint.sinceParam != nil
         let position = try position(cursor, binding)
-        let page = try await listPage(binding, endpoint, position: position, limit: max(1, limit), incremental: incremental)
+        let page = try await listPage(binding, endpoint, position: position, limit: max(1, limit), incremental: incremental,
+                                      chain: "read")
         var records: [SpokeRecord] = []
         var deleted: [ExternalID] = []
         var highest = position.max ?? position.since
@@ -26,9 +27,10 @@ extension RESTSpoke {
         // An API has no schema to ask: the page's records show which fields it serves.
         let schema = DiscoveredObject.inferred(name: binding.object, from: records.map(\.fields), keys: [binding.idField])
         if let next = page.next {
-            let position = RESTReadPosition(next: next, since: position.since, max: incremental ? highest : nil)
+            let position = RESTReadPosition(next: next, since: position.since, max: binding.cursorField != nil ? highest : nil)
             return SpokePage(records: records, deleted: deleted, next: position.cursor, isLast: false, schema: schema)
         }
+        if binding.cursorField != nil { versions.readEnded(binding.object, highest: highest) }
         let final = incremental ? RESTReadPosition(since: highest).cursor : nil
         return SpokePage(records: records, deleted: deleted, next: final, isLast: true, schema: schema)
     }
@@ -38,7 +40,7 @@ extension RESTSpoke {
         let endpoint = try endpoint(binding)
         let position = try position(cursor, binding)
         let page = try await listPage(binding, endpoint, position: RESTReadPosition(next: position.next), limit: max(1, limit),
-                                      incremental: false)
+                                      incremental: false, chain: "scan")
         let ids = page.items.filter { !endpoint.isTombstone($0) }.compactMap { item in
             item.objectValue.flatMap { Self.id(endpoint.fields(of: $0).value(atPath: binding.idField)) }
         }
@@ -85,8 +87,11 @@ extension RESTSpoke {
     }
 
     /// One list request: its records (tombstones included) and where the next page is, if any.
+    /// - Parameters:
+    ///   - chain: the kind of read (`read`, `scan`), to stop a read whose next page was already
+    ///     read (see ``stopEndless(_:_:position:items:next:chain:)``).
     func listPage(_ binding: ObjectBinding, _ endpoint: RESTEndpoint, position: RESTReadPosition, limit: Int,
-                  incremental: Bool) async throws -> (items: [Value], next: Value?) {
+                  incremental: Bool, chain: String) async throws -> (items: [Value], next: Value?) {
         let url: URL
         if case .string(let next)? = position.next, Self.followsURLs(endpoint.pagination) {
             guard let same = client.sameOrigin(next) else {
@@ -116,6 +121,12 @@ extension RESTSpoke {
             url = client.url(endpoint.path, query: query)
         }
         let response = try await client.send("GET", url, idempotent: true, object: binding.object)
+        if response.status == 404 || response.status == 410 {
+            // The collection itself is gone (or the path is wrong): never "every record was deleted".
+            throw SpokeError(.missingObject, system: system, object: binding.object, message:
+                "\(RESTClient.label("GET", url)) answered HTTP \(response.status) \(RESTClient.reason(response.status)): the collection "
+                    + "does not exist; check connection.base_url and the entity's endpoint path, or restore the collection")
+        }
         guard (200..<300).contains(response.status) else { throw client.failure(response, "GET", url, object: binding.object) }
         let body = try json(response, "GET", url, object: binding.object)
         let list = endpoint.records.isEmpty ? body : body.value(atPath: endpoint.records)
@@ -140,7 +151,39 @@ extension RESTSpoke {
         case .link: next = response.header("Link").flatMap(Self.nextLink).map(Value.string)
         case .nextURL(let path): next = body.value(atPath: path).flatMap { $0.stringValue?.isEmpty == false ? $0 : nil }
         }
+        try stopEndless(binding, endpoint, position: position, items: items, next: next, chain: chain)
         return (items, next)
+    }
+
+    /// Stops a read whose next page was already read in this read, or that passes the endpoint's
+    /// `max_pages`. A page is known by its link or token (cursor, header, link and next_url
+    /// styles) or, where hubctl counts pages itself (page and offset), by its content: an API
+    /// that ignores the page parameter sends the same page again.
+    func stopEndless(_ binding: ObjectBinding, _ endpoint: RESTEndpoint, position: RESTReadPosition, items: [Value],
+                     next: Value?, chain: String) throws {
+        let key = "\(chain) \(binding.object) "
+        var startMarks: [String] = [], marks: [String] = []
+        switch endpoint.pagination {
+        case .page, .offset:
+            marks = [SHA256.hexString(SHA256.hash(JSONWriter.bytes(.array(items))))]
+        case .none, .cursor, .header, .link, .nextURL:
+            startMarks = [position.next?.displayText ?? ""]
+            marks = [next?.displayText ?? ""]
+        }
+        do {
+            // Pages are chained by their token (a cursor also carries the highest value seen).
+            try pages.advance(from: position.next.map { key + $0.displayText }, to: next.map { key + $0.displayText },
+                              startMarks: startMarks, marks: marks, limit: endpoint.maxPages)
+        } catch .repeated(let page) {
+            throw SpokeError(.malformed, system: system, object: binding.object, message:
+                "the API's pagination came back to a page already read in this read (page \(page), \(endpoint.paginationName) "
+                    + "pagination), so the read would never end; it was stopped. Check the endpoint's pagination settings, "
+                    + "or whether the API honours its page parameter")
+        } catch .tooManyPages(let limit) {
+            throw SpokeError(.malformed, system: system, object: binding.object, message:
+                "the API's list went past \(limit) pages without a last page and was stopped; if the collection really has "
+                    + "that many pages, raise the endpoint's pagination.max_pages")
+        }
     }
 
     static func followsURLs(_ pagination: RESTEndpoint.Pagination) -> Bool {
@@ -169,6 +212,19 @@ extension RESTSpoke {
 }
 
 extension RESTEndpoint {
+    /// The pagination style's name, as the topology writes it.
+    var paginationName: String {
+        switch pagination {
+        case .none: "none"
+        case .page: "page"
+        case .offset: "offset"
+        case .cursor: "cursor"
+        case .header(let name): "'\(name)' header"
+        case .link: "Link header"
+        case .nextURL: "next_url"
+        }
+    }
+
     /// The first page number of page pagination.
     var pageStart: Int {
         if case .page(_, let start) = pagination { return start }

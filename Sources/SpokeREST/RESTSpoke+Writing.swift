@@ -56,18 +56,27 @@ extension RESTSpoke {
             guard (200..<300).contains(response.status) else { return try recordFailure(response, op.method, url, binding) }
             let body = try json(response, op.method, url, object: binding.object)
             let record = (endpoint.record.isEmpty ? body : body.value(atPath: endpoint.record))?.objectValue.map(endpoint.fields(of:))
-            if let id = Self.id(record?.value(atPath: binding.idField)) { return .created(id) }
+            if let id = Self.id(record?.value(atPath: binding.idField)) {
+                if let field = binding.cursorField, let version = record?.value(atPath: field) {
+                    versions.wrote(binding.object, id, version)
+                }
+                return .created(id)
+            }
             if keyed { return .created(ExternalID(key)) }
             return .failed("the API answered the create without the new record's ID at '"
                            + (endpoint.record.isEmpty ? "" : endpoint.record + ".") + binding.idField
                            + "'; set the endpoint's \"record\" to where the created record is in the answer")
         case .update(let id, let fields):
+            if endpoint.ifMatch || Self.touchesNestedPath(fields, binding) {
+                return try await conditionalUpdate(id, fields, binding, endpoint)
+            }
             let op = endpoint.update
             let url = client.url(op.path, id: id)
             let response = try await client.send(op.method, url, body: body(fields, endpoint), idempotent: true,
                                                  object: binding.object)
             if response.status == 404 || response.status == 410 { return .notFound }
             guard (200..<300).contains(response.status) else { return try recordFailure(response, op.method, url, binding) }
+            rememberWritten(response, op.method, url, id, binding, endpoint)
             return .updated
         case .delete(let id):
             let op = endpoint.delete

@@ -31,6 +31,10 @@ public struct RESTSpoke: Spoke {
     /// Endpoint settings by object name.
     public let endpoints: [String: RESTEndpoint]
     let client: RESTClient
+    /// Stops reads whose pages come round again or never end.
+    let pages = PaginationGuard()
+    /// What this run's reads and writes saw of each record's version, for conditional updates.
+    let versions = RecordVersions()
 
     public var capabilities: SpokeCapabilities {
         // Tombstones stand in for ID scans only when every object reports them.
@@ -90,7 +94,8 @@ public struct RESTSpoke: Spoke {
             let sample: [[String: Value]]
             do {
                 sample = try await self.sample(binding, count: 20)
-            } catch let error as SpokeError where error.kind == .configuration && !error.message.contains("authentication failed") {
+            } catch let error as SpokeError where (error.kind == .configuration && !error.message.contains("authentication failed"))
+                || error.kind == .missingObject {
                 results.append(SpokeCheckResult(object: binding.object, problems: [error.message]))
                 continue
             }

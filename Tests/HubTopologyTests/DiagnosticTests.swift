@@ -148,7 +148,7 @@ import Testing
         ("postgres", ["systems.erp.connection.url: expected a URL like postgres://user:${PGPASSWORD}@host:5432/database"]),
         ("rest", ["systems.erp.connection.url: unknown key 'url' (allowed: base_url, auth, headers, timeout, rate_limit, retry, endpoint)",
                   "systems.erp.connection: missing required key 'base_url' (the API root, e.g. https://api.example.com/v1)"]),
-        ("exec", ["systems.erp.connection.url: unknown key 'url' (allowed: command, settings, timeout, tombstones)",
+        ("exec", ["systems.erp.connection.url: unknown key 'url' (allowed: command, settings, timeout, tombstones, max_line_mb, max_pages)",
                   #"systems.erp.connection: missing required key 'command' (the connector's program and arguments, e.g. ["python3", "connector.py"])"#]),
     ])
     func aConnectionThatDoesNotFitTheAdapterIsAValidationError(_ adapter: String, _ expected: [String]) {

@@ -128,3 +128,31 @@ import Testing
         #expect(SecretRedactor().redact("nothing to hide") == "nothing to hide")
     }
 }
+
+extension EnvironmentTests {
+    static func postgres(_ url: String) -> String {
+        topology(moreSystems: """
+            "billing": {"adapter": "postgres", "connection": {"url": "\(url)"},
+                        "entities": {"customer": {"object": "customers", "fields": {"email": "email"}}}}
+            """)
+    }
+
+    @Test func aPostgresURLWhosePasswordCannotBeReadOneWayIsRefusedAtItsPath() {
+        // The password comes from the environment with a raw @ and /: the URL would read as
+        // host "Wv" and database "Jy@db.internal:5432/billing".
+        let found = problems(Self.postgres("postgres://hubctl:${PGPASSWORD}@db.internal:5432/billing"),
+                             environment: ["PGPASSWORD": "Zq@Wv/Jy"])
+        #expect(found.count == 1 && found[0].hasPrefix("systems.billing.connection.url: "), "\(found)")
+        #expect(found.first?.contains("percent-encode") == true)
+        for part in ["Zq", "Wv", "Jy"] { #expect(!found.joined().contains(part), "\(part) in \(found)") }
+    }
+
+    @Test func anEncodedPasswordIsAcceptedAndScrubbedInBothForms() throws {
+        let t = try valid(Self.postgres("postgres://hubctl:${PGPASSWORD}@db.internal:5432/billing"),
+                          environment: ["PGPASSWORD": "Zq%40Wv%2FJy"])
+        #expect(t.secrets.redact("Zq@Wv/Jy and Zq%40Wv%2FJy") == "***** and *****")
+        // A whole URL from the environment: its password is a secret of its own too.
+        let whole = try valid(Self.postgres("${DATABASE_URL}"), environment: ["DATABASE_URL": "postgres://u:Zq%40Wv%2FJy@db/x"])
+        #expect(whole.secrets.redact("password Zq@Wv/Jy") == "password *****")
+    }
+}

@@ -229,9 +229,23 @@ struct KintoSpokeTests {
         ])
         #expect(results[0].problems.isEmpty)
         #expect(results[0].warnings == ["no sampled record has the field 'emial'; did you mean 'email'?"])
-        #expect(results[1].problems.first?.contains("no such endpoint") == true)
+        #expect(results[1].problems.first?.contains("the collection does not exist") == true, "\(results[1].problems)")
         let schema = try await spoke.discover([ObjectBinding(entity: "c", object: "crm/v3/objects/contacts", fields: [])])
         #expect(Set(schema.objects[0].fields.map(\.name)).isSuperset(of: ["id", "email", "firstname", "updatedAt"]))
+    }
+
+    @Test func aCollectionThatAnswers404IsAMissingObjectNotAnEmptyList() async throws {
+        let crm = try await FakeCRM.start(token: "tok-1234")
+        defer { Task { await crm.stop() } }
+        let spoke = try await CRMShape.spoke(crm, object: "crm/v3/gone/contacts")
+        let binding = ObjectBinding(entity: "c", object: "crm/v3/gone/contacts", fields: ["email"])
+        await #expect(throws: SpokeError.self) { _ = try await spoke.read(binding, after: nil, limit: 10) }
+        do {
+            _ = try await spoke.scanIDs(binding, after: nil, limit: 10)
+            Issue.record("a missing collection was scanned as empty")
+        } catch let error as SpokeError {
+            #expect(error.kind == .missingObject && error.message.contains("HTTP 404"), "\(error)")
+        }
     }
 
     @Test func idsArePercentEncodedAsOnePathSegment() async throws {

@@ -7,11 +7,17 @@ hubctl starts it with the topology's connection.command, sends one JSON request 
 stdin and reads one JSON answer per line on stdout. Diagnostics go to stderr.
 
 Settings (connection.settings): {"data_dir": "notes-data"} (relative to the topology's folder).
+
+It ends when hubctl does: at the end of its input (hubctl closed it, or died), on SIGTERM (the
+default action), and — should hubctl be killed while a request is being worked on — when a
+watchdog thread sees that its parent process has changed.
 """
 import json
 import os
 import sys
 import tempfile
+import threading
+import time
 
 DATA_DIR = "."
 
@@ -177,7 +183,17 @@ OPS = {"open": op_open, "read": op_read, "scan_ids": op_scan_ids, "fetch": op_fe
        "check": op_check, "discover": op_discover, "lookup_created": op_lookup_created, "count": op_count}
 
 
+def exit_when_orphaned():
+    """Ends the connector if hubctl dies (even by SIGKILL) while a request is being handled."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def main():
+    threading.Thread(target=exit_when_orphaned, daemon=True).start()
     for line in sys.stdin:
         if not line.strip():
             continue
