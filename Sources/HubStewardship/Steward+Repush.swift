@@ -6,6 +6,33 @@ import HubTopology
 
 /// Re-push: make the next `sync-all` send an entity's values to a system again.
 extension Steward {
+    /// The records of `system` that refer to `target` forget the reference their link last held
+    /// and get a new version, so the next push writes them the ID of `target`'s new record.
+    /// - Returns: how many.
+    func repointReferrers(to target: HubID, of entity: EntityName, in system: SystemName, _ entry: StewardshipEntry,
+                          _ tx: HubTransaction) throws -> Int {
+        var count = 0
+        for referring in topology.entities {
+            guard let mapper = runtime.mapper(system, referring.name) else { continue }
+            let fields = mapper.refFields.filter { $0.value == entity }.map(\.key)
+            for field in fields {
+                let referrers = try tx.referrers(of: [target], entity: referring.name, field: FieldName(field), liveOnly: true,
+                                                 linkedIn: system)[target] ?? []
+                for hubID in referrers where hubID != target {
+                    guard var link = try tx.link(entity: referring.name, system: system, hubID: hubID), link.state == .linked,
+                        link.baseData[field]?.stringValue == target.rawValue, let current = try tx.entity(hubID)
+                    else { continue }
+                    link.baseData[field] = nil
+                    link.baseHash = ContentHash.of(link.baseData, fields: mapper.inboundFields)
+                    try tx.saveLink(link)
+                    try writeVersion(current, data: current.data, origins: current.fieldOrigins, entry, tx)
+                    count += 1
+                }
+            }
+        }
+        return count
+    }
+
     /// Makes the next `sync-all` write the hub's values for an entity to `system`, exactly where
     /// the system differs.
     ///
@@ -63,6 +90,17 @@ extension Steward {
                         try tx.forgetLink(entity: entity, system: system, hubID: record.hubID, externalID: now.externalID)
                         changes.append("\(system) \(now.externalID?.rawValue ?? "-") is gone: link forgotten, the next "
                                        + "sync-all creates the record again")
+                        // A delete held for a person is settled, and the records there that refer to
+                        // the old record are written the new one's ID.
+                        if let id = now.externalID {
+                            try tx.resolveQuarantine(system: system, entity: entity, externalID: id, hubID: nil,
+                                                     direction: "pull", at: entry.at, resolution: "restored")
+                        }
+                        let repointed = try repointReferrers(to: record.hubID, of: entity, in: system, entry, tx)
+                        if repointed > 0 {
+                            changes.append("\(repointed) record\(repointed == 1 ? "" : "s") in \(system) referring to it get "
+                                           + "the new record's ID at the next sync-all")
+                        }
                         entry.detail["mode"] = "recreate"
                     }
                 }

@@ -40,8 +40,8 @@ extension PageMerger {
             try quarantine(target, hubID: link.hubID, reason: "referenced_delete",
                            message: "deleted in '\(system)', but \(described) still refer to it: nothing was deleted anywhere. "
                                + "Delete or re-point those first (the next run then applies this delete), or have it "
-                               + "re-created in '\(system)' with `hubctl unlink \(entity.name) \(link.hubID) --system \(system) "
-                               + "--forget`; on_referenced_delete: cascade or restore make this automatic")
+                               + "re-created in '\(system)' with `hubctl repush \(entity.name) \(link.hubID) --system \(system) "
+                               + "--reason …`; on_referenced_delete: cascade or restore make this automatic")
             return true
         case .restore:
             try tx.deleteLink(entity: entity.name, system: system, hubID: link.hubID)

@@ -10,8 +10,23 @@ public struct HubctlProcess {
         public var stdout: String
         public var stderr: String
 
-        /// stdout parsed as one JSON document.
+        /// stdout parsed as one JSON document (the whole envelope).
         public func json() throws -> Value { try JSONParser.parse(stdout) }
+
+        /// The `result` of the JSON envelope every `--json` output shares.
+        public func result() throws -> Value {
+            let document = try json()
+            guard let result = document.objectValue?["result"] else {
+                throw NotADocument(output: String(stdout.prefix(200)))
+            }
+            return result
+        }
+    }
+
+    /// stdout was JSON but not hubctl's envelope.
+    public struct NotADocument: Error, CustomStringConvertible {
+        public var output: String
+        public var description: String { "the output is not a hubctl JSON document (no 'result'): \(output)" }
     }
 
     /// The `hubctl` executable next to the test bundle.

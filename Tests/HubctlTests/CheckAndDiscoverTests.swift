@@ -35,7 +35,7 @@ import Testing
         let dir = try world()
         let result = try HubctlProcess.run(["check", "--json", "-t", dir.path + "/topology.json"])
         #expect(result.exitCode == 1, "a BLOB column cannot hold a datetime field: \(result.stdout)")
-        let systems = try result.json().value(atPath: "systems")?.arrayValue ?? []
+        let systems = try result.result().value(atPath: "systems")?.arrayValue ?? []
         #expect(systems.map { $0.value(atPath: "ok") } == [false, true])
         let problems = systems.first?.value(atPath: "objects")?.arrayValue?.first?.value(atPath: "problems")?.arrayValue ?? []
         #expect(problems == ["'joined' (BLOB) cannot hold datetime field 'joined': the field holds binary data"])
@@ -59,7 +59,7 @@ import Testing
         #expect(text.stdout.contains("users"))
         #expect(text.stdout.contains("email") && text.stdout.contains("INTEGER"))
         let json = try HubctlProcess.run(["discover", "sheet", "--json", "-t", dir.path + "/topology.json"])
-        let fields = try json.json().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
+        let fields = try json.result().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
         #expect(fields.compactMap { $0.value(atPath: "name")?.stringValue }.sorted() == ["Email", "Row ID"])
     }
 
@@ -81,8 +81,8 @@ import Testing
         #expect(rows == [["email": "ann@example.com", "first": "Ann", "last": "Archer", "phone": "111"]])
         let quiet = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
         #expect(quiet.exitCode == 0)
-        #expect(try quiet.json().value(atPath: "totals.push.created") == 0)
-        #expect(try quiet.json().value(atPath: "totals.push.updated") == 0)
+        #expect(try quiet.result().value(atPath: "totals.push.created") == 0)
+        #expect(try quiet.result().value(atPath: "totals.push.updated") == 0)
     }
 
     /// Every command that starts a connector scrubs what it prints of the topology's secrets,
@@ -145,7 +145,7 @@ import Testing
         let dir = try sheetWorld()
         let before = try HubctlProcess.run(["check", "--json", "-t", dir.path + "/topology.json"])
         #expect(before.exitCode == 0, "\(before.stdout)\(before.stderr)")
-        let sheet = try before.json().value(atPath: "systems")?.arrayValue?.last?.value(atPath: "objects")?.arrayValue?.first
+        let sheet = try before.result().value(atPath: "systems")?.arrayValue?.last?.value(atPath: "objects")?.arrayValue?.first
         #expect(sheet?.value(atPath: "problems") == [])
         #expect(sheet?.value(atPath: "warnings") == [.string("'people.csv' does not exist in '\(dir.path)/sheet' yet; the first push creates it")])
         // The first sync creates it; once the hub has records linked to it, its absence is a problem.
@@ -180,7 +180,7 @@ import Testing
         let rows = try SystemToolsSync.sqlite(dir.path + "/app.db", "SELECT email, since, typeof(since) FROM users ORDER BY id")
         #expect(rows == "ann@example.com|20240131|integer\nbob@example.com|20230506|integer\n")
         let quiet = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
-        #expect(try quiet.json().value(atPath: "totals.push.updated") == 0)
+        #expect(try quiet.result().value(atPath: "totals.push.updated") == 0)
     }
 
     @Test func discoverKeepsACSVsColumnOrderAndLeavesOutHubctlsOwnTable() throws {
@@ -189,12 +189,12 @@ import Testing
         let sync = try HubctlProcess.run(["sync-all", "-t", dir.path + "/topology.json"])
         #expect(sync.exitCode == 0, "\(sync.stdout)\(sync.stderr)")
         let csv = try HubctlProcess.run(["discover", "sheet", "--json", "-t", dir.path + "/topology.json"])
-        let fields = try csv.json().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
+        let fields = try csv.result().value(atPath: "objects")?.arrayValue?.first?.value(atPath: "fields")?.arrayValue ?? []
         #expect(fields.compactMap { $0.value(atPath: "name")?.stringValue } == ["Zeta", "Row ID", "Email", "Alpha", "Since"])
         // The sync created bob in app.db, and with him hubctl's key table.
         #expect(try SystemToolsSync.sqlite(dir.path + "/app.db", "SELECT count(*) FROM hubctl_create_keys") == "1\n")
         let db = try HubctlProcess.run(["discover", "app", "--json", "-t", dir.path + "/topology.json"])
-        let tables = try db.json().value(atPath: "objects")?.arrayValue?.compactMap { $0.value(atPath: "name")?.stringValue }
+        let tables = try db.result().value(atPath: "objects")?.arrayValue?.compactMap { $0.value(atPath: "name")?.stringValue }
         #expect(tables == ["users"])
     }
 }

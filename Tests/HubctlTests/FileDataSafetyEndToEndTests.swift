@@ -26,7 +26,7 @@ import Testing
     static func sync(_ dir: TemporaryDirectory, expect code: Int32 = 0) throws -> Value {
         let run = try HubctlProcess.run(["sync-all", "--json", "-t", dir.path + "/topology.json"])
         #expect(run.exitCode == code, "\(run.stdout)\(run.stderr)")
-        return try run.json()
+        return try run.result()
     }
 
     /// Everything a run wrote to the systems.
@@ -288,7 +288,7 @@ import Testing
         let check = try HubctlProcess.run(["check", "-t", dir.path + "/topology.json"])
         #expect(check.exitCode == 0, "\(check.stdout)")
         let discover = try HubctlProcess.run(["discover", "db", "--json", "-t", dir.path + "/topology.json"])
-        let objects = try discover.json().value(atPath: "objects")?.arrayValue ?? []
+        let objects = try discover.result().value(atPath: "objects")?.arrayValue ?? []
         let columns = objects.first { $0.value(atPath: "name")?.stringValue == table }?.value(atPath: "fields")?.arrayValue
         #expect(columns?.compactMap { $0.value(atPath: "name")?.stringValue } == ["id\" --", "select", "x\" FROM t; --"])
         #expect(Self.writes(try Self.sync(dir)) == [2, 0, 0])

@@ -52,7 +52,7 @@ struct FourSystemsEndToEndTests {
 
         let discovered = try await world.hubctl(["discover", "billing", "--json"])
         #expect(discovered.exitCode == 0)
-        let objects = try discovered.json().objectValue?["objects"]?.arrayValue ?? []
+        let objects = try discovered.result().objectValue?["objects"]?.arrayValue ?? []
         #expect(objects.compactMap { $0.value(atPath: "name")?.stringValue } == ["customers"])
     }
 }
@@ -208,7 +208,7 @@ struct FourSystems {
 
     /// Pushes written in a run: created + updated + deleted, over every system.
     static func writes(_ result: HubctlProcess.Result) throws -> Int64 {
-        let push = try result.json().value(atPath: "totals.push")
+        let push = try result.result().value(atPath: "totals.push")
         return ["created", "updated", "deleted"].compactMap { push?.value(atPath: $0)?.intValue }.reduce(0, +)
     }
 

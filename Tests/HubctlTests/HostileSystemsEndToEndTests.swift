@@ -116,7 +116,9 @@ import Testing
 
     /// A topology whose connector hangs in `phase` (ignoring SIGTERM, with a helper process in
     /// its group) after writing its PID to `started`, and a marker to find its processes by.
-    static func hangingWorld(_ phase: String, watchParent: Bool = false) throws -> (TemporaryDirectory, String) {
+    /// `timeout` is the connector's timeout: short to see it time out, long where the test itself
+    /// interrupts hubctl (so a busy machine cannot let the timeout win the race).
+    static func hangingWorld(_ phase: String, watchParent: Bool = false, timeout: Int = 2) throws -> (TemporaryDirectory, String) {
         let tmp = try TemporaryDirectory()
         let marker = "hubctl-e2e-hang-\(UUID().uuidString)"
         try """
@@ -144,7 +146,7 @@ import Testing
                 print(json.dumps(out), flush=True)
             """.write(toFile: tmp.path + "/hang.py", atomically: true, encoding: .utf8)
         try topology("""
-            "hang": {"adapter": "exec", "connection": {"command": ["python3", "hang.py", "\(marker)"], "timeout": 2},
+            "hang": {"adapter": "exec", "connection": {"command": ["python3", "hang.py", "\(marker)"], "timeout": \(timeout)},
                      "entities": {"customer": {"object": "customers", "fields": {"email": "email", "name": "name"}}}}
             """).write(toFile: tmp.path + "/topology.json", atomically: true, encoding: .utf8)
         try sheet(in: tmp.path)
@@ -177,7 +179,7 @@ import Testing
     }
 
     @Test func hubctlStoppedBySIGTERMEndsItsConnectorsFirst() async throws {
-        let (tmp, marker) = try Self.hangingWorld("read")
+        let (tmp, marker) = try Self.hangingWorld("read", timeout: 120)
         let result = try await Self.interrupt(tmp, with: SIGTERM)
         #expect(result.killedBySignal && result.exitCode == SIGTERM, "\(result.exitCode) \(result.stderr)")
         let left = try await Self.leftovers(marker)
@@ -185,7 +187,7 @@ import Testing
     }
 
     @Test func aConnectorWatchingItsParentEndsWhenHubctlIsKilled() async throws {
-        let (tmp, marker) = try Self.hangingWorld("read", watchParent: true)
+        let (tmp, marker) = try Self.hangingWorld("read", watchParent: true, timeout: 120)
         let result = try await Self.interrupt(tmp, with: SIGKILL)
         #expect(result.killedBySignal && result.exitCode == SIGKILL)
         let left = try await Self.leftovers(marker)

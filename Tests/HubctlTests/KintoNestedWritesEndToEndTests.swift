@@ -98,7 +98,7 @@ struct KintoNestedWritesEndToEndTests {
 
     /// Records a run created, updated or deleted in `system` (from `sync-all --json`).
     static func updated(_ run: HubctlProcess.Result, system: String) throws -> Int64 {
-        let entities = try #require(try run.json().value(atPath: "systems")?.objectValue?[system]?.value(atPath: "entities")?.objectValue,
+        let entities = try #require(try run.result().value(atPath: "systems")?.objectValue?[system]?.value(atPath: "entities")?.objectValue,
                                     "\(run.stdout)")
         return entities.values.reduce(0) { sum, entity in
             sum + ["created", "updated", "deleted"].reduce(0) { $0 + (entity.value(atPath: "push.\($1)")?.intValue ?? 0) }
@@ -127,6 +127,6 @@ struct KintoNestedWritesEndToEndTests {
         #expect(after.exitCode == 0, "\(after.stdout)\(after.stderr)")
         #expect(try Self.updated(after, system: "kinto") == 0 && Self.updated(after, system: "sheet") == 0, "\(after.stdout)")
         let quarantine = try await world.hubctl(["quarantine", "list", "--json"])
-        #expect((try quarantine.json().value(atPath: "entries")?.arrayValue ?? []).isEmpty, "\(quarantine.stdout)")
+        #expect((try quarantine.result().value(atPath: "entries")?.arrayValue ?? []).isEmpty, "\(quarantine.stdout)")
     }
 }

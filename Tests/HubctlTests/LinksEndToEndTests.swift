@@ -52,7 +52,7 @@ import Testing
     @Test func runsShowGivesOneRunsCountsByIDOrPrefix() throws {
         let demo = try Demo()
         let history = try demo.run(["history", "--json"])
-        let id = try #require(try history.json().objectValue?["runs"]?.arrayValue?.first?.objectValue?["run_id"]?.stringValue)
+        let id = try #require(try history.result().objectValue?["runs"]?.arrayValue?.first?.objectValue?["run_id"]?.stringValue)
         let json = try demo.run(["runs", "show", id, "--json"])
         #expect(json.exitCode == 0, "\(json.stderr)")
         let result = try #require(try json.json().objectValue?["result"]?.objectValue)

@@ -97,7 +97,7 @@ import Testing
         try SyncAllEndToEndTests.execute(dir + "/crm.db", "DELETE FROM contacts WHERE email IN ('ann@example.com', 'bob@example.com')")
         let guarded = try Self.sync(dir, ["--json"])
         #expect(guarded.exitCode == 3)
-        let trips = try guarded.json().objectValue?["mass_delete_guard"]?.arrayValue ?? []
+        let trips = try guarded.result().objectValue?["mass_delete_guard"]?.arrayValue ?? []
         #expect(trips.first?.stringValue?.hasPrefix("mass-delete guard: 2 of 3 linked customer records (67 %") == true)
         #expect(try SyncAllEndToEndTests.rows(dir + "/billing.db", "SELECT * FROM accounts WHERE active = 1").count == 3)
         let allowed = try Self.sync(dir, ["--allow-mass-delete"])
@@ -118,7 +118,7 @@ import Testing
 
         let list = try HubctlProcess.run(["conflicts", "list", "--open", "--json", "-t", dir + "/topology.json"])
         #expect(list.exitCode == 0)
-        let conflicts = try list.json().objectValue?["conflicts"]?.arrayValue ?? []
+        let conflicts = try list.result().objectValue?["conflicts"]?.arrayValue ?? []
         #expect(conflicts.count == 1)
         let conflict = try #require(conflicts.first?.objectValue)
         #expect(conflict["field"] == "name")

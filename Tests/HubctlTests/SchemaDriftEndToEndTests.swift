@@ -75,7 +75,7 @@ import Testing
         func applySuggestedMapping(_ system: String) throws -> Value {
             let diff = try hubctl(["discover", system, "--diff", "--json"])
             guard diff.exitCode == 0 else { throw ToolFailure(message: "discover --diff failed: \(diff.stderr)") }
-            let patch = try diff.json().value(atPath: "patch") ?? .null
+            let patch = try diff.result().value(atPath: "patch") ?? .null
             try SchemaDriftEndToEndTests.apply(patch, to: topology)
             return patch
         }
@@ -97,11 +97,11 @@ import Testing
     }
 
     static func drift(_ result: HubctlProcess.Result) throws -> [Value] {
-        try result.json().value(atPath: "schema_drift")?.arrayValue ?? []
+        try result.result().value(atPath: "schema_drift")?.arrayValue ?? []
     }
 
     static func writes(_ result: HubctlProcess.Result) throws -> Int64 {
-        let totals = try result.json().value(atPath: "totals")
+        let totals = try result.result().value(atPath: "totals")
         return ["push.created", "push.updated", "push.deleted", "pull.created", "pull.updated", "pull.deleted"]
             .compactMap { totals?.value(atPath: $0)?.intValue }.reduce(0, +)
     }
@@ -129,8 +129,8 @@ import Testing
         #expect(drift.first?.value(atPath: "new_field") == "Land")
         #expect(drift.first?.value(atPath: "pauses") == true)
         #expect(drift.first?.value(atPath: "message")?.stringValue?.contains("same values on 5 of 5 linked records") == true)
-        #expect(try run.json().value(atPath: "systems.sheet.entities.customer.paused") == true)
-        #expect(try run.json().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
+        #expect(try run.result().value(atPath: "systems.sheet.entities.customer.paused") == true)
+        #expect(try run.result().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
         // Nothing emptied anywhere, nothing written to the sheet, no cursor or push mark moved.
         var after = try demo.contents()
         #expect(after["crm"] == before["crm"])
@@ -225,8 +225,8 @@ import Testing
         #expect(drift.first?.value(atPath: "system") == "crm")
         #expect(drift.first?.value(atPath: "change") == "renamed")
         #expect(drift.first?.value(atPath: "new_field") == "mobile_phone")
-        #expect(try run.json().value(atPath: "systems.crm.entities.customer.paused") == true)
-        #expect(try run.json().value(atPath: "systems.crm.entities.employee.paused") == nil, "the other table of crm syncs")
+        #expect(try run.result().value(atPath: "systems.crm.entities.customer.paused") == true)
+        #expect(try run.result().value(atPath: "systems.crm.entities.employee.paused") == nil, "the other table of crm syncs")
         #expect(try demo.contents() == before)
         #expect(try demo.progress("crm").cursors == progress.cursors)
         #expect(try demo.sql("crm.db", "SELECT count(mobile_phone) FROM contacts") == "2")
@@ -302,8 +302,8 @@ import Testing
         let drift = try Self.drift(run)
         #expect(drift.map { $0.value(atPath: "change") } == ["removed"])
         #expect(drift.first?.value(atPath: "field") == "country")
-        #expect(try run.json().value(atPath: "systems.app.status") == "ok", "only app × customer pauses, not the system")
-        #expect(try run.json().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
+        #expect(try run.result().value(atPath: "systems.app.status") == "ok", "only app × customer pauses, not the system")
+        #expect(try run.result().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
         let after = try demo.contents()
         #expect(after["crm"] == before["crm"] && after["sheet"] == before["sheet"])
 
@@ -346,11 +346,11 @@ import Testing
             """)
         let run = try HubctlProcess.run(["sync-all", "--json", "-t", topology])
         #expect(run.exitCode == 3, "\(run.stdout)")
-        let drift = try run.json().value(atPath: "schema_drift")?.arrayValue ?? []
+        let drift = try run.result().value(atPath: "schema_drift")?.arrayValue ?? []
         #expect(drift.map { $0.value(atPath: "change") } == ["type_changed"])
         #expect(drift.first?.value(atPath: "old_type") == "TEXT" && drift.first?.value(atPath: "new_type") == "INTEGER")
         #expect(drift.first?.value(atPath: "message")?.stringValue?.contains("\"format\": \"unix\"") == true, "\(drift)")
-        #expect(try run.json().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
+        #expect(try run.result().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
         #expect(try Demo.sqlite(tmp.path + "/crm.db", "SELECT email, since FROM people ORDER BY email")
                 == "ann@example.com|2024-05-01\nbob@example.com|2023-01-15\n")
 

@@ -19,7 +19,7 @@ struct SchemaDriftServicesTests {
     func applySuggestedMapping(_ world: FourSystems, _ system: String) async throws -> Value {
         let diff = try await world.hubctl(["discover", system, "--diff", "--json"])
         #expect(diff.exitCode == 0, "\(diff.stdout)\(diff.stderr)")
-        let patch = try diff.json().value(atPath: "patch") ?? .null
+        let patch = try diff.result().value(atPath: "patch") ?? .null
         try SchemaDriftEndToEndTests.apply(patch, to: world.topology)
         return patch
     }
@@ -79,7 +79,7 @@ struct SchemaDriftServicesTests {
         #expect(drift.first?.value(atPath: "new_field") == "mobile")
         #expect(drift.first?.value(atPath: "message")?.stringValue?.contains("same values on 4 of 4 linked records") == true,
                 "\(drift)")
-        #expect(try renamed.json().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
+        #expect(try renamed.result().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
         var seen = try await others(world)
         for system in ["crm", "app", "sheet"] { #expect(seen[system] == converged[system], "\(system) keeps its phones") }
 
@@ -107,7 +107,7 @@ struct SchemaDriftServicesTests {
         let typeDrift = try SchemaDriftEndToEndTests.drift(retyped)
         #expect(typeDrift.map { $0.value(atPath: "change") } == ["type_changed"])
         #expect(typeDrift.first?.value(atPath: "old_type") == "text" && typeDrift.first?.value(atPath: "new_type") == "bytea")
-        #expect(try retyped.json().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
+        #expect(try retyped.result().value(atPath: "quarantined")?.arrayValue?.isEmpty == true)
         try await psql(world, "ALTER TABLE customers ALTER COLUMN mobile TYPE text USING convert_from(mobile, 'UTF8')")
         let back = try await world.hubctl(["sync-all", "--json"])
         #expect(back.exitCode == 0, "\(back.stdout)")

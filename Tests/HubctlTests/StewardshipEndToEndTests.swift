@@ -47,7 +47,7 @@ import Testing
         }
         let csv = try String(contentsOfFile: demo.dir + "/sheet/customers.csv", encoding: .utf8)
         let quiet = try demo.run(["sync-all", "--json"])
-        let totals = try quiet.json().objectValue?["totals"]?.objectValue
+        let totals = try quiet.result().objectValue?["totals"]?.objectValue
         #expect(totals?["push"]?.objectValue?.values.allSatisfy { $0 == 0 } == true, "\(quiet.stdout)")
         #expect(try SyncAllEndToEndTests.writeCount(demo.dir + "/crm.db") == 0)
         #expect(try SyncAllEndToEndTests.writeCount(demo.dir + "/app.db") == 0)
@@ -95,7 +95,7 @@ import Testing
         #expect(unknown.stderr.contains("sheet has no customer with Row ID r404"))
 
         let history = try demo.run(["history", "--json"])
-        let log = try history.json().objectValue?["stewardship"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        let log = try history.result().objectValue?["stewardship"]?.arrayValue?.compactMap(\.objectValue) ?? []
         #expect(log.compactMap { $0["action"]?.stringValue } == ["link", "unlink"])
         #expect(log.allSatisfy { $0["by"]?.stringValue?.isEmpty == false && $0["reason"]?.stringValue != nil })
     }

@@ -144,7 +144,7 @@ import Testing
         // 1. Converge from overlapping data.
         let first = try HubctlProcess.run(["sync-all", "-t", dir + "/topology.json", "--json"])
         #expect(first.exitCode == 0, "\(first.stderr)\(first.stdout)")
-        let doc = try first.json()
+        let doc = try first.result()
         #expect(doc.objectValue?["status"] == "ok")
         let crm = try Self.rows(dir + "/crm.db", "SELECT * FROM contacts ORDER BY contact_id")
         let billing = try Self.rows(dir + "/billing.db", "SELECT * FROM accounts ORDER BY id")
@@ -175,7 +175,7 @@ import Testing
         #expect(try Self.writeCount(dir + "/crm.db") == crmWrites)
         #expect(try Self.writeCount(dir + "/billing.db") == billingWrites)
         #expect(try Self.csv(dir) == sheetBefore)
-        let totals = try #require(try quiet.json().objectValue?["totals"]?.objectValue)
+        let totals = try #require(try quiet.result().objectValue?["totals"]?.objectValue)
         for dir in ["pull", "push"] {
             for key in ["created", "updated", "deleted", "linked"] {
                 #expect(totals[dir]?.objectValue?[key] == 0, "\(dir).\(key)")
@@ -241,7 +241,7 @@ import Testing
         try FileManager.default.removeItem(atPath: tmp.path + "/billing.db")
         let result = try HubctlProcess.run(["sync-all", "-t", tmp.path + "/topology.json", "--json"])
         #expect(result.exitCode == 3, "\(result.stderr)")
-        let doc = try result.json().objectValue
+        let doc = try result.result().objectValue
         #expect(doc?["status"] == "partial")
         #expect(doc?["systems"]?.objectValue?["billing"]?.objectValue?["status"] == "failed")
         #expect(try Self.rows(tmp.path + "/crm.db", "SELECT * FROM contacts").count == 3)

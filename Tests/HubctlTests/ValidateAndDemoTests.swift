@@ -23,9 +23,10 @@ import Testing
 
         let json = try HubctlProcess.run(["validate", "--json", "-t", tmp.path + "/topology.json"])
         #expect(json.exitCode == 78)
-        let doc = try json.json().objectValue
+        let doc = try json.result().objectValue
         #expect(doc?["valid"] == false)
         #expect((doc?["error_count"]?.intValue ?? 0) >= 4)
+        #expect((try json.json().objectValue?["diagnostics"]?.arrayValue?.count ?? 0) >= 4)
 
         // Nothing was connected to or created.
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
@@ -69,7 +70,7 @@ import Testing
 
         let history = try HubctlProcess.run(["history", "-t", dir + "/topology.json", "--json"])
         #expect(history.exitCode == 0)
-        #expect(try history.json().objectValue?["runs"]?.arrayValue?.count == 2)
+        #expect(try history.result().objectValue?["runs"]?.arrayValue?.count == 2)
     }
 
     @Test func theDemoTopologyIsTheExampleInTopologies() throws {

@@ -18,7 +18,7 @@ import Testing
         for _ in 0..<5 {
             let run = try HubctlProcess.run(["sync-all", "--json", "-t", fixture.topologyPath])
             #expect(run.exitCode == 0)
-            let totals = try run.json().objectValue?["totals"]?.objectValue
+            let totals = try run.result().objectValue?["totals"]?.objectValue
             for dir in ["pull", "push"] {
                 for key in ["created", "updated", "deleted", "linked"] {
                     echoWrites += Int(totals?[dir]?.objectValue?[key]?.intValue ?? 0)

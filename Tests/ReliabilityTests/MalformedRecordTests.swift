@@ -37,7 +37,7 @@ import Testing
 
         let run = try HubctlProcess.run(["sync-all", "--json", "-t", fixture.topologyPath])
         #expect(run.exitCode == 3, "\(run.stderr)")
-        let doc = try run.json().objectValue
+        let doc = try run.result().objectValue
         let quarantined = doc?["quarantined"]?.arrayValue ?? []
         #expect(quarantined.count == bad)
         let reasons = quarantined.compactMap { $0.objectValue?["reason"]?.stringValue }.sorted()

@@ -327,11 +327,11 @@ final class LeakWorld: @unchecked Sendable {
         }
         out += [["sync-all", "--dry-run"], ["sync-all", "--dry-run", "--json"], ["sync-all"], ["sync-all", "--json"]]
         let history = try await hubctl(["history", "--json"])
-        let runID = Self.find("run_id", in: (try? history.json()) ?? .null).first ?? "none"
+        let runID = Self.find("run_id", in: (try? history.result()) ?? .null).first ?? "none"
         let links = try await hubctl(["links", "customer", "sheet:r1", "--json"])
-        let linked = (try? links.json()) ?? .null
+        let linked = (try? links.result()) ?? .null
         let notesID = Self.links(linked).first { $0.system == "notes" }?.id ?? "none"
-        let other = Self.find("hub_id", in: (try? (try await hubctl(["links", "customer", "sheet:r2", "--json"])).json()) ?? .null).first ?? "none"
+        let other = Self.find("hub_id", in: (try? (try await hubctl(["links", "customer", "sheet:r2", "--json"])).result()) ?? .null).first ?? "none"
         let plan = dir.path + "/fix-plan.json"
         out += [["history"], ["history", "--json"], ["runs", "show", runID], ["runs", "show", runID, "--json"],
                 ["quarantine", "list"], ["quarantine", "list", "--json"], ["quarantine", "retry"], ["quarantine", "retry", "--json"],

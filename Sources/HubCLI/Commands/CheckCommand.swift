@@ -31,9 +31,8 @@ struct CheckCommand: AsyncParsableCommand {
         var reports: [SystemCheck] = []
         for system in chosen { reports.append(await SystemCheck.run(system, topology, hub: hub)) }
         if json {
-            console.out(JSONWriter.pretty(.object([
-                "format_version": "1.0", "command": "check", "ok": .bool(reports.allSatisfy(\.ok)),
-                "systems": .array(reports.map(\.json)),
+            console.out(JSONDocument.make("check", .object([
+                "ok": .bool(reports.allSatisfy(\.ok)), "systems": .array(reports.map(\.json)),
             ])))
         } else {
             for report in reports { console.out(report.text) }

@@ -25,10 +25,7 @@ struct ConflictsCommand: ParsableCommand {
             let (console, _, store) = try openHub(options)
             let conflicts = try store.read { try $0.conflicts(openOnly: open, limit: limit) }
             if json {
-                console.out(JSONWriter.pretty(.object([
-                    "format_version": "1.0", "command": "conflicts list",
-                    "conflicts": .array(conflicts.map(\.json)),
-                ])))
+                console.out(JSONDocument.make("conflicts list", .object(["conflicts": .array(conflicts.map(\.json))])))
                 return
             }
             guard !conflicts.isEmpty else {

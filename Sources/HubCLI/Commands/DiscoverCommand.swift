@@ -44,8 +44,8 @@ struct DiscoverCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            console.out(JSONWriter.pretty(.object([
-                "format_version": "1.0", "command": "discover", "system": .string(system),
+            console.out(JSONDocument.make("discover", .object([
+                "system": .string(system),
                 "adapter": .string(definition.adapter.rawValue),
                 "objects": .array(schema.objects.map { o in
                     .object(["name": .string(o.name), "sampled": .bool(o.fromSample), "fields": .array(o.fields.map { f in

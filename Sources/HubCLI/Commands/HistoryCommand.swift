@@ -18,8 +18,7 @@ struct HistoryCommand: ParsableCommand {
         let (console, _, store) = try openHub(options)
         let (runs, manual) = try store.read { (try $0.runs(limit: limit), try $0.stewardship(limit: limit)) }
         if json {
-            console.out(JSONWriter.pretty(.object([
-                "format_version": "1.0", "command": "history",
+            console.out(JSONDocument.make("history", .object([
                 "runs": .array(runs.map { r in
                     .object(["run_id": .string(r.id.rawValue), "started_at": .string(r.startedAt),
                              "finished_at": r.finishedAt.map(Value.string) ?? .null, "status": .string(r.status),

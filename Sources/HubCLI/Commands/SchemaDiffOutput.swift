@@ -27,8 +27,8 @@ enum SchemaDiffOutput {
         let raw = (try? String(contentsOfFile: options.path, encoding: .utf8)).flatMap { try? JSONParser.parse($0) }
         let patch = SchemaPatch.make(diff, topology: topology, raw: raw)
         if json {
-            console.out(JSONWriter.pretty(.object([
-                "format_version": "1.0", "command": "discover", "system": .string(system.name.rawValue),
+            console.out(JSONDocument.make("discover", .object([
+                "system": .string(system.name.rawValue),
                 "adapter": .string(system.adapter.rawValue),
                 "diff": .array(diff.objects.map(Self.json)),
                 "patch": patch?.patch ?? .null,

@@ -41,7 +41,7 @@ struct SyncAllCommand: AsyncParsableCommand {
             throw SyncRunner.exit(for: error, topology: topology, console: console)
         }
         if json {
-            console.out(JSONWriter.pretty(report.json))
+            console.out(JSONDocument.make("sync-all", report.json, generatedAt: report.finishedAt))
         } else {
             console.out(SyncReportRenderer(report: report, seconds: Date().timeIntervalSince(started)).render())
         }

@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
         do {
             let topology = try TopologyLoader.load(path: options.path)
             if json {
-                console.out(JSONWriter.pretty(document(valid: true, diagnostics: [], warnings: topology.warnings)))
+                console.out(document(valid: true, diagnostics: [], warnings: topology.warnings))
             } else {
                 let entities = topology.entities.map(\.name.rawValue).joined(separator: ", ")
                 let systems = topology.systems.map { "\($0.name) (\($0.adapter.rawValue), \($0.direction.rawValue))" }
@@ -32,7 +32,7 @@ struct ValidateCommand: ParsableCommand {
             }
         } catch let error as TopologyError {
             if json {
-                console.out(JSONWriter.pretty(document(valid: false, diagnostics: error.diagnostics, warnings: error.warnings)))
+                console.out(document(valid: false, diagnostics: error.diagnostics, warnings: error.warnings))
             } else {
                 console.note(error.description)
             }
@@ -40,7 +40,7 @@ struct ValidateCommand: ParsableCommand {
         }
     }
 
-    func document(valid: Bool, diagnostics: [Diagnostic], warnings: [Diagnostic]) -> Value {
+    func document(valid: Bool, diagnostics: [Diagnostic], warnings: [Diagnostic]) -> String {
         func encode(_ d: Diagnostic, _ severity: String) -> Value {
             var o: [String: Value] = [
                 "severity": .string(severity), "path": .string(d.path), "pointer": .string(d.pointer), "message": .string(d.message),
@@ -48,14 +48,11 @@ struct ValidateCommand: ParsableCommand {
             if let p = d.position { o["line"] = .int(Int64(p.line)); o["column"] = .int(Int64(p.column)) }
             return .object(o)
         }
-        return .object([
-            "format_version": "1.0",
-            "command": "validate",
+        return JSONDocument.make("validate", .object([
             "file": .string(options.path),
             "valid": .bool(valid),
             "error_count": .int(Int64(diagnostics.count)),
             "warning_count": .int(Int64(warnings.count)),
-            "diagnostics": .array(diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") }),
-        ])
+        ]), diagnostics: diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") })
     }
 }

@@ -1,12 +1,15 @@
+import Foundation
 import HubCore
 
-/// The envelope of every `--json` document of the audit, lineage and stewardship commands
-/// (docs/ux.md §6.3): readers must ignore keys they do not know.
+/// The envelope of every `--json` document hubctl prints: `format_version`, `hubctl_version`,
+/// `command`, `generated_at`, the command's `result`, and `diagnostics` (problems and warnings,
+/// as `validate` reports them). Readers must ignore keys they do not know.
 enum JSONDocument {
-    static func make(_ command: String, _ result: Value, generatedAt: String) -> String {
+    static func make(_ command: String, _ result: Value, generatedAt: String? = nil, diagnostics: [Value] = []) -> String {
         JSONWriter.pretty(.object([
             "format_version": "1.0", "hubctl_version": .string(HubctlVersion.current), "command": .string(command),
-            "generated_at": .string(generatedAt), "result": result, "diagnostics": .array([]),
+            "generated_at": .string(generatedAt ?? Timestamp.string(Date())), "result": result,
+            "diagnostics": .array(diagnostics),
         ]))
     }
 }
