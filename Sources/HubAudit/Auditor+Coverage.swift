@@ -12,7 +12,7 @@ extension Auditor {
             let pushes = system.direction.pushes
             let filter = mapper.mapping.filter
             let quarantined = try store.read { tx in
-                Dictionary(try tx.openQuarantine(system: system.name, entity: entity, direction: "push").compactMap { q in
+                Dictionary(try tx.openQuarantine(system: system.name, entity: entity, direction: .push).compactMap { q in
                     q.hubID.map { ($0, q.reason) }
                 }, uniquingKeysWith: { a, _ in a })
             }

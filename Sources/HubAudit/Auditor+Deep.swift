@@ -58,7 +58,7 @@ struct SystemScan {
     /// Reads every record of the object, page by page, classifying each one.
     mutating func read(_ spoke: any Spoke, _ auditor: Auditor, _ state: inout AuditState) async throws {
         let quarantined = try auditor.store.read { tx in
-            Set(try tx.openQuarantine(system: system.name, entity: entity, direction: "pull").compactMap(\.externalID))
+            Set(try tx.openQuarantine(system: system.name, entity: entity, direction: .pull).compactMap(\.externalID))
         }
         var cursor: Cursor?
         while true {
@@ -130,8 +130,8 @@ struct SystemScan {
 
     /// What the entity's match rules would do with these values, as the engine tries them.
     func matchOutcome(_ values: CanonicalRecord, _ tx: HubTransaction) throws -> MatchOutcome {
-        for (rule, key) in IdentityKeys.keys(values, entity: mapper.entity) {
-            let name = IdentityKeys.ruleName(rule, entity: mapper.entity)
+        for (rule, key) in MatchKey.keys(values, rules: mapper.entity.match) {
+            let name = MatchKey.ruleName(mapper.entity.match[rule])
             let candidates = try tx.matchCandidates(entity, rule: rule, key: key)
             if candidates.count > 1 { return .ambiguous(name, candidates) }
             guard let hubID = candidates.first else { continue }

@@ -26,8 +26,8 @@ extension Auditor {
 
         let held = quarantine.filter { options.covers($0.system) && options.covers($0.entity) }
         for ((entity, system), entries) in grouped(held, by: { ($0.entity, $0.system) }) {
-            let reasons = Dictionary(grouping: entries, by: \.reason).sorted { $0.key < $1.key }
-                .map { "\($0.value.count) \($0.key)" }.joined(separator: ", ")
+            let byReason: [String: [QuarantineEntry]] = Dictionary(grouping: entries, by: { $0.reason.rawValue })
+            let reasons = byReason.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }.joined(separator: ", ")
             state.add(.quarantinedRecord, system: system, entity: entity, count: entries.count,
                       message: "\(entries.counted("\(entity) record")) of \(system) in quarantine (\(reasons))",
                       hint: "fix them at the source; every sync-all retries them and closes the entry when they sync",

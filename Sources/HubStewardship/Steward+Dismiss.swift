@@ -24,8 +24,8 @@ extension Steward {
                     var log = StewardshipEntry(action: .dismiss, entity: entry.entity, hubID: entry.hubID ?? HubID(""),
                                                system: entry.system, externalID: entry.externalID, by: who.by,
                                                reason: who.reason, at: at)
-                    log.detail = ["quarantine_id": .int(entry.id ?? 0), "reason_code": .string(entry.reason),
-                                  "direction": .string(entry.direction), "source": entry.source.map(Value.string) ?? .null]
+                    log.detail = ["quarantine_id": .int(entry.id ?? 0), "reason_code": .string(entry.reason.rawValue),
+                                  "direction": .string(entry.direction.rawValue), "source": entry.source.map(Value.string) ?? .null]
                     _ = try tx.recordStewardship(log)
                 }
                 let closed = try tx.dismissQuarantine(ids, by: who.by, reason: who.reason ?? "", at: at)

@@ -94,7 +94,7 @@ extension Steward {
                         // the old record are written the new one's ID.
                         if let id = now.externalID {
                             try tx.resolveQuarantine(system: system, entity: entity, externalID: id, hubID: nil,
-                                                     direction: "pull", at: entry.at, resolution: "restored")
+                                                     direction: .pull, at: entry.at, resolution: .restored)
                         }
                         let repointed = try repointReferrers(to: record.hubID, of: entity, in: system, entry, tx)
                         if repointed > 0 {

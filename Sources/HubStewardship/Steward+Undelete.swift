@@ -68,9 +68,9 @@ extension Steward {
                 throw nothingToDo(entry, "\(entity) \(record.hubID) is not deleted", dryRun: dryRun)
             }
             let definition = try topology.requireEntity(entity)
-            for (rule, key) in IdentityKeys.keys(record.data, entity: definition) {
+            for (rule, key) in MatchKey.keys(record.data, rules: definition.match) {
                 if let other = try tx.matchCandidates(entity, rule: rule, key: key).first(where: { $0 != record.hubID }) {
-                    throw StewardshipError(.refused, "live \(entity) \(other) has the same \(IdentityKeys.ruleName(rule, entity: definition)) "
+                    throw StewardshipError(.refused, "live \(entity) \(other) has the same \(MatchKey.ruleName(definition.match[rule])) "
                                            + "as \(record.hubID): restoring it would make two of one",
                                            hint: "keep \(other), or `hubctl merge \(entity) \(other) \(record.hubID)` after restoring")
                 }

@@ -135,12 +135,11 @@ public struct Steward: Sendable {
         next.data = data
         next.fieldOrigins = origins
         next.version += 1
-        next.seq = try tx.maxSeq() + 1
         next.updatedAt = entry.at
         if let deleted { next.deletedAt = deleted ? entry.at : nil }
-        try tx.updateEntity(next, sourceSystem: Self.manual, run: entry.runID)
+        next = try tx.updateEntity(next, sourceSystem: Self.manual, run: entry.runID)
         if !next.isDeleted, let definition = topology.entity(record.entity) {
-            try tx.setMatchKeys(next.hubID, entity: next.entity, keys: IdentityKeys.keys(data, entity: definition))
+            try tx.setMatchKeys(next.hubID, entity: next.entity, data: data, rules: definition.match)
         }
         return next
     }
@@ -217,7 +216,7 @@ public struct Steward: Sendable {
         try tx.saveLink(Link(entity: target.entity, system: system, externalID: record.id, hubID: target.hubID, state: .linked,
                              baseHash: hash, baseData: base, baseVersion: next.version, linkedBy: "manual",
                              linkedAt: entry.at, lastSeenRun: nil))
-        try tx.resolveQuarantine(system: system, entity: target.entity, externalID: record.id, hubID: nil, direction: "pull",
+        try tx.resolveQuarantine(system: system, entity: target.entity, externalID: record.id, hubID: nil, direction: .pull,
                                  at: entry.at)
         changes.append("linked \(system) \(record.id) to \(target.entity) \(target.hubID)")
         if !filled.isEmpty {

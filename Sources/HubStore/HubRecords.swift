@@ -147,10 +147,9 @@ public struct QuarantineEntry: Sendable, Hashable {
     public var entity: EntityName
     public var externalID: ExternalID?
     public var hubID: HubID?
-    /// `pull` or `push`.
-    public var direction: String
-    /// A short code: `unmappable`, `missing_required`, `rejected`, `ambiguous_match`, `unresolved_ref`.
-    public var reason: String
+    public var direction: SyncDirection
+    /// Why it is here (`missing_required`, `unmappable`, `rejected`, …).
+    public var reason: QuarantineReason
     /// What went wrong, without record values.
     public var message: String
     public var createdAt: String
@@ -160,7 +159,7 @@ public struct QuarantineEntry: Sendable, Hashable {
     public var excerpt: String?
 
     public init(id: Int64? = nil, run: RunID, system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
-                direction: String, reason: String, message: String, createdAt: String, source: String? = nil,
+                direction: SyncDirection, reason: QuarantineReason, message: String, createdAt: String, source: String? = nil,
                 excerpt: String? = nil) {
         self.id = id
         self.run = run

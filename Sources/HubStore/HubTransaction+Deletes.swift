@@ -7,12 +7,11 @@ extension HubTransaction {
     public func deleteEntity(_ record: EntityRecord, at: String, sourceSystem: SystemName?, run: RunID) throws -> EntityRecord {
         var tombstone = record
         tombstone.version += 1
-        tombstone.seq = try maxSeq() + 1
         tombstone.updatedAt = at
         tombstone.deletedAt = at
-        try updateEntity(tombstone, sourceSystem: sourceSystem, run: run)
+        let stored = try updateEntity(tombstone, sourceSystem: sourceSystem, run: run)
         try execute("DELETE FROM match_key WHERE hub_id = ?", [record.hubID.rawValue])
-        return tombstone
+        return stored
     }
 
     // MARK: - ID scans

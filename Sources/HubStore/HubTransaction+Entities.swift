@@ -88,8 +88,12 @@ extension HubTransaction {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM entity WHERE entity = ? AND deleted_at IS NULL", arguments: [entity.rawValue]) ?? 0
     }
 
-    /// Stores a new entity (version 1) and its first history row. Takes the next `seq`.
-    public func insertEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+    /// Stores a new entity and its first history row. The store gives it the next `seq` (so every
+    /// system's push sees it); the stored record is returned.
+    @discardableResult
+    public func insertEntity(_ new: EntityRecord, sourceSystem: SystemName?, run: RunID) throws -> EntityRecord {
+        var record = new
+        record.seq = try maxSeq() + 1
         let data = Self.encode(record.data)
         try execute(
             """
@@ -99,17 +103,22 @@ extension HubTransaction {
             [record.hubID.rawValue, record.entity.rawValue, data, record.version, record.seq,
              Self.encodeOrigins(record.fieldOrigins), record.createdAt, record.updatedAt, record.deletedAt])
         try insertVersion(record, encoded: data, sourceSystem: sourceSystem, run: run)
+        return record
     }
 
-    /// Stores a new version of an existing entity (the caller has bumped `version` and `seq`)
-    /// and its history row.
-    public func updateEntity(_ record: EntityRecord, sourceSystem: SystemName?, run: RunID) throws {
+    /// Stores a new version of an existing entity (the caller has bumped `version`) and its
+    /// history row. The store gives it the next `seq`; the stored record is returned.
+    @discardableResult
+    public func updateEntity(_ changed: EntityRecord, sourceSystem: SystemName?, run: RunID) throws -> EntityRecord {
+        var record = changed
+        record.seq = try maxSeq() + 1
         let data = Self.encode(record.data)
         try execute(
             "UPDATE entity SET data = ?, version = ?, seq = ?, field_meta = ?, updated_at = ?, deleted_at = ? WHERE hub_id = ?",
             [data, record.version, record.seq, Self.encodeOrigins(record.fieldOrigins), record.updatedAt,
              record.deletedAt, record.hubID.rawValue])
         try insertVersion(record, encoded: data, sourceSystem: sourceSystem, run: run)
+        return record
     }
 
     func insertVersion(_ record: EntityRecord, encoded: String, sourceSystem: SystemName?, run: RunID) throws {
@@ -130,9 +139,10 @@ extension HubTransaction {
 
     /// Replaces the identity keys of an entity (one per match rule it has values for); a new
     /// entity has none to replace.
-    public func setMatchKeys(_ hubID: HubID, entity: EntityName, keys: [(rule: Int, key: String)], isNew: Bool = false) throws {
+    public func setMatchKeys(_ hubID: HubID, entity: EntityName, data: [String: Value], rules: [[FieldName]],
+                             isNew: Bool = false) throws {
         if !isNew { try execute("DELETE FROM match_key WHERE hub_id = ?", [hubID.rawValue]) }
-        for k in keys {
+        for k in MatchKey.keys(data, rules: rules) {
             try execute("INSERT OR IGNORE INTO match_key (entity, rule, key, hub_id) VALUES (?, ?, ?, ?)",
                         [entity.rawValue, k.rule, k.key, hubID.rawValue])
         }

@@ -95,14 +95,14 @@ extension HubTransaction {
                 SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
                   AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '')
                 ORDER BY id LIMIT 1
-                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.externalID?.rawValue,
+                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.externalID?.rawValue,
                                   entry.hubID?.rawValue])
         } else {
             existing = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
                   AND external_id IS NULL AND hub_id IS NULL AND reason = ? AND coalesce(source, message) = coalesce(?, ?)
                 ORDER BY id LIMIT 1
-                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction, entry.reason, entry.source,
+                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.reason.rawValue, entry.source,
                                   entry.message])
         }
         if let existing {
@@ -110,7 +110,7 @@ extension HubTransaction {
                 """
                 UPDATE quarantine SET run_id = ?, reason = ?, message = ?, source = coalesce(?, source),
                     excerpt = coalesce(?, excerpt) WHERE id = ?
-                """, [entry.run.rawValue, entry.reason, entry.message, entry.source, entry.excerpt, existing])
+                """, [entry.run.rawValue, entry.reason.rawValue, entry.message, entry.source, entry.excerpt, existing])
             return existing
         }
         try execute(
@@ -120,7 +120,7 @@ extension HubTransaction {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
-             entry.hubID?.rawValue, entry.direction, entry.reason, entry.message, entry.createdAt, entry.source,
+             entry.hubID?.rawValue, entry.direction.rawValue, entry.reason.rawValue, entry.message, entry.createdAt, entry.source,
              entry.excerpt])
         return db.lastInsertedRowID
     }
@@ -131,48 +131,47 @@ extension HubTransaction {
     public func dismissQuarantine(_ ids: [Int64], by: String, reason: String, at: String) throws -> [QuarantineEntry] {
         let open = try quarantineEntries(ids)
         for entry in open {
-            try execute("UPDATE quarantine SET resolved_at = ?, resolution = 'dismissed', resolved_by = ?, resolve_reason = ? WHERE id = ?",
-                        [at, by, reason, entry.id])
+            try execute("UPDATE quarantine SET resolved_at = ?, resolution = ?, resolved_by = ?, resolve_reason = ? WHERE id = ?",
+                        [at, QuarantineResolution.dismissed.rawValue, by, reason, entry.id])
         }
         return open
     }
 
     /// Marks the open quarantine entries of a record as resolved (it synced).
     public func resolveQuarantine(system: SystemName, entity: EntityName, externalID: ExternalID?, hubID: HubID?,
-                                  direction: String, at: String, resolution: String = "synced") throws {
+                                  direction: SyncDirection, at: String, resolution: QuarantineResolution = .synced) throws {
         try execute(
             """
             UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE resolved_at IS NULL AND system = ? AND entity = ?
               AND direction = ? AND ((? IS NOT NULL AND external_id = ?) OR (? IS NOT NULL AND hub_id = ?))
             """,
-            [at, resolution, system.rawValue, entity.rawValue, direction, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
+            [at, resolution.rawValue, system.rawValue, entity.rawValue, direction.rawValue, externalID?.rawValue, externalID?.rawValue, hubID?.rawValue,
              hubID?.rawValue])
     }
 
     /// Closes open entries of one reason for a system's object whose message is not in
     /// `current` (a malformed row that was fixed or removed).
-    public func resolveQuarantine(system: SystemName, entity: EntityName, reason: String, except current: Set<String>,
+    public func resolveQuarantine(system: SystemName, entity: EntityName, reason: QuarantineReason, except current: Set<String>,
                                   at: String) throws {
         for row in try rows("SELECT id, message FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND reason = ?",
-                            [system.rawValue, entity.rawValue, reason]) where !current.contains(row["message"] as String) {
-            try execute("UPDATE quarantine SET resolved_at = ?, resolution = 'synced' WHERE id = ?", [at, row["id"] as Int64])
+                            [system.rawValue, entity.rawValue, reason.rawValue]) where !current.contains(row["message"] as String) {
+            try execute("UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE id = ?", [at, QuarantineResolution.synced.rawValue, row["id"] as Int64])
         }
     }
 
     /// True when a system's object has open quarantine entries in a direction.
-    public func hasOpenQuarantine(system: SystemName, entity: EntityName, direction: String) throws -> Bool {
+    public func hasOpenQuarantine(system: SystemName, entity: EntityName, direction: SyncDirection) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?)
-            """), arguments: [system.rawValue, entity.rawValue, direction]) ?? true
+            """), arguments: [system.rawValue, entity.rawValue, direction.rawValue]) ?? true
     }
 
-    /// Open quarantine entries of one system, entity and direction.
     /// Open quarantine entries of one system and direction, of one entity or (nil) all.
-    public func openQuarantine(system: SystemName, entity: EntityName?, direction: String) throws -> [QuarantineEntry] {
+    public func openQuarantine(system: SystemName, entity: EntityName?, direction: SyncDirection) throws -> [QuarantineEntry] {
         try rows("""
             SELECT * FROM quarantine WHERE resolved_at IS NULL AND system = ? AND (? IS NULL OR entity = ?) AND direction = ?
             ORDER BY id
-            """, [system.rawValue, entity?.rawValue, entity?.rawValue, direction]).map(Self.quarantineEntry)
+            """, [system.rawValue, entity?.rawValue, entity?.rawValue, direction.rawValue]).map(Self.quarantineEntry)
     }
 
     /// Open quarantine entries, oldest first.
@@ -183,8 +182,9 @@ extension HubTransaction {
     static func quarantineEntry(_ row: Row) -> QuarantineEntry {
         QuarantineEntry(id: row["id"], run: RunID(row["run_id"]), system: SystemName(row["system"]),
                         entity: EntityName(row["entity"]), externalID: (row["external_id"] as String?).map(ExternalID.init),
-                        hubID: (row["hub_id"] as String?).map(HubID.init), direction: row["direction"],
-                        reason: row["reason"], message: row["message"], createdAt: row["created_at"], source: row["source"],
+                        hubID: (row["hub_id"] as String?).map(HubID.init),
+                        direction: SyncDirection(rawValue: row["direction"]) ?? .pull,
+                        reason: QuarantineReason(row["reason"] as String), message: row["message"], createdAt: row["created_at"], source: row["source"],
                         excerpt: row["excerpt"])
     }
 

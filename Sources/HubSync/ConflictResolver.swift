@@ -71,7 +71,6 @@ public struct ConflictResolver: Sendable {
             var next = current
             if value.isNull { next.data[conflict.field] = nil } else { next.data[conflict.field] = value }
             next.version += 1
-            next.seq = try tx.maxSeq() + 1
             next.updatedAt = now
             next.fieldOrigins[conflict.field] = FieldOrigin(system: SystemName("manual"), run: conflict.run, changedAt: now)
             try tx.updateEntity(next, sourceSystem: SystemName("manual"), run: conflict.run)

@@ -67,8 +67,8 @@ extension PageMerger {
             let referrers = try referrers ?? liveReferrers([link.hubID])[link.hubID] ?? []
             if !referrers.isEmpty, try settleReferencedDelete(link, referrers) { return }
             if quarantineOpen, let id = link.externalID {
-                try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
-                                         at: now, resolution: "deleted")
+                try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: .pull,
+                                         at: now, resolution: .deleted)
             }
             var dead = link
             dead.state = .deleted

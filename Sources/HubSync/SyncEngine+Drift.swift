@@ -44,7 +44,7 @@ extension SyncEngine {
         let entity = mapper.entity.name
         let (previous, retrying) = try store.read { tx in
             (try tx.schemaFingerprint(system: system.name, entity: entity),
-             try tx.hasOpenQuarantine(system: system.name, entity: entity, direction: "pull"))
+             try tx.hasOpenQuarantine(system: system.name, entity: entity, direction: .pull))
         }
         let mapping = SchemaComparison.mappingSignature(mapper)
         let incremental = mapper.binding.cursorField != nil && spoke.capabilities.incrementalReads

@@ -36,11 +36,11 @@ extension SyncEngine {
         // left to retry; the others are retried, whatever the cursor says (a full read sees them
         // anyway). Read again later in this pull, a record is counted once.
         let open = try store.read { tx in
-            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: "pull")
+            try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: .pull)
         }
         let retries = open.compactMap(\.externalID)
         // Deletes held because live entities referred to them are looked at again below.
-        let held = Set(open.filter { $0.reason == "referenced_delete" }.compactMap(\.externalID))
+        let held = Set(open.filter { $0.reason == .referencedDelete }.compactMap(\.externalID))
         var heldAgain: [Link] = []
         var retried: Set<ExternalID> = []
         if !retries.isEmpty {
@@ -57,7 +57,7 @@ extension SyncEngine {
             try write(ctx) { tx in
                 for id in retries where !found.contains(id) && !held.contains(id) {
                     try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, externalID: id, hubID: nil,
-                                             direction: "pull", at: ctx.now(), resolution: "gone")
+                                             direction: .pull, at: ctx.now(), resolution: .gone)
                 }
                 if tombstones {
                     let links = try tx.links(entity: mapper.entity.name, system: system.name,
@@ -111,7 +111,7 @@ extension SyncEngine {
         }
         // Malformed rows reported before and not any more were fixed or removed.
         try write(ctx) { tx in
-            try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, reason: "malformed", except: malformed,
+            try tx.resolveQuarantine(system: system.name, entity: mapper.entity.name, reason: .malformed, except: malformed,
                                      at: ctx.now())
         }
         let missing = tombstones
@@ -218,7 +218,7 @@ struct PageMerger {
         self.tx = tx
         self.mapper = mapper
         self.ctx = ctx
-        self.quarantineOpen = (try? tx.hasOpenQuarantine(system: mapper.system, entity: mapper.entity.name, direction: "pull"))
+        self.quarantineOpen = (try? tx.hasOpenQuarantine(system: mapper.system, entity: mapper.entity.name, direction: .pull))
             ?? true
     }
 
@@ -254,7 +254,7 @@ struct PageMerger {
         }
         switch reading {
         case .failure(let error):
-            try quarantine(record.id, hubID: link?.hubID, reason: error.code, message: error.description)
+            try quarantine(record.id, hubID: link?.hubID, reason: QuarantineReason(error.code), message: error.description)
             return
         case .success(let m):
             mapped = m
@@ -309,8 +309,8 @@ struct PageMerger {
         // Not linked yet: link to an existing entity by the match rules, or create one.
         switch try findMatch(theirs) {
         case .ambiguous(let rule, let candidates):
-            try quarantine(record.id, hubID: nil, reason: "ambiguous_match",
-                           message: "\(MatchKeys.ruleName(rule, entity: entity)) matches \(candidates.count) hub entities ("
+            try quarantine(record.id, hubID: nil, reason: .ambiguousMatch,
+                           message: "\(MatchKey.ruleName(entity.match[rule])) matches \(candidates.count) hub entities ("
                                + candidates.map(\.rawValue).joined(separator: ", ") + "); link it by hand or make the data unique")
         case .alreadyLinked(let rule, let hubID, let otherID) where try replacesHeldDelete(otherID, of: hubID):
             // The record it was linked to is gone (its delete held for a person): this one takes its place.
@@ -320,8 +320,8 @@ struct PageMerger {
             linkedSeen += 1
             try defer_(unresolved, record: record.id, hubID: hubID)
         case .alreadyLinked(let rule, let hubID, let otherID):
-            try quarantine(record.id, hubID: hubID, reason: "duplicate_match",
-                           message: "\(MatchKeys.ruleName(rule, entity: entity)) matches hub entity \(hubID), which is already "
+            try quarantine(record.id, hubID: hubID, reason: .duplicateMatch,
+                           message: "\(MatchKey.ruleName(entity.match[rule])) matches hub entity \(hubID), which is already "
                                + "linked to \(system) record \(otherID); two records of one system cannot share an entity")
         case .match(let rule, let hubID):
             guard let current = try tx.entity(hubID) else { return }
@@ -329,7 +329,7 @@ struct PageMerger {
                 // Composite values are read relative to the entity they are linked to.
                 switch mapper.inbound(record, base: current.data) {
                 case .failure(let error):
-                    try quarantine(record.id, hubID: hubID, reason: error.code, message: error.description)
+                    try quarantine(record.id, hubID: hubID, reason: QuarantineReason(error.code), message: error.description)
                     return
                 case .success(let relative):
                     for m in mapper.mapping.fields where m.isComposite {
@@ -343,7 +343,7 @@ struct PageMerger {
             try defer_(unresolved, record: record.id, hubID: hubID)
         case .none:
             if let missing = entity.fields.first(where: { $0.required && (theirs[$0.name.rawValue] ?? .null).isNull }) {
-                try quarantine(record.id, hubID: nil, reason: "missing_required",
+                try quarantine(record.id, hubID: nil, reason: .missingRequired,
                                message: "required field '\(missing.name)' has no value, so no hub entity can be created from it")
                 return
             }
@@ -404,7 +404,7 @@ struct PageMerger {
     }
 
     func findMatch(_ theirs: CanonicalRecord) throws -> MatchResult {
-        for (rule, key) in MatchKeys.keys(theirs, entity: entity) {
+        for (rule, key) in MatchKey.keys(theirs, rules: entity.match) {
             let candidates = try tx.matchCandidates(entity.name, rule: rule, key: key)
             if candidates.count > 1 { return .ambiguous(rule: rule, candidates) }
             guard let hubID = candidates.first else { continue }
@@ -430,10 +430,10 @@ struct PageMerger {
             data[f] = v
             origins[f] = FieldOrigin(system: system, run: ctx.runID, changedAt: theirsAt.at, observed: theirsAt.observed)
         }
-        let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: try tx.maxSeq() + 1,
+        let record = EntityRecord(hubID: hubID, entity: entity.name, data: data, version: 1, seq: 0,
                                   fieldOrigins: origins, createdAt: now, updatedAt: now)
         try tx.insertEntity(record, sourceSystem: system, run: ctx.runID)
-        try tx.setMatchKeys(hubID, entity: entity.name, keys: MatchKeys.keys(data, entity: entity), isNew: true)
+        try tx.setMatchKeys(hubID, entity: entity.name, data: data, rules: entity.match, isNew: true)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: hubID, state: .linked, baseHash: nil,
                           baseData: [:], baseVersion: 1, linkedBy: "created", linkedAt: now, lastSeenRun: ctx.runID),
                      base: theirs, fields: fields, version: 1)
@@ -450,7 +450,7 @@ struct PageMerger {
         let version = try store(outcome, over: current)
         try saveLink(Link(entity: entity.name, system: system, externalID: id, hubID: current.hubID, state: .linked,
                           baseHash: nil, baseData: [:], baseVersion: version,
-                          linkedBy: MatchKeys.ruleName(rule, entity: entity), linkedAt: now, lastSeenRun: ctx.runID),
+                          linkedBy: MatchKey.ruleName(entity.match[rule]), linkedAt: now, lastSeenRun: ctx.runID),
                      base: theirs, fields: fields, version: version)
         try resolveQuarantine(id)
     }
@@ -476,7 +476,7 @@ struct PageMerger {
         if outcome.data != current.data,
             let missing = entity.fields.first(where: { $0.required && (outcome.data[$0.name.rawValue] ?? .null).isNull })
         {
-            throw RecordProblem(reason: "missing_required",
+            throw RecordProblem(reason: .missingRequired,
                                 message: "the change would leave required field '\(missing.name)' empty; it was not applied")
         }
         try engine.record(outcome.conflicts, entity: entity.name, hubID: current.hubID, tx: tx, ctx: ctx)
@@ -484,11 +484,10 @@ struct PageMerger {
         var next = current
         next.data = outcome.data
         next.version += 1
-        next.seq = try tx.maxSeq() + 1
         next.updatedAt = ctx.now()
         for (f, origin) in outcome.changed { next.fieldOrigins[f] = origin }
         try tx.updateEntity(next, sourceSystem: system, run: ctx.runID)
-        try tx.setMatchKeys(next.hubID, entity: entity.name, keys: MatchKeys.keys(next.data, entity: entity))
+        try tx.setMatchKeys(next.hubID, entity: entity.name, data: next.data, rules: entity.match)
         return next.version
     }
 
@@ -508,10 +507,10 @@ struct PageMerger {
         try tx.saveLink(l)
     }
 
-    mutating func quarantine(_ id: ExternalID, hubID: HubID?, reason: String, message: String) throws {
+    mutating func quarantine(_ id: ExternalID, hubID: HubID?, reason: QuarantineReason, message: String) throws {
         counts.failed += 1
         var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: id, hubID: hubID,
-                                    direction: "pull", reason: reason, message: engine.topology.secrets.redact(message),
+                                    direction: .pull, reason: reason, message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) id \(id)",
                                     excerpt: current.map { QuarantineEntry.excerpt(of: $0.fields) })
         entry.id = try tx.quarantine(entry)
@@ -526,7 +525,7 @@ struct PageMerger {
         counts.failed += 1
         let message = "\(invalid.pointer): \(invalid.message)"
         var entry = QuarantineEntry(run: ctx.runID, system: system, entity: entity.name, externalID: invalid.id, hubID: nil,
-                                    direction: "pull", reason: "malformed", message: engine.topology.secrets.redact(message),
+                                    direction: .pull, reason: .malformed, message: engine.topology.secrets.redact(message),
                                     createdAt: ctx.now(), source: "\(mapper.mapping.object) \(invalid.pointer)", excerpt: nil)
         entry.id = try tx.quarantine(entry)
         ctx.noteQuarantined(entry)
@@ -535,7 +534,7 @@ struct PageMerger {
 
     func resolveQuarantine(_ id: ExternalID) throws {
         guard quarantineOpen else { return }
-        try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: "pull",
+        try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: .pull,
                                  at: ctx.now())
     }
 }
@@ -548,7 +547,7 @@ struct ChangeTime {
 
 /// A record that cannot be applied, with a reason code for the quarantine.
 struct RecordProblem: Error {
-    var reason: String
+    var reason: QuarantineReason
     var message: String
 }
 

@@ -32,7 +32,7 @@ extension SyncEngine {
         var counts = RunCounts()
         // Records that failed to push earlier are retried first, whatever the mark says.
         let retries = try store.read { tx in
-            try tx.openQuarantine(system: system.name, entity: entity, direction: "push").compactMap(\.hubID)
+            try tx.openQuarantine(system: system.name, entity: entity, direction: .push).compactMap(\.hubID)
         }
         if !retries.isEmpty {
             let records = try store.read { tx in try tx.entities(retries) }.values.sorted { $0.seq < $1.seq }
@@ -134,7 +134,7 @@ extension SyncEngine {
         try write(ctx) { tx in
             let creates = prepared.filter { $0.kind == .create }.map(\.hubID)
             if !creates.isEmpty { try tx.closeIntents(system: system, entity: mapper.entity.name, hubIDs: creates) }
-            let quarantineOpen = try tx.hasOpenQuarantine(system: system, entity: mapper.entity.name, direction: "push")
+            let quarantineOpen = try tx.hasOpenQuarantine(system: system, entity: mapper.entity.name, direction: .push)
             for var link in unlinks {
                 link.state = .deleted
                 try tx.saveLink(link)
@@ -144,7 +144,7 @@ extension SyncEngine {
                 // to report unless it is still waiting at the end of the run.
                 try tx.quarantine(QuarantineEntry(
                     run: ctx.runID, system: system, entity: mapper.entity.name, externalID: link.externalID, hubID: hubID,
-                    direction: "push", reason: Self.waitsForReferences,
+                    direction: .push, reason: QuarantineReason.waitsForReferences,
                     message: "its delete waits until the records referring to it are deleted in '\(system)'",
                     createdAt: now, source: "\(mapper.mapping.object) id \(link.externalID?.rawValue ?? "-")"))
             }
@@ -154,7 +154,7 @@ extension SyncEngine {
                     case .deleted, .notFound, .updated:
                         if quarantineOpen {
                             try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
-                                                     direction: "push", at: now)
+                                                     direction: .push, at: now)
                         }
                         if p.kind == .unmatch {
                             // Gone from the system because it no longer passes the filter; it comes
@@ -168,7 +168,7 @@ extension SyncEngine {
                         counts.deleted += 1
                     case .failed(let message):
                         counts.failed += 1
-                        try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                        try quarantinePush(p, mapper, reason: .rejected, message: message, tx, ctx)
                     case .notSent, .indeterminate:
                         notSent += 1
                     case .created:
@@ -192,14 +192,14 @@ extension SyncEngine {
                     counts.created += 1
                     if p.omitted.isEmpty && quarantineOpen {
                         try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
-                                                 direction: "push", at: now)
+                                                 direction: .push, at: now)
                     }
                 case .updated:
                     if let link = p.link { try saveBase(link, p, mapper, tx) }
                     counts.updated += 1
                     if p.omitted.isEmpty && quarantineOpen {
                         try tx.resolveQuarantine(system: system, entity: mapper.entity.name, externalID: nil, hubID: p.hubID,
-                                                 direction: "push", at: now)
+                                                 direction: .push, at: now)
                     }
                 case .deleted:
                     counts.deleted += 1
@@ -212,7 +212,7 @@ extension SyncEngine {
                     }
                 case .failed(let message):
                     counts.failed += 1
-                    try quarantinePush(p, mapper, reason: "rejected", message: message, tx, ctx)
+                    try quarantinePush(p, mapper, reason: .rejected, message: message, tx, ctx)
                 case .notSent:
                     notSent += 1
                 case .indeterminate(let message):
@@ -222,7 +222,7 @@ extension SyncEngine {
                         try tx.saveLink(Link(entity: mapper.entity.name, system: system, externalID: nil, hubID: p.hubID,
                                              state: .pendingCreate, baseHash: nil, baseData: [:], baseVersion: nil,
                                              linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
-                        try quarantinePush(p, mapper, reason: "indeterminate_create", message: message, tx, ctx)
+                        try quarantinePush(p, mapper, reason: .indeterminateCreate, message: message, tx, ctx)
                     } else {
                         notSent += 1  // updates are safe to send again
                     }
@@ -242,7 +242,6 @@ extension SyncEngine {
         return counts
     }
 
-    static let waitsForReferences = "waits_for_references"
 
     /// The deleted entities of `batch` that entities with a live link in the system still refer
     /// to (when the system is pushed deletes).
@@ -267,8 +266,8 @@ extension SyncEngine {
         guard let spoke = spokes[system.name] else { return }
         let waiting = try store.read { tx in
             try topology.referenceOrder.reversed().map { entity in
-                (entity, try tx.openQuarantine(system: system.name, entity: entity, direction: "push")
-                    .filter { $0.reason == Self.waitsForReferences }.compactMap(\.hubID))
+                (entity, try tx.openQuarantine(system: system.name, entity: entity, direction: .push)
+                    .filter { $0.reason == QuarantineReason.waitsForReferences }.compactMap(\.hubID))
             }
         }
         for (entity, ids) in waiting where !ids.isEmpty {
@@ -277,8 +276,8 @@ extension SyncEngine {
             let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)
             ctx.report.add(system.name, entity, push: counts)
         }
-        for entry in try store.read({ try $0.openQuarantine(system: system.name, entity: nil, direction: "push") })
-            where entry.reason == Self.waitsForReferences
+        for entry in try store.read({ try $0.openQuarantine(system: system.name, entity: nil, direction: .push) })
+            where entry.reason == QuarantineReason.waitsForReferences
         {
             ctx.noteQuarantined(entry)
         }
@@ -363,7 +362,7 @@ extension SyncEngine {
         let target = mapper.refFields[field].map { "\($0)" } ?? "record"
         return QuarantineEntry(
             run: ctx.runID, system: mapper.system, entity: mapper.entity.name, externalID: externalID, hubID: hubID,
-            direction: "push", reason: "unresolved_ref",
+            direction: .push, reason: .unresolvedRef,
             message: "field '\(field)' refers to a \(target) that is not in '\(mapper.system)' (not pushed yet, filtered out "
                 + "or quarantined); the reference was not written", createdAt: ctx.now())
     }
@@ -377,7 +376,7 @@ extension SyncEngine {
         try tx.saveLink(l)
     }
 
-    func quarantinePush(_ p: PreparedWrite, _ mapper: EntityMapper, reason: String, message: String, _ tx: HubTransaction,
+    func quarantinePush(_ p: PreparedWrite, _ mapper: EntityMapper, reason: QuarantineReason, message: String, _ tx: HubTransaction,
                         _ ctx: RunContext) throws {
         var fields: [String: Value] = [:]
         switch p.write {
@@ -386,7 +385,7 @@ extension SyncEngine {
         }
         let target = p.link?.externalID.map { "id \($0)" } ?? "new record for hub \(p.hubID)"
         var entry = QuarantineEntry(run: ctx.runID, system: mapper.system, entity: mapper.entity.name,
-                                    externalID: p.link?.externalID, hubID: p.hubID, direction: "push", reason: reason,
+                                    externalID: p.link?.externalID, hubID: p.hubID, direction: .push, reason: reason,
                                     message: topology.secrets.redact(message), createdAt: ctx.now(),
                                     source: "\(mapper.mapping.object) \(target)", excerpt: QuarantineEntry.excerpt(of: fields))
         entry.id = try tx.quarantine(entry)

@@ -35,14 +35,14 @@ extension SyncEngine {
                 // Records that failed on the way in: their source is read again, as a sync-all
                 // reads it (a fixed row of a file, a record fixed in its system), so rows without
                 // an ID (unreadable lines) are retried too; records gone have nothing left to retry.
-                if group.contains(where: { $0.direction == "pull" }), let definition = topology.system(system),
+                if group.contains(where: { $0.direction == .pull }), let definition = topology.system(system),
                     definition.direction.pulls
                 {
                     if let pending = try await pull(definition, mapper, SyncOptions(), ctx) {
                         try applyPendingDeletes(pending, SyncOptions(), ctx)
                     }
                 }
-                let pushes = group.filter { $0.direction == "push" }.compactMap(\.hubID)
+                let pushes = group.filter { $0.direction == .push }.compactMap(\.hubID)
                 if !pushes.isEmpty {
                     let records = try store.read { try $0.entities(pushes) }.values.sorted { $0.seq < $1.seq }
                     let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)

@@ -52,7 +52,7 @@ extension SyncEngine {
                                              linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID))
                         var entry = QuarantineEntry(
                             run: ctx.runID, system: system, entity: intent.entity, externalID: nil, hubID: intent.hubID,
-                            direction: "push", reason: "indeterminate_create",
+                            direction: .push, reason: .indeterminateCreate,
                             message: "a create of this record was sent to '\(system)' by run \(intent.run), which stopped "
                                 + "before it heard the answer, and '\(system)' offers no way to look it up; check whether "
                                 + "the record exists there, then `hubctl link` it, or `hubctl unlink --forget` to let the next sync create it",

@@ -37,7 +37,7 @@ extension PageMerger {
         case .hold:
             // Nothing is deleted anywhere; the link stays, so the next run looks again.
             let target = link.externalID ?? ExternalID("?")
-            try quarantine(target, hubID: link.hubID, reason: "referenced_delete",
+            try quarantine(target, hubID: link.hubID, reason: .referencedDelete,
                            message: "deleted in '\(system)', but \(described) still refer to it: nothing was deleted anywhere. "
                                + "Delete or re-point those first (the next run then applies this delete), or have it "
                                + "re-created in '\(system)' with `hubctl repush \(entity.name) \(link.hubID) --system \(system) "
@@ -104,13 +104,13 @@ extension PageMerger {
     /// delete held for a person: the link is dropped (and its entry closed) so that a record
     /// re-added with another ID can take its place.
     func replacesHeldDelete(_ otherID: ExternalID, of hubID: HubID) throws -> Bool {
-        let held = try tx.openQuarantine(system: system, entity: entity.name, direction: "pull")
-            .contains { $0.externalID == otherID && $0.reason == "referenced_delete" }
+        let held = try tx.openQuarantine(system: system, entity: entity.name, direction: .pull)
+            .contains { $0.externalID == otherID && $0.reason == .referencedDelete }
         guard held else { return false }
         try tx.deleteLink(entity: entity.name, system: system, hubID: hubID)
         try repointReferrers(try liveReferrers([hubID])[hubID] ?? [], to: hubID)
-        try tx.resolveQuarantine(system: system, entity: entity.name, externalID: otherID, hubID: nil, direction: "pull",
-                                 at: ctx.now(), resolution: "replaced")
+        try tx.resolveQuarantine(system: system, entity: entity.name, externalID: otherID, hubID: nil, direction: .pull,
+                                 at: ctx.now(), resolution: .replaced)
         return true
     }
 }

@@ -40,8 +40,8 @@ extension SyncEngine {
 
     func unresolvedPullReference(_ ref: RunContext.PendingPullRef, record: ExternalID, _ ctx: RunContext) -> QuarantineEntry {
         QuarantineEntry(
-            run: ctx.runID, system: ref.system, entity: ref.entity, externalID: record, hubID: ref.hubID, direction: "pull",
-            reason: "unresolved_ref",
+            run: ctx.runID, system: ref.system, entity: ref.entity, externalID: record, hubID: ref.hubID, direction: .pull,
+            reason: .unresolvedRef,
             message: "field '\(ref.field)' refers to \(ref.target) \(ref.targetExternalID) in '\(ref.system)', which is not "
                 + "linked to the hub (not read, filtered out or quarantined); the reference was left unchanged",
             createdAt: ctx.now(), source: mapper(ref.system, ref.entity).map { "\($0.mapping.object) id \(record)" })

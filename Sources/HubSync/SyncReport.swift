@@ -82,14 +82,17 @@ public struct SyncReport: Sendable {
         return .ok
     }
 
-    /// The process exit code for this report: 0 ok, 3 partial, 1 failed.
-    public var exitCode: Int32 {
+    /// The process exit status for this report: ok, partial (3) or failure (1).
+    public var exitStatus: ExitStatus {
         switch status {
-        case .ok: return 0
-        case .partial: return 3
-        case .failed: return 1
+        case .ok: return .ok
+        case .partial: return .partial
+        case .failed: return .failure
         }
     }
+
+    /// The process exit code for this report: 0 ok, 3 partial, 1 failed.
+    public var exitCode: Int32 { exitStatus.rawValue }
 
     /// Totals over all rows.
     public var totals: (pull: RunCounts, push: RunCounts) {
@@ -153,7 +156,7 @@ extension SyncReport {
                 .object(["system": .string(q.system.rawValue), "entity": .string(q.entity.rawValue),
                          "external_id": q.externalID.map { .string($0.rawValue) } ?? .null,
                          "hub_id": q.hubID.map { .string($0.rawValue) } ?? .null,
-                         "direction": .string(q.direction), "reason": .string(q.reason), "message": .string(q.message)])
+                         "direction": .string(q.direction.rawValue), "reason": .string(q.reason.rawValue), "message": .string(q.message)])
             }),
             "mass_delete_guard": .array(guardTrips.map(Value.string)),
             "notices": .array(notices.map(Value.string)),

@@ -15,7 +15,7 @@ actor ExecProcess {
     let settings: Value
     let timeout: Double
     let maxLineBytes: Int
-    let secrets: [String]
+    let secrets: SecretRedactor
     /// Seconds between SIGTERM and SIGKILL when the connector is stopped.
     let grace: Double
 
@@ -34,7 +34,7 @@ actor ExecProcess {
         self.timeout = timeout
         self.maxLineBytes = maxLineBytes
         self.grace = grace
-        self.secrets = secrets.filter { $0.count >= 4 }.sorted { $0.count > $1.count }
+        self.secrets = SecretRedactor(secrets)
     }
 
     deinit {
@@ -89,9 +89,7 @@ actor ExecProcess {
         let secrets = secrets, system = system
         Thread.detachNewThread {
             _ = LineSplitter.read(child.stderr, limit: 1 << 16, overflow: .split) { line in
-                var text = line
-                for s in secrets { text = text.replacingOccurrences(of: s, with: "*****") }
-                FileHandle.standardError.write(Data("[\(system)] \(text)\n".utf8))
+                FileHandle.standardError.write(Data("[\(system)] \(secrets.redact(line))\n".utf8))
             }
             _ = close(child.stderr)
         }
@@ -140,9 +138,8 @@ actor ExecProcess {
         }
         if let error = answer["error"] {
             let kind = error.value(atPath: "kind")?.stringValue.flatMap(SpokeError.Kind.init(rawValue:)) ?? .unavailable
-            var text = error.value(atPath: "message")?.stringValue ?? "the connector reported an error"
-            for s in secrets { text = text.replacingOccurrences(of: s, with: "*****") }
-            throw SpokeError(kind, system: system, object: object, message: text)
+            let text = error.value(atPath: "message")?.stringValue ?? "the connector reported an error"
+            throw SpokeError(kind, system: system, object: object, message: secrets.redact(text))
         }
         return answer
     }

@@ -157,15 +157,11 @@ import Testing
         #expect(try await f.sync().status == .ok)
     }
 
-    @Test func identityKeysAreTheEnginesMatchKeys() throws {
-        let f = try AuditFixture()
-        let entity = try #require(f.topology.entity("customer"))
-        for data: [String: Value] in [["email": "a@b.c"], ["email": "a@b.c", "first_name": "A"], [:], ["email": .null]] {
-            let ours = IdentityKeys.keys(data, entity: entity)
-            let engine = MatchKeys.keys(data, entity: entity)
-            #expect(ours.map(\.rule) == engine.map(\.rule), "\(ours) \(engine)")
-            #expect(ours.map(\.key) == engine.map(\.key))
-        }
-        #expect(IdentityKeys.ruleName(0, entity: entity) == MatchKeys.ruleName(0, entity: entity))
+    @Test func identityKeysExistOnlyForRulesWhoseFieldsAllHaveValues() throws {
+        let rules: [[FieldName]] = [["email"], ["first_name", "last_name"]]
+        #expect(MatchKey.keys(["email": "a@b.c"], rules: rules).map(\.rule) == [0])
+        #expect(MatchKey.keys(["email": .null, "first_name": "A", "last_name": "B"], rules: rules).map(\.key) == [#"["A","B"]"#])
+        #expect(MatchKey.keys(["first_name": "A"], rules: rules).isEmpty)
+        #expect(MatchKey.ruleName(rules[1]) == "match:first_name+last_name")
     }
 }

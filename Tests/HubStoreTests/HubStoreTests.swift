@@ -112,14 +112,14 @@ import Testing
     @Test func aRecordQuarantinedAgainForTheSameReasonKeepsOneEntry() throws {
         let store = try HubStore.inMemory()
         let entry = QuarantineEntry(run: "r1", system: "crm", entity: "customer", externalID: "7", hubID: nil,
-                                    direction: "pull", reason: "unmappable", message: "bad", createdAt: "t")
+                                    direction: .pull, reason: .unmappable, message: "bad", createdAt: "t")
         try store.write { tx in
             try tx.quarantine(entry)
             try tx.quarantine(entry)
         }
         #expect(try store.read { try $0.openQuarantine() }.count == 1)
         try store.write { tx in
-            try tx.resolveQuarantine(system: "crm", entity: "customer", externalID: "7", hubID: nil, direction: "pull", at: "t2")
+            try tx.resolveQuarantine(system: "crm", entity: "customer", externalID: "7", hubID: nil, direction: .pull, at: "t2")
         }
         #expect(try store.read { try $0.openQuarantine() }.isEmpty)
     }
@@ -127,11 +127,11 @@ import Testing
     @Test func matchKeysFindEveryCandidate() throws {
         let store = try HubStore.inMemory()
         try store.write { tx in
-            try tx.setMatchKeys("h1", entity: "customer", keys: [(0, "[\"a@example.com\"]")])
-            try tx.setMatchKeys("h2", entity: "customer", keys: [(0, "[\"a@example.com\"]")])
-            try tx.setMatchKeys("h3", entity: "customer", keys: [(0, "[\"c@example.com\"]")])
+            try tx.setMatchKeys("h1", entity: "customer", data: ["email": "a@example.com"], rules: [["email"]])
+            try tx.setMatchKeys("h2", entity: "customer", data: ["email": "a@example.com"], rules: [["email"]])
+            try tx.setMatchKeys("h3", entity: "customer", data: ["email": "c@example.com"], rules: [["email"]])
             // Replacing keys drops the old ones.
-            try tx.setMatchKeys("h3", entity: "customer", keys: [(0, "[\"d@example.com\"]")])
+            try tx.setMatchKeys("h3", entity: "customer", data: ["email": "d@example.com"], rules: [["email"]])
         }
         let (a, c) = try store.read { tx in
             (try tx.matchCandidates("customer", rule: 0, key: "[\"a@example.com\"]"),

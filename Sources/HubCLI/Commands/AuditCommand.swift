@@ -79,7 +79,7 @@ struct AuditCommand: AsyncParsableCommand {
                          : "Wrote \(counted(report.repairs.count, "repair")) to \(fixPlan); review it, then "
                              + "`hubctl repair \(fixPlan) --dry-run` and `hubctl repair \(fixPlan)`.")
         }
-        if !report.isClean { throw ExitCode(1) }
+        if !report.isClean { throw ExitCode(.failure) }
     }
 }
 

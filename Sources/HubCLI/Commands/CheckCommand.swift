@@ -23,7 +23,7 @@ struct CheckCommand: AsyncParsableCommand {
         console.redactor = topology.secrets
         for name in systems where topology.system(SystemName(name)) == nil {
             console.error("unknown system '\(name)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
+            throw ExitCode(.usage)
         }
         let chosen = topology.systems.filter { systems.isEmpty || systems.contains($0.name.rawValue) }
         // The hub, if there is one, says which objects have been synced (read only: check writes nothing).
@@ -40,7 +40,7 @@ struct CheckCommand: AsyncParsableCommand {
             console.out(failed.isEmpty ? (reports.count == 1 ? "The system passed." : "All \(reports.count) systems passed.")
                         : "\(failed.count) of \(reports.count) systems have problems: \(failed.joined(separator: ", ")).")
         }
-        if !reports.allSatisfy(\.ok) { throw ExitCode(1) }
+        if !reports.allSatisfy(\.ok) { throw ExitCode(.failure) }
     }
 }
 

@@ -73,7 +73,7 @@ struct ConflictsCommand: ParsableCommand {
                             + "Run `hubctl sync-all` to send it to every system.")
             } catch let failure as ConflictResolver.Failure {
                 console.error(failure.message)
-                throw ExitCode(1)
+                throw ExitCode(.failure)
             }
         }
     }
@@ -87,7 +87,7 @@ func openHub(_ options: TopologyOptions) throws -> (Console, Topology, HubStore)
     guard FileManager.default.fileExists(atPath: topology.hubPath) else {
         console.error("no hub at \(topology.hubPath) yet")
         console.hint("run `hubctl sync-all -t \(options.path)` first")
-        throw ExitCode(1)
+        throw ExitCode(.failure)
     }
     return (console, topology, try HubStore(path: topology.hubPath))
 }

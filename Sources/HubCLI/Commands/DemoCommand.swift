@@ -45,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
             topology = try TopologyLoader.load(path: topologyPath)
         } catch let error as TopologyError {
             console.error(error.description)
-            throw ExitCode(78)
+            throw ExitCode(.config)
         }
         let started = Date()
         let report = try await SyncRunner.run(topology, SyncOptions())
@@ -65,6 +65,6 @@ struct DemoCommand: AsyncParsableCommand {
             `hubctl sync-all --dry-run` to see the plan before anything is written.
             (From a source checkout, `swift run hubctl …` runs the same commands.)
             """)
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        if report.exitStatus != .ok { throw ExitCode(report.exitStatus) }
     }
 }

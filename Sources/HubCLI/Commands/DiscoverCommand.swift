@@ -27,7 +27,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         console.redactor = topology.secrets
         guard let definition = topology.system(SystemName(system)) else {
             console.error("unknown system '\(system)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
-            throw ExitCode(64)
+            throw ExitCode(.usage)
         }
         if diff { return try await SchemaDiffOutput.run(definition, topology, options: options, json: json, console: console) }
         let runtime = SpokeFactory.runtime(topology).systems[definition.name]
@@ -41,7 +41,7 @@ struct DiscoverCommand: AsyncParsableCommand {
         } catch {
             console.error(SystemCheck.message(error))
             console.hint("`hubctl check \(system)` says whether the system is reachable and the credentials work")
-            throw ExitCode(1)
+            throw ExitCode(.failure)
         }
         if json {
             console.out(JSONDocument.make("discover", .object([

@@ -58,9 +58,9 @@ func reportFailure(_ error: any Error, _ console: Console) throws -> Never {
     case let locked as HubLocked:
         console.error(locked.description)
         console.hint("changes by hand wait for the running sync; a lock whose process is gone is taken over automatically")
-        throw ExitCode(75)
+        throw ExitCode(.locked)
     default:
         throw error
     }
-    throw ExitCode(1)
+    throw ExitCode(.failure)
 }

@@ -34,8 +34,8 @@ struct QuarantineCommand: AsyncParsableCommand {
             }
             var table = TextTable(["ID", "SYSTEM", "ENTITY", "DIR", "RECORD", "REASON", "MESSAGE"])
             for e in entries {
-                table.add(["\(e.id ?? 0)", e.system.rawValue, e.entity.rawValue, e.direction,
-                           e.source ?? e.externalID?.rawValue ?? e.hubID?.rawValue ?? "-", e.reason, e.message])
+                table.add(["\(e.id ?? 0)", e.system.rawValue, e.entity.rawValue, e.direction.rawValue,
+                           e.source ?? e.externalID?.rawValue ?? e.hubID?.rawValue ?? "-", e.reason.rawValue, e.message])
             }
             console.out(table.render())
             console.out("")
@@ -58,7 +58,7 @@ struct QuarantineCommand: AsyncParsableCommand {
             let targeted = ids.isEmpty ? before : before.filter { ids.contains($0.id ?? -1) }
             for id in ids where !before.contains(where: { $0.id == id }) {
                 console.error("no open quarantine entry \(id); `hubctl quarantine list` shows them")
-                throw ExitCode(1)
+                throw ExitCode(.failure)
             }
             let report: SyncReport
             do {
@@ -79,7 +79,7 @@ struct QuarantineCommand: AsyncParsableCommand {
                     console.out("system '\(system)' failed: \(error)")
                 }
             }
-            if stillOpen > 0 || !report.systemErrors.isEmpty { throw ExitCode(3) }
+            if stillOpen > 0 || !report.systemErrors.isEmpty { throw ExitCode(.partial) }
         }
 
         static func same(_ a: QuarantineEntry, _ b: QuarantineEntry) -> Bool {
@@ -138,9 +138,9 @@ extension QuarantineEntry {
     var json: Value {
         .object([
             "id": .int(id ?? 0), "run_id": .string(run.rawValue), "system": .string(system.rawValue),
-            "entity": .string(entity.rawValue), "direction": .string(direction),
+            "entity": .string(entity.rawValue), "direction": .string(direction.rawValue),
             "external_id": externalID.map { .string($0.rawValue) } ?? .null, "hub_id": hubID.map { .string($0.rawValue) } ?? .null,
-            "reason": .string(reason), "message": .string(message), "source": source.map(Value.string) ?? .null,
+            "reason": .string(reason.rawValue), "message": .string(message), "source": source.map(Value.string) ?? .null,
             "excerpt": excerpt.map(Value.string) ?? .null, "created_at": .string(createdAt),
         ])
     }

@@ -73,6 +73,6 @@ struct RepairCommand: AsyncParsableCommand {
                         + "\(results.filter { $0.status == .unchanged }.count) already in place, \(failed) refused."
                         + (applied > 0 && !dryRun ? " Run `hubctl sync-all` to send the changes to the systems." : ""))
         }
-        if failed > 0 { throw ExitCode(1) }
+        if failed > 0 { throw ExitCode(.failure) }
     }
 }

@@ -22,7 +22,7 @@ enum SchemaDiffOutput {
         } catch {
             console.error(SystemCheck.message(error))
             console.hint("`hubctl check \(system.name)` says whether the system is reachable and the credentials work")
-            throw ExitCode(1)
+            throw ExitCode(.failure)
         }
         let raw = (try? String(contentsOfFile: options.path, encoding: .utf8)).flatMap { try? JSONParser.parse($0) }
         let patch = SchemaPatch.make(diff, topology: topology, raw: raw)

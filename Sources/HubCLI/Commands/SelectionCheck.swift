@@ -7,11 +7,11 @@ func requireKnown(systems: [String], flag: String, entities: [String], in topolo
     for name in systems where topology.system(SystemName(name)) == nil {
         console.error("unknown system '\(name)' in \(flag); the topology has: "
                       + topology.systems.map(\.name.rawValue).joined(separator: ", "))
-        throw ExitCode(64)
+        throw ExitCode(.usage)
     }
     for name in entities where topology.entity(EntityName(name)) == nil {
         console.error("unknown entity '\(name)' in --entity; the topology has: "
                       + topology.entities.map(\.name.rawValue).joined(separator: ", "))
-        throw ExitCode(64)
+        throw ExitCode(.usage)
     }
 }

@@ -45,7 +45,7 @@ struct SyncAllCommand: AsyncParsableCommand {
         } else {
             console.out(SyncReportRenderer(report: report, seconds: Date().timeIntervalSince(started)).render())
         }
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        if report.exitStatus != .ok { throw ExitCode(report.exitStatus) }
     }
 }
 
@@ -75,14 +75,14 @@ enum SyncRunner {
             console.error(locked.description)
             console.hint("a lock whose process is gone is taken over automatically; one silent for "
                          + "HUBCTL_LOCK_TIMEOUT seconds (default 600) is too")
-            return ExitCode(75)
+            return ExitCode(.locked)
         case let fenced as FencedOut:
             console.error(fenced.description)
-            return ExitCode(75)
+            return ExitCode(.locked)
         default:
             console.error("the run failed: \(error)")
             console.hint("check that the hub file \(topology.hubPath) is writable and not used by another program")
-            return ExitCode(1)
+            return ExitCode(.failure)
         }
     }
 }

@@ -21,7 +21,7 @@ struct TopologyOptions: ParsableArguments {
         } catch let error as TopologyError {
             console.error(error.description)
             console.hint("fix the problems above; `hubctl validate -t \(path)` checks a topology without connecting anywhere")
-            throw ExitCode(78)
+            throw ExitCode(.config)
         }
     }
 }

@@ -36,7 +36,7 @@ struct ValidateCommand: ParsableCommand {
             } else {
                 console.note(error.description)
             }
-            throw ExitCode(78)
+            throw ExitCode(.config)
         }
     }
 

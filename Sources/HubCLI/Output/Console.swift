@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import HubTopology
 
 /// Writes to stdout and stderr, scrubbing every secret the topology brought in.

@@ -40,7 +40,7 @@ struct RunRenderer {
             for q in details.quarantine {
                 let e = q.entry
                 table.add([e.system.rawValue, e.entity.rawValue, e.externalID?.rawValue ?? "-", e.hubID?.rawValue ?? "-",
-                           e.direction, e.reason, q.resolvedAt.map { "closed \($0)" } ?? "open", e.message])
+                           e.direction.rawValue, e.reason.rawValue, q.resolvedAt.map { "closed \($0)" } ?? "open", e.message])
             }
             lines.append(table.render())
         }
@@ -72,8 +72,8 @@ struct RunRenderer {
             "quarantined": .array(d.quarantine.map { q in
                 let e = q.entry
                 return .object(["system": .string(e.system.rawValue), "entity": .string(e.entity.rawValue),
-                                "external_id": e.externalID.json, "hub_id": e.hubID.json, "direction": .string(e.direction),
-                                "reason": .string(e.reason), "message": .string(e.message), "resolved_at": q.resolvedAt.json])
+                                "external_id": e.externalID.json, "hub_id": e.hubID.json, "direction": .string(e.direction.rawValue),
+                                "reason": .string(e.reason.rawValue), "message": .string(e.message), "resolved_at": q.resolvedAt.json])
             }),
             "conflicts": .array(d.conflicts.map(\.json)),
         ])

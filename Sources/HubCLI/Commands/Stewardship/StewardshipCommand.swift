@@ -21,7 +21,7 @@ extension StewardshipCommand {
         for name in systems {
             if let error = runtime.systems[name]?.spokeError {
                 console.error("cannot open \(name): \(error)")
-                throw ExitCode(1)
+                throw ExitCode(.failure)
             }
         }
         let outcome: StewardshipOutcome

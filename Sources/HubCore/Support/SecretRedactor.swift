@@ -11,7 +11,8 @@ public struct SecretRedactor: Sendable, Hashable {
         self.secrets = secrets.filter { $0.count >= 4 }
     }
 
-    mutating func insert(_ secret: String) {
+    /// Adds a secret (values shorter than 4 characters are not scrubbed, see ``init(_:)``).
+    public mutating func insert(_ secret: String) {
         if secret.count >= 4 { secrets.insert(secret) }
     }
 
