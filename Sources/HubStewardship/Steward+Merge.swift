@@ -119,7 +119,7 @@ extension Steward {
             if !references.isEmpty { changes.append("\(references.count) reference(s) to \(a.hubID) now point at \(s.hubID)") }
 
             var settled: [Value] = []
-            for c in try tx.conflicts(hubID: a.hubID) where c.status == "open" {
+            for c in try tx.conflicts(hubID: a.hubID) where c.status == .open {
                 guard let id = c.id else { continue }
                 try tx.resolveConflict(id, winner: "merged", by: entry.by, at: entry.at)
                 settled.append(.int(id))

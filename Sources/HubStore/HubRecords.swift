@@ -132,7 +132,7 @@ public struct RunRecord: Sendable, Hashable {
     public var id: RunID
     public var startedAt: String
     public var finishedAt: String?
-    public var status: String
+    public var status: RunStatus
     public var exitCode: Int?
     public var dryRun: Bool
     /// The run's report as JSON.
@@ -213,17 +213,16 @@ public struct ConflictRecord: Sendable, Hashable {
     public var candidates: [String: Value]
     /// The side whose value won, or nil while open.
     public var winner: String?
-    /// The rule that decided: `newest`, `priority`, `owner:crm`, `manual`.
-    public var rule: String
-    /// `resolved` or `open`.
-    public var status: String
+    /// The rule that decided.
+    public var rule: ConflictRule
+    public var status: ConflictStatus
     public var createdAt: String
     /// When and by whom a parked conflict was decided.
     public var resolvedAt: String?
     public var resolvedBy: String?
 
     public init(id: Int64? = nil, run: RunID, entity: EntityName, hubID: HubID, field: String, candidates: [String: Value],
-                winner: String?, rule: String, status: String, createdAt: String) {
+                winner: String?, rule: ConflictRule, status: ConflictStatus, createdAt: String) {
         self.id = id
         self.run = run
         self.entity = entity

@@ -5,7 +5,7 @@ extension HubTransaction {
     static func conflictRecord(_ row: Row) -> ConflictRecord {
         var c = ConflictRecord(id: row["id"], run: RunID(row["run_id"]), entity: EntityName(row["entity"]),
                                hubID: HubID(row["hub_id"]), field: row["field"], candidates: decodeObject(row["candidates"]),
-                               winner: row["winner"], rule: row["rule"], status: row["status"], createdAt: row["created_at"])
+                               winner: row["winner"], rule: ConflictRule(rawValue: row["rule"]), status: ConflictStatus(rawValue: row["status"]) ?? .open, createdAt: row["created_at"])
         c.resolvedAt = row["resolved_at"]
         c.resolvedBy = row["resolved_by"]
         return c

@@ -49,10 +49,10 @@ extension HubTransaction {
     }
 
     /// Records how a run ended, with its counts and report.
-    public func finishRun(_ id: RunID, finishedAt: String, status: String, exitCode: Int, report: Value,
+    public func finishRun(_ id: RunID, finishedAt: String, status: RunStatus, exitCode: Int, report: Value,
                           counts: [(system: SystemName, entity: EntityName, direction: String, counts: RunCounts)]) throws {
         try execute("UPDATE run SET finished_at = ?, status = ?, exit_code = ?, report = ? WHERE id = ?",
-                    [finishedAt, status, exitCode, report.json, id.rawValue])
+                    [finishedAt, status.rawValue, exitCode, report.json, id.rawValue])
         for c in counts {
             try execute(
                 """
@@ -65,7 +65,7 @@ extension HubTransaction {
     }
 
     static func runRecord(_ row: Row) -> RunRecord {
-        RunRecord(id: RunID(row["id"]), startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+        RunRecord(id: RunID(row["id"]), startedAt: row["started_at"], finishedAt: row["finished_at"], status: RunStatus(rawValue: row["status"]) ?? .failed,
                   exitCode: row["exit_code"], dryRun: row["dry_run"],
                   report: (row["report"] as String?).flatMap { try? JSONParser.parse($0) })
     }
@@ -202,8 +202,8 @@ extension HubTransaction {
             INSERT INTO conflict (run_id, entity, hub_id, field, candidates, winner, rule, status, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [c.run.rawValue, c.entity.rawValue, c.hubID.rawValue, c.field, Self.encode(c.candidates), c.winner, c.rule,
-             c.status, c.createdAt])
+            [c.run.rawValue, c.entity.rawValue, c.hubID.rawValue, c.field, Self.encode(c.candidates), c.winner, c.rule.rawValue,
+             c.status.rawValue, c.createdAt])
     }
 
     /// Conflicts, newest first; only open ones with `openOnly`.

@@ -75,7 +75,7 @@ public struct ConflictResolver: Sendable {
             next.fieldOrigins[conflict.field] = FieldOrigin(system: SystemName("manual"), run: conflict.run, changedAt: now)
             try tx.updateEntity(next, sourceSystem: SystemName("manual"), run: conflict.run)
             try tx.resolveConflict(id, winner: winner, by: person, at: now)
-            conflict.status = "resolved"
+            conflict.status = .resolved
             conflict.winner = winner
             conflict.resolvedBy = person
             conflict.resolvedAt = now

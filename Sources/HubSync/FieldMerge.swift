@@ -22,7 +22,7 @@ struct FieldMerge {
         var field: String
         var candidates: [String: Value]
         var winner: String?
-        var rule: String
+        var rule: ConflictRule
         var open: Bool
     }
 
@@ -94,27 +94,27 @@ struct FieldMerge {
         let policy = entity.conflicts
         if let owner = rule?.owner {
             let winner = theirs.system == owner ? theirs.system.rawValue : "hub"
-            return Conflict(field: field, candidates: candidates, winner: winner, rule: "owner:\(owner)", open: false)
+            return Conflict(field: field, candidates: candidates, winner: winner, rule: .owner(owner), open: false)
         }
         let resolution = rule?.resolve ?? policy.resolve
         let priority = rule?.priority ?? policy.priority
         switch resolution {
         case .manual:
-            return Conflict(field: field, candidates: candidates, winner: nil, rule: "manual", open: true)
+            return Conflict(field: field, candidates: candidates, winner: nil, rule: .manual, open: true)
         case .priority:
             let theirsWins = rank(theirs.system, priority) < rank(hubSide.system, priority)
                 || (rank(theirs.system, priority) == rank(hubSide.system, priority) && newer(theirs, than: hubSide, priority))
             return Conflict(field: field, candidates: candidates, winner: theirsWins ? theirs.system.rawValue : "hub",
-                            rule: "priority", open: false)
+                            rule: .priority, open: false)
         case .newest:
             if let known = knownNewer(theirs, than: hubSide) {
                 return Conflict(field: field, candidates: candidates, winner: known ? theirs.system.rawValue : "hub",
-                                rule: "newest", open: false)
+                                rule: .newest, open: false)
             }
             // No change time says which was made last: the priority list decides, and says so.
             let theirsWins = fallbackOrder(theirs.system, before: hubSide.system, priority)
             return Conflict(field: field, candidates: candidates, winner: theirsWins ? theirs.system.rawValue : "hub",
-                            rule: "newest→priority: no change times", open: false)
+                            rule: .newestByPriority, open: false)
         }
     }
 

@@ -566,7 +566,7 @@ extension SyncEngine {
                 continue
             }
             let record = ConflictRecord(run: ctx.runID, entity: entity, hubID: hubID, field: c.field, candidates: c.candidates,
-                                        winner: c.winner, rule: c.rule, status: c.open ? "open" : "resolved",
+                                        winner: c.winner, rule: c.rule, status: c.open ? .open : .resolved,
                                         createdAt: ctx.now())
             try tx.recordConflict(record)
             ctx.report.conflicts.append(record)

@@ -157,7 +157,7 @@ public struct SyncEngine: Sendable {
             [(row.system, row.entity, "pull", row.pull), (row.system, row.entity, "push", row.push)]
         }.map { (system: $0.0, entity: $0.1, direction: $0.2, counts: $0.3) }
         try write(ctx) { tx in
-            try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.status.rawValue,
+            try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.status,
                              exitCode: Int(report.exitCode), report: report.json, counts: counts)
         }
         return report

@@ -4,15 +4,8 @@ import HubStore
 /// What a sync run did (or, for a dry run, would do): per system and entity, both directions.
 public struct SyncReport: Sendable {
     /// How a run ended.
-    public enum Status: String, Sendable {
-        /// Everything synced.
-        case ok
-        /// The run completed, but records were quarantined, conflicts parked, or a system was
-        /// unreachable while the rest synced.
-        case partial
-        /// Nothing could be synced.
-        case failed
-    }
+    /// A run's outcome (`running` only in the hub, while a run is under way).
+    public typealias Status = RunStatus
 
     public var runID: RunID
     public var dryRun: Bool
@@ -67,7 +60,7 @@ public struct SyncReport: Sendable {
         public var fields: [String]
     }
 
-    public var openConflicts: Int { conflicts.filter { $0.status == "open" }.count }
+    public var openConflicts: Int { conflicts.filter { $0.status == .open }.count }
 
     /// True when a schema change paused the system × entity this run.
     public func isPaused(_ system: SystemName, _ entity: EntityName) -> Bool {
@@ -87,7 +80,7 @@ public struct SyncReport: Sendable {
         switch status {
         case .ok: return .ok
         case .partial: return .partial
-        case .failed: return .failure
+        case .failed, .running: return .failure
         }
     }
 
@@ -164,7 +157,7 @@ extension SyncReport {
             "recovered_creates": .int(Int64(recoveredCreates)),
             "conflicts": .array(conflicts.map { c in
                 .object(["entity": .string(c.entity.rawValue), "hub_id": .string(c.hubID.rawValue), "field": .string(c.field),
-                         "winner": c.winner.map(Value.string) ?? .null, "rule": .string(c.rule), "status": .string(c.status),
+                         "winner": c.winner.map(Value.string) ?? .null, "rule": .string(c.rule.rawValue), "status": .string(c.status.rawValue),
                          "candidates": .array(c.candidates.keys.sorted().map(Value.string))])
             }),
         ]

@@ -122,7 +122,7 @@ import Testing
         let report = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         #expect(report.conflicts.count == 1)
         #expect(report.conflicts.first?.winner == "hub")
-        #expect(report.conflicts.first?.rule == "priority")
+        #expect(report.conflicts.first?.rule == .priority)
         for spoke in [f.crm, f.app, f.sheet] {
             #expect(await spoke.records("c").values.first?["first"] == "Annie")
         }
@@ -132,7 +132,7 @@ import Testing
         let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"fields": {"first_name": {"owner": "app"}}}"#))
         let report = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         #expect(report.conflicts.first?.winner == "app")
-        #expect(report.conflicts.first?.rule == "owner:app")
+        #expect(report.conflicts.first?.rule == .owner("app"))
         for spoke in [f.crm, f.app, f.sheet] {
             #expect(await spoke.records("c").values.first?["first"] == "Anne")
         }
@@ -163,7 +163,7 @@ import Testing
             #expect(await spoke.records("c").values.first?["first"] == "Anne")
         }
         let resolved = try #require(try f.store.read { try $0.conflict(conflict.id!) })
-        #expect(resolved.status == "resolved" && resolved.winner == "app" && resolved.resolvedBy == "tester")
+        #expect(resolved.status == .resolved && resolved.winner == "app" && resolved.resolvedBy == "tester")
         _ = await f.takeWrites()
         try await f.sync()
         #expect(await f.takeWrites() == 0)

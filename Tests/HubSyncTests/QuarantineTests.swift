@@ -65,7 +65,7 @@ import Testing
             }
             let report = try await f.sync()
             let conflict = try #require(report.conflicts.first)
-            #expect(conflict.rule == "newest")
+            #expect(conflict.rule == .newest)
             let expected = appLast ? "FromApp" : "FromCRM"
             #expect(await f.crm.record("c", "1")?["first"]?.stringValue == expected)
             #expect(await f.app.record("c", appID)?["first"]?.stringValue == expected)

@@ -126,7 +126,7 @@ import Testing
         let report = try await f.sync()
         #expect(report.conflicts.count == 1)
         #expect(report.conflicts.first?.field == "first_name")
-        #expect(report.conflicts.first?.rule == "newest→priority: no change times")
+        #expect(report.conflicts.first?.rule == .newestByPriority)
         // No priority list: the topology's order decides (crm is declared first), on every run.
         #expect(report.conflicts.first?.winner == "hub")
         #expect(await f.crm.record("contacts", crmCleo)?.value(atPath: "properties.given") == "Cleopatra")

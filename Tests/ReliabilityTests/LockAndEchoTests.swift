@@ -78,11 +78,16 @@ import Testing
         let fixture = try BatteryFixture.create(in: tmp.path)
         #expect(try fixture.sync().exitCode == 0)
         try fixture.applyWorkload()
-        // The zombie pauses right after taking the lock; we stop it there.
+        // The zombie pauses right after taking the lock; we stop it there, as soon as its fault
+        // ledger says it got there (however busy the machine is).
+        let ledger = tmp.path + "/zombie.ledger"
         let zombie = try HubctlProcess.start(["sync-all", "-t", fixture.topologyPath],
-                                             environment: ["HUBCTL_FAULTS": "runAfterLock@1:pause"])
-        usleep(200_000)
+                                             environment: ["HUBCTL_FAULTS": "runAfterLock@1:pause", "HUBCTL_FAULT_LEDGER": ledger])
+        for _ in 0..<6000 where !((try? String(contentsOfFile: ledger, encoding: .utf8))?.contains("runAfterLock 1") ?? false) {
+            usleep(5_000)
+        }
         kill(zombie.pid, SIGSTOP)
+        #expect(try String(contentsOfFile: ledger, encoding: .utf8).contains("runAfterLock 1"))
         // A new run considers the silent lock stale after 0.3 s and takes over.
         usleep(400_000)
         let taker = try fixture.sync(["HUBCTL_LOCK_TIMEOUT": "0.3"])

@@ -35,10 +35,10 @@ struct ConflictsCommand: ParsableCommand {
             var table = TextTable(["ID", "ENTITY", "HUB ID", "FIELD", "STATUS", "RULE", "WINNER", "VALUES"])
             for c in conflicts {
                 let values = c.candidates.keys.sorted().map { "\($0)=\(c.candidates[$0]!.displayText)" }.joined(separator: "  ")
-                table.add(["\(c.id ?? 0)", c.entity.rawValue, c.hubID.rawValue, c.field, c.status, c.rule, c.winner ?? "-", values])
+                table.add(["\(c.id ?? 0)", c.entity.rawValue, c.hubID.rawValue, c.field, c.status.rawValue, c.rule.rawValue, c.winner ?? "-", values])
             }
             console.out(table.render())
-            let openCount = conflicts.filter { $0.status == "open" }.count
+            let openCount = conflicts.filter { $0.status == .open }.count
             if openCount > 0 {
                 console.out("")
                 console.out("\(openCount) open: resolve with `hubctl conflicts resolve ID --take SYSTEM|hub` or `--value V`; "
@@ -97,7 +97,7 @@ extension ConflictRecord {
     var json: Value {
         .object([
             "id": .int(id ?? 0), "run_id": .string(run.rawValue), "entity": .string(entity.rawValue),
-            "hub_id": .string(hubID.rawValue), "field": .string(field), "status": .string(status), "rule": .string(rule),
+            "hub_id": .string(hubID.rawValue), "field": .string(field), "status": .string(status.rawValue), "rule": .string(rule.rawValue),
             "winner": winner.map(Value.string) ?? .null, "candidates": .object(candidates),
             "created_at": .string(createdAt), "resolved_at": resolvedAt.map(Value.string) ?? .null,
             "resolved_by": resolvedBy.map(Value.string) ?? .null,

@@ -21,7 +21,7 @@ struct HistoryCommand: ParsableCommand {
             console.out(JSONDocument.make("history", .object([
                 "runs": .array(runs.map { r in
                     .object(["run_id": .string(r.id.rawValue), "started_at": .string(r.startedAt),
-                             "finished_at": r.finishedAt.map(Value.string) ?? .null, "status": .string(r.status),
+                             "finished_at": r.finishedAt.map(Value.string) ?? .null, "status": .string(r.status.rawValue),
                              "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
                              "totals": r.report?.objectValue?["totals"] ?? .null,
                              "schema_drift": r.report?.objectValue?["schema_drift"] ?? .array([])])
@@ -37,7 +37,7 @@ struct HistoryCommand: ParsableCommand {
                 keys.reduce(0) { $0 + (totals?[dir]?.objectValue?[$1]?.intValue ?? 0) }
             }
             let quarantined = r.report?.objectValue?["quarantined"]?.arrayValue?.count ?? 0
-            table.add([r.id.rawValue, r.startedAt, r.status, "\(n("pull", ["read"]))",
+            table.add([r.id.rawValue, r.startedAt, r.status.rawValue, "\(n("pull", ["read"]))",
                        "\(n("pull", ["created", "updated", "linked", "deleted"]))",
                        "\(n("push", ["created", "updated", "deleted"]))", "\(quarantined)"])
         }

@@ -45,7 +45,7 @@ struct ExplainRenderer {
             }
             for c in f.conflicts {
                 let values = c.candidates.keys.sorted().map { "\($0)=\(c.candidates[$0]!.displayText)" }.joined(separator: " ")
-                let outcome = c.status == "open" ? "open, parked for a person" : "\(c.winner ?? "?") won"
+                let outcome = c.status == .open ? "open, parked for a person" : "\(c.winner ?? "?") won"
                 lines.append("  conflict #\(c.id ?? 0) \(c.createdAt) (\(c.rule)): \(values); \(outcome)"
                              + (c.resolvedBy.map { ", resolved by \($0)" } ?? ""))
             }

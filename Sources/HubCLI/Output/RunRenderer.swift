@@ -49,7 +49,7 @@ struct RunRenderer {
             lines.append("Conflicts recorded by this run (\(details.conflicts.count)):")
             var table = TextTable(["ID", "ENTITY", "HUB ID", "FIELD", "STATUS", "RULE", "WINNER", "SIDES"])
             for c in details.conflicts {
-                table.add(["\(c.id ?? 0)", c.entity.rawValue, c.hubID.rawValue, c.field, c.status, c.rule, c.winner ?? "-",
+                table.add(["\(c.id ?? 0)", c.entity.rawValue, c.hubID.rawValue, c.field, c.status.rawValue, c.rule.rawValue, c.winner ?? "-",
                            c.candidates.keys.sorted().joined(separator: ", ")])
             }
             lines.append(table.render())
@@ -60,7 +60,7 @@ struct RunRenderer {
     static func json(_ d: RunDetails) -> Value {
         let r = d.run
         return .object([
-            "run_id": .string(r.id.rawValue), "status": .string(r.status), "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
+            "run_id": .string(r.id.rawValue), "status": .string(r.status.rawValue), "exit_code": r.exitCode.map { .int(Int64($0)) } ?? .null,
             "dry_run": .bool(r.dryRun), "started_at": .string(r.startedAt), "finished_at": r.finishedAt.json,
             "counts": .array(d.counts.map { c in
                 .object(["system": .string(c.system.rawValue), "entity": .string(c.entity.rawValue),
