@@ -76,6 +76,7 @@ extension SyncEngine {
         // linked record, none can have been deleted and no ID comparison is needed.
         var linkedSeen = 0
         while true {
+            try options.checkStop()
             let position = cursor
             let page: SpokePage
             do {

@@ -12,13 +12,41 @@ public struct SyncOptions: Sendable {
     public var pageSize: Int
     /// Apply deletes even when they exceed a system's mass-delete guard.
     public var allowMassDelete: Bool
+    /// A targeted cycle (`hubctl run`): read only these systems, and of each only these
+    /// entities, but push to every system the run covers. Nil: read every system.
+    public var pullScope: [SystemName: Set<EntityName>]?
+    /// Asked before every page read or written: true stops the run there, with every page
+    /// before it committed (the run is recorded as `stopped`).
+    public var stopRequested: @Sendable () -> Bool
 
     public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 1000,
-                allowMassDelete: Bool = false) {
+                allowMassDelete: Bool = false, pullScope: [SystemName: Set<EntityName>]? = nil,
+                stopRequested: @escaping @Sendable () -> Bool = { false }) {
+        self.pullScope = pullScope
+        self.stopRequested = stopRequested
         self.dryRun = dryRun
         self.only = only
         self.entities = entities
         self.pageSize = pageSize
         self.allowMassDelete = allowMassDelete
     }
+}
+
+extension SyncOptions {
+    /// True when this run reads `entity` from `system`.
+    public func pulls(_ system: SystemName, _ entity: EntityName) -> Bool {
+        guard let pullScope else { return true }
+        return pullScope[system]?.contains(entity) ?? false
+    }
+
+    /// Throws ``RunStopped`` when a stop was asked for.
+    func checkStop() throws {
+        if stopRequested() { throw RunStopped() }
+    }
+}
+
+/// The run stopped between two pages because its process was asked to stop (SIGTERM).
+public struct RunStopped: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the run stopped between two pages, as asked; the next run goes on from there" }
 }

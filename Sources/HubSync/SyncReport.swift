@@ -40,6 +40,9 @@ public struct SyncReport: Sendable {
     /// Schema changes this run noticed: new ones, and every one that pauses a system × entity
     /// (nothing read from it or written to it this run).
     public var schemaDrift: [SchemaDriftRecord] = []
+    /// The run stopped between two pages when asked to (`SyncOptions.stopRequested`); what it
+    /// committed stays, the next run goes on from there.
+    public var stopped = false
 
     public init(runID: RunID, dryRun: Bool, startedAt: String) {
         self.runID = runID
@@ -142,7 +145,7 @@ extension SyncReport {
             "format_version": "1.0",
             "command": "sync-all",
             "run_id": .string(runID.rawValue),
-            "status": .string(status.rawValue),
+            "status": .string(stopped ? "stopped" : status.rawValue),
             "exit_code": .int(Int64(exitCode)),
             "dry_run": .bool(dryRun),
             "started_at": .string(startedAt),
