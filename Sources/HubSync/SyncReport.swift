@@ -56,6 +56,13 @@ public struct SyncReport: Sendable {
         public var entity: EntityName
         public var pull = RunCounts()
         public var push = RunCounts()
+
+        public init(system: SystemName, entity: EntityName, pull: RunCounts = RunCounts(), push: RunCounts = RunCounts()) {
+            self.system = system
+            self.entity = entity
+            self.pull = pull
+            self.push = push
+        }
     }
 
     /// A write a dry run would have made.
