@@ -106,6 +106,7 @@ public actor ContinuousRunner {
             let wait = min(60, max(0.001, next.timeIntervalSince(now)))
             await wakeup.wait(seconds: wait, sleep: sleep)
         }
+        if let metricsFile { try? metrics.write(to: metricsFile) }
         logger.info("hubctl run stopped", metadata: ["event": "run.stopped"])
     }
 
@@ -246,7 +247,7 @@ public actor ContinuousRunner {
     func updateGauges(lags: [ScheduleTarget: Double]) {
         for (target, _) in planner.targets {
             guard let state = states[target] else { continue }
-            metrics.state(target, state, lag: lags[target] ?? 0)
+            metrics.state(target, state, lag: lags[target])
         }
         if let quarantine = try? store.openQuarantineCounts(), let conflicts = try? store.openConflictCounts() {
             metrics.backlog(quarantine: quarantine, conflicts: conflicts,

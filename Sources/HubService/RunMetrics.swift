@@ -78,15 +78,18 @@ public final class RunMetrics: Sendable {
         Counter(label: "hubctl_retries_total", dimensions: labels(target), factory: factory).increment()
     }
 
-    /// The schedule state of a target: last success, consecutive failures, lag behind schedule.
-    public func state(_ target: ScheduleTarget, _ state: ScheduleStateRecord, lag: Double) {
+    /// The schedule state of a target: last success, consecutive failures, and (for a target
+    /// read this cycle) how late its read started.
+    public func state(_ target: ScheduleTarget, _ state: ScheduleStateRecord, lag: Double?) {
         let dims = labels(target)
         if let success = state.lastSuccessAt {
             Gauge(label: "hubctl_last_success_timestamp_seconds", dimensions: dims, factory: factory)
                 .record(success.timeIntervalSince1970)
         }
         Gauge(label: "hubctl_consecutive_failures", dimensions: dims, factory: factory).record(Double(state.consecutiveFailures))
-        Gauge(label: "hubctl_schedule_lag_seconds", dimensions: dims, factory: factory).record(max(0, lag))
+        if let lag {
+            Gauge(label: "hubctl_schedule_lag_seconds", dimensions: dims, factory: factory).record(max(0, lag))
+        }
     }
 
     /// Open quarantine entries per system and entity; open conflicts per entity.
