@@ -44,6 +44,8 @@ public actor ContinuousRunner {
     let logger: Logger
     public nonisolated let metrics: RunMetrics
     let metricsFile: String?
+    /// Told after every page of a cycle (the progress line on a terminal).
+    let progress: (@Sendable (SyncProgress) -> Void)?
     /// How long to wait before trying again when another run holds the hub.
     let lockRetry: TimeInterval
     public nonisolated let stopFlag = StopFlag()
@@ -59,7 +61,9 @@ public actor ContinuousRunner {
     public init(planner: SchedulePlanner, store: HubStore, clock: WallClock = .system,
                 sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 logger: Logger, metrics: RunMetrics = RunMetrics(), metricsFile: String? = nil, lockRetry: TimeInterval = 2,
+                progress: (@Sendable (SyncProgress) -> Void)? = nil,
                 sync: @escaping @Sendable (SyncOptions) async throws -> SyncReport) {
+        self.progress = progress
         self.planner = planner
         self.store = store
         self.clock = clock
@@ -128,7 +132,7 @@ public actor ContinuousRunner {
         var logger = self.logger
         logger[metadataKey: "cycle"] = .stringConvertible(cycles)
         let stop = stopFlag
-        let options = SyncOptions(pullScope: planner.pullScope(targets), stopRequested: { stop.isSet })
+        let options = SyncOptions(pullScope: planner.pullScope(targets), stopRequested: { stop.isSet }, progress: progress)
         logger.info("cycle started", metadata: ["event": "cycle.started",
                                                  "targets": .string(targets.map(\.description).joined(separator: ","))])
         var outcome: CycleOutcome

@@ -79,7 +79,13 @@ public final class LogSink: Sendable {
     private let lock = NSLock()
     nonisolated(unsafe) private var buffer: [String]?
 
-    private init(buffered: Bool) { buffer = buffered ? [] : nil }
+    /// On a terminal, each line first clears the current one (a progress line drawn there).
+    private let clearsLine: Bool
+
+    private init(buffered: Bool) {
+        buffer = buffered ? [] : nil
+        clearsLine = !buffered && isatty(STDERR_FILENO) == 1
+    }
 
     /// Lines to the process's stderr.
     public static let standardError = LogSink(buffered: false)
@@ -97,7 +103,7 @@ public final class LogSink: Sendable {
         if buffer != nil {
             buffer!.append(line)
         } else {
-            FileHandle.standardError.write(Data(line.utf8))
+            FileHandle.standardError.write(Data(((clearsLine ? "\r\u{1B}[K" : "") + line).utf8))
         }
     }
 }

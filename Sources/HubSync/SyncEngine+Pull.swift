@@ -107,6 +107,7 @@ extension SyncEngine {
                 }
             }
             try faultPoint(.readAfterPageCommit)
+            options.progress?(SyncProgress(system: system.name, entity: mapper.entity.name, direction: .pull, counts: counts))
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }

@@ -49,6 +49,7 @@ extension SyncEngine {
             guard let last = batch.last else { break }
             let todo = batch.filter { !handled.contains($0.hubID) }
             counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
+            options.progress?(SyncProgress(system: system.name, entity: entity, direction: .push, counts: counts))
             mark = last.seq
             if batch.count < options.pageSize { break }
         }

@@ -1,4 +1,5 @@
 import HubCore
+import HubStore
 
 /// What a `sync-all` run should cover and how.
 public struct SyncOptions: Sendable {
@@ -18,10 +19,14 @@ public struct SyncOptions: Sendable {
     /// Asked before every page read or written: true stops the run there, with every page
     /// before it committed (the run is recorded as `stopped`).
     public var stopRequested: @Sendable () -> Bool
+    /// Told after every page read and every batch written, with the counts so far of that
+    /// system × entity and direction (for a progress line; nil: nobody listens).
+    public var progress: (@Sendable (SyncProgress) -> Void)?
 
     public init(dryRun: Bool = false, only: Set<SystemName>? = nil, entities: Set<EntityName>? = nil, pageSize: Int = 1000,
                 allowMassDelete: Bool = false, pullScope: [SystemName: Set<EntityName>]? = nil,
-                stopRequested: @escaping @Sendable () -> Bool = { false }) {
+                stopRequested: @escaping @Sendable () -> Bool = { false }, progress: (@Sendable (SyncProgress) -> Void)? = nil) {
+        self.progress = progress
         self.pullScope = pullScope
         self.stopRequested = stopRequested
         self.dryRun = dryRun
@@ -49,4 +54,17 @@ extension SyncOptions {
 public struct RunStopped: Error, Sendable, CustomStringConvertible {
     public init() {}
     public var description: String { "the run stopped between two pages, as asked; the next run goes on from there" }
+}
+
+/// How far one system × entity's read or write has come in a run (``SyncOptions/progress``).
+public struct SyncProgress: Sendable {
+    public enum Direction: String, Sendable {
+        case pull, push
+    }
+
+    public var system: SystemName
+    public var entity: EntityName
+    public var direction: Direction
+    /// The counts of this system × entity and direction so far in the run.
+    public var counts: RunCounts
 }

@@ -211,6 +211,28 @@ import Testing
         #expect(status.exitCode == 0, "\(status.stdout)")
     }
 
+    @Test("Progress goes to stderr on a terminal, plain with NO_COLOR, and nowhere when piped")
+    func progressOnlyOnATerminal() async throws {
+        let tmp = try TemporaryDirectory()
+        let dir = tmp.path
+        try Self.makeSystems(dir, csvRows: 1500)
+        let topo = dir + "/topology.json"
+        let command = "\(HubctlProcess.executable.path) sync-all -t \(topo)"
+        // `script` gives the command a terminal and copies what it wrote to stdout.
+        // (An empty NO_COLOR counts as unset, per no-color.org.)
+        let onTTY = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
+                                               environment: Self.environment.merging(["NO_COLOR": ""]) { $1 })
+        #expect(onTTY.contains("\r\u{1B}[K"))
+        #expect(onTTY.contains("\u{1B}[1msheet\u{1B}[0m customer pull  1,000 read"))
+        let plain = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
+                                               environment: Self.environment.merging(["NO_COLOR": "1"]) { $1 })
+        #expect(!plain.contains("\u{1B}[1m"))
+        let piped = try await SystemTools.hubctl(["sync-all", "-t", topo], environment: Self.environment)
+        #expect(piped.exitCode == 0)
+        #expect(piped.stderr.isEmpty)
+        #expect(!piped.stdout.contains("\u{1B}"))
+    }
+
     @Test("run --once exits 75 while another run holds the hub, and 0 with nothing due")
     func onceWhileLocked() async throws {
         let tmp = try TemporaryDirectory()

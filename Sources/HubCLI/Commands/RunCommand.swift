@@ -74,7 +74,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
-                                      logger: logger, metricsFile: metricsFile) { options in
+                                      logger: logger, metricsFile: metricsFile,
+                                      progress: ProgressLine.onTerminal()?.callback) { options in
             try await engine.syncAll(options)
         }
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
