@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // hubctl: a hub-and-spoke, bi-directional sync orchestrator.
 //
 // Targets follow docs/architecture.md: the CLI parses and renders, the engine syncs, only the
@@ -20,6 +20,13 @@ let package = Package(
         // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // Only HubService (hubctl run: its HTTP listener, metrics, logs, webhooks) links these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
@@ -49,10 +56,23 @@ let package = Package(
         .target(name: "HubAudit", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
         // Manual stewardship of links and entities (link, unlink, relink, merge, unmerge, repairs).
         .target(name: "HubStewardship", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit"]),
+        // Continuous operation (`hubctl run`): schedules, backoff, the HTTP listener (/metrics,
+        // webhooks), Prometheus metrics, JSON logs, and the status every system is in.
+        .target(name: "HubService", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
+            "HubService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
             // Only to create the demo's SQLite systems.
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -78,6 +98,9 @@ let package = Package(
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
+        ]),
+        .testTarget(name: "HubServiceTests", dependencies: [
+            "HubCore", "HubTopology", "HubStore", "HubSync", "HubService", "HubTesting",
         ]),
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",

@@ -14,7 +14,8 @@ public struct Hubctl: AsyncParsableCommand {
             """,
         version: HubctlVersion.current,
         subcommands: [
-            ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, ConflictsCommand.self,
+            ValidateCommand.self, CheckCommand.self, DiscoverCommand.self, SyncAllCommand.self, RunCommand.self,
+            StatusCommand.self, ConflictsCommand.self,
             QuarantineCommand.self, HistoryCommand.self, RunsCommand.self, AuditCommand.self, RepairCommand.self,
             LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self, RelinkCommand.self,
             MergeCommand.self, UnmergeCommand.self, UndeleteCommand.self, RepushCommand.self, DemoCommand.self,

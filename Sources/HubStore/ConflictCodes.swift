@@ -62,6 +62,9 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable, Custom
     case partial
     /// Nothing could be synced.
     case failed
+    /// Stopped between pages by a signal (`hubctl run` on SIGTERM); what it committed stands and
+    /// the next run resumes from its cursors.
+    case stopped
 
     public var description: String { rawValue }
 }

@@ -10,6 +10,14 @@ public struct RunLockHolder: Sendable, Hashable, CustomStringConvertible {
     public var acquiredAt: String
     public var heartbeatAt: String
 
+    public init(run: RunID?, pid: Int32, host: String, acquiredAt: String, heartbeatAt: String) {
+        self.run = run
+        self.pid = pid
+        self.host = host
+        self.acquiredAt = acquiredAt
+        self.heartbeatAt = heartbeatAt
+    }
+
     public var description: String {
         "run \(run?.rawValue ?? "?") (pid \(pid) on \(host), started \(acquiredAt), last seen \(heartbeatAt))"
     }
@@ -18,6 +26,7 @@ public struct RunLockHolder: Sendable, Hashable, CustomStringConvertible {
 /// The hub is held by another live run.
 public struct HubLocked: Error, Sendable, CustomStringConvertible {
     public var holder: RunLockHolder
+    public init(holder: RunLockHolder) { self.holder = holder }
     public var description: String {
         "another run holds this hub: \(holder); try again when it has finished"
     }

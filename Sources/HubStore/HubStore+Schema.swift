@@ -289,6 +289,31 @@ extension HubStore {
                 CREATE INDEX schema_drift_by_last_run ON schema_drift(last_run_id);
                 """)
         }
+        migrator.registerMigration("operations: schedule state per system and entity, webhook deliveries seen") { db in
+            // What `hubctl run` knows of each system (entity '' = the system as a whole) and of
+            // each entity with a schedule of its own: when it last synced, failed, and is due.
+            // Webhook delivery IDs already accepted, so a replayed delivery is refused.
+            try db.execute(sql: """
+                CREATE TABLE schedule_state (
+                    system TEXT NOT NULL,
+                    entity TEXT NOT NULL DEFAULT '',
+                    last_attempt_at TEXT,
+                    last_success_at TEXT,
+                    last_failure_at TEXT,
+                    last_error TEXT,
+                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                    next_due_at TEXT,
+                    PRIMARY KEY (system, entity)
+                ) WITHOUT ROWID;
+                CREATE TABLE webhook_delivery (
+                    system TEXT NOT NULL,
+                    delivery_id TEXT NOT NULL,
+                    received_at TEXT NOT NULL,
+                    PRIMARY KEY (system, delivery_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX webhook_delivery_by_time ON webhook_delivery(received_at);
+                """)
+        }
         return migrator
     }
 }

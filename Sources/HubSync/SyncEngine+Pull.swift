@@ -76,6 +76,7 @@ extension SyncEngine {
         // linked record, none can have been deleted and no ID comparison is needed.
         var linkedSeen = 0
         while true {
+            try options.checkStop()
             let position = cursor
             let page: SpokePage
             do {
@@ -106,6 +107,7 @@ extension SyncEngine {
                 }
             }
             try faultPoint(.readAfterPageCommit)
+            options.progress?(SyncProgress(system: system.name, entity: mapper.entity.name, direction: .pull, counts: counts))
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }

@@ -44,10 +44,12 @@ extension SyncEngine {
         let handled = Set(retries)
         var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
         while true {
+            try options.checkStop()
             let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize, origins: false) }
             guard let last = batch.last else { break }
             let todo = batch.filter { !handled.contains($0.hubID) }
             counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
+            options.progress?(SyncProgress(system: system.name, entity: entity, direction: .push, counts: counts))
             mark = last.seq
             if batch.count < options.pageSize { break }
         }

@@ -75,8 +75,12 @@ public struct SyncEngine: Sendable {
         defer { try? store.releaseRunLock(lease) }
         try faultPoint(.runAfterLock)
         try write(ctx) { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
-        try await recoverIntents(options, ctx)
-        try await cycle(options, ctx)
+        do {
+            try await recoverIntents(options, ctx)
+            try await cycle(options, ctx)
+        } catch is RunStopped {
+            ctx.report.stopped = true
+        }
         try faultPoint(.runBeforeComplete)
         return try finish(ctx)
     }
@@ -104,7 +108,7 @@ public struct SyncEngine: Sendable {
         for system in systems where system.direction.pulls && ctx.report.systemErrors[system.name] == nil {
             do {
                 var deletes: [PendingDeletes] = []
-                for entity in entities {
+                for entity in entities where options.pulls(system.name, entity) {
                     guard let mapper = self.mapper(system.name, entity) else { continue }
                     if let pending = try await pull(system, mapper, options, ctx) { deletes.append(pending) }
                 }
@@ -132,7 +136,7 @@ public struct SyncEngine: Sendable {
 
     /// Records that a system failed this run; errors that concern the whole run are rethrown.
     func fail(_ system: SystemName, _ error: any Error, _ ctx: RunContext) throws {
-        if error is FencedOut || error is CancellationError { throw error }
+        if error is FencedOut || error is CancellationError || error is RunStopped { throw error }
         ctx.report.systemErrors[system] = describe(error)
     }
 
@@ -157,7 +161,7 @@ public struct SyncEngine: Sendable {
             [(row.system, row.entity, "pull", row.pull), (row.system, row.entity, "push", row.push)]
         }.map { (system: $0.0, entity: $0.1, direction: $0.2, counts: $0.3) }
         try write(ctx) { tx in
-            try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.status,
+            try tx.finishRun(report.runID, finishedAt: report.finishedAt, status: report.stopped ? .stopped : report.status,
                              exitCode: Int(report.exitCode), report: report.json, counts: counts)
         }
         return report

@@ -33,6 +33,9 @@ public struct SyncReport: Sendable {
     /// Schema changes this run noticed: new ones, and every one that pauses a system × entity
     /// (nothing read from it or written to it this run).
     public var schemaDrift: [SchemaDriftRecord] = []
+    /// The run stopped between two pages when asked to (`SyncOptions.stopRequested`); what it
+    /// committed stays, the next run goes on from there.
+    public var stopped = false
 
     public init(runID: RunID, dryRun: Bool, startedAt: String) {
         self.runID = runID
@@ -46,6 +49,13 @@ public struct SyncReport: Sendable {
         public var entity: EntityName
         public var pull = RunCounts()
         public var push = RunCounts()
+
+        public init(system: SystemName, entity: EntityName, pull: RunCounts = RunCounts(), push: RunCounts = RunCounts()) {
+            self.system = system
+            self.entity = entity
+            self.pull = pull
+            self.push = push
+        }
     }
 
     /// A write a dry run would have made.
@@ -80,7 +90,7 @@ public struct SyncReport: Sendable {
         switch status {
         case .ok: return .ok
         case .partial: return .partial
-        case .failed, .running: return .failure
+        case .failed, .running, .stopped: return .failure
         }
     }
 
@@ -138,7 +148,7 @@ extension SyncReport {
             "format_version": "1.0",
             "command": "sync-all",
             "run_id": .string(runID.rawValue),
-            "status": .string(status.rawValue),
+            "status": .string((stopped ? RunStatus.stopped : status).rawValue),
             "exit_code": .int(Int64(exitCode)),
             "dry_run": .bool(dryRun),
             "started_at": .string(startedAt),

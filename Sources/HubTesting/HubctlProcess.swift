@@ -78,6 +78,9 @@ public struct HubctlProcess {
         /// The process ID.
         public var pid: Int32 { process.processIdentifier }
 
+        /// What the process has written to stderr so far (it keeps running).
+        public func stderrSoFar() -> String { (try? String(contentsOf: errFile, encoding: .utf8)) ?? "" }
+
         /// Waits for the process to end and collects what it printed.
         public func wait() -> Result {
             process.waitUntilExit()

@@ -32,14 +32,20 @@ public struct SystemDefinition: Sendable {
     public var direction: Direction
     /// Entity mappings in declaration order.
     public var entities: [SystemEntityMapping]
+    /// How often `hubctl run` reads this system (nil: the run's default).
+    public var schedule: Schedule?
+    /// How this system's webhook deliveries are verified (nil: `/hooks/{system}` refuses them).
+    public var webhook: WebhookSettings?
 
     public init(name: SystemName, adapter: AdapterKind, connection: [String: Value] = [:], direction: Direction = .both,
-                entities: [SystemEntityMapping]) {
+                entities: [SystemEntityMapping], schedule: Schedule? = nil, webhook: WebhookSettings? = nil) {
         self.name = name
         self.adapter = adapter
         self.connection = connection
         self.direction = direction
         self.entities = entities
+        self.schedule = schedule
+        self.webhook = webhook
     }
 
     /// The mapping of an entity in this system.
@@ -65,10 +71,13 @@ public struct SystemEntityMapping: Sendable, Hashable {
     /// A rest system's endpoint settings for this object (paths, pagination, envelope…), `${ENV}`
     /// substituted; nil elsewhere.
     public var endpoint: [String: Value]?
+    /// A schedule of its own for this entity under `hubctl run` (nil: the system's).
+    public var schedule: Schedule?
 
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
                 fields: [FieldMapping], filter: Predicate? = nil, onUnmatch: OnUnmatch = .leave,
-                deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil) {
+                deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil, schedule: Schedule? = nil) {
+        self.schedule = schedule
         self.entity = entity
         self.object = object
         self.idField = idField

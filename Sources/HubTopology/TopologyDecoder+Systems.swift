@@ -1,8 +1,8 @@
 import HubCore
 
 extension TopologyDecoder {
-    static let systemKeys = ["adapter", "connection", "direction", "entities"]
-    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint"]
+    static let systemKeys = ["adapter", "connection", "direction", "entities", "schedule", "webhook"]
+    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint", "schedule"]
     static let fieldMappingKeys = [
         "field", "values", "direction", "default", "type", "format", "normalize", "parts", "separator", "split",
     ]
@@ -58,9 +58,11 @@ extension TopologyDecoder {
                 }
             }
         }
+        let schedule = s["schedule"].flatMap { decodeSchedule($0) }
+        let webhook = s["webhook"].flatMap { decodeWebhook($0) }
         guard let adapter else { return nil }
         return SystemDefinition(name: name, adapter: adapter, connection: connection, direction: direction,
-                                entities: mappings)
+                                entities: mappings, schedule: schedule, webhook: webhook)
     }
 
     func decodeConnection(_ node: Node, adapter: AdapterKind?) -> [String: Value] {
@@ -270,9 +272,11 @@ extension TopologyDecoder {
                 endpoint = substitute(endpointNode, key: "endpoint").objectValue
             }
         }
+        let schedule = m["schedule"].flatMap { decodeSchedule($0) }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
-                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint)
+                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint,
+                                   schedule: schedule)
     }
 
     func decodeFieldMapping(_ canonical: String, _ node: Node, entity: EntityDefinition) -> FieldMapping? {

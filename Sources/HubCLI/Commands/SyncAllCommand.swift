@@ -30,14 +30,18 @@ struct SyncAllCommand: AsyncParsableCommand {
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
         try requireKnown(systems: only, flag: "--only", entities: entities, in: topology, console)
+        let progress = ProgressLine.onTerminal()
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
                                       entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
-                                      allowMassDelete: allowMassDelete)
+                                      allowMassDelete: allowMassDelete, progress: progress?.callback)
+        defer { progress?.finish() }
         let started = Date()
         let report: SyncReport
         do {
             report = try await SyncRunner.run(topology, syncOptions)
+            progress?.finish()
         } catch {
+            progress?.finish()
             throw SyncRunner.exit(for: error, topology: topology, console: console)
         }
         if json {

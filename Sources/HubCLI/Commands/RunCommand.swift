@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import HubService
+import HubStore
+import HubSync
+import HubTopology
+import Logging
+
+/// `hubctl run`: keeps the topology in sync, each system on its schedule or when a webhook wakes it.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Keep every system in sync: read each on its schedule or when a webhook wakes it, push to all.",
+        discussion: """
+            Each cycle reads the systems (and entities) that are due and pushes to every system. A system \
+            without a "schedule" in the topology is read every 5 minutes (or --every). Failing systems are \
+            retried with a doubling backoff. One cycle at a time holds the hub: while `sync-all` or another \
+            run holds it, `run` waits and tries again; `run --once` exits 75.
+
+            The listener (--listen, 127.0.0.1:9464 by default) serves GET /metrics, GET /healthz and \
+            POST /hooks/{system}. SIGTERM or SIGINT stop after the current page and exit 0.
+
+            Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid topology.
+            """)
+
+    @OptionGroup var options: TopologyOptions
+    @Option(help: ArgumentHelp("The schedule of systems whose topology names none (default 5m).", valueName: "duration"))
+    var every: String?
+    @Flag(help: "Run one cycle over the systems due now, then exit (for cron).") var once = false
+    @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off`.",
+                               valueName: "host:port"))
+    var listen: String?
+    @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (for node_exporter's textfile collector).",
+                               valueName: "path"))
+    var metricsFile: String?
+    @Option(help: ArgumentHelp("Log lines as `text` or `json` (default text; $HUBCTL_LOG_FORMAT).", valueName: "format"))
+    var logFormat: String?
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default info; $HUBCTL_LOG_LEVEL).",
+                               valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        var console = Console()
+        let topology = try options.load(console: console)
+        console.redactor = topology.secrets
+        let environment = ProcessInfo.processInfo.environment
+        guard let format = LogFormat(rawValue: logFormat ?? environment["HUBCTL_LOG_FORMAT"] ?? "text") else {
+            throw ValidationError("--log-format must be text or json")
+        }
+        guard let level = Logger.Level(rawValue: logLevel ?? environment["HUBCTL_LOG_LEVEL"] ?? "info") else {
+            throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical")
+        }
+        var schedule = Schedule.standard
+        if let every {
+            guard let seconds = DurationText.seconds(every), seconds >= 1 else {
+                throw ValidationError("--every takes a duration of at least 1s, like 30s, 5m or 1h")
+            }
+            schedule = Schedule(every: seconds)
+        }
+        let listenAddress = try parseListen()
+        let redactor = topology.secrets
+        let logger = Logger(label: "hubctl") { label in
+            LineLogHandler(label: label, format: format, level: level, redactor: redactor)
+        }
+        let store: HubStore
+        let engine: SyncEngine
+        do {
+            store = try HubStore(path: topology.hubPath)
+            engine = try SyncRunner.engine(topology, store: store)
+        } catch {
+            console.error("cannot open the hub \(topology.hubPath): \(error)")
+            console.hint("check that the hub's folder exists and is writable")
+            throw ExitCode(1)
+        }
+        let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
+                                      logger: logger, metricsFile: metricsFile,
+                                      progress: ProgressLine.onTerminal()?.callback) { options in
+            try await engine.syncAll(options)
+        }
+        let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
+            await runner.wake(system, trigger: "webhook", at: at)
+        }
+        let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
+                                       logger: logger)
+        let outcome: CycleOutcome?
+        do {
+            outcome = try await RunSession.run(runner: runner, once: once, listen: once ? nil : listenAddress,
+                                               webhooks: webhooks, logger: logger)
+        } catch {
+            console.error("hubctl run stopped: \(redactor.redact(String(describing: error)))")
+            if let listenAddress {
+                console.hint("if the address \(listenAddress.host):\(listenAddress.port) is in use, pass --listen HOST:PORT "
+                             + "or --listen off")
+            }
+            throw ExitCode(1)
+        }
+        guard once else { return }
+        guard let outcome else {
+            logger.info("nothing is due", metadata: ["event": "cycle.nothing_due"])
+            return
+        }
+        if outcome.result == "locked" {
+            console.error(outcome.error ?? "another run holds this hub")
+            console.hint("try again when it has finished; `hubctl run` (without --once) waits by itself")
+        }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    func parseListen() throws -> RunSession.Listen? {
+        let text = listen ?? ProcessInfo.processInfo.environment["HUBCTL_LISTEN"] ?? "127.0.0.1:9464"
+        if text == "off" { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { throw ValidationError("--listen takes HOST:PORT (like 127.0.0.1:9464) or off") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return RunSession.Listen(host: host.isEmpty ? "127.0.0.1" : host, port: port)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import HubService
+import HubStore
+import HubTopology
+
+/// `hubctl status`: whether every system and entity is on time under `hubctl run`.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each system and entity's state under `hubctl run`: on time, delayed, failing, paused.",
+        discussion: """
+            Reads the hub only. A system × entity is delayed when its read is overdue by more than its \
+            interval (at least a minute), failing when its last read failed, paused by a schema change, \
+            or not_run before `hubctl run` has read it.
+
+            Exit codes: 0 every system × entity on time; 1 otherwise; 78 invalid topology.
+            """)
+
+    @OptionGroup var options: TopologyOptions
+    @Option(help: ArgumentHelp("The schedule of systems whose topology names none, as given to `hubctl run --every`.",
+                               valueName: "duration"))
+    var every: String?
+    @Flag(help: "Print one JSON document instead of a table.") var json = false
+
+    func run() async throws {
+        var console = Console()
+        let topology = try options.load(console: console)
+        console.redactor = topology.secrets
+        var schedule = Schedule.standard
+        if let every {
+            guard let seconds = DurationText.seconds(every), seconds >= 1 else {
+                throw ValidationError("--every takes a duration of at least 1s, like 30s, 5m or 1h")
+            }
+            schedule = Schedule(every: seconds)
+        }
+        let report: StatusReport
+        do {
+            let store = FileManager.default.fileExists(atPath: topology.hubPath)
+                ? try HubStore.openReadOnly(path: topology.hubPath) : try HubStore.inMemory()
+            report = try StatusReport.compute(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule),
+                                              store: store, now: Date())
+        } catch {
+            console.error("cannot read the hub \(topology.hubPath): \(error)")
+            console.hint("a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)")
+            throw ExitCode(1)
+        }
+        if json {
+            console.out(JSONDocument.make("status", report.json, generatedAt: Timestamp.string(report.generatedAt)))
+        } else {
+            console.out(StatusRenderer(report: report).render())
+        }
+        if !report.healthy { throw ExitCode(1) }
+    }
+}
