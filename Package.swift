@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // hubctl: a hub-and-spoke, bi-directional sync orchestrator.
 //
 // Targets follow docs/architecture.md: the CLI parses and renders, the engine syncs, only the
@@ -20,6 +20,10 @@ let package = Package(
         // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // Only HubDashboard links Hummingbird (the dashboard's HTTP server); no default traits.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
@@ -49,9 +53,18 @@ let package = Package(
         .target(name: "HubAudit", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
         // Manual stewardship of links and entities (link, unlink, relink, merge, unmerge, repairs).
         .target(name: "HubStewardship", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit"]),
+        // The dashboard: page models read from the hub, HTML and SVG rendered as strings, and the
+        // routes (pages and actions) installed on a Hummingbird router.
+        .target(name: "HubDashboard", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit", "HubStewardship",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
+            "HubDashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // Only to create the demo's SQLite systems.
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -69,6 +82,10 @@ let package = Package(
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
+        .testTarget(name: "HubDashboardTests", dependencies: [
+            "HubCore", "HubTopology", "HubStore", "HubDashboard",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemSpokeTests", dependencies: [
