@@ -34,7 +34,7 @@ extension DashboardPages {
                     actions = "<code>hubctl conflicts resolve \(id) --take SIDE</code>"
                 }
                 return ["\(id)", HTML.link("\(c.entity) \(c.hubID.rawValue.prefix(13))…", context.entityHref(c.entity, c.hubID)),
-                        .text(c.field), values, .text(c.rule), .text(c.createdAt), actions]
+                        .text(c.field), values, .text(c.rule), .text(time(c.createdAt)), actions]
             })
         }
         out += "<h2 id=\"quarantine\">Quarantined records (\(issues.quarantine.count))</h2>"
@@ -57,7 +57,7 @@ extension DashboardPages {
                 let recordCell: HTML = e.hubID.map { HTML.link(record, context.entityHref(e.entity, $0)) } ?? .text(record)
                 let excerpt: HTML = e.excerpt.map { "<br><span class=\"muted\">\($0)</span>" } ?? .empty
                 return ["\(id)", .text(e.system.rawValue), .text(e.entity.rawValue), .text(e.direction), recordCell,
-                        badge(e.reason, "warn"), .text(e.message) + excerpt, .text(e.createdAt), actions]
+                        badge(e.reason, "warn"), .text(e.message) + excerpt, .text(time(e.createdAt)), actions]
             })
         }
         return out

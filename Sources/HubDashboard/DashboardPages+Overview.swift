@@ -22,7 +22,7 @@ extension DashboardPages {
             }
             let detail: HTML = r.detail.map { "<br><span class=\"muted\">\($0)</span>" } ?? .empty
             return ["<strong>\(r.system.rawValue)</strong>", .text(r.entity.rawValue), .text(r.direction.rawValue), state + detail,
-                    .text(r.lastSuccess ?? "—"), num(r.linked), .text(percent(r.coverage)), num(r.pendingWrites),
+                    .text(time(r.lastSuccess)), num(r.linked), .text(percent(r.coverage)), num(r.pendingWrites),
                     num(r.failedWrites, bad: true), num(r.openConflicts, bad: true), num(r.quarantined, bad: true)]
         }
         return """

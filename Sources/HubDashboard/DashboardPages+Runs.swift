@@ -12,7 +12,7 @@ extension DashboardPages {
             ["Run", "Started", "Status", "Duration", "Pulled (read)", "Hub writes", "Pushed", "Quarantined"],
             runs.map { s in
                 let r = s.run
-                return [HTML.link(String(r.id.rawValue.prefix(13)) + "…", context.runHref(r.id, newest: newest)), .text(r.startedAt),
+                return [HTML.link(String(r.id.rawValue.prefix(13)) + "…", context.runHref(r.id, newest: newest)), .text(time(r.startedAt)),
                         status(r.status, dryRun: r.dryRun), .text(duration(s.duration)), "\(s.pulled.read)",
                         "\(s.pulled.writes)", "\(s.pushed.created + s.pushed.updated + s.pushed.deleted)",
                         num(s.quarantined, bad: true)]

@@ -49,6 +49,12 @@ public enum DashboardPages {
         return "<code>\(v.displayText)</code>"
     }
 
+    /// A hub timestamp shortened for a table: `2026-12-02 14:00:22` (UTC).
+    static func time(_ t: String?) -> String {
+        guard let t, t.count >= 19 else { return t ?? "—" }
+        return String(t.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
     static func duration(_ seconds: Double?) -> String {
         guard let s = seconds else { return "—" }
         return s < 10 ? String(format: "%.2f s", s) : String(format: "%.0f s", s)

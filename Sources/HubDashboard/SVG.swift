@@ -11,13 +11,13 @@ public enum SVG {
     /// (pull: system → hub, push: hub → system) labelled with entities and counts.
     /// - Parameter standalone: adds the XML namespace, for an `.svg` file.
     public static func topology(_ graph: TopologyGraph, standalone: Bool = false) -> HTML {
-        let width = 820.0, height = 520.0, cx = width / 2, cy = height / 2
-        let hubR = 78.0, boxW = 170.0, boxH = 58.0
+        let width = 860.0, height = 560.0, cx = width / 2, cy = height / 2
+        let hubR = 64.0, boxW = 170.0, boxH = 58.0
         let n = max(graph.systems.count, 1)
         var positions: [SystemName: (x: Double, y: Double)] = [:]
         for (i, s) in graph.systems.enumerated() {
             let angle = -Double.pi / 2 + 2 * Double.pi * Double(i) / Double(n)
-            positions[s.name] = (cx + 300 * cos(angle), cy + 180 * sin(angle))
+            positions[s.name] = (cx + 320 * cos(angle), cy + 205 * sin(angle))
         }
         var body: [HTML] = []
         body.append("""
@@ -38,11 +38,15 @@ public enum SVG {
             let hx = cx - ux * (hubR + 6) + ox, hy = cy - uy * (hubR + 6) + oy
             let (x1, y1, x2, y2) = e.kind == .pull ? (sx, sy, hx, hy) : (hx, hy, sx, sy)
             let color = e.kind == .pull ? pullColor : pushColor
-            let mx = (sx + hx) / 2 + ox * 2.2, my = (sy + hy) / 2 + oy * 2.2
+            // The label sits beside its arrow, on the arrow's own side, anchored away from it.
+            let side = both ? (e.kind == .pull ? 1.0 : -1.0) : 1.0
+            let px = -uy * side, py = ux * side
+            let mx = (sx + hx) / 2 + px * 14, my = (sy + hy) / 2 + py * 14 + 4
+            let anchor = abs(px) < 0.35 ? "middle" : (px > 0 ? "start" : "end")
             body.append("""
                 <g class="edge \(e.kind.rawValue)"><title>\(e.system.rawValue) \(e.kind.rawValue): \(e.label)</title>\
                 <line x1="\(f(x1))" y1="\(f(y1))" x2="\(f(x2))" y2="\(f(y2))" stroke="\(color)" stroke-width="2.5" marker-end="url(#arrow-\(e.kind.rawValue))"/>\
-                <text x="\(f(mx))" y="\(f(my))" text-anchor="middle" font-size="12" fill="\(color)" stroke="#fff" stroke-width="4" paint-order="stroke">\(e.kind.rawValue) · \(e.lastRunWrites.map { "\($0) written" } ?? e.entities.map(\.rawValue).joined(separator: ", "))</text></g>
+                <text x="\(f(mx))" y="\(f(my))" text-anchor="\(anchor)" font-size="12" fill="\(color)" stroke="#fff" stroke-width="4" paint-order="stroke">\(e.kind.rawValue) · \(e.lastRunWrites.map { "\($0) written" } ?? e.entities.map(\.rawValue).joined(separator: ", "))</text></g>
                 """)
         }
         body.append("<g class=\"hub\"><circle cx=\"\(f(cx))\" cy=\"\(f(cy))\" r=\"\(f(hubR))\" fill=\"#111827\"/>")
