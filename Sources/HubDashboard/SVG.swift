@@ -41,7 +41,7 @@ public enum SVG {
             // The label sits beside its arrow, on the arrow's own side, anchored away from it.
             let side = both ? (e.kind == .pull ? 1.0 : -1.0) : 1.0
             let px = -uy * side, py = ux * side
-            let mx = (sx + hx) / 2 + px * 14, my = (sy + hy) / 2 + py * 14 + 4
+            let mx = (sx + hx) / 2 + px * 18, my = (sy + hy) / 2 + py * 18 + 4
             let anchor = abs(px) < 0.35 ? "middle" : (px > 0 ? "start" : "end")
             body.append("""
                 <g class="edge \(e.kind.rawValue)"><title>\(e.system.rawValue) \(e.kind.rawValue): \(e.label)</title>\
