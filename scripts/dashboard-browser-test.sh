@@ -105,7 +105,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" -X POST --data-urlencode
 grep -q hubctl_session "$JAR" || fail "no session cookie"
 code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -X POST -d take=app "$URL/actions/conflicts/1/resolve")
 [ "$code" = 403 ] || fail "a form without its CSRF token answered $code"
-check "actions are refused without a token, with a wrong one, and without the form's CSRF token"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: rebound.example' "$URL/")
+[ "$code" = 421 ] || fail "a request for another host name (DNS rebinding) answered $code"
+check "actions are refused without a token, with a wrong one, and without the form's CSRF token; other host names are refused"
 
 # --- resolving the conflict through the form changes the next sync
 issues=$(curl -s -b "$JAR" "$URL/issues")

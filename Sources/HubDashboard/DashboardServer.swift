@@ -36,6 +36,7 @@ public enum DashboardServer {
                              at address: Address, onListening: @escaping @Sendable (Int) -> Void) async throws
     {
         let router = Router(context: BasicRequestContext.self)
+        if address.isLoopback { router.add(middleware: LoopbackHostMiddleware()) }
         DashboardRoutes.install(on: router, dashboard: dashboard, sessions: sessions, actions: actions)
         var logger = Logger(label: "hubctl.dashboard")
         logger.logLevel = .warning

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Testing
 @testable import HubDashboard
 
@@ -61,5 +62,18 @@ final class Clock: @unchecked Sendable {
     var date: Date {
         get { lock.withLock { value } }
         set { lock.withLock { value = newValue } }
+    }
+}
+
+@Suite("Loopback host check")
+struct LoopbackHostTests {
+    @Test("Loopback names pass; a rebound public name, an empty host and look-alikes do not")
+    func hosts() {
+        typealias M = LoopbackHostMiddleware<Hummingbird.BasicRequestContext>
+        for ok in ["127.0.0.1:8080", "127.0.0.1", "localhost:80", "LOCALHOST", "[::1]:8080", "127.1.2.3:9"] { #expect(M.isLoopback(host: ok), "\(ok)") }
+        for bad in ["evil.example:8080", "127.0.0.1.evil.example", "", "[::2]:80", "127.0.0.1x:80", "localhost.evil:80"] {
+            #expect(!M.isLoopback(host: bad), "\(bad)")
+        }
+        #expect(!M.isLoopback(host: nil))
     }
 }
