@@ -29,7 +29,7 @@ extension DashboardPages {
             <h1>Overview</h1>\(cards)
             \(table(["System", "Entity", "Direction", "State", "Last success", "Linked", "Coverage", "Pending writes", "Failed writes", "Open conflicts", "Quarantined"], rows, id: "systems"))
             <h2>Activity</h2>\(SVG.activity(o.activity))
-            <p class="muted">Generated \(o.generatedAt). Coverage is the records linked in a system over the hub's live entities of that kind.</p>
+            <p class="muted">Generated \(time(o.generatedAt)) UTC. Coverage is the records linked in a system over the hub's live entities of that kind.</p>
             """
     }
 

@@ -98,8 +98,8 @@ public enum SVG {
                 body.append("<circle cx=\"\(f(x))\" cy=\"\(f(height - bottom + 10))\" r=\"4\" fill=\"#dc2626\"><title>run \(r.run.rawValue) failed</title></circle>")
             }
         }
-        body.append("<text x=\"\(f(left))\" y=\"\(f(height - 4))\" font-size=\"11\" fill=\"#6b7280\">\(String(runs.first!.startedAt.prefix(16)))</text>")
-        body.append("<text x=\"\(f(width - 4))\" y=\"\(f(height - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#6b7280\">\(String(runs.last!.startedAt.prefix(16)))</text>")
+        body.append("<text x=\"\(f(left))\" y=\"\(f(height - 4))\" font-size=\"11\" fill=\"#6b7280\">\(DashboardPages.time(runs.first!.startedAt))</text>")
+        body.append("<text x=\"\(f(width - 4))\" y=\"\(f(height - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#6b7280\">\(DashboardPages.time(runs.last!.startedAt))</text>")
         return """
             <svg class="activity" viewBox="0 0 \(Int(width)) \(Int(height))" width="100%" role="img" aria-label="Records written per direction over the last \(runs.count) runs" font-family="system-ui, sans-serif">\(body)</svg>
             <p class="legend"><span class="swatch" style="background:\(HTML(unsafeMarkup: pullColor))"></span>pulled into the hub <span class="swatch" style="background:\(HTML(unsafeMarkup: pushColor))"></span>pushed to systems <span class="muted">(last \(runs.count) runs)</span></p>
