@@ -86,11 +86,19 @@ extension Dashboard {
                     }
                 }
             }
-            if q.contains("@") {
-                for entity in topology.entities {
-                    for field in entity.fields where field.name.rawValue.lowercased().contains("email") && found.count < limit {
-                        for r in try tx.entities(entity.name, field: field.name.rawValue, equalsIgnoringCase: q, limit: limit) { add(r) }
-                    }
+            for entity in topology.entities {
+                // A single-field match rule (email, say) is an index lookup of the normalised value.
+                var indexed: Set<FieldName> = []
+                for (i, rule) in entity.match.enumerated() where rule.count == 1 {
+                    guard let field = entity.field(rule[0]) else { continue }
+                    indexed.insert(field.name)
+                    let key = JSONWriter.string(.array([field.normalize.apply(.string(q))]))
+                    for id in try tx.matchCandidates(entity.name, rule: i, key: key, limit: limit) { add(try tx.entity(id)) }
+                }
+                // Other email fields are compared one entity at a time.
+                guard q.contains("@") else { continue }
+                for field in entity.fields where field.name.rawValue.lowercased().contains("email") && !indexed.contains(field.name) {
+                    for r in try tx.entities(entity.name, field: field.name.rawValue, equalsIgnoringCase: q, limit: limit) { add(r) }
                 }
             }
             return SearchResult(query: q, matches: Array(found.prefix(limit)))

@@ -32,7 +32,7 @@ public enum DashboardRoutes {
                 guard let q else { return DashboardPages.entitySearch(nil, context: c) }
                 let result = try dashboard.search(q)
                 if result.matches.count == 1, let only = result.matches.first {
-                    return DashboardPages.entitySearch(result, context: c)
+                    return DashboardPages.entitySearch(result, context: c, listMatches: false)
                         + DashboardPages.entity(try dashboard.entity(only.entity, only.hubID), context: c)
                 }
                 return DashboardPages.entitySearch(result, context: c)

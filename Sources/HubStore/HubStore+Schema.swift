@@ -289,6 +289,14 @@ extension HubStore {
                 CREATE INDEX schema_drift_by_last_run ON schema_drift(last_run_id);
                 """)
         }
+        // The dashboard counts live entities (all, from entity_by_entity_seq, less the deleted)
+        // and pending creates per system without reading every row.
+        migrator.registerMigration("dashboard: partial indexes of deleted entities and pending creates") { db in
+            try db.execute(sql: """
+                CREATE INDEX entity_deleted_by_entity ON entity(entity) WHERE deleted_at IS NOT NULL;
+                CREATE INDEX xref_pending_create ON xref(system, entity) WHERE state = 'pending_create';
+                """)
+        }
         return migrator
     }
 }

@@ -96,3 +96,30 @@ struct DashboardPagesTests {
         #expect(!html.contains("<form") && !html.contains("href=\"/"))
     }
 }
+
+@Suite("Dashboard counts")
+struct DashboardCountsTests {
+    @Test("Live entity counts leave deleted entities out, and pending creates are counted per system")
+    func liveCounts() throws {
+        let d = try DashboardPagesTests.dashboard()
+        let customer = EntityName("customer")
+        try d.store.write { tx in
+            for i in 1...3 {
+                let r = EntityRecord(hubID: HubID("01a2370e-0000-7000-8000-00000000000\(i)"), entity: customer,
+                                     data: ["email": .string("c\(i)@example.com")], version: 1, seq: Int64(i), fieldOrigins: [:],
+                                     createdAt: "2026-12-02T10:00:00.000Z", updatedAt: "2026-12-02T10:00:00.000Z", deletedAt: nil)
+                try tx.insertEntity(r, sourceSystem: SystemName("crm"), run: RunID("r1"))
+                try tx.saveLink(Link(entity: customer, system: SystemName("crm"), externalID: ExternalID("\(i)"), hubID: r.hubID,
+                                     state: i == 3 ? .pendingCreate : .linked, baseHash: nil, baseData: [:], baseVersion: nil,
+                                     linkedBy: "created", linkedAt: "2026-12-02T10:00:00.000Z", lastSeenRun: nil))
+            }
+            _ = try tx.deleteEntity(try #require(try tx.entity(HubID("01a2370e-0000-7000-8000-000000000001"))),
+                                    at: "2026-12-02T11:00:00.000Z", sourceSystem: SystemName("crm"), run: RunID("r2"))
+        }
+        let o = try d.overview()
+        #expect(o.entityCounts[customer] == 2)
+        let crm = try #require(o.rows.first { $0.system == SystemName("crm") })
+        #expect(crm.linked == 2 && crm.pendingWrites == 1)
+        #expect(crm.coverage == 1.0)
+    }
+}
