@@ -23,7 +23,7 @@ public enum DashboardRoutes {
         router.get("/issues") { req, _ in await h.page(req, "Issues", "issues") { c in DashboardPages.issues(try dashboard.issues(), context: c) } }
         router.get("/runs") { req, _ in await h.page(req, "Runs", "runs") { c in DashboardPages.runs(try dashboard.runs(), context: c) } }
         router.get("/runs/:id") { req, ctx in
-            let id = ctx.parameters.get("id") ?? ""
+            let id = ctx.parameters.get("id")?.removingPercentEncoding ?? ""
             return await h.page(req, "Run", "runs") { c in DashboardPages.run(try dashboard.run(id), context: c, redact: dashboard.redact) }
         }
         router.get("/entity") { req, _ in
@@ -39,7 +39,8 @@ public enum DashboardRoutes {
             }
         }
         router.get("/entity/:entity/:hubID") { req, ctx in
-            let entity = EntityName(ctx.parameters.get("entity") ?? ""), id = HubID(ctx.parameters.get("hubID") ?? "")
+            let entity = EntityName(ctx.parameters.get("entity")?.removingPercentEncoding ?? ""),
+                id = HubID(ctx.parameters.get("hubID")?.removingPercentEncoding ?? "")
             return await h.page(req, "Entity", "entity") { c in DashboardPages.entity(try dashboard.entity(entity, id), context: c) }
         }
         router.get("/topology") { req, _ in await h.page(req, "Topology", "topology") { c in DashboardPages.topology(try dashboard.graph(), context: c) } }

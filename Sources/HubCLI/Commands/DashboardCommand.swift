@@ -14,7 +14,7 @@ struct DashboardCommand: AsyncParsableCommand {
             (at least 16 characters): sign in at /login, or send `Authorization: Bearer TOKEN`. Without it the \
             dashboard is read-only. See docs/dashboard.md.
 
-            Exit codes: 0 stopped (SIGINT/SIGTERM); 1 no hub yet; 64 usage error; 78 invalid topology or token.
+            Exit codes: 0 stopped (SIGINT/SIGTERM); 1 no hub yet, or the address is taken; 64 usage error; 78 invalid topology or token.
             """)
 
     static let tokenVariable = "HUBCTL_DASHBOARD_TOKEN"
@@ -43,10 +43,16 @@ struct DashboardCommand: AsyncParsableCommand {
         let dashboard = Dashboard(topology: topology, store: store)
         let sessions = DashboardSessions(token: token)
         let mode = token == nil ? "read-only (set $\(Self.tokenVariable) to enable actions)" : "actions need the token in $\(Self.tokenVariable)"
-        try await DashboardServer.serve(dashboard, sessions: sessions, actions: CLIDashboardActions(topology: topology, store: store),
-                                        at: address) { port in
-            let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-            console.out("Dashboard for hub '\(topology.name)' at http://\(host):\(port)/ — \(mode). Ctrl-C stops it.")
+        do {
+            try await DashboardServer.serve(dashboard, sessions: sessions, actions: CLIDashboardActions(topology: topology, store: store),
+                                            at: address) { port in
+                let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+                console.out("Dashboard for hub '\(topology.name)' at http://\(host):\(port)/ — \(mode). Ctrl-C stops it.")
+            }
+        } catch {
+            console.error("could not serve the dashboard on \(address): \(error)")
+            console.hint("another process may be listening there; choose another address with --listen HOST:PORT")
+            throw ExitCode(1)
         }
     }
 }
