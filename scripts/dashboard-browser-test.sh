@@ -133,7 +133,10 @@ check "resolving the conflict through the form (cookie + CSRF) makes the next sy
 msg=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'X-Hubctl-User: ci-bot' --data-urlencode 'reason=row has no email; asked sales' "$URL/actions/quarantine/1/dismiss")
 grep -q 'Dismissed #1' <<<"$msg" || fail "dismiss answered: $msg"
 "$HUBCTL" history -t "$T" | grep -q 'ci-bot (dashboard)' || fail "the dismissal is not in the history"
-check "dismissing a quarantine entry with the bearer token is recorded with who and why"
+head -c 100000 /dev/zero | tr '\0' a > "$WORK/big"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" --data-binary @"$WORK/big" "$URL/actions/quarantine/1/dismiss")
+[ "$code" = 413 ] || fail "a 100 KB form answered $code"
+check "dismissing a quarantine entry with the bearer token is recorded with who and why; an oversized form is refused"
 
 # --- the static report and the graph
 "$HUBCTL" report -t "$T" --html "$SHOTS/report.html" >/dev/null

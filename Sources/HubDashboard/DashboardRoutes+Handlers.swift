@@ -57,7 +57,7 @@ extension DashboardRoutes {
         }
 
         func login(_ req: Request) async -> Response {
-            let form = await self.form(req)
+            let form = await self.form(req) ?? [:]
             guard actions != nil, let s = await sessions.signIn(token: form["token"] ?? "", user: form["name"] ?? "") else {
                 try? await Task.sleep(nanoseconds: 300_000_000)  // slows guessing
                 return await loginPage(req, error: "That token is not the dashboard's.", status: .unauthorized)
@@ -69,7 +69,7 @@ extension DashboardRoutes {
         }
 
         func logout(_ req: Request) async -> Response {
-            let form = await self.form(req)
+            let form = await self.form(req) ?? [:]
             if let s = await session(req), DashboardSessions.constantTimeEqual(Array(s.csrf.utf8), Array((form["csrf"] ?? "").utf8)) {
                 await sessions.signOut(s.id)
             }
@@ -86,7 +86,9 @@ extension DashboardRoutes {
             guard let actions, sessions.actionsEnabled else {
                 return response(.forbidden, "Actions are off: start the dashboard with HUBCTL_DASHBOARD_TOKEN set.\n")
             }
-            let form = await self.form(req)
+            guard let form = await self.form(req) else {
+                return response(.contentTooLarge, "The form is larger than 64 KiB.\n")
+            }
             let person: String
             var signedIn: DashboardSessions.Session?
             if let auth = req.headers[.authorization], auth.hasPrefix("Bearer ") {
@@ -120,10 +122,10 @@ extension DashboardRoutes {
             return response(failed ? .conflict : .ok, text + "\n")
         }
 
-        /// The request's form fields (at most 64 KiB of body).
-        func form(_ req: Request) async -> [String: String] {
+        /// The request's form fields; nil when the body is over 64 KiB.
+        func form(_ req: Request) async -> [String: String]? {
             var req = req
-            guard let buffer = try? await req.collectBody(upTo: 64 * 1024) else { return [:] }
+            guard let buffer = try? await req.collectBody(upTo: 64 * 1024) else { return nil }
             return DashboardRoutes.parseForm(String(buffer: buffer))
         }
 
