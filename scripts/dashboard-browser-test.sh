@@ -97,10 +97,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d take=app "$URL/actions/
 [ "$code" = 401 ] || fail "an action without a token answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer wrong' -d take=app "$URL/actions/conflicts/1/resolve")
 [ "$code" = 401 ] || fail "an action with a wrong token answered $code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d "token=wrong&name=x" "$URL/login")
-[ "$code" = 401 ] || fail "signing in with a wrong token answered $code"
 JAR="$WORK/cookies"
-code=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" -X POST --data-urlencode "token=$TOKEN" --data-urlencode "name=Ops Person" "$URL/login")
+form_csrf() { grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//'; }
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-urlencode "token=$TOKEN" -d "name=x" "$URL/login")
+[ "$code" = 403 ] || fail "signing in without the sign-in form's CSRF token answered $code"
+login_csrf=$(curl -s -c "$JAR" "$URL/login" | form_csrf)
+[ -n "$login_csrf" ] || fail "the sign-in form has no CSRF token"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -X POST -d "csrf=$login_csrf&token=wrong&name=x" "$URL/login")
+[ "$code" = 401 ] || fail "signing in with a wrong token answered $code"
+login_csrf=$(curl -s -b "$JAR" -c "$JAR" "$URL/login" | form_csrf)
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -c "$JAR" -X POST -d "csrf=$login_csrf" --data-urlencode "token=$TOKEN" --data-urlencode "name=Ops Person" "$URL/login")
 [ "$code" = 303 ] || fail "signing in answered $code"
 grep -q hubctl_session "$JAR" || fail "no session cookie"
 code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -X POST -d take=app "$URL/actions/conflicts/1/resolve")
@@ -111,7 +117,7 @@ check "actions are refused without a token, with a wrong one, and without the fo
 
 # --- resolving the conflict through the form changes the next sync
 issues=$(curl -s -b "$JAR" "$URL/issues")
-csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' <<<"$issues" | head -1 | sed 's/.*value="//; s/"//')
+csrf=$(form_csrf <<<"$issues")
 action=$(grep -o 'action="/actions/conflicts/[0-9]*/resolve"' <<<"$issues" | head -1 | cut -d'"' -f2)
 [ -n "$csrf" ] && [ -n "$action" ] || fail "the signed-in issues page has no resolve form"
 grep -qF 'value="app">Take app' <<<"$issues" || fail "no 'Take app' button"
@@ -129,12 +135,28 @@ grep -qE 'crm +customer +push +- +0 +1' <<<"$out" || fail "the sync did not repo
 "$HUBCTL" conflicts list -t "$T" --json | grep -q '"resolved_by" *: *"Ops Person (dashboard)"' || fail "the resolution is not recorded with who did it"
 check "resolving the conflict through the form (cookie + CSRF) makes the next sync write Japan to the CRM"
 
+# --- retrying through the form after fixing the row at its source syncs it
+sed -i 's/^r9,,Nomail,/r9,nomail@example.com,Nomail,/' "$WORK/demo/sheet/customers.csv"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -X POST --data-urlencode "csrf=$csrf" "$URL/actions/quarantine/1/retry")
+[ "$code" = 303 ] || fail "retrying answered $code"
+issues=$(curl -s -b "$JAR" "$URL/issues")
+has "$issues" "Retried 1: 1 synced, 0 still quarantined." "issues after retrying"
+has "$issues" "Quarantined records (0)" "issues after retrying"
+"$HUBCTL" explain customer sheet:r9 -t "$T" | grep -q 'nomail@example.com' || fail "the retried row is not in the hub"
+"$HUBCTL" sync-all -t "$T" >/dev/null
+[ "$(sqlite3 "$WORK/demo/app.db" "SELECT count(*) FROM users WHERE email = 'nomail@example.com'")" = 1 ] \
+    || fail "the retried record did not reach the app with the next sync"
+check "retrying a quarantined row through the form, once fixed at its source, brings it into the hub and the next sync to the app"
+
 # --- dismissing through the bearer API is recorded with who and why
-msg=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'X-Hubctl-User: ci-bot' --data-urlencode 'reason=row has no email; asked sales' "$URL/actions/quarantine/1/dismiss")
-grep -q 'Dismissed #1' <<<"$msg" || fail "dismiss answered: $msg"
+printf '%s\n' 'r11,,Second,Nomail,Chile' >> "$WORK/demo/sheet/customers.csv"
+"$HUBCTL" sync-all -t "$T" >/dev/null || [ $? -eq 3 ]
+entry=$("$HUBCTL" quarantine list -t "$T" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["entries"][0]["id"])')
+msg=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'X-Hubctl-User: ci-bot' --data-urlencode 'reason=row has no email; asked sales' "$URL/actions/quarantine/$entry/dismiss")
+grep -q "Dismissed #$entry" <<<"$msg" || fail "dismiss answered: $msg"
 "$HUBCTL" history -t "$T" | grep -q 'ci-bot (dashboard)' || fail "the dismissal is not in the history"
 head -c 100000 /dev/zero | tr '\0' a > "$WORK/big"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" --data-binary @"$WORK/big" "$URL/actions/quarantine/1/dismiss")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" --data-binary @"$WORK/big" "$URL/actions/quarantine/$entry/dismiss")
 [ "$code" = 413 ] || fail "a 100 KB form answered $code"
 check "dismissing a quarantine entry with the bearer token is recorded with who and why; an oversized form is refused"
 

@@ -42,22 +42,33 @@ extension DashboardRoutes {
         func loginPage(_ req: Request, error: String?, status: HTTPResponse.Status) async -> Response {
             let context = PageContext(mode: .live, actionsEnabled: actions != nil && sessions.actionsEnabled)
             var body: HTML = "<h1>Sign in</h1>"
+            // The sign-in form has a CSRF token too, before any session: the same random value in
+            // a cookie and in the form (double submit), so another site cannot sign a browser in.
+            let loginCSRF = DashboardSessions.randomToken()
             if actions == nil || !sessions.actionsEnabled {
                 body += "<p>Actions are off: start the dashboard with <code>HUBCTL_DASHBOARD_TOKEN</code> set to enable them.</p>"
             } else {
                 if let error { body += "<p class=\"error\">\(error)</p>" }
                 body += """
-                    <form method="post" action="/login"><p><label>Your name (recorded with what you do)<br>\
+                    <form method="post" action="/login"><input type="hidden" name="csrf" value="\(loginCSRF)"><p><label>Your name (recorded with what you do)<br>\
                     <input type="text" name="name" autocomplete="username" required maxlength="64"></label></p>\
                     <p><label>Dashboard token<br><input type="password" name="token" autocomplete="current-password" required></label></p>\
                     <p><button class="primary">Sign in</button></p></form>
                     """
             }
-            return html(status, DashboardPages.layout(title: "Sign in", hubName: dashboard.topology.name, active: "", context: context, body: body))
+            var response = html(status, DashboardPages.layout(title: "Sign in", hubName: dashboard.topology.name, active: "",
+                                                              context: context, body: body))
+            response.setCookie(Cookie(name: DashboardRoutes.loginCookieName, value: loginCSRF, maxAge: 3600, path: "/login",
+                                      httpOnly: true, sameSite: .strict))
+            return response
         }
 
         func login(_ req: Request) async -> Response {
             let form = await self.form(req) ?? [:]
+            let expected = req.cookies[DashboardRoutes.loginCookieName]?.value ?? ""
+            guard !expected.isEmpty, DashboardSessions.constantTimeEqual(Array(expected.utf8), Array((form["csrf"] ?? "").utf8)) else {
+                return await loginPage(req, error: "The sign-in form is stale: enter the token again.", status: .forbidden)
+            }
             guard actions != nil, let s = await sessions.signIn(token: form["token"] ?? "", user: form["name"] ?? "") else {
                 try? await Task.sleep(nanoseconds: 300_000_000)  // slows guessing
                 return await loginPage(req, error: "That token is not the dashboard's.", status: .unauthorized)

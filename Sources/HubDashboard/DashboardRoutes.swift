@@ -12,6 +12,8 @@ import Hummingbird
 public enum DashboardRoutes {
     /// The session cookie's name.
     public static let cookieName = "hubctl_session"
+    /// The sign-in form's CSRF cookie.
+    static let loginCookieName = "hubctl_login"
 
     /// Registers every page and action of the dashboard on `router`.
     /// - Parameter actions: the issues page's operations; nil makes the dashboard read-only.

@@ -18,7 +18,7 @@ struct DashboardBrowserTests {
         let script = Self.repository.appendingPathComponent("scripts/dashboard-browser-test.sh").path
         let out = try await SystemTools.run(script, [HubctlProcess.executable.path])
         #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
-        #expect(out.stdout.contains("11 passed, 0 failed"), "\(out.stdout)")
+        #expect(out.stdout.contains("12 passed, 0 failed"), "\(out.stdout)")
         #expect(!out.stdout.contains("BLANK"))
     }
 }
