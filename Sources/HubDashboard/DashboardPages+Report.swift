@@ -23,7 +23,7 @@ extension DashboardPages {
         }
         context.reportEntities = Set(entities.map(\.lineage.entity.hubID))
         func section(_ id: String, _ body: HTML) -> HTML { "<section id=\"\(id)\" class=\"report-page\">\(body)</section>" }
-        var body: HTML = "<p class=\"muted\">A static report of hub <strong>\(dashboard.topology.name)</strong> written \(overview.generatedAt) by <code>hubctl report --html</code>: read-only; act with the commands shown, or on <code>hubctl dashboard</code>.</p>"
+        var body: HTML = "<p class=\"muted\">A static report of hub <strong>\(dashboard.topology.name)</strong> written \(time(overview.generatedAt)) UTC by <code>hubctl report --html</code>: read-only; act with the commands shown, or on <code>hubctl dashboard</code>.</p>"
         body += section("overview", DashboardPages.overview(overview, context: context))
         body += section("issues", DashboardPages.issues(issues, context: context))
         var runsBody = DashboardPages.runs(runs, context: context)
