@@ -20,8 +20,10 @@ let package = Package(
         // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
-        // Only HubService (hubctl run: its HTTP listener, metrics, logs, webhooks) links these.
+        // Only HubService (hubctl run: its HTTP listener, metrics, logs, webhooks) and HubDashboard
+        // (the dashboard's pages on that listener) link these; Hummingbird without default traits.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -67,10 +69,18 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The dashboard: page models read from the hub, HTML and SVG rendered as strings, and the
+        // routes (pages and actions) installed on a Hummingbird router.
+        .target(name: "HubDashboard", dependencies: [
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit", "HubStewardship",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
-            "HubService",
+            "HubService", "HubDashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             // Only to create the demo's SQLite systems.
@@ -89,6 +99,10 @@ let package = Package(
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
+        .testTarget(name: "HubDashboardTests", dependencies: [
+            "HubCore", "HubTopology", "HubStore", "HubDashboard",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemSpokeTests", dependencies: [

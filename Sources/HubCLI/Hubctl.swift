@@ -18,7 +18,8 @@ public struct Hubctl: AsyncParsableCommand {
             StatusCommand.self, ConflictsCommand.self,
             QuarantineCommand.self, HistoryCommand.self, RunsCommand.self, AuditCommand.self, RepairCommand.self,
             LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self, RelinkCommand.self,
-            MergeCommand.self, UnmergeCommand.self, UndeleteCommand.self, RepushCommand.self, DemoCommand.self,
+            MergeCommand.self, UnmergeCommand.self, UndeleteCommand.self, RepushCommand.self, DashboardCommand.self,
+            ReportCommand.self, GraphCommand.self, DemoCommand.self,
         ])
 
     public init() {}

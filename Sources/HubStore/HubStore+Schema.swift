@@ -314,6 +314,14 @@ extension HubStore {
                 CREATE INDEX webhook_delivery_by_time ON webhook_delivery(received_at);
                 """)
         }
+        // The dashboard counts live entities (all, from entity_by_entity_seq, less the deleted)
+        // and pending creates per system without reading every row.
+        migrator.registerMigration("dashboard: partial indexes of deleted entities and pending creates") { db in
+            try db.execute(sql: """
+                CREATE INDEX entity_deleted_by_entity ON entity(entity) WHERE deleted_at IS NOT NULL;
+                CREATE INDEX xref_pending_create ON xref(system, entity) WHERE state = 'pending_create';
+                """)
+        }
         return migrator
     }
 }

@@ -164,6 +164,13 @@ import Testing
         }
         // The metrics file holds the same format (written after each cycle).
         #expect(try PrometheusText.parse(String(contentsOfFile: dir + "/hubctl.prom", encoding: .utf8)).count > 5)
+        // The dashboard is served by the same listener: its overview names the systems; on a
+        // loopback listener its pages refuse a public host name, /metrics and /hooks do not.
+        let overview = try await Self.curl(["http://127.0.0.1:\(port)/"])
+        #expect(overview.status == 200 && overview.body.contains("crm") && overview.body.contains("Overview"))
+        let rebound = try await Self.curl(["-H", "Host: sync.example.com", "http://127.0.0.1:\(port)/"])
+        #expect(rebound.status == 421)
+        #expect(try await Self.curl(["-H", "Host: sync.example.com", "http://127.0.0.1:\(port)/metrics"]).status == 200)
         // A status while running: healthy.
         let status = try await SystemTools.hubctl(["status", "-t", topo, "--json"], environment: Self.environment)
         #expect(status.exitCode == 0)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubDashboard
 import HubService
 import HubStore
 import HubSync
@@ -83,10 +84,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
                                        logger: logger)
+        let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, console: console,
+                                                          loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
+                                                          exempt: ["/hooks/", "/metrics", "/healthz"])
         let outcome: CycleOutcome?
         do {
             outcome = try await RunSession.run(runner: runner, once: once, listen: once ? nil : listenAddress,
-                                               webhooks: webhooks, logger: logger)
+                                               webhooks: webhooks, logger: logger, installRoutes: dashboardRoutes)
         } catch {
             console.error("hubctl run stopped: \(redactor.redact(String(describing: error)))")
             if let listenAddress {

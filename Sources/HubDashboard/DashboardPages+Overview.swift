@@ -1,0 +1,55 @@
+import Foundation
+import HubCore
+
+extension DashboardPages {
+    /// Is every system in sync: one row per system × entity, totals, and the activity chart.
+    public static func overview(_ o: Overview, context: PageContext) -> HTML {
+        let failing = o.rows.filter { $0.state == .failing }.count
+        let cards: HTML = """
+            <div class="cards">\
+            <div class="card"><b>\(o.rows.count - failing)/\(o.rows.count)</b>system × entity on time</div>\
+            <div class="card"><b>\(o.openConflicts)</b>\(HTML.link("open conflicts", context.href("issues")))</div>\
+            <div class="card"><b>\(o.openQuarantine)</b>\(HTML.link("quarantined", context.href("issues")))</div>\
+            \(HTML.join(o.entityCounts.keys.sorted().map { e in "<div class=\"card\"><b>\(o.entityCounts[e] ?? 0)</b>\(e.rawValue) in the hub</div>" }))\
+            </div>
+            """
+        let rows: [[HTML]] = o.rows.map { r in
+            let state: HTML = switch r.state {
+            case .onTime: badge("on time", "ok")
+            case .failing: badge("failing", "bad")
+            case .paused: badge("paused", "warn")
+            case .neverSynced: badge("never synced", "none")
+            }
+            let detail: HTML = r.detail.map { "<br><span class=\"muted\">\($0)</span>" } ?? .empty
+            return ["<strong>\(r.system.rawValue)</strong>", .text(r.entity.rawValue), .text(r.direction.rawValue), state + detail,
+                    .text(time(r.lastSuccess)), num(r.linked), .text(percent(r.coverage)), num(r.pendingWrites),
+                    num(r.failedWrites, bad: true), num(r.openConflicts, bad: true), num(r.quarantined, bad: true)]
+        }
+        return """
+            <h1>Overview</h1>\(cards)
+            \(table(["System", "Entity", "Direction", "State", "Last success", "Linked", "Coverage", "Pending writes", "Failed writes", "Open conflicts", "Quarantined"], rows, id: "systems"))
+            <h2>Activity</h2>\(SVG.activity(o.activity))
+            <p class="muted">Generated \(time(o.generatedAt)) UTC. Coverage is the records linked in a system over the hub's live entities of that kind.</p>
+            """
+    }
+
+    /// A count, highlighted when it is a problem.
+    static func num(_ n: Int, bad: Bool = false) -> HTML {
+        bad && n > 0 ? "<span class=\"badge bad\">\(n)</span>" : "\(n)"
+    }
+
+    /// The hub and its systems drawn as a graph, and the same graph's DOT and Mermaid text.
+    public static func topology(_ graph: TopologyGraph, context: PageContext) -> HTML {
+        let rows: [[HTML]] = graph.edges.map { e in
+            [.text(e.system.rawValue), .text(e.kind == .pull ? "\(e.system) → hub" : "hub → \(e.system)"),
+             .text(e.entities.map(\.rawValue).joined(separator: ", ")), .text(e.lastRunWrites.map(String.init) ?? "—")]
+        }
+        let download: HTML = context.mode == .live
+            ? " <a href=\"/topology.svg\">SVG</a> · the same graph from the command line: <code>hubctl graph --format svg|dot|mermaid</code>" : ""
+        return """
+            <h1>Topology</h1>\(SVG.topology(graph))
+            <p class="legend"><span class="swatch" style="background:\(HTML(unsafeMarkup: SVG.pullColor))"></span>pull: system → hub <span class="swatch" style="background:\(HTML(unsafeMarkup: SVG.pushColor))"></span>push: hub → system.\(download)</p>
+            \(table(["System", "Arrow", "Entities", "Written by the newest run"], rows))
+            """
+    }
+}
