@@ -12,10 +12,7 @@ import Testing
     func cyclesFollowTheSchedule() async throws {
         let f = try ServiceFixture()
         let scopes = ScopeLog()
-        let runner = f.runner { options in
-            scopes.record(options)
-            return ServiceFixture.report(options)
-        }
+        let runner = f.recordingRunner(scopes)
         let first = await runner.runOnce()
         #expect(first?.result == "ok")
         #expect(scopes.all.last == ["crm": ["customer", "invoice"], "app": ["customer"]])
@@ -100,10 +97,7 @@ import Testing
     func wakeMakesSystemDue() async throws {
         let f = try ServiceFixture()
         let scopes = ScopeLog()
-        let runner = f.runner { options in
-            scopes.record(options)
-            return ServiceFixture.report(options)
-        }
+        let runner = f.recordingRunner(scopes)
         _ = await runner.runOnce()
         f.clock.advance(seconds: 5)
         #expect(await runner.runOnce() == nil)
