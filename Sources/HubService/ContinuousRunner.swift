@@ -119,7 +119,8 @@ public actor ContinuousRunner {
     public func runOnce() async -> CycleOutcome? {
         try? loadStates()
         let now = clock.now()
-        if let lockedUntil, now < lockedUntil, woken.isEmpty { return nil }
+        // Held by another run: wait out the retry time, woken systems included (they stay woken).
+        if let lockedUntil, now < lockedUntil { return nil }
         let wokenNow = woken
         var due = Set(planner.due(states, at: now))
         for system in wokenNow.keys { due.formUnion(planner.targets(of: system)) }

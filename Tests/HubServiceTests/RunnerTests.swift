@@ -77,9 +77,14 @@ import Testing
         #expect(first?.exitCode == 75)
         #expect(await runner.currentStates.isEmpty)
         #expect(await runner.runOnce() == nil)  // within the retry wait
+        // A trigger meanwhile does not hammer the lock: it waits for the retry too, and is kept.
+        await runner.wake("app", trigger: "webhook", at: f.clock.current())
+        #expect(await runner.runOnce() == nil)
+        #expect(await runner.cycleCount == 1)
         locked.withLock { $0 = false }
         f.clock.advance(seconds: 3)
         #expect(await runner.runOnce()?.result == "ok")
+        #expect(runner.metrics.text().contains(#"hubctl_trigger_to_synced_seconds_count{trigger="webhook",system="app"} 1"#))
         #expect(runner.metrics.text().contains(#"hubctl_runs_total{result="locked"} 1"#))
     }
 
