@@ -6,7 +6,8 @@ public struct Hubctl: AsyncParsableCommand {
         commandName: "hubctl",
         abstract: "Keep three or more systems in sync through a hub: CRM, billing, app databases, spreadsheets.",
         discussion: """
-            Declare entities and systems in a topology file (topology.json), then run `hubctl sync-all`.
+            Declare entities and systems in a topology file (topology.json), then run `hubctl sync-all` for \
+            one cycle, or `hubctl run` to keep them in sync (see docs/operations.md).
             Start with `hubctl demo` for a ready three-system example.
 
             Exit codes: 0 ok; 1 failed; 3 partial (quarantined records, parked conflicts or an unreachable \

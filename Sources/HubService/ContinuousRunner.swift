@@ -101,7 +101,8 @@ public actor ContinuousRunner {
                                                        "systems": .string(planner.targets.map(\.target.description).joined(separator: ","))])
         try? loadStates()
         updateGauges(lags: [:])
-        while !stopFlag.isSet {
+        // Cancelled (the listener failed to start, say): stop as on SIGTERM.
+        while !stopFlag.isSet && !Task.isCancelled {
             if await runOnce() != nil { continue }
             let now = clock.now()
             var next = planner.nextDue(states) ?? now.addingTimeInterval(60)
@@ -118,7 +119,8 @@ public actor ContinuousRunner {
     public func runOnce() async -> CycleOutcome? {
         try? loadStates()
         let now = clock.now()
-        if let lockedUntil, now < lockedUntil, woken.isEmpty { return nil }
+        // Held by another run: wait out the retry time, woken systems included (they stay woken).
+        if let lockedUntil, now < lockedUntil { return nil }
         let wokenNow = woken
         var due = Set(planner.due(states, at: now))
         for system in wokenNow.keys { due.formUnion(planner.targets(of: system)) }
@@ -132,7 +134,7 @@ public actor ContinuousRunner {
         var logger = self.logger
         logger[metadataKey: "cycle"] = .stringConvertible(cycles)
         let stop = stopFlag
-        let options = SyncOptions(pullScope: planner.pullScope(targets), stopRequested: { stop.isSet }, progress: progress)
+        let options = SyncOptions(pullScope: planner.pullScope(targets), stopRequested: { stop.isSet || Task.isCancelled }, progress: progress)
         logger.info("cycle started", metadata: ["event": "cycle.started",
                                                  "targets": .string(targets.map(\.description).joined(separator: ","))])
         var outcome: CycleOutcome
@@ -157,6 +159,9 @@ public actor ContinuousRunner {
                                    error: locked.description)
             logger.notice("the hub is held by another run; trying again in \(DurationText.text(lockRetry))",
                           metadata: ["event": "cycle.locked", "holder": .string(locked.holder.description)])
+        } catch is CancellationError {
+            // The process is shutting down: nothing failed, what was due stays due.
+            outcome = CycleOutcome(targets: targets, result: "stopped", seconds: clock.now().timeIntervalSince(now))
         } catch {
             let message = planner.topology.secrets.redact(String(describing: error))
             let end = clock.now()

@@ -12,10 +12,7 @@ import Testing
     func cyclesFollowTheSchedule() async throws {
         let f = try ServiceFixture()
         let scopes = ScopeLog()
-        let runner = f.runner { options in
-            scopes.record(options)
-            return ServiceFixture.report(options)
-        }
+        let runner = f.recordingRunner(scopes)
         let first = await runner.runOnce()
         #expect(first?.result == "ok")
         #expect(scopes.all.last == ["crm": ["customer", "invoice"], "app": ["customer"]])
@@ -80,9 +77,14 @@ import Testing
         #expect(first?.exitCode == 75)
         #expect(await runner.currentStates.isEmpty)
         #expect(await runner.runOnce() == nil)  // within the retry wait
+        // A trigger meanwhile does not hammer the lock: it waits for the retry too, and is kept.
+        await runner.wake("app", trigger: "webhook", at: f.clock.current())
+        #expect(await runner.runOnce() == nil)
+        #expect(await runner.cycleCount == 1)
         locked.withLock { $0 = false }
         f.clock.advance(seconds: 3)
         #expect(await runner.runOnce()?.result == "ok")
+        #expect(runner.metrics.text().contains(#"hubctl_trigger_to_synced_seconds_count{trigger="webhook",system="app"} 1"#))
         #expect(runner.metrics.text().contains(#"hubctl_runs_total{result="locked"} 1"#))
     }
 
@@ -100,10 +102,7 @@ import Testing
     func wakeMakesSystemDue() async throws {
         let f = try ServiceFixture()
         let scopes = ScopeLog()
-        let runner = f.runner { options in
-            scopes.record(options)
-            return ServiceFixture.report(options)
-        }
+        let runner = f.recordingRunner(scopes)
         _ = await runner.runOnce()
         f.clock.advance(seconds: 5)
         #expect(await runner.runOnce() == nil)

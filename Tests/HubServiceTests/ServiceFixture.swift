@@ -69,6 +69,14 @@ struct ServiceFixture {
         }
     }
 
+    /// A runner whose cycles succeed, each logging what it was asked to read into `scopes`.
+    func recordingRunner(_ scopes: ScopeLog) -> ContinuousRunner {
+        runner { options in
+            scopes.record(options)
+            return Self.report(options)
+        }
+    }
+
     /// A report with a row per system × entity the options pull, and these systems failed.
     static func report(_ options: SyncOptions, failed: [SystemName: String] = [:], stopped: Bool = false) -> SyncReport {
         var r = SyncReport(runID: RunID("run-\(UUID().uuidString)"), dryRun: false, startedAt: "2026-01-01T00:00:00.000Z")

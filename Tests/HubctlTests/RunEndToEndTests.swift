@@ -45,6 +45,13 @@ import Testing
     static let secret = "e2e-webhook-secret-1234"
     static let environment = ["RUN_E2E_HOOK_SECRET": secret]
 
+    /// A temporary folder with the systems and the topology; the topology's path.
+    static func systems(csvRows: Int = 1) throws -> (TemporaryDirectory, String) {
+        let tmp = try TemporaryDirectory()
+        try makeSystems(tmp.path, csvRows: csvRows)
+        return (tmp, tmp.path + "/topology.json")
+    }
+
     static func makeSystems(_ dir: String, csvRows: Int = 1) throws {
         try topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
         let crm = try DatabaseQueue(path: dir + "/crm.db")
@@ -102,10 +109,8 @@ import Testing
 
     @Test("run: sqlite3 and file edits reach the other system, webhooks are verified and counted, SIGTERM exits 0")
     func runKeepsSystemsInSync() async throws {
-        let tmp = try TemporaryDirectory()
+        let (tmp, topo) = try Self.systems()
         let dir = tmp.path
-        try Self.makeSystems(dir)
-        let topo = dir + "/topology.json"
         // Before any run: not healthy.
         let before = try await SystemTools.hubctl(["status", "-t", topo], environment: Self.environment)
         #expect(before.exitCode == 1)
@@ -196,10 +201,8 @@ import Testing
 
     @Test("SIGTERM during a cycle exits 0, releases the hub, and the next start completes the work")
     func sigtermMidCycleResumes() async throws {
-        let tmp = try TemporaryDirectory()
+        let (tmp, topo) = try Self.systems(csvRows: 6000)
         let dir = tmp.path
-        try Self.makeSystems(dir, csvRows: 6000)
-        let topo = dir + "/topology.json"
         let running = try HubctlProcess.start(["run", "-t", topo, "--listen", "off", "--log-format", "json"],
                                               environment: Self.environment)
         try await Self.eventually("the first cycle to start") {
@@ -220,10 +223,8 @@ import Testing
 
     @Test("Progress goes to stderr on a terminal, plain with NO_COLOR, and nowhere when piped")
     func progressOnlyOnATerminal() async throws {
-        let tmp = try TemporaryDirectory()
-        let dir = tmp.path
-        try Self.makeSystems(dir, csvRows: 1500)
-        let topo = dir + "/topology.json"
+        let (tmp, topo) = try Self.systems(csvRows: 1500)
+        defer { withExtendedLifetime(tmp) {} }
         let command = "\(HubctlProcess.executable.path) sync-all -t \(topo)"
         // `script` gives the command a terminal and copies what it wrote to stdout.
         // (An empty NO_COLOR counts as unset, per no-color.org.)
@@ -242,10 +243,8 @@ import Testing
 
     @Test("run --once exits 75 while another run holds the hub, and 0 with nothing due")
     func onceWhileLocked() async throws {
-        let tmp = try TemporaryDirectory()
+        let (tmp, topo) = try Self.systems()
         let dir = tmp.path
-        try Self.makeSystems(dir)
-        let topo = dir + "/topology.json"
         let first = try await SystemTools.hubctl(["run", "--once", "-t", topo], environment: Self.environment)
         #expect(first.exitCode == 0, "\(first.stderr)")
         let nothing = try await SystemTools.hubctl(["run", "--once", "-t", topo, "--every", "1h"], environment: Self.environment)
