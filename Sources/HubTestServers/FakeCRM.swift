@@ -51,6 +51,8 @@ public actor FakeCRM {
         case delay(seconds: Double)
         /// Answer 200 with a body that is not JSON (a truncated page).
         case malformedBody
+        /// Answer 200 with exactly this body (JSON nested too deep, of the wrong shape, empty).
+        case body(String)
     }
 
     /// A fault hitting the `nth` request (from 1) whose method and path match.
@@ -268,6 +270,8 @@ public actor FakeCRM {
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
         case .malformedBody?:
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"results": [{"id": "1", "#.utf8))
+        case .body(let text)?:
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(text.utf8))
         default:
             break
         }
