@@ -148,7 +148,7 @@ extension HostileCatalogue {
                 }, sheetColumn: header)
             }
         }
-        let keys = [("with a double quote", #"te"xt"#), ("named __proto__", "__proto__"), ("holding NUL", "te\u{0}xt"),
+        let keys = [("with a double quote", #"te"xt"#), ("named __proto__", "__proto__"),
                     ("with a backslash", #"te\xt"#), ("in Cyrillic", "текст")]
         out += keys.map { label, key in
             HostileCase(family: .jsonl, name: "a JSON key \(label)") { run in
@@ -171,6 +171,16 @@ extension HostileCatalogue {
                 run.expectSame(try await run.sync(exits: [0]).writes == 0, "the next run wrote")
             }
         }
+        out.append(HostileCase(family: .jsonl, name: "a JSON key holding NUL is refused before anything is opened") { run in
+            try sqlite(run, "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); INSERT INTO notes (k, body) VALUES ('k1', 'from db');")
+            try run.write("lines/notes.jsonl", [])
+            try topology(run, [
+                #""db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}}"#,
+                #""lines": {"adapter": "jsonl", "connection": {"path": "lines"}, "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": "te\u0000xt"}}}}"#,
+            ])
+            try await run.hubctl(["sync-all"], exits: [78], says: ["NUL"])
+            run.expectSame(run.bytes("lines/notes.jsonl") == [], "the file was written")
+        })
         return out
     }
 }

@@ -46,7 +46,9 @@ final class HostileRun: @unchecked Sendable {
     let dir: String
     let outside: String
     let marker: String
-    let environment: [String: String]
+    private let environment: [String: String]
+    // Guarded by `lock`: variables a case exports for every later hubctl command.
+    private var exported: [String: String] = [:]
     /// PostgreSQL and Kinto, when the test script started them.
     let services: HostileServices?
     // Guarded by `lock`.
@@ -81,6 +83,10 @@ final class HostileRun: @unchecked Sendable {
         update(&tally)
     }
 
+    /// Adds `variables` to the environment of every later hubctl command (secrets stay out of
+    /// the topology, which `validate` insists on).
+    func export(_ variables: [String: String]) { lock.lock(); defer { lock.unlock() }; exported.merge(variables) { $1 } }
+
     /// A value read back differs from what was written (or never arrived, unexplained).
     func changed(_ note: String) { count { $0.changedValues += 1; $0.notes.append("changed: \(note)") } }
 
@@ -113,8 +119,9 @@ final class HostileRun: @unchecked Sendable {
     func hubctl(_ arguments: [String], exits: Set<Int32>, says: [String] = [], environment extra: [String: String] = [:]) async throws
         -> HubctlProcess.Result
     {
+        let variables = { lock.lock(); defer { lock.unlock() }; return environment.merging(exported) { $1 } }()
         let running = try HubctlProcess.start(arguments + ["-t", "topology.json"], in: dir,
-                                              environment: environment.merging(extra) { $1 })
+                                              environment: variables.merging(extra) { $1 })
         let deadline = Date().addingTimeInterval(Self.timeout)
         while running.process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         let hung = running.process.isRunning
