@@ -53,6 +53,8 @@ public actor FakeCRM {
         case malformedBody
         /// Answer 200 with exactly this body (JSON nested too deep, of the wrong shape, empty).
         case body(String)
+        /// Answer 200 with exactly these bytes (text that is not UTF-8).
+        case bytes([UInt8])
     }
 
     /// A fault hitting the `nth` request (from 1) whose method and path match.
@@ -272,6 +274,8 @@ public actor FakeCRM {
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"results": [{"id": "1", "#.utf8))
         case .body(let text)?:
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(text.utf8))
+        case .bytes(let bytes)?:
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(bytes))
         default:
             break
         }
