@@ -45,7 +45,7 @@ struct HostileServices: Sendable {
         """
         "\(name)": {"adapter": "rest", "connection": {"base_url": "${T9_KINTO_URL}",
                     "auth": {"type": "basic", "username": "\(kintoUser)", "password": "${T9_KINTO_PASSWORD}"},
-                    "timeout": 20, "retry": {"max_attempts": 2, "base_delay": 0.01},
+                    "timeout": 60, "retry": {"max_attempts": 2, "base_delay": 0.01},
                     "endpoint": {"records": "data", "record": "data", "envelope": "data", "limit_param": "_limit", "since_param": "_since",
                                  "query": {"_sort": "last_modified"}, "pagination": {"style": "header", "header": "Next-Page"},
                                  "tombstone": {"field": "deleted", "value": true}, "if_match": true}},
