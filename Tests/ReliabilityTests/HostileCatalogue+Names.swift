@@ -140,7 +140,7 @@ extension HostileCatalogue {
             HostileCase(family: .csv, name: "a column header \(label)") { run in
                 try sqlite(run, "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); INSERT INTO notes (k, body) VALUES ('k1', 'from db');")
                 try topology(run, [
-                    #""db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}}"#,
+                    dbNotes,
                     try sheetSystem(run, textColumn: header),
                 ])
                 try await syncBothWays(run, read: {
@@ -155,7 +155,7 @@ extension HostileCatalogue {
                 try sqlite(run, "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); INSERT INTO notes (k, body) VALUES ('k1', 'from db');")
                 try run.write("lines/notes.jsonl", JSONWriter.string(["id": "r2", "key": "k2", key: "from lines"]) + "\n")
                 try topology(run, [
-                    #""db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}}"#,
+                    dbNotes,
                     #""lines": {"adapter": "jsonl", "connection": {"path": "lines"}, "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": \#(json(key))}}}}"#,
                 ])
                 let first = try await run.sync(exits: [0])
@@ -175,7 +175,7 @@ extension HostileCatalogue {
             try sqlite(run, "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); INSERT INTO notes (k, body) VALUES ('k1', 'from db');")
             try run.write("lines/notes.jsonl", [])
             try topology(run, [
-                #""db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}}"#,
+                dbNotes,
                 #""lines": {"adapter": "jsonl", "connection": {"path": "lines"}, "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": "te\u0000xt"}}}}"#,
             ])
             try await run.hubctl(["sync-all"], exits: [78], says: ["NUL"])

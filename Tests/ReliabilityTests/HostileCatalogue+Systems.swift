@@ -7,6 +7,8 @@ import HubTestServers
 /// REST APIs that do (repeating pages, bodies that are not what they claim, waits of an hour).
 extension HostileCatalogue {
     static let dbNotes = #""db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}}"#
+    static let sheetNotes = #""sheet": {"adapter": "csv", "connection": {"path": "sheet"}, "entities": {"note": {"object": "notes.csv", "fields": {"key": "Key", "text": "Text"}}}}"#
+    static let linesNotes = #""lines": {"adapter": "jsonl", "connection": {"path": "lines"}, "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": "text"}}}}"#
 
     /// A SQLite `db` with one note, and `system` next to it.
     static func withDatabase(_ run: HostileRun, _ system: String) throws {
@@ -51,10 +53,7 @@ extension HostileCatalogue {
             HostileCase(family: family, name: "\(label): refused, nothing outside written") { run in
                 for folder in ["sheet", "lines"] { try FileManager.default.createDirectory(atPath: run.dir + "/" + folder, withIntermediateDirectories: true) }
                 try FileManager.default.createSymbolicLink(atPath: run.dir + "/" + link, withDestinationPath: target)
-                let system = family == .csv
-                    ? #""sheet": {"adapter": "csv", "connection": {"path": "sheet"}, "entities": {"note": {"object": "notes.csv", "fields": {"key": "Key", "text": "Text"}}}}"#
-                    : #""lines": {"adapter": "jsonl", "connection": {"path": "lines"}, "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": "text"}}}}"#
-                try withDatabase(run, system)
+                try withDatabase(run, family == .csv ? sheetNotes : linesNotes)
                 try await run.hubctl(["sync-all"], exits: [exit], says: says)
                 run.expectSame(try FileManager.default.destinationOfSymbolicLink(atPath: run.dir + "/" + link) == target, "the link was replaced")
                 run.expectSame(try databaseTexts(run) == ["k1": "from db"], "the database changed")
@@ -63,7 +62,7 @@ extension HostileCatalogue {
         out.append(HostileCase(family: .csv, name: "a CSV file linked inside the folder is written through and the link kept") { run in
             try run.write("sheet/real/notes.csv", "id,Key,Text\nr2,k2,from sheet\n")
             try FileManager.default.createSymbolicLink(atPath: run.dir + "/sheet/notes.csv", withDestinationPath: "real/notes.csv")
-            try withDatabase(run, #""sheet": {"adapter": "csv", "connection": {"path": "sheet"}, "entities": {"note": {"object": "notes.csv", "fields": {"key": "Key", "text": "Text"}}}}"#)
+            try withDatabase(run, sheetNotes)
             try await syncBothWays(run) { try databaseTexts(run) }
             run.expectSame((try? FileManager.default.destinationOfSymbolicLink(atPath: run.dir + "/sheet/notes.csv")) == "real/notes.csv", "the link was replaced")
             let leftovers = (try FileManager.default.contentsOfDirectory(atPath: run.dir + "/sheet/real")).filter { $0.hasSuffix(".hubctl-tmp") }

@@ -55,34 +55,21 @@ struct HostileValueWorld {
         case .files:
             try run.write("sheet/notes.csv", "id,Key,Text\n")
             try run.write("lines/notes.jsonl", [])
-            try run.write("topology.json", """
-                {"version": 1, "name": "t9", \(entity),
-                 "systems": {
-                   "db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"},
-                          "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}},
-                   "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
-                             "entities": {"note": {"object": "notes.csv", "fields": {"key": "Key", "text": "Text"}}}},
-                   "lines": {"adapter": "jsonl", "connection": {"path": "lines"},
-                             "entities": {"note": {"object": "notes.jsonl", "fields": {"key": "key", "text": "text"}}}},
-                   "notes": {"adapter": "exec", "connection": {"command": ["python3", "\(notesConnector)", "\(run.marker)"],
-                             "settings": {"data_dir": "notes-data"}, "timeout": 30},
-                             "entities": {"note": {"object": "notes", "fields": {"key": "key", "text": "text"}}}}
-                 }}
-                """)
+            try HostileCatalogue.topology(run, [HostileCatalogue.dbNotes, HostileCatalogue.sheetNotes, HostileCatalogue.linesNotes, #"""
+                "notes": {"adapter": "exec", "connection": {"command": ["python3", "\#(notesConnector)", "\#(run.marker)"],
+                          "settings": {"data_dir": "notes-data"}, "timeout": 30},
+                          "entities": {"note": {"object": "notes", "fields": {"key": "key", "text": "text"}}}}
+                """#])
         case .services:
             guard let services else { throw HostileSetupError(message: "the service family needs PostgreSQL and Kinto") }
             try await services.psql("CREATE SCHEMA \(world.schema); CREATE TABLE \(world.schema).notes (id serial PRIMARY KEY, k text, body text);")
             try await services.kinto(["-X", "PUT", "\(services.kintoURL)/buckets/\(world.bucket)"])
             try await services.kinto(["-X", "PUT", "\(services.kintoURL)/buckets/\(world.bucket)/collections/notes"])
-            try run.write("topology.json", """
-                {"version": 1, "name": "t9", \(entity),
-                 "systems": {
-                   "db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"},
-                          "entities": {"note": {"object": "notes", "fields": {"key": "k", "text": "body"}}}},
-                   \(services.postgresSystem("pg", schema: world.schema, object: "notes", fields: #"{"key": "k", "text": "body"}"#)),
-                   \(services.kintoSystem("kinto", bucket: world.bucket))
-                 }}
-                """)
+            try HostileCatalogue.topology(run, [
+                HostileCatalogue.dbNotes,
+                services.postgresSystem("pg", schema: world.schema, object: "notes", fields: #"{"key": "k", "text": "body"}"#),
+                services.kintoSystem("kinto", bucket: world.bucket),
+            ])
         }
         return world
     }
