@@ -20,8 +20,8 @@ extension HostileCatalogue {
     ]
 
     /// A CSV sheet holding one row, mapped as system `sheet` with the text column `textColumn`.
-    static func sheetSystem(_ run: HostileRun, textColumn: String = "Text", row: Bool = true) throws -> String {
-        let header = "id,Key," + quoted(textColumn) + "\n"
+    static func sheetSystem(_ run: HostileRun, textColumn: String = "Text", header fileHeader: String? = nil, row: Bool = true) throws -> String {
+        let header = "id,Key," + quoted(fileHeader ?? textColumn) + "\n"
         try run.write("sheet/notes.csv", header + (row ? "r2,k2,from sheet\n" : ""))
         return #""sheet": {"adapter": "csv", "connection": {"path": "sheet"}, "entities": {"note": {"object": "notes.csv", "fields": {"key": "Key", "text": \#(json(textColumn))}}}}"#
     }
@@ -57,7 +57,7 @@ extension HostileCatalogue {
     static func sheetTexts(_ run: HostileRun, column: String = "Text") -> [String: String] {
         let records = HostileBytes.csvRecords(run.bytes("sheet/notes.csv") ?? [])
         guard let header = records.first, let k = header.firstIndex(of: Array("Key".utf8)),
-              let t = header.firstIndex(of: HostileBytes.unguarded(Array(column.utf8))) ?? header.firstIndex(of: Array(column.utf8))
+              let t = header.firstIndex(where: { HostileBytes.unguarded($0) == Array(column.utf8) })
         else { return [:] }
         var out: [String: String] = [:]
         for record in records.dropFirst() where record.count > max(k, t) {
@@ -136,16 +136,16 @@ extension HostileCatalogue {
         }
         let headers = [("with a double quote", #"Te"xt"#), ("with a comma", "a,b"), ("with a line break", "two\nlines"),
                        ("that is a formula", "=cmd|' /C calc'!A0"), ("with a leading quote", "'quoted")]
-        out += headers.map { label, header in
+        out += (headers.map { ($0, $1, $1) } + [("guarded by a person", "'=total", "=total")]).map { label, header, name in
             HostileCase(family: .csv, name: "a column header \(label)") { run in
                 try sqlite(run, "CREATE TABLE notes (id INTEGER PRIMARY KEY, k TEXT, body TEXT); INSERT INTO notes (k, body) VALUES ('k1', 'from db');")
                 try topology(run, [
                     dbNotes,
-                    try sheetSystem(run, textColumn: header),
+                    try sheetSystem(run, textColumn: name, header: header),
                 ])
                 try await syncBothWays(run, read: {
                     Dictionary(uniqueKeysWithValues: try sqliteRows(run, "SELECT k, body FROM notes").map { ($0[0], $0[1]) })
-                }, sheetColumn: header)
+                }, sheetColumn: name)
             }
         }
         let keys = [("with a double quote", #"te"xt"#), ("named __proto__", "__proto__"),

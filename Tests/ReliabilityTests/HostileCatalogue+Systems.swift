@@ -224,7 +224,7 @@ extension HostileCatalogue {
     // MARK: - REST APIs
 
     /// A fake CRM API as system `crm` (cursor pages of 10) next to the database, set up by `setup`.
-    static func apiCase(_ name: String, setup: @escaping @Sendable (FakeCRM) async -> Void,
+    static func apiCase(_ name: String, timeout: Int = 60, setup: @escaping @Sendable (FakeCRM) async -> Void,
                         check: @escaping @Sendable (HostileRun, FakeCRM) async throws -> Void) -> HostileCase {
         HostileCase(family: .rest, name: name) { run in
             let crm = try await FakeCRM.start(token: "tok-\(UUID().uuidString)")
@@ -233,7 +233,7 @@ extension HostileCatalogue {
             run.export(["T9_CRM_TOKEN": crm.token])
             try withDatabase(run, #"""
                 "crm": {"adapter": "rest", "connection": {"base_url": "\#(url)", "auth": {"type": "bearer", "token": "${T9_CRM_TOKEN}"},
-                        "timeout": 2, "retry": {"max_attempts": 2, "base_delay": 0.01},
+                        "timeout": \#(timeout), "retry": {"max_attempts": 2, "base_delay": 0.01},
                         "endpoint": {"records": "results", "record_fields": "properties", "envelope": "properties",
                                      "pagination": {"style": "cursor", "param": "after", "next": "paging.next.after"}}},
                         "entities": {"note": {"object": "crm/v3/objects/notes", "fields": {"key": "key", "text": "text"}}}}
@@ -243,8 +243,8 @@ extension HostileCatalogue {
         }
     }
 
-    static func apiFails(_ name: String, says: [String] = [], setup: @escaping @Sendable (FakeCRM) async -> Void) -> HostileCase {
-        apiCase(name, setup: setup) { run, _ in
+    static func apiFails(_ name: String, says: [String] = [], timeout: Int = 60, setup: @escaping @Sendable (FakeCRM) async -> Void) -> HostileCase {
+        apiCase(name, timeout: timeout, setup: setup) { run, _ in
             let outcome = try await run.sync(exits: [3], says: ["crm"] + says)
             run.expectSame(outcome.status("crm") != "ok", "crm reported ok")
             run.expectSame(try databaseTexts(run)["k1"] == "from db", "the database lost its record")
@@ -274,7 +274,7 @@ extension HostileCatalogue {
             apiFails("an API asking to retry in an hour") { crm in
                 for n in 1...20 { await crm.inject(.init(nth: n, action: .status(429, retryAfter: .seconds(3600)))) }
             },
-            apiFails("an API that hangs past the timeout", says: ["timed out"]) { crm in
+            apiFails("an API that hangs past the timeout", says: ["timed out"], timeout: 2) { crm in
                 for n in 1...5 { await crm.inject(.init(method: "GET", nth: n, action: .delay(seconds: 20))) }
             },
             apiCase("an API giving values of the wrong types", setup: { crm in

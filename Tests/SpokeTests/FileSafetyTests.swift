@@ -193,6 +193,17 @@ import Testing
         }
     }
 
+    @Test func aColumnNameASpreadsheetWouldRunIsGuardedInTheHeaderAndReadAsNamed() async throws {
+        try await withTemporaryDirectory { directory in
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path)
+            let binding = ObjectBinding(entity: "note", object: "f.csv", fields: ["=cmd|' /C calc'!A0", "plain"])
+            _ = try await spoke.write(binding, [.create(key: "t1", fields: ["=cmd|' /C calc'!A0": "x", "plain": "y"])])
+            #expect(try Self.contents(directory.path("f.csv")).hasPrefix("id,'=cmd|' /C calc'!A0,plain\n"))
+            let read = try await spoke.read(binding, after: nil, limit: 10).records
+            #expect(read.map(\.fields) == [["=cmd|' /C calc'!A0": "x", "plain": "y"]])
+        }
+    }
+
     // MARK: - Symbolic links
 
     @Test func aPushWritesThroughASymbolicLinkAndKeepsIt() async throws {

@@ -10,7 +10,7 @@ import Testing
 /// that is not JSON says why.
 @Suite struct RESTHostileAnswerTests {
     /// Reads one page from a fake CRM after `setUp`, returning the error that stopped it.
-    static func readError(timeout: Double = 20, _ setUp: (FakeCRM) async -> Void) async throws -> SpokeError? {
+    static func readError(timeout: Double = CRMShape.patientTimeout, _ setUp: (FakeCRM) async -> Void) async throws -> SpokeError? {
         let crm = try await FakeCRM.start(token: "tok-hostile")
         await crm.add("contacts", ["email": "ann@example.com"])
         await setUp(crm)
