@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints the reliability battery's figures as one scorecard line and fails when a loss,
-duplicate or leak figure is above zero, or a coverage figure is below 100 %."""
+duplicate, leak, crash, hang, changed value, outside write, leftover process or unclear failure
+figure is above zero, a coverage figure is below 100 %, or T9 ran fewer than 100 hostile cases."""
 import json
 import sys
 
@@ -17,7 +18,8 @@ for row in rows:
 
 must_be_zero = ["duplicates", "orphans", "divergent_fields", "not_quiescent", "recovery_failures", "hub_integrity_failures",
                 "echo_writes", "hub_entity_writes", "zombie_commits_accepted", "quarantined_remaining", "points_unreached",
-                "leaks", "records_lost", "retry_after_violations", "non_retryable_retried"]
+                "leaks", "records_lost", "retry_after_violations", "non_retryable_retried",
+                "crashes", "hangs", "changed_values", "outside_writes", "leftover_processes", "unclear_failures"]
 must_equal = [("T1", "cases_faulted", "cases"), ("T5-faults", "cases_faulted", "cases"), ("T6", "config_exact", "config_corpus"),
               ("T7", "quarantined", "bad_injected"), ("T7", "good_synced", "good_records"), ("T10", "exactly_one_ran", "trials")]
 failures = []
@@ -25,6 +27,11 @@ for test, figures in tests.items():
     for key in must_be_zero:
         if figures.get(key, 0) != 0:
             failures.append(f"{test} {key} = {figures[key]}")
+# T9: the hostile-input battery must have run its full catalogue (PostgreSQL and Kinto included).
+if "T9" not in tests:
+    failures.append("T9 did not run")
+elif tests["T9"].get("cases", 0) < 100:
+    failures.append(f"T9 cases = {tests['T9'].get('cases', 0)}, fewer than 100")
 for test, a, b in must_equal:
     if test in tests and tests[test].get(a) != tests[test].get(b):
         failures.append(f"{test} {a} = {tests[test].get(a)} of {tests[test].get(b)}")
@@ -49,7 +56,11 @@ if "T8" in tests:
     scanned = tests["T8"].get("bytes_scanned", 0) / 1e6
     parts.append(f"secret_leaks {f('T8', 'leaks')} ({f('T8', 'canary_slots')} canary slots, "
                  f"{f('T8', 'places_scanned')} places, {scanned:.1f} MB scanned)")
-for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T8", "T10", "T10-fencing"}):
+if "T9" in tests:
+    parts.append(f"hostile_cases {f('T9', 'cases')} (crashes {f('T9', 'crashes')}, hangs {f('T9', 'hangs')}, "
+                 f"changed_values {f('T9', 'changed_values')}, outside_writes {f('T9', 'outside_writes')}, "
+                 f"leftover_processes {f('T9', 'leftover_processes')}, unclear_failures {f('T9', 'unclear_failures')})")
+for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T8", "T9", "T10", "T10-fencing"}):
     parts.append(extra + " " + " ".join(f"{k}={v}" for k, v in sorted(tests[extra].items())))
 print("reliability: " + ", ".join(parts))
 if failures:

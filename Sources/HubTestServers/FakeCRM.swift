@@ -51,6 +51,10 @@ public actor FakeCRM {
         case delay(seconds: Double)
         /// Answer 200 with a body that is not JSON (a truncated page).
         case malformedBody
+        /// Answer 200 with exactly this body (JSON nested too deep, of the wrong shape, empty).
+        case body(String)
+        /// Answer 200 with exactly these bytes (text that is not UTF-8).
+        case bytes([UInt8])
     }
 
     /// A fault hitting the `nth` request (from 1) whose method and path match.
@@ -268,6 +272,10 @@ public actor FakeCRM {
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
         case .malformedBody?:
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"results": [{"id": "1", "#.utf8))
+        case .body(let text)?:
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(text.utf8))
+        case .bytes(let bytes)?:
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(bytes))
         default:
             break
         }

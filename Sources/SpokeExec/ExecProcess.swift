@@ -125,8 +125,21 @@ actor ExecProcess {
             throw SpokeError(.malformed, system: system, object: object, message:
                 "the connector's answer to \(op) is longer than \(Self.megabytes(limit)) on one line (connection.max_line_mb); "
                     + "answer with smaller pages (it may return fewer records than the limit asks) or raise max_line_mb")
+        case .invalidUTF8:
+            await stop()
+            throw SpokeError(.malformed, system: system, object: object, message:
+                "the connector answered \(op) with a line that is not UTF-8; it must print JSON encoded as UTF-8 "
+                    + "(text that is not UTF-8 is never repaired into other text)")
         }
-        guard case .object(let answer)? = try? JSONParser.parse(line) else {
+        let parsed: Value
+        do { parsed = try JSONParser.parse(line) } catch {
+            await stop()
+            let reason = (error as? JSONSyntaxError).map { " (\($0.message), at column \($0.position.column))" } ?? ""
+            throw SpokeError(.malformed, system: system, object: object,
+                             message: "the connector answered \(op) with a line that is not a JSON object\(reason); "
+                                 + "it must print exactly one JSON object per line on stdout")
+        }
+        guard case .object(let answer) = parsed else {
             await stop()
             throw SpokeError(.malformed, system: system, object: object,
                              message: "the connector answered \(op) with a line that is not a JSON object; it must print exactly one JSON object per line on stdout")

@@ -209,7 +209,11 @@ public struct ExecSpoke: Spoke {
     }
 
     static func records(_ value: Value?, system: SystemName, object: String) throws -> [SpokeRecord] {
-        try (value?.arrayValue ?? []).map { r in
+        if let value, !value.isNull, value.arrayValue == nil {
+            throw SpokeError(.malformed, system: system, object: object,
+                             message: "the connector sent \"records\" that is not an array of records")
+        }
+        return try (value?.arrayValue ?? []).map { r in
             guard let id = r.value(atPath: "id").flatMap(id), let fields = r.value(atPath: "fields")?.objectValue else {
                 throw SpokeError(.malformed, system: system, object: object,
                                  message: "the connector sent a record without an \"id\" or \"fields\" object")

@@ -8,6 +8,8 @@ enum LineEvent: Sendable, Equatable {
     case end
     /// A line grew past the limit without ending; reading stopped.
     case tooLong(limit: Int)
+    /// A line was not UTF-8; reading stopped.
+    case invalidUTF8
 }
 
 /// Lines read from the connector's stdout by a thread, handed to one waiting reader at a time.
@@ -63,11 +65,13 @@ final class LineQueue: Sendable {
 /// Splits a byte stream into lines in linear time: each chunk is scanned once, from where the
 /// previous one stopped, and an unfinished line is kept until its end arrives.
 struct LineSplitter {
-    /// What happens to a line longer than the limit.
+    /// What happens to a line longer than the limit, and to bytes that are not UTF-8.
     enum Overflow {
-        /// Reading stops with ``LineEvent/tooLong(limit:)`` (answers on stdout).
+        /// Reading stops with ``LineEvent/tooLong(limit:)``, or ``LineEvent/invalidUTF8`` for a
+        /// line that is not UTF-8 (answers on stdout: never repaired into other text).
         case fail
-        /// The line is cut into pieces of the limit's size (messages on stderr).
+        /// The line is cut into pieces of the limit's size, invalid UTF-8 shown as U+FFFD
+        /// (messages on stderr).
         case split
     }
 
@@ -80,10 +84,18 @@ struct LineSplitter {
         self.overflow = overflow
     }
 
+    /// Emits `bytes` as a line; false when they are not UTF-8 and must not be repaired.
+    private func deliver<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ emit: (String) -> Void) -> Bool {
+        guard overflow == .fail else { emit(String(decoding: bytes, as: UTF8.self)); return true }
+        guard let line = String(validating: bytes, as: UTF8.self) else { return false }
+        emit(line)
+        return true
+    }
+
     /// Feeds `chunk`, calling `emit` for each line it completes.
-    /// - Returns: false when a line exceeded the limit and reading must stop (``Overflow/fail``).
-    mutating func append(_ chunk: UnsafeRawBufferPointer, _ emit: (String) -> Void) -> Bool {
-        guard let base = chunk.baseAddress else { return true }
+    /// - Returns: nil, or how reading must stop (``Overflow/fail``): a line over the limit or not UTF-8.
+    mutating func append(_ chunk: UnsafeRawBufferPointer, _ emit: (String) -> Void) -> LineEvent? {
+        guard let base = chunk.baseAddress else { return nil }
         var start = 0
         while start < chunk.count {
             guard let hit = memchr(base + start, 0x0A, chunk.count - start) else {
@@ -92,28 +104,30 @@ struct LineSplitter {
             }
             let end = base.distance(to: UnsafeRawPointer(hit))
             if pending.isEmpty {
-                if end - start > limit, overflow == .fail { return false }
-                emit(String(decoding: UnsafeRawBufferPointer(rebasing: chunk[start..<end]), as: UTF8.self))
+                if end - start > limit, overflow == .fail { return .tooLong(limit: limit) }
+                guard deliver(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), emit) else { return .invalidUTF8 }
             } else {
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[start..<end]))
-                if pending.count > limit, overflow == .fail { return false }
-                emit(String(decoding: pending, as: UTF8.self))
+                if pending.count > limit, overflow == .fail { return .tooLong(limit: limit) }
+                guard deliver(pending, emit) else { return .invalidUTF8 }
                 pending.removeAll(keepingCapacity: false)
             }
             start = end + 1
         }
         while pending.count > limit {
-            guard overflow == .split else { return false }
+            guard overflow == .split else { return .tooLong(limit: limit) }
             emit(String(decoding: pending[..<limit], as: UTF8.self))
             pending.removeFirst(limit)
         }
-        return true
+        return nil
     }
 
-    /// The unfinished last line, if any, once the stream has ended.
-    mutating func finish() -> String? {
+    /// Emits the unfinished last line, if any, once the stream has ended.
+    /// - Returns: nil, or ``LineEvent/invalidUTF8`` (``Overflow/fail``).
+    mutating func finish(_ emit: (String) -> Void) -> LineEvent? {
         defer { pending = [] }
-        return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
+        guard !pending.isEmpty else { return nil }
+        return deliver(pending, emit) ? nil : .invalidUTF8
     }
 
     /// Reads `fd` to its end (blocking), calling `emit` for each line.
@@ -127,9 +141,8 @@ struct LineSplitter {
             let n = Foundation.read(fd, buffer.baseAddress, size)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
-            if !splitter.append(UnsafeRawBufferPointer(rebasing: buffer[..<n]), emit) { return .tooLong(limit: limit) }
+            if let ending = splitter.append(UnsafeRawBufferPointer(rebasing: buffer[..<n]), emit) { return ending }
         }
-        if let last = splitter.finish() { emit(last) }
-        return .end
+        return splitter.finish(emit) ?? .end
     }
 }

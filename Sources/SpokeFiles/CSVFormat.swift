@@ -54,7 +54,8 @@ struct CSVFormat: FileTableFormat {
         if let bad = header.invalidUTF8.first, options.invalidUTF8 == .reject {
             throw FileSyntaxError(line: line, message: "the header's column \(bad + 1) is not valid UTF-8")
         }
-        let names = header.cells
+        // Column names are cells too: a guard hubctl wrote in front of a name is read off.
+        let names = options.formulaGuard ? header.cells.map(FormulaGuard.unguarded) : header.cells
         var seen: Set<String> = []
         // Unnamed columns (trailing delimiters in a spreadsheet export) may repeat; they are not read.
         for name in names where !name.isEmpty && !seen.insert(name).inserted {
@@ -146,7 +147,7 @@ struct CSVFormat: FileTableFormat {
     }
 
     func encodeLayout(_ layout: Layout, to out: inout [UInt8]) -> Bool {
-        writer.write(layout.columns, to: &out)
+        writer.write(options.formulaGuard ? layout.columns.map(FormulaGuard.guarded) : layout.columns, to: &out)
         return true
     }
 

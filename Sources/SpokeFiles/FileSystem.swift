@@ -54,6 +54,14 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
+    /// The absolute path `path` leads to, every symbolic link and `..` resolved; nil when it
+    /// leads nowhere (a missing target, a loop).
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Closes a descriptor this module opened.
     static func closeFile(_ descriptor: Int32) {
         _ = close(descriptor)

@@ -47,7 +47,21 @@ struct FileTableStore<Format: FileTableFormat> {
         guard status.isDirectory else {
             throw SpokeError(.configuration, system: system, object: name, message: "'\(directory)' is not a folder")
         }
-        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        try refuseLinkLeavingTheFolder(path, binding)
+        return path
+    }
+
+    /// A symbolic link must lead to a file inside the system's folder: hubctl reads and writes
+    /// nothing outside the folders a topology names, whatever links someone placed there.
+    func refuseLinkLeavingTheFolder(_ path: String, _ binding: ObjectBinding) throws {
+        guard FileSystem.symbolicLinkTarget(path) != nil, let resolved = FileSystem.realPath(path),
+              let folder = FileSystem.realPath(directory) else { return }
+        guard !resolved.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") else { return }
+        throw SpokeError(.configuration, system: system, object: binding.object,
+                         message: "'\(binding.object)' in '\(directory)' is a symbolic link to '\(resolved)', outside the system's folder; "
+                             + "hubctl reads and writes files only inside it: move the file into the folder (and the link out), "
+                             + "or set connection.path to the file's folder")
     }
 
     /// The error for a bound file that is not there.

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -68,14 +69,30 @@ public final class URLSessionTransport: HTTPTransport {
         r.httpBody = request.body
         let delegate = delegate
         let taskID = TaskID()
+        let timeout = request.timeout
         return try await withCheckedThrowingContinuation { continuation in
+            let pending = Locked<CheckedContinuation<HTTPResponse, any Error>?>(continuation)
+            let finish: @Sendable (Result<HTTPResponse, any Error>) -> Bool = { outcome in
+                guard let waiting = pending.withLock({ p in defer { p = nil }; return p }) else { return false }
+                waiting.resume(with: outcome)
+                return true
+            }
             let task = session.dataTask(with: r) { data, response, error in
                 let challenge = delegate.challenge(for: taskID.value)
-                continuation.resume(with: Self.outcome(data, response, error, challenge: challenge))
+                _ = finish(Self.outcome(data, response, error, challenge: challenge))
             }
             taskID.value = task.taskIdentifier
             task.resume()
+            // FoundationNetworking on Linux does not enforce `timeoutInterval` on a server that
+            // accepts the connection and never answers: the request is given up here instead.
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if finish(.failure(TransportError(reason: "the request timed out (no answer within \(Self.seconds(timeout)))"))) { task.cancel() }
+            }
         }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 
     /// The response, a 401 stood in for a declined challenge, or a transport error.

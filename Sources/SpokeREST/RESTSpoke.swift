@@ -69,11 +69,18 @@ public struct RESTSpoke: Spoke {
     /// Parses a response body as JSON, or fails with a message that does not quote it.
     func json(_ response: HTTPResponse, _ method: String, _ url: URL, object: String) throws -> Value {
         if response.body.isEmpty { return .null }
-        guard let value = try? JSONParser.parse(String(decoding: response.body, as: UTF8.self)) else {
+        // Text that is not UTF-8 is refused, never repaired into other text.
+        guard let text = String(validating: response.body, as: UTF8.self) else {
             throw SpokeError(.malformed, system: system, object: object,
-                             message: "\(RESTClient.label(method, url)) answered HTTP \(response.status) with a body that is not JSON")
+                             message: "\(RESTClient.label(method, url)) answered HTTP \(response.status) with a body that is not UTF-8")
         }
-        return value
+        do {
+            return try JSONParser.parse(text)
+        } catch {
+            let reason = (error as? JSONSyntaxError).map { " (\($0.message), at line \($0.position.line), column \($0.position.column))" } ?? ""
+            throw SpokeError(.malformed, system: system, object: object,
+                             message: "\(RESTClient.label(method, url)) answered HTTP \(response.status) with a body that is not JSON\(reason)")
+        }
     }
 
     /// A record's ID as text: a string, or a whole number.

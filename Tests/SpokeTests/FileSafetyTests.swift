@@ -193,21 +193,54 @@ import Testing
         }
     }
 
+    @Test func aColumnNameASpreadsheetWouldRunIsGuardedInTheHeaderAndReadAsNamed() async throws {
+        try await withTemporaryDirectory { directory in
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path)
+            let binding = ObjectBinding(entity: "note", object: "f.csv", fields: ["=cmd|' /C calc'!A0", "plain"])
+            _ = try await spoke.write(binding, [.create(key: "t1", fields: ["=cmd|' /C calc'!A0": "x", "plain": "y"])])
+            #expect(try Self.contents(directory.path("f.csv")).hasPrefix("id,'=cmd|' /C calc'!A0,plain\n"))
+            let read = try await spoke.read(binding, after: nil, limit: 10).records
+            #expect(read.map(\.fields) == [["id": "t1", "=cmd|' /C calc'!A0": "x", "plain": "y"]])
+        }
+    }
+
     // MARK: - Symbolic links
 
     @Test func aPushWritesThroughASymbolicLinkAndKeepsIt() async throws {
         try await withTemporaryDirectory { directory in
-            try FileManager.default.createDirectory(atPath: directory.path("real"), withIntermediateDirectories: true)
-            try Self.write("id,name\n1,Ada\n", to: directory.path("real/people.csv"))
-            try FileManager.default.createDirectory(atPath: directory.path("sheet"), withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: directory.path("sheet/people.csv"), withDestinationPath: "../real/people.csv")
+            try FileManager.default.createDirectory(atPath: directory.path("sheet/real"), withIntermediateDirectories: true)
+            try Self.write("id,name\n1,Ada\n", to: directory.path("sheet/real/people.csv"))
+            try FileManager.default.createSymbolicLink(atPath: directory.path("sheet/people.csv"), withDestinationPath: "real/people.csv")
             let spoke = CSVSpoke(system: "sheet", directory: directory.path("sheet"))
             let binding = ObjectBinding(entity: "person", object: "people.csv", fields: ["name"])
             #expect(try await spoke.write(binding, [.update(id: "1", fields: ["name": "Ada L."])]) == [.updated])
             let link = try FileManager.default.destinationOfSymbolicLink(atPath: directory.path("sheet/people.csv"))
-            #expect(link == "../real/people.csv")
-            #expect(try Self.contents(directory.path("real/people.csv")) == "id,name\n1,Ada L.\n")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("real")) == ["people.csv"])
+            #expect(link == "real/people.csv")
+            #expect(try Self.contents(directory.path("sheet/real/people.csv")) == "id,name\n1,Ada L.\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("sheet/real")) == ["people.csv"])
+        }
+    }
+
+    @Test func aSymbolicLinkLeadingOutsideTheFolderIsRefusedAndTheFileThereIsUntouched() async throws {
+        try await withTemporaryDirectory { directory in
+            try FileManager.default.createDirectory(atPath: directory.path("outside"), withIntermediateDirectories: true)
+            try Self.write("id,name\n1,Ada\n", to: directory.path("outside/people.csv"))
+            try FileManager.default.createDirectory(atPath: directory.path("sheet"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: directory.path("sheet/people.csv"), withDestinationPath: "../outside/people.csv")
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path("sheet"))
+            let binding = ObjectBinding(entity: "person", object: "people.csv", fields: ["name"])
+            for attempt in 0..<2 {
+                do {
+                    if attempt == 0 { _ = try await spoke.write(binding, [.update(id: "1", fields: ["name": "Eve"])]) }
+                    else { _ = try await spoke.read(binding, after: nil, limit: 10) }
+                    Issue.record("attempt \(attempt) went through the link")
+                } catch let error as SpokeError {
+                    #expect(error.kind == .configuration)
+                    #expect(error.message.contains("outside the system's folder"), "\(error.message)")
+                }
+            }
+            #expect(try Self.contents(directory.path("outside/people.csv")) == "id,name\n1,Ada\n")
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.path("sheet/people.csv")) == "../outside/people.csv")
         }
     }
 

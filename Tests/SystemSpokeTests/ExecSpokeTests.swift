@@ -55,6 +55,42 @@ import Testing
         }
     }
 
+    /// A connector answering a read with `answer` (Python bytes, `%d` for the request's id).
+    static func readAnswering(_ answer: String) async throws -> SpokeError? {
+        let dir = try Self.temporaryDirectory()
+        try """
+            import json, sys
+            for line in sys.stdin:
+                req = json.loads(line)
+                if req["op"] == "open": print(json.dumps({"id": req["id"], "protocol": 1}), flush=True); continue
+                sys.stdout.buffer.write((\(answer)) % req["id"] + b"\\n"); sys.stdout.flush()
+            """.write(toFile: dir + "/odd.py", atomically: true, encoding: .utf8)
+        let spoke = ExecSpoke(system: "odd", command: ["python3", "odd.py"], directory: dir, timeout: 20)
+        defer { Task { await spoke.stop() } }
+        do {
+            let page = try await spoke.read(ObjectBinding(entity: "x", object: "x", fields: ["text"]), after: nil, limit: 10)
+            Issue.record("the answer was accepted as \(page.records)")
+            return nil
+        } catch let error as SpokeError {
+            return error
+        }
+    }
+
+    @Test func anAnswerThatIsNotUTF8IsMalformedAndNeverRepaired() async throws {
+        let error = try await Self.readAnswering(#"b'{"id": %d, "records": [{"id": "u", "fields": {"text": "caf\xe9"}}], "last": true}'"#)
+        #expect(error?.kind == .malformed && error?.message.contains("not UTF-8") == true, "\(String(describing: error))")
+    }
+
+    @Test func recordsThatAreNotAnArrayAreMalformedRatherThanAnEmptyPage() async throws {
+        let error = try await Self.readAnswering(#"b'{"id": %d, "records": "nope", "last": true}'"#)
+        #expect(error?.kind == .malformed && error?.message.contains("not an array") == true, "\(String(describing: error))")
+    }
+
+    @Test func anAnswerNestedTooDeeplySaysWhy() async throws {
+        let error = try await Self.readAnswering(#"b'{"id": %d, "records": [{"id": "d", "fields": {"text": ' + b'[' * 10000 + b']' * 10000 + b'}}], "last": true}'"#)
+        #expect(error?.kind == .malformed && error?.message.contains("nesting deeper than 512 levels") == true, "\(String(describing: error))")
+    }
+
     @Test func aConnectorThatExitsIsUnavailableAndItsErrorsHideSecrets() async throws {
         let dir = try Self.temporaryDirectory()
         let secret = "hubctl-canary-5ec7e7"

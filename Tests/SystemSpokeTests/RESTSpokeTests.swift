@@ -127,8 +127,8 @@ struct KintoSpokeTests {
     @Test func aTimedOutReadIsRetried() async throws {
         let crm = try await FakeCRM.start(token: "tok-1234")
         defer { Task { await crm.stop() } }
-        await crm.inject(.init(method: "GET", nth: 1, action: .delay(seconds: 3)))
-        let spoke = try await CRMShape.spoke(crm, clock: VirtualClock(), timeout: 0.5)
+        await crm.inject(.init(method: "GET", nth: 1, action: .delay(seconds: 60)))
+        let spoke = try await CRMShape.spoke(crm, clock: VirtualClock(), timeout: 10)
         let page = try await spoke.read(ObjectBinding(entity: "c", object: "crm/v3/objects/contacts", fields: ["email"]),
                                         after: nil, limit: 10)
         #expect(page.isLast)
