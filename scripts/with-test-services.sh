@@ -11,6 +11,7 @@
 #   _PASSWORD, _DATABASE.
 # - Kinto (PyPI `kinto`, memory backends, accounts plugin) in a virtual environment kept in
 #   .build/kinto-venv, on 127.0.0.1 and a free port. Exports HUBCTL_TEST_KINTO_URL.
+# - PyPI's prometheus-client in .build/prom-venv, for the metrics test.
 #
 # Installs what is missing (Debian's postgresql-15, python3-venv; kinto from PyPI). Runs as root
 # or a sudoer. Set HUBCTL_TEST_SERVICES=none to run the command without starting anything.
@@ -87,6 +88,13 @@ if [ ! -x "$VENV/bin/kinto" ]; then
   }
   log "installing kinto into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check kinto >"$WORK/pip.log" 2>&1 || { cat "$WORK/pip.log" >&2; exit 1; }
+fi
+# PyPI's prometheus_client parses /metrics in the `hubctl run` test, beside its own parser.
+PROM_VENV="$ROOT/.build/prom-venv"
+if [ ! -x "$PROM_VENV/bin/python" ] || ! "$PROM_VENV/bin/python" -c 'import prometheus_client' 2>/dev/null; then
+  log "installing prometheus-client into $PROM_VENV"
+  python3 -m venv "$PROM_VENV" && "$PROM_VENV/bin/pip" install --quiet --disable-pip-version-check prometheus-client \
+    >"$WORK/pip-prom.log" 2>&1 || { cat "$WORK/pip-prom.log" >&2; exit 1; }
 fi
 KINTO_PORT="$(free_port)"
 cat > "$WORK/kinto.ini" <<INI

@@ -167,7 +167,7 @@ import Testing
             let check = try await SystemTools.run(python, ["-c", PrometheusText.pythonCheck, scraped.body])
             #expect(check.status == 0, "prometheus_client refused the text: \(check.stderr)")
         } else if ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("prometheus_client is missing: .ci/run installs it in .build/prom-venv")
+            Issue.record("prometheus_client is missing: scripts/with-test-services.sh installs it in .build/prom-venv")
         }
         // The metrics file holds the same format (written after each cycle).
         #expect(try PrometheusText.parse(String(contentsOfFile: dir + "/hubctl.prom", encoding: .utf8)).count > 5)
