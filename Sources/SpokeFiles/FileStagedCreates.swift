@@ -50,7 +50,7 @@ actor FileStagedCreates<Format: FileTableFormat>: StagedCreates {
         }
         guard let layout, var sink else { return false }
         do {
-            for var (id, fields) in creates where ids.insert(id).inserted {
+            for case (let id, var fields) in creates where ids.insert(id).inserted {
                 if FileTableStore<Format>.externalID(fields.value(atPath: binding.idField)) == nil {
                     fields.setValue(.string(id.rawValue), atPath: binding.idField, nested: store.format.nestedPaths)
                 }
