@@ -13,6 +13,11 @@ import Testing
         range.map { .create(key: "k\($0)", fields: ["name": .string("n\($0)")]) }
     }
 
+    /// Temporary files of unfinished rewrites left in `directory`.
+    static func temporaryFiles(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".hubctl-tmp") }
+    }
+
     static let binding = ObjectBinding(entity: "thing", object: "things.csv", idField: "id", fields: ["name"])
 
     @Test("Batches of staged creates leave the file alone until the commit writes them all at once")
@@ -29,8 +34,7 @@ import Testing
             #expect(try Self.contents(path) == original)
             try await staging.commit()
             #expect(try Self.contents(path) == original + "k1,n1\r\nk2,n2\r\nk3,n3\r\n")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".hubctl-tmp") }
-            #expect(leftovers.isEmpty)
+            #expect(try Self.temporaryFiles(in: directory.path).isEmpty)
         }
     }
 
@@ -84,8 +88,7 @@ import Testing
             try Data("id,name\na,1\nb,someone else's edit\n".utf8).write(to: URL(fileURLWithPath: path))
             await #expect(throws: SpokeError.self) { try await staging.commit() }
             #expect(try Self.contents(path) == "id,name\na,1\nb,someone else's edit\n")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".hubctl-tmp") }
-            #expect(leftovers.isEmpty)
+            #expect(try Self.temporaryFiles(in: directory.path).isEmpty)
         }
     }
 
