@@ -168,12 +168,9 @@ extension SyncEngine {
                 try await staging.stage(prepared.map(\.write))
             {
                 try faultPoint(.pushAfterResponse)
-                // The intents go in before anything is applied (at the commit); they are closed
-                // when the records are linked after it.
-                try recordIntents(prepared, mapper, ctx)
-                if let seq {
-                    try write(ctx) { tx in try tx.setPushMark(seq, system: system, entity: mapper.entity.name, at: ctx.now()) }
-                }
+                // The intents go in before anything is applied (at the commit), with the push mark
+                // in the same transaction; they are closed when the records are linked after it.
+                try recordIntents(prepared, mapper, ctx, advancingMarkTo: seq)
                 try faultPoint(.pushAfterCommit)
                 counts.created += prepared.count
                 return counts
@@ -394,9 +391,10 @@ extension SyncEngine {
     }
 
     /// Before creates are sent: one intent per create (with its key and the base it will have),
-    /// committed together. A later run that finds them open looks the records up instead of
-    /// creating them again.
-    func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext) throws {
+    /// committed together (with the push mark moved to `seq`, for staged creates). A later run
+    /// that finds them open looks the records up instead of creating them again.
+    func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext,
+                       advancingMarkTo seq: Int64? = nil) throws {
         guard !creates.isEmpty else { return }
         let now = ctx.now()
         try write(ctx) { tx in
@@ -405,6 +403,7 @@ extension SyncEngine {
                                              entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue,
                                              baseData: base(of: p), version: p.version, createdAt: now))
             }
+            if let seq { try tx.setPushMark(seq, system: mapper.system, entity: mapper.entity.name, at: now) }
         }
         try faultPoint(.createAfterIntentCommit)
     }
