@@ -5,8 +5,9 @@ import HubCore
 /// rows, and ``commit()`` moves the replacement into place atomically (``AtomicFileWriter``) —
 /// one pass over the file per run, however many batches, instead of one rewrite per batch.
 ///
-/// A create's ID is its key (a create whose fields set another ID is not staged); a key that
-/// is already a row's ID is that row (creates are idempotent by key), and is not written again.
+/// A create's ID is its key (a create whose fields set another ID is not staged). A batch with a
+/// key that is already a row's ID is not staged either: ``FileTableStore/write(_:_:)`` answers it
+/// with that row (creates are idempotent by key).
 /// The commit refuses, writing nothing, when the file changed since the first batch read it:
 /// the staged rows would overwrite that change.
 actor FileStagedCreates<Format: FileTableFormat>: StagedCreates {
@@ -19,9 +20,12 @@ actor FileStagedCreates<Format: FileTableFormat>: StagedCreates {
     private var layout: Format.Layout?
     /// The file's fingerprint when it was copied; nil when there was no file.
     private var original: String?
-    /// The IDs of the file's rows and of the staged ones.
-    private var ids: Set<ExternalID> = []
-    /// Whether the replacement differs from the file (a new file, a new header or new rows).
+    /// Hashes of the IDs of the file's rows and of the staged ones: 16 bytes or so per row
+    /// rather than the ID's text (a million-row file). A batch with a create whose ID hashes
+    /// like one of them is not staged; the rewrite of ``FileTableStore/write(_:_:)`` then
+    /// compares the IDs themselves.
+    private var ids: Set<Int> = []
+    /// Whether the replacement differs from the file (a new header or new rows).
     private var changed = false
 
     init(store: FileTableStore<Format>, binding: ObjectBinding) {
@@ -49,8 +53,11 @@ actor FileStagedCreates<Format: FileTableFormat>: StagedCreates {
             try start(growingFor: names)
         }
         guard let layout, var sink else { return false }
+        var batch: Set<Int> = []
+        for (id, _) in creates where ids.contains(id.hashValue) || !batch.insert(id.hashValue).inserted { return false }
         do {
-            for case (let id, var fields) in creates where ids.insert(id).inserted {
+            for case (let id, var fields) in creates {
+                ids.insert(id.hashValue)
                 if FileTableStore<Format>.externalID(fields.value(atPath: binding.idField)) == nil {
                     fields.setValue(.string(id.rawValue), atPath: binding.idField, nested: store.format.nestedPaths)
                 }
@@ -83,15 +90,15 @@ actor FileStagedCreates<Format: FileTableFormat>: StagedCreates {
             throw store.spokeError(error, binding)
         }
         var sink = RewriteSink(writer: output)
-        var ids: Set<ExternalID> = []
+        var ids: Set<Int> = []
         let changed: Bool
         do {
-            changed = try store.writeHead(of: existing, layout: layout, grew: grew, to: &sink) || existing == nil
+            changed = try store.writeHead(of: existing, layout: layout, grew: grew, to: &sink)
             if var file = existing, let fileLayout = file.layout {
                 let source = file.descriptor
                 try store.copyRows(of: &file, fileLayout: fileLayout, layout: layout, binding: binding, to: &sink) {
                     _, id, bytes, sink in
-                    ids.insert(id)
+                    ids.insert(id.hashValue)
                     try sink.raw(bytes, from: source)
                 }
             }

@@ -38,22 +38,25 @@ import Testing
         }
     }
 
-    @Test("A staged create whose key is already a row's ID is that row, and a missing file is created")
-    func stagedCreatesAreIdempotentByKey() async throws {
+    @Test("A batch with a key that is already a row's ID, in the file or staged, is not staged; a missing file is created")
+    func keysAlreadyUsedAreNotStaged() async throws {
         try await withTemporaryDirectory { directory in
             let spoke = JSONLSpoke(system: "feed", directory: directory.path)
             var binding = Self.binding
             binding.object = "things.jsonl"
             let staging = try #require(try await spoke.stageCreates(binding))
             #expect(try await staging.stage(Self.creates(1...2)))
-            #expect(try await staging.stage(Self.creates(2...3)))
+            #expect(try await !staging.stage(Self.creates(2...3)))
+            #expect(try await !staging.stage(Self.creates(3...3) + Self.creates(3...3)))
+            #expect(try await staging.stage(Self.creates(3...3)))
             try await staging.commit()
             #expect(try Self.contents(directory.path("things.jsonl")).split(separator: "\n").count == 3)
             // Again, in a later push: nothing new, the file is not rewritten.
             let before = try FileManager.default.attributesOfItem(atPath: directory.path("things.jsonl"))[.modificationDate] as? Date
             let again = try #require(try await spoke.stageCreates(binding))
-            #expect(try await again.stage(Self.creates(1...3)))
+            #expect(try await !again.stage(Self.creates(1...3)))
             try await again.commit()
+            #expect(try await spoke.write(binding, Self.creates(1...3)) == (1...3).map { .created(ExternalID("k\($0)")) })
             let after = try FileManager.default.attributesOfItem(atPath: directory.path("things.jsonl"))[.modificationDate] as? Date
             #expect(before == after)
             let ids = try await spoke.scanIDs(binding, after: nil, limit: 10).ids.map(\.rawValue)
@@ -89,6 +92,17 @@ import Testing
             await #expect(throws: SpokeError.self) { try await staging.commit() }
             #expect(try Self.contents(path) == "id,name\na,1\nb,someone else's edit\n")
             #expect(try Self.temporaryFiles(in: directory.path).isEmpty)
+        }
+    }
+
+    @Test("A missing file that nothing was staged for is not created")
+    func nothingStagedCreatesNoFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let spoke = CSVSpoke(system: "sheet", directory: directory.path)
+            let staging = try #require(try await spoke.stageCreates(Self.binding))
+            #expect(try await !staging.stage(Self.creates(1...1) + Self.creates(1...1)))
+            try await staging.commit()
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
         }
     }
 
