@@ -82,7 +82,7 @@ extension Value {
     public func value(atPath path: String) -> Value? {
         guard case .object(let object) = self else { return nil }
         if let direct = object[path] { return direct }
-        guard path.contains(".") else { return nil }
+        guard path.utf8.contains(UInt8(ascii: ".")) else { return nil }
         var current: Value = self
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
             guard case .object(let o) = current, let next = o[String(part)] else { return nil }
@@ -96,14 +96,23 @@ extension Dictionary where Key == String, Value == HubCore.Value {
     /// Reads a dotted path, preferring a literal key (see ``Value/value(atPath:)``).
     public func value(atPath path: String) -> HubCore.Value? {
         if let direct = self[path] { return direct }
-        guard path.contains(".") else { return nil }
-        return HubCore.Value.object(self).value(atPath: path)
+        // (`utf8.contains`: `String.contains(".")` would go through Foundation's substring search.)
+        guard path.utf8.contains(UInt8(ascii: ".")) else { return nil }
+        var object = self
+        var parts = path.split(separator: ".", omittingEmptySubsequences: false)[...]
+        while let part = parts.popFirst() {
+            guard let next = object[String(part)] else { return nil }
+            if parts.isEmpty { return next }
+            guard case .object(let inner) = next else { return nil }
+            object = inner
+        }
+        return nil
     }
 
     /// Writes a dotted path, creating nested objects as needed. With `nested: false` the path is
     /// used as a literal key (flat systems such as tables and CSV files).
     public mutating func setValue(_ value: HubCore.Value, atPath path: String, nested: Bool = true) {
-        guard nested, path.contains(".") else { self[path] = value; return }
+        guard nested, path.utf8.contains(UInt8(ascii: ".")) else { self[path] = value; return }
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         func set(_ object: inout [String: HubCore.Value], _ index: Int) {
             let key = parts[index]

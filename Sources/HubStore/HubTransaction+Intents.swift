@@ -60,12 +60,29 @@ extension HubTransaction {
 
     /// Creates whose outcome was never recorded (the process stopped in between).
     public func openIntents() throws -> [WriteIntent] {
-        try rows("SELECT * FROM intent ORDER BY id").map { row in
-            WriteIntent(id: row["id"], run: RunID(row["run_id"]), generation: row["generation"],
-                        system: SystemName(row["system"]), entity: EntityName(row["entity"]), hubID: HubID(row["hub_id"]),
-                        key: row["key"], baseData: Self.decodeObject(row["base_data"]), version: row["version"],
-                        createdAt: row["created_at"])
-        }
+        try rows("SELECT * FROM intent ORDER BY id").map(Self.intent)
+    }
+
+    /// Up to `limit` open intents one run recorded for a system and entity, in the order they
+    /// were recorded, after the intent with ID `after`.
+    public func openIntents(run: RunID, system: SystemName, entity: EntityName, after: Int64, limit: Int) throws
+        -> [WriteIntent]
+    {
+        // In ID order from `after` (a range of the table), not through the (system, entity)
+        // index, which would sort every open intent for each page.
+        try rows(
+            """
+            SELECT * FROM intent NOT INDEXED
+            WHERE id > ? AND run_id = ? AND system = ? AND entity = ? ORDER BY id LIMIT ?
+            """, [after, run.rawValue, system.rawValue, entity.rawValue, limit]
+        ).map(Self.intent)
+    }
+
+    private static func intent(_ row: Row) -> WriteIntent {
+        WriteIntent(id: row["id"], run: RunID(row["run_id"]), generation: row["generation"],
+                    system: SystemName(row["system"]), entity: EntityName(row["entity"]), hubID: HubID(row["hub_id"]),
+                    key: row["key"], baseData: decodeObject(row["base_data"]), version: row["version"],
+                    createdAt: row["created_at"])
     }
 
     /// Gives an entity the next `seq` without a new version, so every system's next push

@@ -41,6 +41,24 @@ extension HubTransaction {
         return out
     }
 
+    /// The base hashes of the live links (state `linked`, with a hash) of several external IDs
+    /// in one system: enough to tell which records are unchanged without decoding any base.
+    public func linkedBaseHashes(entity: EntityName, system: SystemName, externalIDs: [ExternalID]) throws
+        -> [ExternalID: String]
+    {
+        var out: [ExternalID: String] = [:]
+        out.reserveCapacity(externalIDs.count)
+        for chunk in Self.chunks(externalIDs) {
+            let sql = "SELECT external_id, base_hash FROM xref INDEXED BY xref_by_external_id "
+                + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
+                + "AND state = 'linked' AND base_hash IS NOT NULL"
+            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
+            while let row = try rows.next() { out[ExternalID(row[0] as String)] = row[1] as String }
+        }
+        return out
+    }
+
     /// The links of several hub entities in one system.
     public func links(entity: EntityName, system: SystemName, hubIDs: [HubID]) throws -> [HubID: Link] {
         var out: [HubID: Link] = [:]

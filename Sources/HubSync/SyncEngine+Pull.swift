@@ -225,21 +225,46 @@ struct PageMerger {
     }
 
     mutating func apply(_ records: [SpokeRecord]) throws {
-        let links = try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id))
+        // A page listing a record twice keeps the first.
         var seen: Set<ExternalID> = []
+        let records = records.filter { seen.insert($0.id).inserted }
+        let unchanged = try unchangedRecords(records)
+        let links = unchanged.count == records.count
+            ? [:] : try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id).filter { !unchanged.contains($0) })
         for record in records {
-            // A page listing a record twice keeps the first.
-            guard seen.insert(record.id).inserted else { continue }
             let before = counts
             counts.read += 1
-            if links[record.id]?.state == .linked { linkedSeen += 1 }
-            do {
-                try apply(record, link: links[record.id])
-            } catch let problem as RecordProblem {
-                try quarantine(record.id, hubID: links[record.id]?.hubID, reason: problem.reason, message: problem.message)
+            if unchanged.contains(record.id) {
+                linkedSeen += 1
+                counts.unchanged += 1
+                // Read cleanly: whatever kept it in the quarantine is over.
+                try resolveQuarantine(record.id)
+            } else {
+                if links[record.id]?.state == .linked { linkedSeen += 1 }
+                do {
+                    try apply(record, link: links[record.id])
+                } catch let problem as RecordProblem {
+                    try quarantine(record.id, hubID: links[record.id]?.hubID, reason: problem.reason, message: problem.message)
+                }
             }
             if counted.contains(record.id) { counts = before }
         }
+    }
+
+    /// The records of a page whose content hash equals their live link's base hash, found from
+    /// the links' hashes alone (no link's base decoded): the whole page, in a run over a table
+    /// without a usable cursor where nothing changed. Empty when the mapping reads composites
+    /// or references (their reading depends on the base, or on other links).
+    func unchangedRecords(_ records: [SpokeRecord]) throws -> Set<ExternalID> {
+        guard !mapper.hasComposites, !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return [] }
+        let hashes = try tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: records.map(\.id))
+        guard !hashes.isEmpty else { return [] }
+        var out: Set<ExternalID> = []
+        for record in records {
+            guard let base = hashes[record.id], case .success(let mapped) = mapper.inbound(record) else { continue }
+            if ContentHash.of(mapped, fields: mapper.inboundFields) == base { out.insert(record.id) }
+        }
+        return out
     }
 
     mutating func apply(_ record: SpokeRecord, link: Link?) throws {

@@ -43,22 +43,63 @@ extension SyncEngine {
         }
         let handled = Set(retries)
         var mark = try store.read { try $0.pushMark(system: system.name, entity: entity) }
-        while true {
-            try options.checkStop()
-            let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize, origins: false) }
-            guard let last = batch.last else { break }
-            let todo = batch.filter { !handled.contains($0.hubID) }
-            counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx))
-            options.progress?(SyncProgress(system: system.name, entity: entity, direction: .push, counts: counts))
-            mark = last.seq
-            if batch.count < options.pageSize { break }
+        // A system that can stage creates (a file) gets all of them in one write at the end.
+        let staging = ctx.report.dryRun ? nil : try await spoke.stageCreates(mapper.binding)
+        do {
+            while true {
+                try options.checkStop()
+                let batch = try store.read { try $0.entitiesChanged(entity, after: mark, limit: options.pageSize, origins: false) }
+                guard let last = batch.last else { break }
+                let todo = batch.filter { !handled.contains($0.hubID) }
+                counts = counts + (try await pushBatch(todo, spoke, mapper, advanceMarkTo: last.seq, ctx, staging: staging))
+                options.progress?(SyncProgress(system: system.name, entity: entity, direction: .push, counts: counts))
+                mark = last.seq
+                if batch.count < options.pageSize { break }
+            }
+            if let staging { try await commitStaged(staging, mapper, ctx) }
+        } catch {
+            // The staged creates' intents stay open: the next run looks them up and, not finding
+            // them, sends them again.
+            await staging?.discard()
+            throw error
         }
         ctx.report.add(system.name, entity, push: counts)
     }
 
+    /// Applies the staged creates in one write, then links them: each open intent this run
+    /// recorded for the system and entity becomes a link with the base the create left (the
+    /// staged records' IDs are their keys), page by page.
+    func commitStaged(_ staging: any StagedCreates, _ mapper: EntityMapper, _ ctx: RunContext) async throws {
+        try await staging.commit()
+        let pageSize = 1000
+        var after: Int64 = 0
+        while true {
+            let intents = try store.read { tx in
+                try tx.openIntents(run: ctx.runID, system: mapper.system, entity: mapper.entity.name, after: after, limit: pageSize)
+            }
+            guard let last = intents.last else { return }
+            let now = ctx.now()
+            try write(ctx) { tx in
+                for intent in intents { try tx.saveLink(createdLink(intent, id: ExternalID(intent.key), mapper, at: now, ctx)) }
+                try tx.closeIntents(system: mapper.system, entity: mapper.entity.name, hubIDs: intents.map(\.hubID))
+            }
+            after = last.id ?? after
+            if intents.count < pageSize { return }
+        }
+    }
+
+    /// The link a create recorded by `intent` leaves once the system holds it as `id`.
+    func createdLink(_ intent: WriteIntent, id: ExternalID, _ mapper: EntityMapper, at now: String, _ ctx: RunContext) -> Link {
+        var link = Link(entity: intent.entity, system: intent.system, externalID: id, hubID: intent.hubID, state: .linked,
+                        baseHash: nil, baseData: intent.baseData, baseVersion: intent.version, linkedBy: "pushed",
+                        linkedAt: now, lastSeenRun: ctx.runID)
+        link.baseHash = ContentHash.of(link.baseData, fields: mapper.inboundFields)
+        return link
+    }
+
     /// Prepares, sends and records one batch of entities.
     func pushBatch(_ batch: [EntityRecord], _ spoke: any Spoke, _ mapper: EntityMapper, advanceMarkTo seq: Int64?,
-                   _ ctx: RunContext) async throws -> RunCounts {
+                   _ ctx: RunContext, staging: (any StagedCreates)? = nil) async throws -> RunCounts {
         let system = mapper.system
         var counts = RunCounts()
         var prepared: [PreparedWrite] = []
@@ -122,6 +163,22 @@ extension SyncEngine {
             }
         }
         var results: [SpokeWriteResult] = []
+        if let staging, !prepared.isEmpty {
+            // Plain creates are staged; anything else first applies what is staged, so the
+            // system holds it before this batch's writes.
+            if unlinks.isEmpty, waiting.isEmpty, prepared.allSatisfy({ $0.kind == .create && $0.omitted.isEmpty }),
+                try await staging.stage(prepared.map(\.write))
+            {
+                try faultPoint(.pushAfterResponse)
+                // The intents go in before anything is applied (at the commit), with the push mark
+                // in the same transaction; they are closed when the records are linked after it.
+                try recordIntents(prepared, mapper, ctx, advancingMarkTo: seq)
+                try faultPoint(.pushAfterCommit)
+                counts.created += prepared.count
+                return counts
+            }
+            try await commitStaged(staging, mapper, ctx)
+        }
         if !prepared.isEmpty {
             try recordIntents(prepared.filter { $0.kind == .create }, mapper, ctx)
             results = try await spoke.write(mapper.binding, prepared.map(\.write))
@@ -335,9 +392,10 @@ extension SyncEngine {
     }
 
     /// Before creates are sent: one intent per create (with its key and the base it will have),
-    /// committed together. A later run that finds them open looks the records up instead of
-    /// creating them again.
-    func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext) throws {
+    /// committed together (with the push mark moved to `seq`, for staged creates). A later run
+    /// that finds them open looks the records up instead of creating them again.
+    func recordIntents(_ creates: [PreparedWrite], _ mapper: EntityMapper, _ ctx: RunContext,
+                       advancingMarkTo seq: Int64? = nil) throws {
         guard !creates.isEmpty else { return }
         let now = ctx.now()
         try write(ctx) { tx in
@@ -346,6 +404,7 @@ extension SyncEngine {
                                              entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue,
                                              baseData: base(of: p), version: p.version, createdAt: now))
             }
+            if let seq { try tx.setPushMark(seq, system: mapper.system, entity: mapper.entity.name, at: now) }
         }
         try faultPoint(.createAfterIntentCommit)
     }

@@ -36,11 +36,7 @@ extension SyncEngine {
             try write(ctx) { tx in
                 for intent in group {
                     if let id = found?[intent.key] {
-                        var link = Link(entity: intent.entity, system: system, externalID: id, hubID: intent.hubID,
-                                        state: .linked, baseHash: nil, baseData: intent.baseData, baseVersion: intent.version,
-                                        linkedBy: "pushed", linkedAt: now, lastSeenRun: ctx.runID)
-                        link.baseHash = ContentHash.of(link.baseData, fields: mapper.inboundFields)
-                        try tx.saveLink(link)
+                        try tx.saveLink(createdLink(intent, id: id, mapper, at: now, ctx))
                         ctx.report.recoveredCreates += 1
                     } else if found != nil {
                         // Never applied: the entity goes out again with the next push.

@@ -152,6 +152,30 @@ public actor InMemorySpoke: Spoke {
     public func setSupportsCreateLookup(_ value: Bool) { supportsCreateLookup = value }
 
     /// How many live records of an object were created with each key (more than one = a duplicate).
+    /// Whether pushes stage their creates (see ``StagedCreates``), applied in one write at the
+    /// commit, as a file spoke does. Only for spokes that use the key as the ID.
+    public private(set) var stagesCreates = false
+    public func setStagesCreates(_ value: Bool) { stagesCreates = value }
+    /// How many commits of staged creates were applied.
+    public private(set) var stagedCommits = 0
+    /// Thrown (once) by the next commit of staged creates, which then applies nothing.
+    public private(set) var failStagedCommit: SpokeError?
+    public func setFailStagedCommit(_ error: SpokeError?) { failStagedCommit = error }
+
+    public func stageCreates(_ object: ObjectBinding) async throws -> (any StagedCreates)? {
+        stagesCreates && !assignsIDs ? InMemoryStagedCreates(spoke: self, binding: object) : nil
+    }
+
+    func applyStaged(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws {
+        if let e = failStagedCommit {
+            failStagedCommit = nil
+            injectedFailures += 1
+            throw e
+        }
+        stagedCommits += 1
+        _ = try await write(object, writes)
+    }
+
     public func liveRecordCount(_ object: String) -> Int {
         (objects[object] ?? [:]).values.filter { !$0.deleted }.count
     }
@@ -321,4 +345,33 @@ public actor InMemorySpoke: Spoke {
         }
         return results
     }
+}
+
+/// Creates staged for an ``InMemorySpoke``: kept until the commit applies them in one write.
+actor InMemoryStagedCreates: StagedCreates {
+    let spoke: InMemorySpoke
+    let binding: ObjectBinding
+    private var pending: [SpokeWrite] = []
+
+    init(spoke: InMemorySpoke, binding: ObjectBinding) {
+        self.spoke = spoke
+        self.binding = binding
+    }
+
+    func stage(_ writes: [SpokeWrite]) async throws -> Bool {
+        for write in writes {
+            guard case .create(_, let fields) = write, fields[binding.idField] == nil else { return false }
+        }
+        pending += writes
+        return true
+    }
+
+    func commit() async throws {
+        guard !pending.isEmpty else { return }
+        let writes = pending
+        pending = []
+        try await spoke.applyStaged(binding, writes)
+    }
+
+    func discard() async { pending = [] }
 }

@@ -10,8 +10,10 @@ import HubCore
 ///   an empty string, so writing `""` reads back as null. Writes put null as an empty cell,
 ///   numbers and booleans as text, objects and arrays as JSON.
 /// - Files never assign IDs: a create uses the ID its fields set, or else the hub's key.
-/// - A push rewrites the file atomically, once per batch; rows it does not change keep their
-///   bytes. Columns a write needs that the header lacks are added to it.
+/// - A push rewrites the file atomically; rows it does not change keep their bytes. New rows
+///   are staged (``stageCreates(_:)``) into one rewrite per push, however many batches; a batch
+///   that updates or deletes rewrites the file for itself. Columns a write needs that the
+///   header lacks are added to it.
 /// - A file (or directory) that does not exist is a ``SpokeError/Kind/missingObject`` error for
 ///   reads, ID scans, fetches, counts and pushes holding an update or a delete; a push of creates
 ///   only creates it, with a header of the ID field and the binding's fields. `check` reports a
@@ -100,6 +102,11 @@ public struct CSVSpoke: Spoke {
 
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try store().write(object, writes)
+    }
+
+    /// Creates of a whole push go into one rewrite of the file (see ``StagedCreates``).
+    public func stageCreates(_ object: ObjectBinding) async throws -> (any StagedCreates)? {
+        try store().stageCreates(object)
     }
 
     /// The .csv files of the directory and the fields their first records hold.

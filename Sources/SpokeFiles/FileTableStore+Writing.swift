@@ -65,43 +65,15 @@ extension FileTableStore {
         var results = [SpokeWriteResult?](repeating: nil, count: writes.count)
 
         try run(binding) {
-            if existing?.hasByteOrderMark == true { try sink.raw(Self.byteOrderMark, isRow: false) }
-            if let existing, existing.layout != nil, !grew {
-                try sink.raw(existing.layoutBytes, isRow: true)
-            } else {
-                var header: [UInt8] = []
-                if format.encodeLayout(layout, to: &header) {
-                    sink.adoptLineEnding(from: existing?.layoutBytes ?? [])
-                    try sink.encoded(header)
-                }
-                changed = fileLayout != nil
-            }
+            changed = try writeHead(of: existing, layout: layout, grew: grew, to: &sink)
 
             // Existing rows: copied, changed or dropped.
             if var file = existing, let fileLayout {
-                var lines: [ExternalID: Int] = [:]
-                while true {
-                    let line = file.reader.line
-                    // A row is kept as bytes up to a little over the record limit; past it, it is
-                    // copied from the file by position (a row that large is unreadable anyway).
-                    file.reader.startCapture(limit: options.maxRecordBytes + 4)
-                    guard let row = try format.readRow(&file.reader, layout: fileLayout) else { break }
-                    let bytes = file.reader.takeCapture()
-                    // Blank rows and rows that cannot be read are kept byte for byte.
-                    if format.isBlank(row) || format.problem(of: row) != nil {
-                        try sink.raw(bytes, from: file.descriptor)
-                        continue
-                    }
-                    guard let id = try? recordID(row, layout: layout, binding: binding, line: line) else {
-                        try sink.raw(bytes, from: file.descriptor)
-                        continue
-                    }
-                    if let first = lines.updateValue(line, forKey: id) {
-                        throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
-                    }
+                let source = file.descriptor
+                try copyRows(of: &file, fileLayout: fileLayout, layout: layout, binding: binding, to: &sink) { row, id, bytes, sink in
                     guard let indices = plan.removeValue(forKey: id) else {
-                        try sink.raw(bytes, from: file.descriptor)
-                        continue
+                        try sink.raw(bytes, from: source)
+                        return
                     }
                     var state: Format.Row? = row
                     let modified = apply(indices, of: writes, to: &state, id: id, layout: layout, binding: binding, results: &results)
@@ -110,7 +82,7 @@ extension FileTableStore {
                         format.encode(state, layout: layout, to: &encoded)
                         try sink.encoded(encoded)
                     } else if state != nil {
-                        try sink.raw(bytes, from: file.descriptor)
+                        try sink.raw(bytes, from: source)
                     }
                     changed = changed || modified
                 }
@@ -136,6 +108,52 @@ extension FileTableStore {
             output.discard()
         }
         return results.map { $0 ?? .failed("not applied") }
+    }
+
+    /// Starts a rewrite: the file's byte order mark and its layout, as they are or (when the
+    /// layout `grew`, or the file is new) re-encoded. Returns true when the layout changed.
+    func writeHead(of existing: OpenFile?, layout: Format.Layout, grew: Bool, to sink: inout RewriteSink) throws -> Bool {
+        if existing?.hasByteOrderMark == true { try sink.raw(Self.byteOrderMark, isRow: false) }
+        if let existing, existing.layout != nil, !grew {
+            try sink.raw(existing.layoutBytes, isRow: true)
+            return false
+        }
+        var header: [UInt8] = []
+        if format.encodeLayout(layout, to: &header) {
+            sink.adoptLineEnding(from: existing?.layoutBytes ?? [])
+            try sink.encoded(header)
+        }
+        return existing?.layout != nil
+    }
+
+    /// Reads `file`'s rows to its end for a rewrite: blank rows, rows that cannot be read and
+    /// rows without an ID are copied as they are; every other row goes to `body` with its ID and
+    /// its bytes, to copy, re-encode or drop. Throws when two rows have one ID.
+    func copyRows(of file: inout OpenFile, fileLayout: Format.Layout, layout: Format.Layout, binding: ObjectBinding,
+                  to sink: inout RewriteSink,
+                  _ body: (Format.Row, ExternalID, ByteReader.Capture, inout RewriteSink) throws -> Void) throws {
+        var lines: [ExternalID: Int] = [:]
+        while true {
+            let line = file.reader.line
+            // A row is kept as bytes up to a little over the record limit; past it, it is
+            // copied from the file by position (a row that large is unreadable anyway).
+            file.reader.startCapture(limit: options.maxRecordBytes + 4)
+            guard let row = try format.readRow(&file.reader, layout: fileLayout) else { return }
+            let bytes = file.reader.takeCapture()
+            // Blank rows and rows that cannot be read are kept byte for byte.
+            if format.isBlank(row) || format.problem(of: row) != nil {
+                try sink.raw(bytes, from: file.descriptor)
+                continue
+            }
+            guard let id = try? recordID(row, layout: layout, binding: binding, line: line) else {
+                try sink.raw(bytes, from: file.descriptor)
+                continue
+            }
+            if let first = lines.updateValue(line, forKey: id) {
+                throw FileSyntaxError(line: line, message: "the row's ID is already used on line \(first)")
+            }
+            try body(row, id, bytes, &sink)
+        }
     }
 
     /// Applies one record's writes, in order, to its row (nil: no row). Returns true when the

@@ -11,7 +11,8 @@ import HubCore
 /// - A push rewrites the file once per batch, streaming: rows the batch does not change are
 ///   copied byte for byte, changed rows are re-encoded, new rows are appended, and the result
 ///   replaces the file atomically (``AtomicFileWriter``). A batch that changes nothing leaves the
-///   file alone.
+///   file alone. Creates can instead be staged over a whole push into one rewrite
+///   (``FileStagedCreates``).
 /// - A missing file, or a missing directory, is a ``SpokeError/Kind/missingObject`` error for
 ///   reads, ID scans, fetches and counts, and for a push holding any update or delete: a file
 ///   moved away is never read as "every record was deleted". A push of creates only creates a

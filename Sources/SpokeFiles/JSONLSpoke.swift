@@ -11,7 +11,8 @@ import HubCore
 /// - Blank lines are skipped and kept. A line that is not a JSON object, a record without an ID,
 ///   or two records with one ID are ``SpokeError/Kind/malformed`` errors naming the line.
 /// - Pushes, missing files, symbolic links, invalid UTF-8, the record size limit and cursors work
-///   as for ``CSVSpoke``: one atomic rewrite per batch, untouched lines keep their bytes, changed
+///   as for ``CSVSpoke``: one atomic rewrite per push of
+///   creates (per batch for updates and deletes), untouched lines keep their bytes, changed
 ///   records are written as compact JSON with sorted keys (a NUL as `\u0000`), and a missing file
 ///   is a ``SpokeError/Kind/missingObject`` error until a push of creates makes it.
 public struct JSONLSpoke: Spoke {
@@ -65,6 +66,11 @@ public struct JSONLSpoke: Spoke {
 
     public func write(_ object: ObjectBinding, _ writes: [SpokeWrite]) async throws -> [SpokeWriteResult] {
         try store.write(object, writes)
+    }
+
+    /// Creates of a whole push go into one rewrite of the file (see ``StagedCreates``).
+    public func stageCreates(_ object: ObjectBinding) async throws -> (any StagedCreates)? {
+        store.stageCreates(object)
     }
 
     /// The .jsonl files of the directory and the fields their first records hold.

@@ -4,7 +4,8 @@ import HubCore
 
 // hubctl-bench: initial sync, a sync with nothing changed, and a sync after 1 % of the entities
 // changed, on three SQLite systems of N customers, against the raw SQLite limit (the same writes
-// with prepared statements, no sync logic). Build in release:
+// with prepared statements, no sync logic) and the floor program (Floor.swift: the irreducible
+// work, independent of hubctl's schema). Build in release:
 //
 //     swift run -c release hubctl-bench --size 100k [--json] [--out results.json]
 
@@ -102,8 +103,15 @@ func main() throws {
     try baselineWorkload.create()
     let baseline = try measureInProcess("raw SQLite baseline") { try Baseline.run(baselineWorkload) }
 
-    let phases = [initial, readBack, quiet, onePercent, baseline]
+    log("floor program …")
+    let floorWorkload = Workload(size: n, dir: root + "/floor")
+    try floorWorkload.create()
+    let floor = try measureInProcess("floor program") { try Floor.run(floorWorkload) }
+    let floorRows = try rowCounts(floorWorkload.dir)
+
+    let phases = [initial, readBack, quiet, onePercent, baseline, floor]
     let ratio = initial.wall / baseline.wall
+    let floorRatio = initial.wall / floor.wall
     let changedRatio = onePercent.wall / initial.wall
     let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
     if options.json || options.out != nil {
@@ -117,6 +125,7 @@ func main() throws {
             "initial_sync": phase(initial), "first_repeat": phase(readBack), "nothing_changed": phase(quiet),
             "one_percent_changed": phase(onePercent),
             "baseline": phase(baseline), "initial_over_baseline": .double(ratio),
+            "floor": phase(floor), "initial_over_floor": .double(floorRatio),
             "one_percent_over_initial": .double(changedRatio),
         ])
         if let out = options.out { try (JSONWriter.pretty(doc) + "\n").write(toFile: out, atomically: true, encoding: .utf8) }
@@ -133,11 +142,12 @@ func main() throws {
             print(line)
         }
         print("")
-        print(String(format: "initial sync / baseline: %.2f×   1 %% changed / initial: %.1f %%", ratio, changedRatio * 100))
+        print(String(format: "initial sync / baseline: %.2f×   initial sync / floor: %.2f×   1 %% changed / initial: %.1f %%",
+                     ratio, floorRatio, changedRatio * 100))
         print("rows per system after the initial sync: \(converged.map(String.init).joined(separator: ", ")) (expected \(n) each)")
     }
     if !options.keep { try? FileManager.default.removeItem(atPath: root) }
-    if phases.contains(where: { $0.exitCode != 0 }) || converged.contains(where: { $0 != n }) { exit(1) }
+    if phases.contains(where: { $0.exitCode != 0 }) || (converged + floorRows).contains(where: { $0 != n }) { exit(1) }
 }
 
 do {

@@ -53,6 +53,42 @@ import Testing
         #expect(version == 2)
     }
 
+    @Test("Base hashes are read from live links with a hash only, by external ID")
+    func baseHashesComeFromLiveLinksOnly() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in
+            try tx.saveLink(Self.link("h1", "1"))
+            var deleted = Self.link("h2", "2")
+            deleted.state = .deleted
+            try tx.saveLink(deleted)
+            var unhashed = Self.link("h3", "3")
+            unhashed.baseHash = nil
+            try tx.saveLink(unhashed)
+            var other = Self.link("h4", "4")
+            other.system = "app"
+            try tx.saveLink(other)
+        }
+        let hashes = try store.read { try $0.linkedBaseHashes(entity: "customer", system: "crm", externalIDs: ["1", "2", "3", "4", "5"]) }
+        #expect(hashes == ["1": "h"])
+    }
+
+    @Test("The open intents of one run, system and entity are paged in the order they were recorded")
+    func openIntentsArePagedByRunSystemAndEntity() throws {
+        let store = try HubStore.inMemory()
+        try store.write { tx in
+            for (i, (run, system)) in [("r1", "crm"), ("r2", "crm"), ("r1", "app"), ("r1", "crm"), ("r1", "crm")].enumerated() {
+                try tx.addIntent(WriteIntent(run: RunID(run), generation: 1, system: SystemName(system), entity: "customer",
+                                             hubID: HubID("h\(i)"), key: "h\(i)", baseData: ["n": .int(Int64(i))], version: 1,
+                                             createdAt: "t"))
+            }
+        }
+        let first = try store.read { try $0.openIntents(run: "r1", system: "crm", entity: "customer", after: 0, limit: 2) }
+        #expect(first.map(\.hubID) == ["h0", "h3"])
+        #expect(first.first?.baseData == ["n": 0])
+        let rest = try store.read { try $0.openIntents(run: "r1", system: "crm", entity: "customer", after: first.last?.id ?? 0, limit: 2) }
+        #expect(rest.map(\.hubID) == ["h4"])
+    }
+
     @Test func oneExternalIDCannotBeLinkedToTwoEntities() throws {
         let store = try HubStore.inMemory()
         try store.write { tx in try tx.saveLink(Self.link("h1", "42")) }

@@ -72,6 +72,10 @@ public protocol Spoke: Sendable {
     /// those; systems with one (a database) list everything. Has a default that throws, so an
     /// adapter without discovery still compiles.
     func discover(_ objects: [ObjectBinding]) async throws -> SpokeSchema
+
+    /// Starts staging creates for `object` (see ``StagedCreates``); nil (the default) when the
+    /// adapter applies each batch as it comes.
+    func stageCreates(_ object: ObjectBinding) async throws -> (any StagedCreates)?
 }
 
 extension Spoke {
@@ -90,6 +94,9 @@ extension Spoke {
 
     /// No cheap count by default.
     public func count(_ object: ObjectBinding) async throws -> Int? { nil }
+
+    /// Each batch is applied as it comes by default.
+    public func stageCreates(_ object: ObjectBinding) async throws -> (any StagedCreates)? { nil }
 }
 
 /// What a spoke adapter supports.
