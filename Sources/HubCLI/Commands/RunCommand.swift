@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubCore
 import HubDashboard
+import HubSchedule
 import HubService
 import HubStore
 import HubSync

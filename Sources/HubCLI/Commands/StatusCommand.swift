@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubSchedule
 import HubService
 import HubStore
 import HubTopology
