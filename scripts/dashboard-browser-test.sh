@@ -51,7 +51,7 @@ echo "dashboard at $URL"
 # --- every page, as the browser builds it
 page=$(dom "$URL/")
 for s in crm app sheet customer employee "on time" "Next run" "open conflicts" "quarantined" '<svg class="activity"'; do has "$page" "$s" overview; done
-grep -qE '<span class="badge ok">on time</span>.*\(in [0-9]+m' <<<"$page" || fail "overview: no system × entity shows its next run under the schedule"
+grep -qE '<span class="badge ok">on time</span>.*>in [0-9]+m' <<<"$page" || fail "overview: no system × entity shows its next run under the schedule"
 grep -qE '<td>6</td>' <<<"$page" || fail "overview: no system × entity shows the demo's 6 linked customers"
 check "overview shows every system × entity, its schedule state and next run, the counts and the activity chart"
 

@@ -27,7 +27,7 @@ extension DashboardPages {
             let detail: HTML = r.detail.map { "<br><span class=\"muted\">\($0)</span>" } ?? .empty
             let s = r.status
             return ["<strong>\(r.system.rawValue)</strong>", .text(r.entity.rawValue), .text(r.direction.rawValue), state + detail,
-                    .text(time(s.lastSuccessAt.map(Timestamp.string))), .text(nextRun(s.nextRunAt, now: now)),
+                    ago(s.lastSuccessAt, now: now), nextRun(s.nextRunAt, now: now),
                     .text(s.lagSeconds > 0 ? DurationText.text(s.lagSeconds.rounded()) : "—"),
                     num(r.linked), .text(percent(r.coverage)), num(r.pendingWrites),
                     num(r.failedWrites, bad: true), num(r.openConflicts, bad: true), num(r.quarantined, bad: true)]
@@ -36,18 +36,30 @@ extension DashboardPages {
             <h1>Overview</h1>\(cards)
             \(table(["System", "Entity", "Direction", "State", "Last success", "Next run", "Lag", "Linked", "Coverage", "Pending writes", "Failed writes", "Open conflicts", "Quarantined"], rows, id: "systems"))
             <h2>Activity</h2>\(SVG.activity(o.activity))
-            <p class="muted">Generated \(time(o.generatedAt)) UTC. State, last success, next run and lag are the schedule's, as `hubctl status` shows them: \
+            <p class="muted">Generated \(time(o.generatedAt)) UTC. State, last success, next run and lag are the schedule's, as <code>hubctl status</code> shows them: \
             on time, delayed (overdue by more than its interval), failing (its last read failed), paused (a schema change \
-            holds it) or not run (`hubctl run` has not read it yet). Coverage is the records linked in a system over the hub's live entities of that kind.</p>
+            holds it) or not run (<code>hubctl run</code> has not read it yet). Hover a time for the time itself. Coverage is the records linked in a system over the hub's live entities of that kind.</p>
             """
     }
 
-    /// When a system × entity is read next: `2026-12-02 14:05:00 (in 4m)`; "—" for a system
-    /// that is only written to or not scheduled yet.
-    static func nextRun(_ date: Date?, now: Date) -> String {
+    /// How long ago a system × entity was last read without error: `3m ago`, with the time
+    /// itself on hover; "never" when it has not been.
+    static func ago(_ date: Date?, now: Date) -> HTML {
+        guard let date else { return "<span class=\"muted\">never</span>" }
+        return at(date, "\(DurationText.text(max(0, now.timeIntervalSince(date)).rounded())) ago")
+    }
+
+    /// `text`, with `date` as the hub writes it shown on hover.
+    static func at(_ date: Date, _ text: String) -> HTML {
+        "<span class=\"nowrap\" title=\"\(time(Timestamp.string(date))) UTC\">\(text)</span>"
+    }
+
+    /// When a system × entity is read next, from `now`: `in 4m`, `55m overdue`, with the time
+    /// itself on hover; "—" for a system that is only written to or not scheduled yet.
+    static func nextRun(_ date: Date?, now: Date) -> HTML {
         guard let date else { return "—" }
         let delta = date.timeIntervalSince(now).rounded()
-        return time(Timestamp.string(date)) + (delta >= 0 ? " (in \(DurationText.text(delta)))" : " (\(DurationText.text(-delta)) overdue)")
+        return at(date, delta >= 0 ? "in \(DurationText.text(delta))" : "\(DurationText.text(-delta)) overdue")
     }
 
     /// A count, highlighted when it is a problem.

@@ -79,8 +79,8 @@ struct DashboardPagesTests {
         #expect(sheet.state == .delayed && sheet.detail == nil && sheet.status.lagSeconds == 55 * min)
         let html = DashboardPages.overview(o, context: PageContext(mode: .live)).rendered
         #expect(html.contains("<span class=\"badge bad\">failing</span>") && html.contains("<span class=\"badge warn\">delayed</span>"))
-        #expect(html.contains("<td>2026-12-02 10:05:00 (55m overdue)</td><td>55m</td>"))
-        #expect(html.contains("<td>2026-12-02 11:08:00 (in 8m)</td><td>—</td>"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 10:05:00 UTC\">55m overdue</span></td><td>55m</td>"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 11:08:00 UTC\">in 8m</span></td><td>—</td>"))
         #expect(html.contains("<b>0/2</b>system × entity on time") && !html.contains(Self.secret))
     }
 
@@ -95,8 +95,8 @@ struct DashboardPagesTests {
         let o = try d.overview()
         #expect(o.rows.map(\.state) == [.notRun, .onTime])
         let html = DashboardPages.overview(o, context: PageContext(mode: .live)).rendered
-        #expect(html.contains("<span class=\"badge none\">not run</span>") && html.contains("<b>1/2</b>system × entity on time"))
-        #expect(html.contains("<td>2026-12-02 10:59:00</td><td>2026-12-02 11:04:00 (in 4m)</td>"))
+        #expect(html.contains("<span class=\"badge none\">not run</span></td><td><span class=\"muted\">never</span></td>") && html.contains("<b>1/2</b>system × entity on time"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 10:59:00 UTC\">1m ago</span></td><td><span class=\"nowrap\" title=\"2026-12-02 11:04:00 UTC\">in 4m</span></td>"))
     }
 
     @Test("The graph has an arrow per direction: a pull-only system has no push arrow")
