@@ -58,10 +58,14 @@ let package = Package(
         .target(name: "HubAudit", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore"]),
         // Manual stewardship of links and entities (link, unlink, relink, merge, unmerge, repairs).
         .target(name: "HubStewardship", dependencies: ["HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit"]),
-        // Continuous operation (`hubctl run`): schedules, backoff, the HTTP listener (/metrics,
-        // webhooks), Prometheus metrics, JSON logs, and the status every system is in.
+        // Schedules and where every system stands under them (`hubctl status`, the dashboard's
+        // overview): when each system is read next, backoff, on time / delayed / failing. Reads
+        // the hub only, so the dashboard uses it without linking the engine.
+        .target(name: "HubSchedule", dependencies: ["HubCore", "HubTopology", "HubStore"]),
+        // Continuous operation (`hubctl run`): the loop, the HTTP listener (/metrics, webhooks),
+        // Prometheus metrics and JSON logs.
         .target(name: "HubService", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubSchedule",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -72,7 +76,7 @@ let package = Package(
         // The dashboard: page models read from the hub, HTML and SVG rendered as strings, and the
         // routes (pages and actions) installed on a Hummingbird router.
         .target(name: "HubDashboard", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit", "HubStewardship",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubAudit", "HubStewardship", "HubSchedule",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -80,7 +84,7 @@ let package = Package(
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
-            "HubService", "HubDashboard",
+            "HubSchedule", "HubService", "HubDashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             // Only to create the demo's SQLite systems.
@@ -100,7 +104,7 @@ let package = Package(
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
         .testTarget(name: "HubDashboardTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubDashboard",
+            "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -114,7 +118,7 @@ let package = Package(
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
         ]),
         .testTarget(name: "HubServiceTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubSync", "HubService", "HubTesting",
+            "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting",
         ]),
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",

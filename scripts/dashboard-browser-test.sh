@@ -50,9 +50,10 @@ echo "dashboard at $URL"
 
 # --- every page, as the browser builds it
 page=$(dom "$URL/")
-for s in crm app sheet customer employee "on time" "open conflicts" "quarantined" '<svg class="activity"'; do has "$page" "$s" overview; done
+for s in crm app sheet customer employee "on time" "Next run" "open conflicts" "quarantined" '<svg class="activity"'; do has "$page" "$s" overview; done
+grep -qE '<span class="badge ok">on time</span>.*>in [0-9]+m' <<<"$page" || fail "overview: no system × entity shows its next run under the schedule"
 grep -qE '<td>6</td>' <<<"$page" || fail "overview: no system × entity shows the demo's 6 linked customers"
-check "overview shows every system × entity, the counts and the activity chart"
+check "overview shows every system × entity, its schedule state and next run, the counts and the activity chart"
 
 page=$(dom "$URL/issues")
 for s in "Open conflicts (1)" country Japan France "Quarantined records (1)" missing_required "customers.csv id r9" "Sign in"; do has "$page" "$s" issues; done

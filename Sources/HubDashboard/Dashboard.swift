@@ -1,6 +1,7 @@
 import Foundation
 import HubAudit
 import HubCore
+import HubSchedule
 import HubStore
 import HubTopology
 
@@ -10,16 +11,19 @@ import HubTopology
 public struct Dashboard: Sendable {
     public let topology: Topology
     public let store: HubStore
+    /// The schedule of systems whose topology names none (`hubctl run --every`), for the
+    /// overview's next run and delayed state.
+    public let defaultSchedule: Schedule
     let clock: WallClock
 
-    public init(topology: Topology, store: HubStore, clock: WallClock = .system) {
+    public init(topology: Topology, store: HubStore, defaultSchedule: Schedule = .standard, clock: WallClock = .system) {
         self.topology = topology
         self.store = store
+        self.defaultSchedule = defaultSchedule
         self.clock = clock
     }
 
-    /// How many runs the overview looks back through for each system's state and last success,
-    /// and the activity chart draws.
+    /// How many runs the activity chart draws.
     public static let recentRuns = 30
 
     /// Text safe to show: every secret of the topology replaced by `*****`.
@@ -41,15 +45,21 @@ public struct Overview: Sendable {
     public var generatedAt: String
 
     /// One system × entity.
-    public struct Row: Sendable, Hashable {
-        public enum State: String, Sendable { case onTime = "on time", failing, paused, neverSynced = "never synced" }
-        public var system: SystemName
-        public var entity: EntityName
+    public struct Row: Sendable {
+        /// Where it stands under the schedule (`hubctl status`): state, last success, next run, lag.
+        public var status: StatusReport.Row
         public var direction: Direction
-        public var state: State
-        /// Why the state is failing or paused (redacted).
-        public var detail: String?
-        public var lastSuccess: String?
+        public var system: SystemName { status.system }
+        public var entity: EntityName { status.entity }
+        public var state: StatusReport.State { status.state }
+        /// Why the state is failing (its last error, redacted) or paused.
+        public var detail: String? {
+            switch status.state {
+            case .failing: status.lastError
+            case .paused: "a schema change holds it (hubctl schema-drift)"
+            default: nil
+            }
+        }
         public var linked: Int
         /// Linked records over the hub's live entities of the kind (nil when the hub has none).
         public var coverage: Double?
@@ -63,61 +73,40 @@ public struct Overview: Sendable {
 }
 
 extension Dashboard {
-    /// Reads the overview.
+    /// Reads the overview: each system × entity's ``StatusReport`` row (the same as
+    /// `hubctl status`) with its links, pending and failed writes, conflicts and quarantine.
     public func overview() throws -> Overview {
-        try store.read { tx in
-            let runs = try tx.runs(limit: Self.recentRuns * 3).filter { !$0.dryRun }
+        let now = clock.now()
+        var status = try StatusReport.compute(planner: SchedulePlanner(topology: topology, defaultSchedule: defaultSchedule),
+                                              store: store, now: now)
+        for i in status.rows.indices { status.rows[i].lastError = status.rows[i].lastError.map(redact) }
+        return try store.read { tx in
             let tallies = try tx.linkTallies()
             let counts = try tx.liveEntityCounts()
             let quarantine = try tx.openQuarantine(limit: 100_000)
             let conflicts = try tx.conflicts(openOnly: true, limit: 100_000)
             var rows: [Overview.Row] = []
-            for system in topology.systems {
-                for mapping in system.entities {
-                    let entity = mapping.entity
-                    let tally = tallies.first { $0.system == system.name && $0.entity == entity }
-                    let (state, detail, lastSuccess) = Self.state(of: system.name, entity, in: runs)
-                    var pending = tally?.pending ?? 0
-                    if system.direction.pushes, state != .neverSynced {
-                        pending += try tx.countChanged(entity, after: tx.pushMark(system: system.name, entity: entity))
-                    }
-                    let mine = quarantine.filter { $0.system == system.name && $0.entity == entity }
-                    let live = counts[entity] ?? 0
-                    rows.append(Overview.Row(
-                        system: system.name, entity: entity, direction: system.direction, state: state,
-                        detail: detail.map(redact), lastSuccess: lastSuccess, linked: tally?.linked ?? 0,
-                        coverage: live > 0 ? Double(tally?.linked ?? 0) / Double(live) : nil, pendingWrites: pending,
-                        failedWrites: mine.filter { $0.direction == .push }.count,
-                        openConflicts: conflicts.filter { $0.entity == entity && $0.candidates[system.name.rawValue] != nil }.count,
-                        quarantined: mine.count))
+            for row in status.rows {
+                guard let system = topology.system(row.system) else { continue }
+                let entity = row.entity
+                let tally = tallies.first { $0.system == system.name && $0.entity == entity }
+                var pending = tally?.pending ?? 0
+                // Hub changes past the push mark, once the system has been pushed to.
+                if system.direction.pushes {
+                    let mark = try tx.pushMark(system: system.name, entity: entity)
+                    if mark > 0 { pending += try tx.countChanged(entity, after: mark) }
                 }
+                let mine = quarantine.filter { $0.system == system.name && $0.entity == entity }
+                let live = counts[entity] ?? 0
+                rows.append(Overview.Row(
+                    status: row, direction: system.direction, linked: tally?.linked ?? 0,
+                    coverage: live > 0 ? Double(tally?.linked ?? 0) / Double(live) : nil, pendingWrites: pending,
+                    failedWrites: mine.filter { $0.direction == .push }.count,
+                    openConflicts: conflicts.filter { $0.entity == entity && $0.candidates[system.name.rawValue] != nil }.count,
+                    quarantined: mine.count))
             }
             return Overview(rows: rows, activity: try tx.activity(lastRuns: Self.recentRuns), openConflicts: conflicts.count,
-                            openQuarantine: quarantine.count, entityCounts: counts, generatedAt: now())
+                            openQuarantine: quarantine.count, entityCounts: counts, generatedAt: Timestamp.string(now))
         }
-    }
-
-    /// A system × entity's state from the newest run that synced it: failing when the system
-    /// failed, paused when a schema change held it; and the newest run it synced without error.
-    static func state(of system: SystemName, _ entity: EntityName, in runs: [RunRecord])
-        -> (Overview.Row.State, String?, String?)
-    {
-        var state: Overview.Row.State = .neverSynced
-        var detail: String?
-        var lastSuccess: String?
-        for run in runs {  // newest first
-            guard let s = run.report?.objectValue?["systems"]?.objectValue?[system.rawValue]?.objectValue else { continue }
-            let failed = s["status"]?.stringValue == "failed"
-            let paused = s["entities"]?.objectValue?[entity.rawValue]?.objectValue?["paused"] == .bool(true)
-            if state == .neverSynced {
-                state = failed ? .failing : paused ? .paused : .onTime
-                detail = failed ? s["error"]?.stringValue : paused ? "a schema change paused it (see the run)" : nil
-            }
-            if !failed && !paused {
-                lastSuccess = run.finishedAt ?? run.startedAt
-                break
-            }
-        }
-        return (state, detail, lastSuccess)
     }
 }

@@ -79,7 +79,7 @@ public enum DashboardPages {
         table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
         th{background:#f3f4f6;font-weight:600;white-space:nowrap}td.num,th.num{text-align:right}tr:last-child td{border-bottom:0}
         code{font:.85rem ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f4f6;padding:0 .25rem;border-radius:4px;overflow-wrap:anywhere}
-        .badge{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;font-weight:600;white-space:nowrap}
+        .nowrap{white-space:nowrap}#systems th{white-space:normal}.badge{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;font-weight:600;white-space:nowrap}
         .badge.ok{background:#d1fae5;color:var(--ok)}.badge.bad{background:#fee2e2;color:var(--bad)}.badge.warn{background:#fef3c7;color:var(--warn)}.badge.none{background:#e5e7eb;color:#374151}
         .muted{color:var(--muted)}.flash{background:#dbeafe;border:1px solid #93c5fd;padding:.5rem .8rem;border-radius:8px}
         .error{background:#fee2e2;border:1px solid #fca5a5;padding:.5rem .8rem;border-radius:8px}

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubSchedule
 import HubStore
 import HubSync
 import HubTopology

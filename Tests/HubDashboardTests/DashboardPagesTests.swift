@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubSchedule
 import HubStore
 import HubTopology
 import Testing
@@ -8,6 +9,9 @@ import Testing
 @Suite("Dashboard pages over a hub")
 struct DashboardPagesTests {
     static let secret = "s3cr3t-Value-42"
+
+    /// 2026-12-02T11:00:00Z, when the overview tests look.
+    static let now = Date(timeIntervalSince1970: 1_796_209_200)
 
     static func dashboard() throws -> Dashboard {
         let topology = try TopologyLoader.decode("""
@@ -24,7 +28,7 @@ struct DashboardPagesTests {
               }
             }
             """, baseDirectory: "/tmp", environment: ["DASH_SECRET": secret])
-        return Dashboard(topology: topology, store: try HubStore.inMemory())
+        return Dashboard(topology: topology, store: try HubStore.inMemory(), clock: .fixed(now))
     }
 
     static func report(_ systems: [String: Value]) -> Value { .object(["systems": .object(systems)]) }
@@ -55,27 +59,44 @@ struct DashboardPagesTests {
         #expect(!readOnly.contains("<form"))
     }
 
-    @Test("A system × entity is failing when its newest run failed, with the older run as its last success")
-    func overviewState() throws {
+    @Test("The overview shows the schedule's state: a failing system with its error, a delayed one with its lag")
+    func overviewFailingAndDelayed() throws {
         let d = try Self.dashboard()
-        try d.store.write { tx in
-            try tx.beginRun(RunID("run-1"), startedAt: "2026-12-02T10:00:00.000Z", dryRun: false, topologyHash: nil)
-            try tx.finishRun(RunID("run-1"), finishedAt: "2026-12-02T10:00:01.000Z", status: .ok, exitCode: 0,
-                             report: Self.report(["crm": .object(["status": "ok"]), "sheet": .object(["status": "ok"])]), counts: [])
-            try tx.beginRun(RunID("run-2"), startedAt: "2026-12-02T11:00:00.000Z", dryRun: false, topologyHash: nil)
-            try tx.finishRun(RunID("run-2"), finishedAt: "2026-12-02T11:00:01.000Z", status: .partial, exitCode: 3,
-                             report: Self.report(["crm": .object(["status": "failed", "error": .string("cannot open \(Self.secret).db")]),
-                                                  "sheet": .object(["status": "ok"])]), counts: [])
-        }
+        let min = 60.0
+        try d.store.saveScheduleStates([
+            ScheduleStateRecord(system: SystemName("crm"), lastAttemptAt: Self.now - 2 * min, lastSuccessAt: Self.now - 60 * min,
+                                lastFailureAt: Self.now - 2 * min, lastError: "cannot open \(Self.secret).db",
+                                consecutiveFailures: 2, nextDueAt: Self.now + 8 * min),
+            // Read an hour ago, due 55 minutes ago: overdue by more than its 5-minute interval.
+            ScheduleStateRecord(system: SystemName("sheet"), lastAttemptAt: Self.now - 60 * min, lastSuccessAt: Self.now - 60 * min,
+                                nextDueAt: Self.now - 55 * min),
+        ])
         let o = try d.overview()
         let crm = try #require(o.rows.first { $0.system == SystemName("crm") })
-        #expect(crm.state == .failing)
-        #expect(crm.lastSuccess == "2026-12-02T10:00:01.000Z")
-        #expect(crm.detail == "cannot open *****.db")
+        #expect(crm.state == .failing && crm.detail == "cannot open *****.db")
+        #expect(crm.status.lastSuccessAt == Self.now - 60 * min && crm.status.nextRunAt == Self.now + 8 * min && crm.status.lagSeconds == 0)
         let sheet = try #require(o.rows.first { $0.system == SystemName("sheet") })
-        #expect(sheet.state == .onTime && sheet.lastSuccess == "2026-12-02T11:00:01.000Z")
+        #expect(sheet.state == .delayed && sheet.detail == nil && sheet.status.lagSeconds == 55 * min)
         let html = DashboardPages.overview(o, context: PageContext(mode: .live)).rendered
-        #expect(html.contains("failing") && !html.contains(Self.secret))
+        #expect(html.contains("<span class=\"badge bad\">failing</span>") && html.contains("<span class=\"badge warn\">delayed</span>"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 10:05:00 UTC\">55m overdue</span></td><td>55m</td>"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 11:08:00 UTC\">in 8m</span></td><td>—</td>"))
+        #expect(html.contains("<b>0/2</b>system × entity on time") && !html.contains(Self.secret))
+    }
+
+    @Test("A system × entity the schedule has not read is not run; one read within its interval is on time")
+    func overviewNotRunAndOnTime() throws {
+        let d = try Self.dashboard()
+        #expect(try d.overview().rows.map(\.state) == [.notRun, .notRun])
+        try d.store.saveScheduleStates([
+            ScheduleStateRecord(system: SystemName("sheet"), lastAttemptAt: Self.now - 60, lastSuccessAt: Self.now - 60,
+                                nextDueAt: Self.now + 240),
+        ])
+        let o = try d.overview()
+        #expect(o.rows.map(\.state) == [.notRun, .onTime])
+        let html = DashboardPages.overview(o, context: PageContext(mode: .live)).rendered
+        #expect(html.contains("<span class=\"badge none\">not run</span></td><td><span class=\"muted\">never</span></td>") && html.contains("<b>1/2</b>system × entity on time"))
+        #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 10:59:00 UTC\">1m ago</span></td><td><span class=\"nowrap\" title=\"2026-12-02 11:04:00 UTC\">in 4m</span></td>"))
     }
 
     @Test("The graph has an arrow per direction: a pull-only system has no push arrow")

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubSchedule
 import HubService
 import HubStore
 import HubTesting

@@ -175,6 +175,9 @@ import Testing
         // loopback listener its pages refuse a public host name, /metrics and /hooks do not.
         let overview = try await Self.curl(["http://127.0.0.1:\(port)/"])
         #expect(overview.status == 200 && overview.body.contains("crm") && overview.body.contains("Overview"))
+        // Its states are the schedule's, as `status` shows them: every system × entity read, on time.
+        #expect(overview.body.contains("<span class=\"badge ok\">on time</span>") && overview.body.contains(">in "))
+        #expect(!overview.body.contains(">not run</span>") && !overview.body.contains(">failing</span>"))
         let rebound = try await Self.curl(["-H", "Host: sync.example.com", "http://127.0.0.1:\(port)/"])
         #expect(rebound.status == 421)
         #expect(try await Self.curl(["-H", "Host: sync.example.com", "http://127.0.0.1:\(port)/metrics"]).status == 200)

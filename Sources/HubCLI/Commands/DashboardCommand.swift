@@ -23,6 +23,7 @@ struct DashboardCommand: AsyncParsableCommand {
     static let tokenVariable = "HUBCTL_DASHBOARD_TOKEN"
 
     @OptionGroup var options: TopologyOptions
+    @OptionGroup var scheduleOptions: ScheduleOptions
     @Option(help: ArgumentHelp("Where to listen: HOST:PORT, or PORT on 127.0.0.1.", valueName: "address"))
     var listen = "127.0.0.1:8080"
 
@@ -44,10 +45,10 @@ struct DashboardCommand: AsyncParsableCommand {
 
     /// Installs the dashboard's pages and actions on another listener (`hubctl run`'s); on a
     /// loopback address, pages answer loopback host names only, except the `exempt` paths.
-    static func routes(topology: Topology, store: HubStore, console: Console, loopback: Bool, exempt: [String]) throws
-        -> @Sendable (Router<BasicRequestContext>) -> Void
+    static func routes(topology: Topology, store: HubStore, defaultSchedule: Schedule, console: Console, loopback: Bool,
+                       exempt: [String]) throws -> @Sendable (Router<BasicRequestContext>) -> Void
     {
-        let dashboard = Dashboard(topology: topology, store: store)
+        let dashboard = Dashboard(topology: topology, store: store, defaultSchedule: defaultSchedule)
         let sessions = DashboardSessions(token: try token(console))
         let actions = CLIDashboardActions(topology: topology, store: store)
         return { router in
@@ -64,7 +65,7 @@ struct DashboardCommand: AsyncParsableCommand {
             console.note("Warning: listening on \(address): anyone who can reach it can read the hub's records. "
                          + "Put a TLS proxy with access control in front of it.")
         }
-        let dashboard = Dashboard(topology: topology, store: store)
+        let dashboard = Dashboard(topology: topology, store: store, defaultSchedule: try scheduleOptions.schedule())
         let sessions = DashboardSessions(token: token)
         let mode = token == nil ? "read-only (set $\(Self.tokenVariable) to enable actions)" : "actions need the token in $\(Self.tokenVariable)"
         do {

@@ -15,11 +15,12 @@ struct ReportCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: TopologyOptions
+    @OptionGroup var scheduleOptions: ScheduleOptions
     @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file")) var html: String
 
     func run() throws {
         let (console, topology, store) = try openHub(options)
-        let page = try DashboardPages.report(Dashboard(topology: topology, store: store))
+        let page = try DashboardPages.report(Dashboard(topology: topology, store: store, defaultSchedule: try scheduleOptions.schedule()))
         try write(page.rendered, to: html, console: console)
         console.out("Wrote \(html) (\(page.rendered.utf8.count / 1024) KiB): overview, issues, runs, entities, topology.")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubCore
 import HubDashboard
+import HubSchedule
 import HubService
 import HubStore
 import HubSync
@@ -26,8 +27,7 @@ struct RunCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: TopologyOptions
-    @Option(help: ArgumentHelp("The schedule of systems whose topology names none (default 5m).", valueName: "duration"))
-    var every: String?
+    @OptionGroup var scheduleOptions: ScheduleOptions
     @Flag(help: "Run one cycle over the systems due now, then exit (for cron).") var once = false
     @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off`.",
                                valueName: "host:port"))
@@ -52,13 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel ?? environment["HUBCTL_LOG_LEVEL"] ?? "info") else {
             throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical")
         }
-        var schedule = Schedule.standard
-        if let every {
-            guard let seconds = DurationText.seconds(every), seconds >= 1 else {
-                throw ValidationError("--every takes a duration of at least 1s, like 30s, 5m or 1h")
-            }
-            schedule = Schedule(every: seconds)
-        }
+        let schedule = try scheduleOptions.schedule()
         let listenAddress = try parseListen()
         let redactor = topology.secrets
         let logger = Logger(label: "hubctl") { label in
@@ -84,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
                                        logger: logger)
-        let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, console: console,
+        let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, defaultSchedule: schedule, console: console,
                                                           loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
                                                           exempt: ["/hooks/", "/metrics", "/healthz"])
         let outcome: CycleOutcome?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubSchedule
 import HubService
 import HubStore
 import HubTopology
@@ -19,22 +20,14 @@ struct StatusCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: TopologyOptions
-    @Option(help: ArgumentHelp("The schedule of systems whose topology names none, as given to `hubctl run --every`.",
-                               valueName: "duration"))
-    var every: String?
+    @OptionGroup var scheduleOptions: ScheduleOptions
     @Flag(help: "Print one JSON document instead of a table.") var json = false
 
     func run() async throws {
         var console = Console()
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
-        var schedule = Schedule.standard
-        if let every {
-            guard let seconds = DurationText.seconds(every), seconds >= 1 else {
-                throw ValidationError("--every takes a duration of at least 1s, like 30s, 5m or 1h")
-            }
-            schedule = Schedule(every: seconds)
-        }
+        let schedule = try scheduleOptions.schedule()
         let report: StatusReport
         do {
             let store = FileManager.default.fileExists(atPath: topology.hubPath)

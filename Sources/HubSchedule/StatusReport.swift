@@ -3,8 +3,8 @@ import HubCore
 import HubStore
 import HubTopology
 
-/// Where every system and entity stands under `hubctl run`: `hubctl status`, the metrics, and
-/// (after merge) the dashboard read it from here.
+/// Where every system and entity stands under `hubctl run`: `hubctl status` and the dashboard's
+/// overview read it from here.
 public struct StatusReport: Sendable {
     /// The state of one system × entity.
     public enum State: String, Sendable, CaseIterable {
