@@ -52,6 +52,30 @@ import Testing
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == 0)
     }
 
+    @Test func aHubSyncedBySyncAllShowsItsStateInStatusAFailingSystemIncludedUntilItIsReadAgain() throws {
+        let tmp = try TemporaryDirectory()
+        #expect(try HubctlProcess.run(["demo", "demo"], in: tmp.path).exitCode == 0)
+        let dir = tmp.path + "/demo", topology = dir + "/topology.json"
+        let healthy = try HubctlProcess.run(["status", "-t", topology])
+        #expect(healthy.exitCode == 0, "\(healthy.stdout)")
+        #expect(healthy.stdout.contains("Every system is on time"))
+
+        try FileManager.default.moveItem(atPath: dir + "/sheet/customers.csv", toPath: tmp.path + "/away.csv")
+        #expect(try HubctlProcess.run(["sync-all", "-t", topology]).exitCode == 3)
+        let failing = try HubctlProcess.run(["status", "-t", topology, "--json"])
+        #expect(failing.exitCode == 1)
+        let rows = try failing.result()["systems"]?.arrayValue ?? []
+        #expect(rows.contains { $0["system"] == "sheet" && $0["state"] == "failing" }, "\(failing.stdout)")
+        #expect(rows.filter { $0["state"] == "on_time" }.count == 4)
+
+        // A cycle that does not read the sheet leaves it failing; one that reads it clears it.
+        try FileManager.default.moveItem(atPath: tmp.path + "/away.csv", toPath: dir + "/sheet/customers.csv")
+        #expect(try HubctlProcess.run(["sync-all", "-t", topology, "--only", "crm"]).exitCode == 0)
+        #expect(try HubctlProcess.run(["status", "-t", topology]).exitCode == 1)
+        #expect(try HubctlProcess.run(["sync-all", "-t", topology]).exitCode == 0)
+        #expect(try HubctlProcess.run(["status", "-t", topology]).exitCode == 0)
+    }
+
     @Test func theDemoSyncsThreeSystemsAndRunningItTwiceIsSafe() throws {
         let tmp = try TemporaryDirectory()
         let first = try HubctlProcess.run(["demo", "demo"], in: tmp.path)

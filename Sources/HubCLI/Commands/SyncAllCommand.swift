@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubAdapters
 import HubCore
+import HubSchedule
 import HubStore
 import HubSync
 import HubTopology
@@ -59,7 +60,18 @@ enum SyncRunner {
         // A dry run must not even create the hub: without one it plans against an empty hub.
         let store = options.dryRun && !FileManager.default.fileExists(atPath: topology.hubPath)
             ? try HubStore.inMemory() : try HubStore(path: topology.hubPath)
-        return try await engine(topology, store: store).syncAll(options)
+        let report = try await engine(topology, store: store).syncAll(options)
+        if !options.dryRun && !report.stopped { try recordSchedule(report, options, topology, store) }
+        return report
+    }
+
+    /// Records what the cycle read in the hub's schedule state, as `hubctl run` does, so that
+    /// `hubctl status` and the dashboard show a hub synced by `sync-all` (by hand or by cron).
+    static func recordSchedule(_ report: SyncReport, _ options: SyncOptions, _ topology: Topology, _ store: HubStore) throws {
+        let planner = SchedulePlanner(topology: topology)
+        let states = planner.afterCycle(try store.scheduleStates(), systems: options.only, entities: options.entities,
+                                        errors: report.systemErrors, at: Date())
+        try store.saveScheduleStates(states)
     }
 
     /// The engine for a topology, with settings from the environment (`HUBCTL_LOCK_TIMEOUT`
