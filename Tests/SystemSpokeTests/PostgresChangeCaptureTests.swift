@@ -1,0 +1,154 @@
+import Foundation
+import HubCore
+import HubTestServers
+import PostgresNIO
+import SpokePostgres
+import Testing
+
+@Suite(.enabled(if: TestServices.runPostgresTests, "needs PostgreSQL: run scripts/with-test-services.sh swift test"))
+struct PostgresChangeCaptureTests {
+    /// Every object `capture install` can create in the fixture's schema: triggers by table, functions, tables.
+    static func installed(_ f: PostgresFixture) async throws -> (triggers: [String], functions: [String], tables: [String]) {
+        let triggers = try await f.rows("""
+            SELECT c.relname || ':' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(f.schema)' AND NOT t.tgisinternal ORDER BY 1
+            """).compactMap { $0[0] }
+        let functions = try await f.rows("""
+            SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = '\(f.schema)' ORDER BY 1
+            """).compactMap { $0[0] }
+        let tables = try await f.rows("SELECT table_name::text FROM information_schema.tables WHERE table_schema = '\(f.schema)' ORDER BY 1")
+            .compactMap { $0[0] }
+        return (triggers, functions, tables)
+    }
+
+    @Test("install logs every insert, update and delete of a bound table with its row ID, in the writer's transaction")
+    func installLogsEveryWrite() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY, email text)")
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        try await f.sql("INSERT INTO customers (email) VALUES ('a@example.com')",
+                        "UPDATE customers SET email = 'b@example.com' WHERE id = 1",
+                        "DELETE FROM customers WHERE id = 1")
+        let log = try await f.rows("SELECT table_name, row_id, op, (txid IS NOT NULL)::text FROM hubctl_changes ORDER BY id")
+        #expect(log == [["\(f.schema).customers", "1", "INSERT", "true"], ["\(f.schema).customers", "1", "UPDATE", "true"],
+                        ["\(f.schema).customers", "1", "DELETE", "true"]])
+        // A rolled-back write leaves no entry.
+        try await f.sql("BEGIN", "INSERT INTO customers (email) VALUES ('c@example.com')", "ROLLBACK")
+        #expect(try await f.rows("SELECT count(*)::text FROM hubctl_changes") == [["3"]])
+    }
+
+    @Test("installing twice leaves one of everything, and remove drops exactly what install created")
+    func installIsIdempotentAndRemoveIsExact() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY, email text)", "CREATE TABLE invoices (no text PRIMARY KEY)",
+                        "CREATE FUNCTION mine() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+                        "CREATE TRIGGER mine BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION mine()")
+        let before = try await Self.installed(f)
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        let statements = try await capture.installStatements([("customers", "id"), ("invoices", "no"), ("customers", "id")])
+        try await capture.apply(statements)
+        try await capture.apply(try await capture.installStatements([("customers", "id"), ("invoices", "no")]))
+        let after = try await Self.installed(f)
+        #expect(after.triggers == ["customers:hubctl_capture", "customers:mine", "invoices:hubctl_capture"])
+        #expect(after.functions == ["hubctl_record_change", "mine"])
+        #expect(after.tables == ["customers", "hubctl_changes", "invoices"])
+        // Remove finds the triggers by their function, whatever the topology binds now.
+        let remove = try await capture.removeStatements()
+        #expect(remove.count == 4)
+        try await capture.apply(remove)
+        let removed = try await Self.installed(f)
+        #expect(removed.triggers == before.triggers)
+        #expect(removed.functions == before.functions)
+        #expect(removed.tables == before.tables)
+        // Removing again is a no-op.
+        try await capture.apply(try await capture.removeStatements())
+    }
+
+    @Test("table and column names with quotes and spaces are quoted, and the row ID is logged")
+    func oddNamesAreQuoted() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql(#"CREATE TABLE "odd ""table"" name" ("it's id" text PRIMARY KEY, v text)"#)
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        let statements = try await capture.installStatements([(#"odd "table" name"#, "it's id")])
+        #expect(statements.last?.contains(#""odd ""table"" name""#) == true)
+        #expect(statements.last?.hasSuffix("('it''s id')") == true)
+        try await capture.apply(statements)
+        try await f.sql(#"INSERT INTO "odd ""table"" name" VALUES ('x''1', 'v')"#)
+        #expect(try await f.rows("SELECT row_id FROM hubctl_changes") == [["x'1"]])
+    }
+
+    @Test("a missing table or ID column and a view are refused before anything runs")
+    func missingTablesAreRefused() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY)", "CREATE VIEW v AS SELECT * FROM customers")
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        for (object, id, expected) in [("custmers", "id", "did you mean 'customers'"), ("customers", "key", "no ID column 'key'"),
+                                       ("v", "id", "is a view")] {
+            do {
+                _ = try await capture.installStatements([(object, id)])
+                Issue.record("\(object) was accepted")
+            } catch let error as SpokeError {
+                #expect(error.kind == .configuration)
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+        #expect(try await Self.installed(f).functions.isEmpty)
+    }
+
+    @Test("a statement PostgreSQL refuses rolls the whole install back")
+    func aRefusedInstallChangesNothing() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY)")
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        var statements = try await capture.installStatements([("customers", "id")])
+        statements.append("SELECT no_such_function()")
+        await #expect(throws: SpokeError.self) { try await capture.apply(statements) }
+        let after = try await Self.installed(f)
+        #expect(after.triggers.isEmpty && after.functions.isEmpty && after.tables == ["customers"])
+    }
+
+    @Test("the listener reports each committed change and reconnects after its connection is killed")
+    func listenerReportsChangesAndReconnects() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY, email text)")
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        let (events, continuation) = AsyncStream.makeStream(of: PostgresChangeListener.Event.self)
+        let listener = PostgresChangeListener(system: "billing", settings: f.settings(), sleep: { _ in })
+        let task = Task { await listener.run { continuation.yield($0) } }
+        defer { task.cancel() }
+        var iterator = events.makeAsyncIterator()
+        #expect(await iterator.next() == .listening(reconnected: false))
+        try await f.sql("INSERT INTO customers (email) VALUES ('a@example.com')")
+        #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).customers"))
+        // Kill the listener's backend: it reports the drop, reconnects, and listens again.
+        try await f.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hubctl-listen'")
+        var sawDrop = false
+        while let event = await Self.next(&iterator, skippingOther: f.schema) {
+            if case .dropped = event { sawDrop = true }
+            if event == .listening(reconnected: true) { break }
+        }
+        #expect(sawDrop)
+        try await f.sql("UPDATE customers SET email = 'b@example.com'")
+        #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).customers"))
+        task.cancel()
+    }
+
+    /// The next event, skipping notifications about other tests' schemas.
+    static func next(_ iterator: inout AsyncStream<PostgresChangeListener.Event>.Iterator, skippingOther schema: String) async
+        -> PostgresChangeListener.Event? {
+        while let event = await iterator.next() {
+            if case .notification(let table) = event, !table.hasPrefix(schema + ".") { continue }
+            return event
+        }
+        return nil
+    }
+}
