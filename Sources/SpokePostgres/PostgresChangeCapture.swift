@@ -124,6 +124,49 @@ public struct PostgresChangeCapture: Sendable {
         return statements
     }
 
+    /// One entry of the change log.
+    public struct Change: Sendable, Hashable {
+        public var id: Int64
+        /// The writing transaction.
+        public var txid: String
+        /// `schema.table`.
+        public var table: String
+        /// The mapped ID column's value, as text.
+        public var rowID: String?
+        /// `INSERT`, `UPDATE` or `DELETE`.
+        public var op: String
+    }
+
+    /// The change-log entries of every transaction that finished since `after` (the `next` of the
+    /// previous read; nil: from the start), and where the next read starts.
+    ///
+    /// Gap-safe: the upper bound is `pg_snapshot_xmin(pg_current_snapshot())`, the oldest
+    /// transaction still running. Every transaction below it has committed or rolled back, so an
+    /// entry written by a long transaction that commits late is read once it has committed,
+    /// never skipped because a later transaction was read first. Entries come in transaction
+    /// order, then insertion order. A transaction left open holds back every entry after it
+    /// (latency, not loss).
+    public func changes(after: String?) async throws -> (changes: [Change], next: String) {
+        let log = qualifiedLog
+        return try await run { connection, logger in
+            let upper = try await connection.textRows(
+                PostgresStatement("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"), logger: logger)[0][0] ?? "0"
+            var statement = PostgresStatement("SELECT id::text, txid::text, table_name, row_id, op FROM \(log) WHERE txid < ")
+            statement.bind(upper)
+            statement.append("::xid8")
+            if let after {
+                statement.append(" AND txid >= ")
+                statement.bind(after)
+                statement.append("::xid8")
+            }
+            statement.append(" ORDER BY txid, id")
+            let changes = try await connection.textRows(statement, logger: logger).map { row in
+                Change(id: Int64(row[0] ?? "") ?? 0, txid: row[1] ?? "", table: row[2] ?? "", rowID: row[3], op: row[4] ?? "")
+            }
+            return (changes, upper)
+        }
+    }
+
     /// Runs `statements` in one transaction: all of them, or none.
     public func apply(_ statements: [String]) async throws {
         try await run { connection, logger in
