@@ -22,13 +22,19 @@ struct PostgresChangeCaptureTests {
         return (triggers, functions, tables)
     }
 
+    /// Creates the customers table (`ddl`) and installs capture on it.
+    static func capture(_ f: PostgresFixture, _ ddl: String) async throws -> PostgresChangeCapture {
+        try await f.sql(ddl)
+        let capture = PostgresChangeCapture(spoke: f.spoke())
+        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        return capture
+    }
+
     @Test("install logs every insert, update and delete of a bound table with its row ID, in the writer's transaction")
     func installLogsEveryWrite() async throws {
         let f = try await PostgresFixture.make()
         defer { Task { await f.tearDown() } }
-        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY, email text)")
-        let capture = PostgresChangeCapture(spoke: f.spoke())
-        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        _ = try await Self.capture(f, "CREATE TABLE customers (id serial PRIMARY KEY, email text)")
         try await f.sql("INSERT INTO customers (email) VALUES ('a@example.com')",
                         "UPDATE customers SET email = 'b@example.com' WHERE id = 1",
                         "DELETE FROM customers WHERE id = 1")
@@ -118,9 +124,7 @@ struct PostgresChangeCaptureTests {
     func lateCommitsAreNotSkipped() async throws {
         let f = try await PostgresFixture.make()
         defer { Task { await f.tearDown() } }
-        try await f.sql("CREATE TABLE customers (id text PRIMARY KEY)")
-        let capture = PostgresChangeCapture(spoke: f.spoke())
-        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        let capture = try await Self.capture(f, "CREATE TABLE customers (id text PRIMARY KEY)")
         // A second connection holds a transaction open across the reads.
         let long = try await PostgresConnection.connect(
             configuration: .init(host: f.server.host, port: f.server.port, username: f.server.user, password: f.server.password,
@@ -151,9 +155,7 @@ struct PostgresChangeCaptureTests {
     func listenerReportsChangesAndReconnects() async throws {
         let f = try await PostgresFixture.make()
         defer { Task { await f.tearDown() } }
-        try await f.sql("CREATE TABLE customers (id serial PRIMARY KEY, email text)")
-        let capture = PostgresChangeCapture(spoke: f.spoke())
-        try await capture.apply(try await capture.installStatements([("customers", "id")]))
+        _ = try await Self.capture(f, "CREATE TABLE customers (id serial PRIMARY KEY, email text)")
         let (events, continuation) = AsyncStream.makeStream(of: PostgresChangeListener.Event.self)
         let listener = PostgresChangeListener(system: "billing", settings: f.settings(), sleep: { _ in })
         let task = Task { await listener.run { continuation.yield($0) } }

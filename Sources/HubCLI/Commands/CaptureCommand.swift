@@ -29,36 +29,42 @@ struct CaptureArguments: ParsableArguments {
             console.error("unknown system '\(system)'; the topology has: " + topology.systems.map(\.name.rawValue).joined(separator: ", "))
             throw ExitCode(.usage)
         }
-        guard definition.adapter == .postgres, let spoke = try? SpokeFactory.make(definition, in: topology) as? PostgresSpoke else {
+        guard definition.adapter == .postgres else {
             console.error("system '\(system)' uses the \(definition.adapter.rawValue) adapter; change capture is for postgres systems")
             console.hint("for other systems, point a webhook at `hubctl run` (docs/operations.md) or rely on the schedule")
             throw ExitCode(.usage)
         }
-        return (definition, PostgresChangeCapture(spoke: spoke))
+        do {
+            guard let spoke = try SpokeFactory.make(definition, in: topology) as? PostgresSpoke else { throw ExitCode(.usage) }
+            return (definition, PostgresChangeCapture(spoke: spoke))
+        } catch let error as SpokeError {
+            console.error("\(error)")
+            throw ExitCode(.config)
+        }
     }
 
-    /// Prints the transaction and, unless dry, runs it.
-    func execute(_ statements: [String], capture: PostgresChangeCapture, console: Console, done: String) async throws {
-        console.out("BEGIN;")
-        for sql in statements { console.out(sql + ";") }
-        console.out("COMMIT;")
-        if dryRun {
-            console.out("-- dry run: nothing was changed")
-            return
-        }
+    /// Plans the statements, prints the transaction and, unless dry, runs it: exit 3 when
+    /// PostgreSQL refuses (nothing changed).
+    func perform(plan: (SystemDefinition, PostgresChangeCapture) async throws -> [String],
+                 done: (SystemDefinition) -> String) async throws {
+        var console = Console()
+        let (definition, capture) = try capture(console: &console)
         do {
+            let statements = try await plan(definition, capture)
+            console.out("BEGIN;")
+            for sql in statements { console.out(sql + ";") }
+            console.out("COMMIT;")
+            if dryRun {
+                console.out("-- dry run: nothing was changed")
+                return
+            }
             try await capture.apply(statements)
         } catch {
             console.error("\(error)")
             console.hint("nothing was changed (one transaction); see docs/operations.md for the privileges needed")
             throw ExitCode(.partial)
         }
-        console.out("-- \(done)")
-    }
-
-    func fail(_ error: any Error, console: Console) -> ExitCode {
-        console.error("\(error)")
-        return ExitCode(.partial)
+        console.out("-- " + done(definition))
     }
 }
 
@@ -72,18 +78,12 @@ struct CaptureInstallCommand: AsyncParsableCommand {
     @OptionGroup var arguments: CaptureArguments
 
     func run() async throws {
-        var console = Console()
-        let (definition, capture) = try arguments.capture(console: &console)
-        let statements: [String]
-        do {
-            statements = try await capture.installStatements(definition.entities.map { ($0.object, $0.idField) })
-        } catch {
-            throw arguments.fail(error, console: console)
-        }
-        let tables = Set(definition.entities.map(\.object)).count
-        try await arguments.execute(statements, capture: capture, console: console,
-                                    done: "change capture installed on \(tables) table(s) of \(definition.name); "
-                                        + "add \"capture\": {\"notify\": true} to the system for `hubctl run` to listen")
+        try await arguments.perform(plan: { definition, capture in
+            try await capture.installStatements(definition.entities.map { ($0.object, $0.idField) })
+        }, done: { definition in
+            "change capture installed on \(Set(definition.entities.map(\.object)).count) table(s) of \(definition.name); "
+                + "add \"capture\": {\"notify\": true} to the system for `hubctl run` to listen"
+        })
     }
 }
 
@@ -97,15 +97,7 @@ struct CaptureRemoveCommand: AsyncParsableCommand {
     @OptionGroup var arguments: CaptureArguments
 
     func run() async throws {
-        var console = Console()
-        let (definition, capture) = try arguments.capture(console: &console)
-        let statements: [String]
-        do {
-            statements = try await capture.removeStatements()
-        } catch {
-            throw arguments.fail(error, console: console)
-        }
-        try await arguments.execute(statements, capture: capture, console: console,
-                                    done: "change capture removed from \(definition.name)")
+        try await arguments.perform(plan: { _, capture in try await capture.removeStatements() },
+                                    done: { "change capture removed from \($0.name)" })
     }
 }
