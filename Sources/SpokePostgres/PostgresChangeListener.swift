@@ -13,8 +13,10 @@ import PostgresNIO
 public struct PostgresChangeListener: Sendable {
     /// What the listener reports to its caller.
     public enum Event: Sendable, Equatable {
-        /// Listening; `reconnected` after a dropped connection (notifications may have been missed).
-        case listening(reconnected: Bool)
+        /// Listening; `reconnected` after a dropped connection (notifications may have been missed);
+        /// `installed` false when the schema has no capture trigger function, so nothing will notify
+        /// until `hubctl capture install` runs.
+        case listening(reconnected: Bool, installed: Bool)
         /// A row of this table (`schema.table`) changed.
         case notification(table: String)
         /// The connection failed or dropped; the next attempt is in `retryIn` seconds.
@@ -54,8 +56,15 @@ public struct PostgresChangeListener: Sendable {
                 let connection = try await PostgresSession.connect(system: system, settings: settings, id: attempts,
                                                                    applicationName: "hubctl-listen", logger: logger)
                 do {
+                    var check = PostgresStatement("""
+                        SELECT count(*)::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 
+                        """)
+                    check.bind(PostgresChangeCapture.function)
+                    check.append(" AND n.nspname = ")
+                    check.bind(settings.schema)
+                    let installed = try await connection.textRows(check, logger: logger).first?.first == "1"
                     try await connection.listen(on: channel) { notifications in
-                        await onEvent(.listening(reconnected: listened))
+                        await onEvent(.listening(reconnected: listened, installed: installed))
                         listened = true
                         backoff = 1
                         // Ends when the task is cancelled (nil) or the connection drops (nil or an error).

@@ -161,7 +161,7 @@ struct PostgresChangeCaptureTests {
         let task = Task { await listener.run { continuation.yield($0) } }
         defer { task.cancel() }
         var iterator = events.makeAsyncIterator()
-        #expect(await iterator.next() == .listening(reconnected: false))
+        #expect(await iterator.next() == .listening(reconnected: false, installed: true))
         try await f.sql("INSERT INTO customers (email) VALUES ('a@example.com')")
         #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).customers"))
         // Kill the listener's backend: it reports the drop, reconnects, and listens again.
@@ -169,12 +169,32 @@ struct PostgresChangeCaptureTests {
         var sawDrop = false
         while let event = await Self.next(&iterator, skippingOther: f.schema) {
             if case .dropped = event { sawDrop = true }
-            if event == .listening(reconnected: true) { break }
+            if event == .listening(reconnected: true, installed: true) { break }
         }
         #expect(sawDrop)
         try await f.sql("UPDATE customers SET email = 'b@example.com'")
         #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).customers"))
         task.cancel()
+    }
+
+    @Test("the listener says when the schema has no capture installed, and reports an unreachable server as a drop")
+    func listenerReportsMissingCaptureAndDrops() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        for (settings, expectInstalled) in [(f.settings(), true), (f.settings(password: "wrong-password-123"), false)] {
+            let (events, continuation) = AsyncStream.makeStream(of: PostgresChangeListener.Event.self)
+            let task = Task { await PostgresChangeListener(system: "billing", settings: settings, sleep: { _ in }).run { continuation.yield($0) } }
+            var iterator = events.makeAsyncIterator()
+            let first = await iterator.next()
+            task.cancel()
+            if expectInstalled {
+                #expect(first == .listening(reconnected: false, installed: false))
+            } else {
+                guard case .dropped(let message, let retry) = first else { Issue.record("\(String(describing: first))"); continue }
+                #expect(message.contains("wrong password or user") && !message.contains("wrong-password-123"), "\(message)")
+                #expect(retry == 1)
+            }
+        }
     }
 
     /// Reads on until `count` entries arrived: other tests' transactions on the same server may

@@ -30,9 +30,13 @@ enum CaptureListeners {
             tasks.append {
                 await listener.run { event in
                     switch event {
-                    case .listening(let reconnected):
+                    case .listening(let reconnected, let installed):
                         systemLogger.info("listening for changes on channel \(PostgresChangeCapture.channel)",
                                           metadata: ["event": "capture.listening", "reconnected": .stringConvertible(reconnected)])
+                        if !installed {
+                            systemLogger.warning("change capture is not installed in schema '\(settings.schema)', so no change will notify; run `hubctl capture install \(name)`",
+                                                 metadata: ["event": "capture.not_installed"])
+                        }
                         // Notifications sent while the connection was down are lost: read now.
                         if reconnected { await runner.wake(name, trigger: "pg_reconnect", at: Date()) }
                     case .notification:
