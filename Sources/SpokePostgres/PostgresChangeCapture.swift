@@ -6,8 +6,10 @@ import PostgresNIO
 ///
 /// Every INSERT, UPDATE or DELETE on a captured table appends a row to `hubctl_changes`
 /// (the writing transaction's ID, `schema.table`, the row's ID, the operation) and calls
-/// `pg_notify('hubctl_changes', 'schema.table')`, so `hubctl run` can wake at once. The
-/// notification is only a hint: the sync still reads by cursor.
+/// `pg_notify('hubctl_changes', 'schema.table')`, so `hubctl run` can wake at once — unless the
+/// writer is hubctl itself (`application_name` `hubctl`, as the spoke connects), whose pushes
+/// would otherwise wake the system for a read that finds nothing new. The notification is only
+/// a hint: the sync still reads by cursor.
 ///
 /// ``installStatements(_:)`` and ``removeStatements()`` are the exact SQL that ``apply(_:)`` runs,
 /// in one transaction. Installing twice leaves one of everything; removing drops what
@@ -62,7 +64,10 @@ public struct PostgresChangeCapture: Sendable {
               IF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD); ELSE changed := to_jsonb(NEW); END IF;
               INSERT INTO \(qualifiedLog) (table_name, row_id, op)
                 VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, changed ->> TG_ARGV[0], TG_OP);
-              PERFORM pg_notify('\(Self.channel)', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+              -- hubctl's own writes are logged but wake nobody: the run that made them knows.
+              IF current_setting('application_name', true) IS DISTINCT FROM 'hubctl' THEN
+                PERFORM pg_notify('\(Self.channel)', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+              END IF;
               RETURN NULL;
             END
             $hubctl$

@@ -155,7 +155,7 @@ struct PostgresChangeCaptureTests {
     func listenerReportsChangesAndReconnects() async throws {
         let f = try await PostgresFixture.make()
         defer { Task { await f.tearDown() } }
-        _ = try await Self.capture(f, "CREATE TABLE customers (id serial PRIMARY KEY, email text)")
+        let capture = try await Self.capture(f, "CREATE TABLE customers (id serial PRIMARY KEY, email text)")
         let (events, continuation) = AsyncStream.makeStream(of: PostgresChangeListener.Event.self)
         let listener = PostgresChangeListener(system: "billing", settings: f.settings(), sleep: { _ in })
         let task = Task { await listener.run { continuation.yield($0) } }
@@ -172,8 +172,13 @@ struct PostgresChangeCaptureTests {
             if event == .listening(reconnected: true, installed: true) { break }
         }
         #expect(sawDrop)
-        try await f.sql("UPDATE customers SET email = 'b@example.com'")
-        #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).customers"))
+        // hubctl's own writes (application_name hubctl) are logged but do not notify.
+        try await f.sql("CREATE TABLE invoices (id serial PRIMARY KEY)")
+        try await capture.apply(try await capture.installStatements([("customers", "id"), ("invoices", "id")]))
+        try await f.sql("SET application_name = 'hubctl'", "UPDATE customers SET email = 'b@example.com'",
+                        "SET application_name = 'psql'", "INSERT INTO invoices DEFAULT VALUES")
+        #expect(await Self.next(&iterator, skippingOther: f.schema) == .notification(table: "\(f.schema).invoices"))
+        #expect(try await f.rows("SELECT op FROM hubctl_changes WHERE table_name LIKE '%.customers' ORDER BY id") == [["INSERT"], ["UPDATE"]])
         task.cancel()
     }
 
