@@ -84,7 +84,7 @@ let package = Package(
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
-            "HubSchedule", "HubService", "HubDashboard",
+            "HubSchedule", "HubService", "HubDashboard", "SpokePostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             // Only to create the demo's SQLite systems.

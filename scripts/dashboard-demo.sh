@@ -19,5 +19,5 @@ PY
 sqlite3 "$DIR/crm.db" "UPDATE contacts SET country_code = 'FR' WHERE email_address = 'ann.lee@example.com'"
 sqlite3 "$DIR/app.db" "UPDATE users SET country = 'Japan' WHERE email = 'ann.lee@example.com'"
 printf '%s\n' 'r9,,Nomail,Person,Spain' 'r10,xss@example.com,<script>alert(1)</script>,Tester,France' >> "$DIR/sheet/customers.csv"
-"$HUBCTL" run --once -t "$T" >/dev/null 2>&1 || [ $? -eq 3 ]   # one cycle of the schedule; 3: partial (the conflict and the quarantined row)
+"$HUBCTL" sync-all -t "$T" >/dev/null 2>&1 || [ $? -eq 3 ]   # records the schedule state too; 3: partial (the conflict and the quarantined row)
 echo "$T"

@@ -85,6 +85,7 @@ public actor ContinuousRunner {
     /// Makes `system` due now (a webhook or a notification arrived at `at`).
     public func wake(_ system: SystemName, trigger: String, at: Date) async {
         guard !planner.targets(of: system).isEmpty else { return }
+        metrics.wakeup(trigger: trigger, system: system)
         if woken[system] == nil { woken[system] = (trigger, at) }
         logger.debug("woken", metadata: ["event": "trigger.wake", "system": .string(system.rawValue), "trigger": .string(trigger)])
         await wakeup.signal()

@@ -114,6 +114,22 @@ public final class RunMetrics: Sendable {
                 factory: factory).increment()
     }
 
+    /// A trigger (`webhook`, `pg_notify`, `pg_reconnect`) woke a system (once per debounce window).
+    public func wakeup(trigger: String, system: SystemName) {
+        Counter(label: "hubctl_wakeups_total", dimensions: [("trigger", trigger), ("system", system.rawValue)],
+                factory: factory).increment()
+    }
+
+    /// A PostgreSQL change notification arrived (before debouncing).
+    public func notification(system: SystemName) {
+        Counter(label: "hubctl_pg_notifications_total", dimensions: [("system", system.rawValue)], factory: factory).increment()
+    }
+
+    /// A change listener's connection failed or dropped.
+    public func listenerDropped(system: SystemName) {
+        Counter(label: "hubctl_pg_listener_drops_total", dimensions: [("system", system.rawValue)], factory: factory).increment()
+    }
+
     /// The time from a trigger (webhook, notification) to the end of the cycle that synced it.
     public func triggerLatency(trigger: String, system: SystemName, seconds: Double) {
         Metrics.Timer(label: "hubctl_trigger_to_synced_seconds", dimensions: [("trigger", trigger), ("system", system.rawValue)],

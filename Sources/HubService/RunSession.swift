@@ -20,8 +20,11 @@ public enum RunSession {
 
     /// Runs until stopped (or, with `once`, one cycle). Returns the cycle's outcome with `once`
     /// (nil when nothing was due), else nil.
+    /// - Parameter background: tasks that run beside the loop (change listeners), cancelled
+    ///   when the run stops; not started with `once`.
     public static func run(
         runner: ContinuousRunner, once: Bool, listen: Listen?, webhooks: WebhookReceiver?, logger: Logger,
+        background: [@Sendable () async -> Void] = [],
         installRoutes: @escaping @Sendable (Router<BasicRequestContext>) -> Void = { _ in }
     ) async throws -> CycleOutcome? {
         let outcome = Locked<CycleOutcome?>(nil)
@@ -36,6 +39,9 @@ public enum RunSession {
                                 metadata: ["event": "http.listening", "host": .string(listen.host), "port": .stringConvertible(port)])
                 })
             services.append(.init(service: app))
+        }
+        if !once {
+            services += background.map { .init(service: BackgroundService(body: $0)) }
         }
         // The loop last: a graceful shutdown stops services in reverse order, so the loop
         // finishes its page before the listener closes; when the loop ends, the group ends.
@@ -66,5 +72,15 @@ struct LoopService: Service {
         } onGracefulShutdown: {
             runner.requestStop()
         }
+    }
+}
+
+/// A task beside the loop (a change listener), cancelled when the run shuts down.
+struct BackgroundService: Service {
+    let body: @Sendable () async -> Void
+
+    func run() async throws {
+        let body = self.body
+        await cancelWhenGracefulShutdown { await body() }
     }
 }

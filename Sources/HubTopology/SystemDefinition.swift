@@ -36,9 +36,13 @@ public struct SystemDefinition: Sendable {
     public var schedule: Schedule?
     /// How this system's webhook deliveries are verified (nil: `/hooks/{system}` refuses them).
     public var webhook: WebhookSettings?
+    /// A postgres system's change capture under `hubctl run` (nil: none).
+    public var capture: CaptureSettings?
 
     public init(name: SystemName, adapter: AdapterKind, connection: [String: Value] = [:], direction: Direction = .both,
-                entities: [SystemEntityMapping], schedule: Schedule? = nil, webhook: WebhookSettings? = nil) {
+                entities: [SystemEntityMapping], schedule: Schedule? = nil, webhook: WebhookSettings? = nil,
+                capture: CaptureSettings? = nil) {
+        self.capture = capture
         self.name = name
         self.adapter = adapter
         self.connection = connection

@@ -3,6 +3,7 @@ import HubCore
 extension TopologyDecoder {
     static let scheduleKeys = ["every", "jitter", "max_backoff"]
     static let webhookKeys = ["style", "secrets", "debounce", "tolerance"]
+    static let captureKeys = ["notify", "debounce"]
 
     /// `"schedule": {"every": "5m", "jitter": "10%", "max_backoff": "1h"}`.
     func decodeSchedule(_ node: Node) -> Schedule? {
@@ -58,6 +59,23 @@ extension TopologyDecoder {
         let debounce = w["debounce"].flatMap { duration($0) } ?? 0.2
         let tolerance = w["tolerance"].flatMap { duration($0) } ?? 300
         return WebhookSettings(style: style, secrets: secrets, debounce: debounce, tolerance: tolerance)
+    }
+
+    /// `"capture": {"notify": true, "debounce": "100ms"}` (postgres systems that pull only).
+    func decodeCapture(_ node: Node, adapter: AdapterKind?, direction: Direction) -> CaptureSettings? {
+        guard let c = node.object("an object like {\"notify\": true}") else { return nil }
+        node.rejectUnknownKeys(c, allowed: Self.captureKeys)
+        if let adapter, adapter != .postgres {
+            node.report("change capture is for postgres systems; for a \(adapter.rawValue) system, use a webhook or the schedule")
+            return nil
+        }
+        if !direction.pulls {
+            node.report("this system is only written to (direction push), so there are no changes to capture; remove 'capture'")
+            return nil
+        }
+        let notify = c["notify"].flatMap { $0.bool() } ?? false
+        let debounce = c["debounce"].flatMap { duration($0) } ?? 0.1
+        return CaptureSettings(notify: notify, debounce: debounce)
     }
 
     /// A duration written as `"30s"` or a number of seconds.

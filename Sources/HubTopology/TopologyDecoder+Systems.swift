@@ -1,7 +1,7 @@
 import HubCore
 
 extension TopologyDecoder {
-    static let systemKeys = ["adapter", "connection", "direction", "entities", "schedule", "webhook"]
+    static let systemKeys = ["adapter", "connection", "direction", "entities", "schedule", "webhook", "capture"]
     static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint", "schedule"]
     static let fieldMappingKeys = [
         "field", "values", "direction", "default", "type", "format", "normalize", "parts", "separator", "split",
@@ -60,9 +60,10 @@ extension TopologyDecoder {
         }
         let schedule = s["schedule"].flatMap { decodeSchedule($0) }
         let webhook = s["webhook"].flatMap { decodeWebhook($0) }
+        let capture = s["capture"].flatMap { decodeCapture($0, adapter: adapter, direction: direction) }
         guard let adapter else { return nil }
         return SystemDefinition(name: name, adapter: adapter, connection: connection, direction: direction,
-                                entities: mappings, schedule: schedule, webhook: webhook)
+                                entities: mappings, schedule: schedule, webhook: webhook, capture: capture)
     }
 
     func decodeConnection(_ node: Node, adapter: AdapterKind?) -> [String: Value] {

@@ -60,23 +60,30 @@ actor PostgresSession {
 
     private func open() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
+        nextID += 1
+        let connection = try await Self.connect(system: system, settings: settings, id: nextID, logger: logger)
+        self.connection = connection
+        return connection
+    }
+
+    /// Opens a new connection with the spoke's settings (TLS per `sslmode`, UTC timestamps).
+    /// `application_name` is how the connection shows in `pg_stat_activity`.
+    static func connect(system: SystemName, settings: PostgresSettings, id: Int, applicationName: String = "hubctl",
+                        logger: Logger) async throws -> PostgresConnection {
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: try tls())
+            database: settings.database, tls: try tls(settings))
         configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeout))
         // Timestamps read back in UTC, whatever the server's default zone.
-        configuration.options.additionalStartupParameters = [("TimeZone", "UTC"), ("application_name", "hubctl")]
-        nextID += 1
+        configuration.options.additionalStartupParameters = [("TimeZone", "UTC"), ("application_name", applicationName)]
         do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: nextID, logger: logger)
-            self.connection = connection
-            return connection
+            return try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         } catch {
             throw PostgresErrors.connectionError(error, system: system, settings: settings)
         }
     }
 
-    private func tls() throws -> PostgresConnection.Configuration.TLS {
+    private static func tls(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration.TLS {
         switch settings.sslMode {
         case .disable:
             return .disable

@@ -38,6 +38,38 @@ import Testing
         #expect(!text.contains("hunter2hunter2"))
     }
 
+    @Test("capture decodes on a postgres system and is refused on other adapters and on a push-only system")
+    func captureDecodes() throws {
+        func system(_ adapter: String, direction: String = "both", capture: String) -> String {
+            let connection = adapter == "postgres" ? #"{"url": "postgres://hubctl@db/billing"}"# : "{}"
+            return """
+            {"version": 1, "name": "c",
+             "entities": {"customer": {"fields": {"email": {"type": "string"}}, "match": [["email"]]}},
+             "systems": {
+               "app": {"adapter": "jsonl", "entities": {"customer": {"object": "users", "fields": {"email": "email"}}}},
+               "billing": {"adapter": "\(adapter)", "direction": "\(direction)", "connection": \(connection), "capture": \(capture),
+                           "entities": {"customer": {"object": "customers", "fields": {"email": "email"}}}}}}
+            """
+        }
+        let topology = try TopologyLoader.decode(system("postgres", capture: #"{"notify": true, "debounce": "50ms"}"#),
+                                                 baseDirectory: "/tmp", environment: [:])
+        #expect(topology.system("billing")?.capture == CaptureSettings(notify: true, debounce: 0.05))
+        #expect(topology.system("app")?.capture == nil)
+        let defaults = try TopologyLoader.decode(system("postgres", capture: #"{"notify": true}"#), baseDirectory: "/tmp", environment: [:])
+        #expect(defaults.system("billing")?.capture == CaptureSettings(notify: true, debounce: 0.1))
+        for (adapter, direction, capture, message) in [
+            ("jsonl", "both", #"{"notify": true}"#, "change capture is for postgres systems"),
+            ("postgres", "push", #"{"notify": true}"#, "only written to"),
+            ("postgres", "both", #"{"notfy": true}"#, "unknown key 'notfy'"),
+            ("postgres", "both", #"{"notify": "yes"}"#, "capture.notify"),
+        ] {
+            let error = #expect(throws: TopologyError.self) {
+                try TopologyLoader.decode(system(adapter, direction: direction, capture: capture), baseDirectory: "/tmp", environment: [:])
+            }
+            #expect(error.map { "\($0)" }?.contains(message) == true, "\(String(describing: error))")
+        }
+    }
+
     @Test("Durations read and print the short way")
     func durations() {
         #expect(DurationText.seconds("250ms") == 0.25)

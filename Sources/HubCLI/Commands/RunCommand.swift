@@ -9,7 +9,8 @@ import HubSync
 import HubTopology
 import Logging
 
-/// `hubctl run`: keeps the topology in sync, each system on its schedule or when a webhook wakes it.
+/// `hubctl run`: keeps the topology in sync, each system on its schedule or when a webhook or a
+/// PostgreSQL change notification wakes it.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -21,7 +22,8 @@ struct RunCommand: AsyncParsableCommand {
             run holds it, `run` waits and tries again; `run --once` exits 75.
 
             The listener (--listen, 127.0.0.1:9464 by default) serves GET /metrics, GET /healthz and \
-            POST /hooks/{system}. SIGTERM or SIGINT stop after the current page and exit 0.
+            POST /hooks/{system}. A postgres system with "capture": {"notify": true} is read when its \
+            change triggers notify (install them with `hubctl capture install SYSTEM`). SIGTERM or SIGINT stop after the current page and exit 0.
 
             Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid topology.
             """)
@@ -81,10 +83,18 @@ struct RunCommand: AsyncParsableCommand {
         let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, defaultSchedule: schedule, console: console,
                                                           loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
                                                           exempt: ["/hooks/", "/metrics", "/healthz"])
+        let listeners: [@Sendable () async -> Void]
+        do {
+            listeners = try CaptureListeners.make(topology: topology, runner: runner, logger: logger)
+        } catch {
+            console.error("\(error)")
+            throw ExitCode(.config)
+        }
         let outcome: CycleOutcome?
         do {
             outcome = try await RunSession.run(runner: runner, once: once, listen: once ? nil : listenAddress,
-                                               webhooks: webhooks, logger: logger, installRoutes: dashboardRoutes)
+                                               webhooks: webhooks, logger: logger, background: listeners,
+                                               installRoutes: dashboardRoutes)
         } catch {
             console.error("hubctl run stopped: \(redactor.redact(String(describing: error)))")
             if let listenAddress {
