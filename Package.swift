@@ -20,6 +20,8 @@ let package = Package(
         // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // Only the reliability battery's model-based tests (T3) link PropertyBased.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
@@ -85,7 +87,9 @@ let package = Package(
         ]),
         // The reliability battery: kills, faults, locks and malformed input against the binary.
         .testTarget(name: "ReliabilityTests", dependencies: [
-            "hubctl", "HubCore", "HubStore", "HubTesting", "HubTestServers", .product(name: "GRDB", package: "GRDB.swift"),
+            "hubctl", "HubCore", "HubTopology", "HubStore", "HubSync", "HubAdapters", "HubTesting", "HubTestServers",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [
