@@ -104,7 +104,11 @@ final class ConvergenceModel {
     func note(_ text: String) {
         trace.append(text)
         figures.operations += 1
+        if Self.live { FileHandle.standardError.write(Data("T3 \(Date()) \(text)\n".utf8)) }
     }
+
+    /// `HUBCTL_T3_TRACE=1` prints every operation as it happens.
+    static let live = ProcessInfo.processInfo.environment["HUBCTL_T3_TRACE"] != nil
 
     func createCustomer(in systems: [System], _ b: Int, _ c: Int) throws {
         counter += 1

@@ -25,17 +25,16 @@ import Testing
           .shrinking, ConvergenceSeed())
     func randomSequencesConvergeInProcess() async throws {
         await propertyCheck(count: Self.inProcessCount, input: ConvergenceStep.sequences()) { steps in
-            let figures = try await Self.run(steps, kills: false)
-            Self.totals.add(figures)
+            Self.totals.add(await Self.run(steps, kills: false))
         }
-        Self.totals.record()
+        Self.totals.finish()
     }
 
     @Test("Random edit sequences converge to the model when sync-all is killed with SIGKILL at fault points",
           .shrinking, ConvergenceSeed())
     func randomSequencesConvergeWithKilledProcesses() async throws {
         await propertyCheck(count: Self.killedCount, input: ConvergenceStep.sequences(maxLength: 16)) { steps in
-            let figures = try await Self.run(steps.map { step in
+            let figures = await Self.run(steps.map { step in
                 // Here every sync step kills the process at a fault point before its recovery run.
                 var s = step
                 if s.kind >= 80 { s.a -= s.a % 3 }
@@ -43,33 +42,47 @@ import Testing
             }, kills: true)
             Self.totals.add(figures)
         }
-        Self.totals.record()
+        Self.totals.finish()
     }
 
-    /// Runs one sequence in a fresh world and checks it; returns its figures.
-    static func run(_ steps: [ConvergenceStep], kills: Bool) async throws -> ConvergenceFigures {
-        let dir = try TemporaryDirectory()
-        let world = try ConvergenceWorld.create(in: dir.path)
-        let model = ConvergenceModel(world: world, kills: kills)
-        // A start everyone shares: two customers with an order each, synced.
-        try model.createCustomer(in: [.app], 1, 2)
-        try model.createCustomer(in: [.sheet, .export], 3, 4)
-        try await model.sync("initial sync")
-        try model.createOrder(.app, 0, 5)
-        try model.createOrder(.billing, 1, 6)
-        try model.createCustomer(in: [.billing], 5, 0)
-        try await model.sync("initial sync")
-        for step in steps { try await model.apply(step) }
-        model.figures.lastSyncWrites += try await model.settle()
-        let problems = try model.check()
+    /// Runs one sequence in a copy of the synced start and checks it; returns its figures. A
+    /// step that throws (a system the test could not edit or read) fails the sequence too:
+    /// property checks do not report thrown errors themselves.
+    static func run(_ steps: [ConvergenceStep], kills: Bool) async -> ConvergenceFigures {
+        // Shrinking a failure re-runs shrunk sequences; past a budget they pass unrun, so the
+        // search ends, and the smallest failure seen is reported after the check.
+        guard totals.mayRun() else { return ConvergenceFigures() }
+        let model: ConvergenceModel
+        let dir: ScratchDirectory
+        do {
+            dir = try ScratchDirectory()
+            model = ConvergenceModel(world: ConvergenceWorld(dir: dir.path), kills: kills,
+                                     state: try await ConvergenceStart.shared.copy(to: dir.path))
+        } catch {
+            Issue.record("T3 could not create its systems: \(error)")
+            return ConvergenceFigures()
+        }
+        var problems: [String] = []
+        do {
+            for step in steps { try await model.apply(step) }
+            model.figures.lastSyncWrites += try await model.settle()
+            problems = try model.check()
+        } catch {
+            problems.append("the sequence stopped: \(error)")
+        }
         model.figures.sequences = 1
-        let ok = problems.isEmpty && model.figures.losses == 0
-        #expect(ok, """
-            T3 sequence did not converge (\(steps.count) steps: \(steps)):
-            \(problems.prefix(20).joined(separator: "\n"))
-            operations:
-            \(model.trace.joined(separator: "\n"))
-            """)
+        if !problems.isEmpty || model.figures.losses > 0 {
+            let report = """
+                T3 sequence did not converge (\(steps.count) steps: \(steps)):
+                \(problems.prefix(20).joined(separator: "\n"))
+                operations:
+                \(model.trace.joined(separator: "\n"))
+                """
+            if ConvergenceModel.live { FileHandle.standardError.write(Data((report + "\n").utf8)) }
+            totals.failed(steps.count, report)
+            Issue.record(Comment(rawValue: report))
+        }
+        _ = dir
         return model.figures
     }
 
@@ -78,14 +91,38 @@ import Testing
         private let lock = NSLock()
         nonisolated(unsafe) private var figures = ConvergenceFigures()
         nonisolated(unsafe) private var recorded = 0
+        nonisolated(unsafe) private var smallest: (steps: Int, report: String)?
+        nonisolated(unsafe) private var runsSinceFailure = 0
+        /// Shrunk sequences run after the first failure, at most.
+        static let shrinkBudget = 40
+
+        func mayRun() -> Bool {
+            lock.lock(); defer { lock.unlock() }
+            if smallest == nil { return true }
+            runsSinceFailure += 1
+            return runsSinceFailure <= Self.shrinkBudget
+        }
+
+        func failed(_ steps: Int, _ report: String) {
+            lock.lock(); defer { lock.unlock() }
+            if smallest == nil || steps < smallest!.steps { smallest = (steps, report) }
+        }
+
+        /// The smallest failing sequence seen, once per test.
+        func takeSmallestFailure() -> String? {
+            lock.lock(); defer { lock.unlock() }
+            defer { smallest = nil; runsSinceFailure = 0 }
+            return smallest?.report
+        }
 
         func add(_ f: ConvergenceFigures) {
             lock.lock(); defer { lock.unlock() }
             figures = figures + f
         }
 
-        /// Writes the `T3` row after the second of the two tests.
-        func record() {
+        /// Reports the smallest failure of a test, and writes the `T3` row after the last test.
+        func finish() {
+            if let failure = takeSmallestFailure() { Issue.record(Comment(rawValue: "smallest failing sequence:\n" + failure)) }
             lock.lock()
             recorded += 1
             let f = figures, done = recorded == 2

@@ -12,7 +12,7 @@ import HubTopology
 /// map), `sheet` (two CSV files) and `export` (two JSON Lines files, a composite name and a JSON
 /// field). Each holds customers and orders, an order referring to its customer by the system's
 /// own ID. The world edits each system the way its users would and reads every row back.
-struct ConvergenceWorld {
+struct ConvergenceWorld: Sendable {
     enum System: String, CaseIterable, Comparable, CustomStringConvertible {
         case app, billing, sheet, export
         /// The conflict priority of the topology: the lower, the stronger.
@@ -170,10 +170,14 @@ struct ConvergenceWorld {
     /// run then fails a system or the whole run, as a crash there would leave it).
     @discardableResult
     func sync(fault: (point: FaultPoint, hit: Int)? = nil) async throws -> SyncReport? {
+        let t0 = Date()
         let topology = try TopologyLoader.load(path: topologyPath, environment: [:])
+        let t1 = Date()
         let store = try HubStore(path: hubPath)
+        let t2 = Date()
         let engine = SyncEngine(runtime: SpokeFactory.runtime(topology), store: store,
                                 settings: EngineSettings(readAttempts: 1, retryDelay: 0))
+        defer { if ConvergenceModel.live { FileHandle.standardError.write(Data("T3 timing load \(t1.timeIntervalSince(t0)) store \(t2.timeIntervalSince(t1)) sync \(Date().timeIntervalSince(t2))\n".utf8)) } }
         guard let fault else { return try await engine.syncAll() }
         let points = FaultPoints(environment: ["HUBCTL_FAULTS": "\(fault.point.rawValue)@\(fault.hit):throw"])
         return try? await FaultPoints.$scoped.withValue(points) { try await engine.syncAll() }
@@ -234,4 +238,18 @@ struct ConvergenceWorld {
             }
         }
     }
+}
+
+/// A folder for one T3 sequence, removed afterwards: in memory (`/dev/shm`) where the machine has
+/// it, so hundreds of sequences do not wait on the disk's flushes; the systems are still real files.
+final class ScratchDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        path = base + "/hubctl-t3-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
