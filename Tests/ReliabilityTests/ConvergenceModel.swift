@@ -124,6 +124,15 @@ final class ConvergenceModel {
                              fresh: "\(system.rawValue)-c\(counter)")
             customer.values.merge(values) { a, _ in a }
             active.insert(system)
+            // Created in several systems at once: each one's values count as its edits, so a
+            // later edit in a weaker one in the same window loses to the stronger one's value.
+            if systems.count > 1 {
+                for (field, value) in values {
+                    let k = "c:\(email)|\(field.rawValue)"
+                    editedValues[k + "|" + system.rawValue] = [value]
+                    if edits[k].map({ system < $0.system }) ?? true { edits[k] = (system, value) }
+                }
+            }
         }
         customers[email] = customer
         present["c:" + email] = Set(systems)
@@ -199,7 +208,7 @@ final class ConvergenceModel {
         else { return }
         let held = edits["o:\(number)|customer"].flatMap { $0.system == s ? $0.value : nil }
             ?? startOrders[number]?.customer ?? orders[number]!.customer
-        guard let email = newValue("o:" + number, "customer", start: held,
+        guard let email = newValue("o:" + number, "customer", start: startOrders[number]?.customer, except: held,
                                    customers.keys.filter { self.isPresent("c:" + $0, s) && !self.locked.contains("c:" + $0) }.sorted(), c),
               let rowID = try id(s, .order, number), let customerID = try id(s, .customer, email) else { return }
         try world.update(s, .order, id: rowID, [ConvergenceWorld.referenceColumn(s): customerID])
@@ -328,9 +337,9 @@ final class ConvergenceModel {
 
     /// A value for `key|field` that differs from the window's start and every value edited in
     /// the window (so each edit is a real change in its system).
-    func newValue(_ key: String, _ field: String, start: String?, _ domain: [String], _ n: Int) -> String? {
+    func newValue(_ key: String, _ field: String, start: String?, except: String? = nil, _ domain: [String], _ n: Int) -> String? {
         let taken = editedValues.filter { $0.key.hasPrefix(key + "|" + field + "|") }.values.reduce(into: Set<String>()) { $0.formUnion($1) }
-        let candidates = domain.filter { $0 != start && !taken.contains($0) }
+        let candidates = domain.filter { $0 != start && $0 != except && !taken.contains($0) }
         return candidates.isEmpty ? nil : candidates[n % candidates.count]
     }
 

@@ -13,45 +13,52 @@ import Testing
 ///
 /// Each sequence has its own seed; a failing one is shrunk and printed with it
 /// (`.fixedSeed("…")`), and `HUBCTL_T3_SEED=… swift test --filter ConvergenceModelTests` replays it.
-@Suite(.serialized) struct ConvergenceModelTests {
-    /// Sequences run in this process (faults thrown at the engine's fault points).
+@Suite struct ConvergenceModelTests {
+    /// Sequences run in this process (faults thrown at the engine's fault points), in two halves
+    /// that run side by side.
     static var inProcessCount: Int { Int(ProcessInfo.processInfo.environment["HUBCTL_T3_SEQUENCES"] ?? "") ?? 500 }
     /// Sequences whose faulted syncs are `hubctl sync-all` processes killed with SIGKILL.
     static var killedCount: Int { Int(ProcessInfo.processInfo.environment["HUBCTL_T3_KILLED"] ?? "") ?? 16 }
 
-    static let totals = Totals()
+    /// Figures of every sequence, written to the scorecard when the last of the three runs ends.
+    static let totals = Totals(parts: 3)
 
     @Test("Random edit sequences over four systems converge to the model, with syncs failed at fault points",
-          .shrinking, ConvergenceSeed())
-    func randomSequencesConvergeInProcess() async throws {
-        await propertyCheck(count: Self.inProcessCount, input: ConvergenceStep.sequences()) { steps in
-            Self.totals.add(await Self.run(steps, kills: false))
+          .shrinking, ConvergenceSeed(), arguments: [0, 1])
+    func randomSequencesConvergeInProcess(half: Int) async throws {
+        let shrink = ShrinkBudget()
+        let count = (Self.inProcessCount + 1 - half) / 2
+        await propertyCheck(count: count, input: ConvergenceStep.sequences()) { steps in
+            Self.totals.add(await Self.run(steps, kills: false, shrink))
         }
-        Self.totals.finish()
+        shrink.report()
+        Self.totals.partDone()
     }
 
     @Test("Random edit sequences converge to the model when sync-all is killed with SIGKILL at fault points",
           .shrinking, ConvergenceSeed())
     func randomSequencesConvergeWithKilledProcesses() async throws {
-        await propertyCheck(count: Self.killedCount, input: ConvergenceStep.sequences(maxLength: 16)) { steps in
-            let figures = await Self.run(steps.map { step in
-                // Here every sync step kills the process at a fault point before its recovery run.
+        let shrink = ShrinkBudget()
+        await propertyCheck(count: Self.killedCount, input: ConvergenceStep.sequences()) { steps in
+            // Here every sync step kills the process at a fault point before its recovery run.
+            let killing = steps.map { step in
                 var s = step
                 if s.kind >= 80 { s.a -= s.a % 3 }
                 return s
-            }, kills: true)
-            Self.totals.add(figures)
+            }
+            Self.totals.add(await Self.run(killing, kills: true, shrink))
         }
-        Self.totals.finish()
+        shrink.report()
+        Self.totals.partDone()
     }
 
     /// Runs one sequence in a copy of the synced start and checks it; returns its figures. A
     /// step that throws (a system the test could not edit or read) fails the sequence too:
     /// property checks do not report thrown errors themselves.
-    static func run(_ steps: [ConvergenceStep], kills: Bool) async -> ConvergenceFigures {
+    static func run(_ steps: [ConvergenceStep], kills: Bool, _ shrink: ShrinkBudget) async -> ConvergenceFigures {
         // Shrinking a failure re-runs shrunk sequences; past a budget they pass unrun, so the
         // search ends, and the smallest failure seen is reported after the check.
-        guard totals.mayRun() else { return ConvergenceFigures() }
+        guard shrink.mayRun() else { return ConvergenceFigures() }
         let model: ConvergenceModel
         let dir: ScratchDirectory
         do {
@@ -79,28 +86,26 @@ import Testing
                 \(model.trace.joined(separator: "\n"))
                 """
             if ConvergenceModel.live { FileHandle.standardError.write(Data((report + "\n").utf8)) }
-            totals.failed(steps.count, report)
+            shrink.failed(steps.count, report)
             Issue.record(Comment(rawValue: report))
         }
         _ = dir
         return model.figures
     }
 
-    /// Figures summed over every sequence of the suite, written to the scorecard once both tests ran.
-    final class Totals: Sendable {
+    /// Bounds the shrinking of a failure and keeps the smallest failing sequence it saw.
+    final class ShrinkBudget: Sendable {
+        /// Shrunk sequences run after the first failure, at most.
+        static let limit = 40
         private let lock = NSLock()
-        nonisolated(unsafe) private var figures = ConvergenceFigures()
-        nonisolated(unsafe) private var recorded = 0
         nonisolated(unsafe) private var smallest: (steps: Int, report: String)?
         nonisolated(unsafe) private var runsSinceFailure = 0
-        /// Shrunk sequences run after the first failure, at most.
-        static let shrinkBudget = 40
 
         func mayRun() -> Bool {
             lock.lock(); defer { lock.unlock() }
             if smallest == nil { return true }
             runsSinceFailure += 1
-            return runsSinceFailure <= Self.shrinkBudget
+            return runsSinceFailure <= Self.limit
         }
 
         func failed(_ steps: Int, _ report: String) {
@@ -108,27 +113,34 @@ import Testing
             if smallest == nil || steps < smallest!.steps { smallest = (steps, report) }
         }
 
-        /// The smallest failing sequence seen, once per test.
-        func takeSmallestFailure() -> String? {
+        /// Records the smallest failure as an issue of the test (shrinking hides the others).
+        func report() {
             lock.lock(); defer { lock.unlock() }
-            defer { smallest = nil; runsSinceFailure = 0 }
-            return smallest?.report
+            if let smallest { Issue.record(Comment(rawValue: "smallest failing sequence:\n" + smallest.report)) }
         }
+    }
+
+    /// Figures summed over every sequence; the `T3` scorecard row is written when every part ran.
+    final class Totals: Sendable {
+        private let lock = NSLock()
+        private let parts: Int
+        nonisolated(unsafe) private var figures = ConvergenceFigures()
+        nonisolated(unsafe) private var done = 0
+
+        init(parts: Int) { self.parts = parts }
 
         func add(_ f: ConvergenceFigures) {
             lock.lock(); defer { lock.unlock() }
             figures = figures + f
         }
 
-        /// Reports the smallest failure of a test, and writes the `T3` row after the last test.
-        func finish() {
-            if let failure = takeSmallestFailure() { Issue.record(Comment(rawValue: "smallest failing sequence:\n" + failure)) }
+        func partDone() {
             lock.lock()
-            recorded += 1
-            let f = figures, done = recorded == 2
+            done += 1
+            let f = figures, last = done == parts
             lock.unlock()
             print("T3: \(f.sequences) sequences, \(f.operations) operations, \(f.syncs) syncs, \(f.faultsFired) faults fired (\(f.kills) kills)")
-            guard done else { return }
+            guard last else { return }
             Scorecard.record("T3", [
                 "sequences": Double(f.sequences), "operations": Double(f.operations), "syncs": Double(f.syncs),
                 "faults_fired": Double(f.faultsFired), "kills": Double(f.kills), "conflicts_expected": Double(f.conflictsExpected),

@@ -13,11 +13,11 @@ struct ConvergenceStep: Sendable, CustomStringConvertible {
 
     var description: String { "\(kind)/\(a)/\(b)/\(c)" }
 
-    /// Sequences of 4 to `maxLength` steps; shrinking drops steps and lowers choices.
-    static func sequences(maxLength: Int = 28) -> Generator<[ConvergenceStep], some SendableSequenceType> {
+    /// Sequences of 3 to `maxLength` steps; shrinking drops steps and lowers choices.
+    static func sequences(maxLength: Int = 18) -> Generator<[ConvergenceStep], some SendableSequenceType> {
         zip(Gen.int(in: 0...99), Gen.int(in: 0...63), Gen.int(in: 0...63), Gen.int(in: 0...63))
             .map { kind, a, b, c in ConvergenceStep(kind: kind, a: a, b: b, c: c) }
-            .array(of: 4...maxLength)
+            .array(of: 3...maxLength)
     }
 }
 

@@ -170,14 +170,10 @@ struct ConvergenceWorld: Sendable {
     /// run then fails a system or the whole run, as a crash there would leave it).
     @discardableResult
     func sync(fault: (point: FaultPoint, hit: Int)? = nil) async throws -> SyncReport? {
-        let t0 = Date()
         let topology = try TopologyLoader.load(path: topologyPath, environment: [:])
-        let t1 = Date()
         let store = try HubStore(path: hubPath)
-        let t2 = Date()
         let engine = SyncEngine(runtime: SpokeFactory.runtime(topology), store: store,
                                 settings: EngineSettings(readAttempts: 1, retryDelay: 0))
-        defer { if ConvergenceModel.live { FileHandle.standardError.write(Data("T3 timing load \(t1.timeIntervalSince(t0)) store \(t2.timeIntervalSince(t1)) sync \(Date().timeIntervalSince(t2))\n".utf8)) } }
         guard let fault else { return try await engine.syncAll() }
         let points = FaultPoints(environment: ["HUBCTL_FAULTS": "\(fault.point.rawValue)@\(fault.hit):throw"])
         return try? await FaultPoints.$scoped.withValue(points) { try await engine.syncAll() }
