@@ -137,7 +137,8 @@ final class ConvergenceModel {
         customers[email] = customer
         present["c:" + email] = Set(systems)
         touched.insert("c:" + email)
-        note("create customer \(email) in \(systems) \(customer.values)")
+        let shown = Field.allCases.compactMap { f in customer.values[f].map { "\(f.rawValue)=\($0)" } }.joined(separator: " ")
+        note("create customer \(email) in \(systems.map(\.rawValue).joined(separator: "+")) \(shown)")
     }
 
     func createOrder(_ s: System, _ b: Int, _ c: Int) throws {

@@ -53,9 +53,9 @@ extension ConvergenceWorld {
                 }
         case .sheet:
             let lines = try String(contentsOfFile: dir + "/" + name, encoding: .utf8).split(separator: "\n").map(String.init)
-            guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
+            guard let header = lines.first.map(Self.cells) else { return [] }
             return lines.dropFirst().map { line in
-                let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                let cells = Self.cells(line)
                 var columns: [String: String?] = [:]
                 for (i, column) in header.enumerated() {
                     let cell = i < cells.count ? cells[i] : ""
@@ -71,6 +71,33 @@ extension ConvergenceWorld {
                 return Row(id: Self.text(object[idColumn] ?? NSNull()) ?? "", columns: columns)
             }
         }
+    }
+
+    /// The cells of one CSV line (the battery's values have no line breaks): quoted cells
+    /// unquoted, `""` read as `"`.
+    static func cells(_ line: String) -> [String] {
+        var cells: [String] = [], cell = "", quoted = false, wasQuote = false
+        for ch in line {
+            if quoted {
+                if ch == "\"" { quoted = false; wasQuote = true } else { cell.append(ch) }
+            } else if ch == "\"" {
+                if wasQuote { cell.append("\"") }
+                quoted = true
+                wasQuote = false
+            } else if ch == "," {
+                cells.append(cell); cell = ""; wasQuote = false
+            } else {
+                cell.append(ch); wasQuote = false
+            }
+        }
+        cells.append(cell)
+        return cells
+    }
+
+    /// A CSV cell, quoted when it must be (a comma, a quote, or spaces at either end).
+    static func csvCell(_ value: String) -> String {
+        let needs = value.contains(",") || value.contains("\"") || value.first?.isWhitespace == true || value.last?.isWhitespace == true
+        return needs ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
     }
 
     /// The mapped columns of a SQLite table.
@@ -189,10 +216,10 @@ extension ConvergenceWorld {
     func writeCSV(_ name: String, _ idColumn: String, _ rows: [Row]) throws {
         let path = dir + "/" + name
         let header = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
-        let columns = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let columns = Self.cells(header)
         var text = header + "\n"
         for row in rows {
-            text += columns.map { $0 == idColumn ? row.id : ((row.columns[$0] ?? nil) ?? "") }.joined(separator: ",") + "\n"
+            text += columns.map { Self.csvCell($0 == idColumn ? row.id : ((row.columns[$0] ?? nil) ?? "")) }.joined(separator: ",") + "\n"
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
