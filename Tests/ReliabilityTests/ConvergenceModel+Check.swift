@@ -11,29 +11,11 @@ extension ConvergenceModel {
         for s in System.allCases {
             var diverged = false
             // Customers, by normalised email.
-            let customerRows = try world.rows(s, .customer)
-            let emailColumn = world.object(s, .customer).key
-            var byEmail: [String: ConvergenceWorld.Row] = [:]
+            let byEmail = try index(s, .customer, model: Set(customers.keys), &problems, &diverged)
             var emailByID: [String: String] = [:]
-            for row in customerRows {
-                let email = ((row.columns[emailColumn] ?? nil) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-                if byEmail[email] != nil {
-                    figures.duplicates += 1
-                    problems.append("\(s): customer \(email) twice")
-                }
-                byEmail[email] = row
-                emailByID[row.id] = email
-            }
-            for email in Set(byEmail.keys).subtracting(customers.keys) {
-                diverged = true
-                problems.append("\(s): customer \(email) should not exist")
-            }
+            for (email, row) in byEmail { emailByID[row.id] = email }
             for (email, customer) in customers {
-                guard let row = byEmail[email] else {
-                    diverged = true
-                    problems.append("\(s): customer \(email) missing")
-                    continue
-                }
+                guard let row = byEmail[email] else { continue }
                 let expected = columns(s, email: nil, customer.values)
                 for (column, value) in expected where (row.columns[column] ?? nil) != value {
                     diverged = true
@@ -44,31 +26,16 @@ extension ConvergenceModel {
                 }
             }
             // Orders, by number; the reference resolved to the customer's email in the same system.
-            let orderRows = try world.rows(s, .order)
-            let numberColumn = world.object(s, .order).key, refColumn = ConvergenceWorld.referenceColumn(s)
-            var byNumber: [String: ConvergenceWorld.Row] = [:]
-            for row in orderRows {
-                let number = (row.columns[numberColumn] ?? nil) ?? ""
-                if byNumber[number] != nil {
-                    figures.duplicates += 1
-                    problems.append("\(s): order \(number) twice")
-                }
-                byNumber[number] = row
+            let refColumn = ConvergenceWorld.referenceColumn(s)
+            let byNumber = try index(s, .order, model: Set(orders.keys), &problems, &diverged)
+            for (number, row) in byNumber {
                 if let ref = row.columns[refColumn] ?? nil, emailByID[ref] == nil {
-                    figures.danglingRefs += 1
+                    figures[.danglingRefs] += 1
                     problems.append("\(s): order \(number) refers to missing customer \(ref)")
                 }
             }
-            for number in Set(byNumber.keys).subtracting(orders.keys) {
-                diverged = true
-                problems.append("\(s): order \(number) should not exist")
-            }
             for (number, order) in orders {
-                guard let row = byNumber[number] else {
-                    diverged = true
-                    problems.append("\(s): order \(number) missing")
-                    continue
-                }
+                guard let row = byNumber[number] else { continue }
                 let customer = (row.columns[refColumn] ?? nil).flatMap { emailByID[$0] }
                 if customer != order.customer {
                     diverged = true
@@ -82,7 +49,7 @@ extension ConvergenceModel {
                     if everEdited.contains("o:\(number)|amount") { lost.insert("o:\(number)|amount") }
                 }
             }
-            if diverged { figures.divergentSystems += 1 }
+            if diverged { figures[.divergentSystems] += 1 }
         }
         // Every losing edit is a conflict the hub recorded.
         let recorded = try recordedConflicts()
@@ -93,12 +60,34 @@ extension ConvergenceModel {
                 problems.append("the losing edit of \(key) \(field) has no recorded conflict")
             }
         }
-        figures.lostUpdates += lost.count
-        figures.conflictsExpected += expectedConflicts.count
+        figures[.lostUpdates] += lost.count
+        figures[.conflictsExpected] += expectedConflicts.count
         let open = try ConvergenceWorld.rows(world.hubPath, "SELECT reason, message FROM quarantine WHERE resolved_at IS NULL")
-        figures.quarantinedRemaining += open.count
+        figures[.quarantinedRemaining] += open.count
         for entry in open { problems.append("open quarantine entry: \((entry["reason"] ?? nil) ?? "") \((entry["message"] ?? nil) ?? "")") }
         return problems
+    }
+
+    /// A system's rows by normalised key, counting duplicates, and records missing or extra
+    /// against the model's keys.
+    func index(_ s: System, _ entity: ConvergenceWorld.Entity, model keys: Set<String>, _ problems: inout [String],
+               _ diverged: inout Bool) throws -> [String: ConvergenceWorld.Row] {
+        let column = world.object(s, entity).key
+        var out: [String: ConvergenceWorld.Row] = [:]
+        for row in try world.rows(s, entity) {
+            let text = ((row.columns[column] ?? nil) ?? "").trimmingCharacters(in: .whitespaces)
+            let key = entity == .customer ? text.lowercased() : text
+            if out[key] != nil {
+                figures[.duplicates] += 1
+                problems.append("\(s): \(entity) \(key) twice")
+            }
+            out[key] = row
+        }
+        for key in Set(out.keys).symmetricDifference(keys) {
+            diverged = true
+            problems.append("\(s): \(entity) \(key) " + (keys.contains(key) ? "missing" : "should not exist"))
+        }
+        return out
     }
 
     /// `c:email|field` and `o:number|field` of every conflict the hub recorded.

@@ -72,12 +72,12 @@ import Testing
         var problems: [String] = []
         do {
             for step in steps { try await model.apply(step) }
-            model.figures.lastSyncWrites += try await model.settle()
+            model.figures[.lastSyncWrites] += try await model.settle()
             problems = try model.check()
         } catch {
             problems.append("the sequence stopped: \(error)")
         }
-        model.figures.sequences = 1
+        model.figures[.sequences] = 1
         if !problems.isEmpty || model.figures.losses > 0 {
             let report = """
                 T3 sequence did not converge (\(steps.count) steps: \(steps)):
@@ -139,15 +139,9 @@ import Testing
             done += 1
             let f = figures, last = done == parts
             lock.unlock()
-            print("T3: \(f.sequences) sequences, \(f.operations) operations, \(f.syncs) syncs, \(f.faultsFired) faults fired (\(f.kills) kills)")
+            print("T3: \(f[.sequences]) sequences, \(f[.operations]) operations, \(f[.syncs]) syncs, \(f[.faultsFired]) faults fired (\(f[.kills]) kills)")
             guard last else { return }
-            Scorecard.record("T3", [
-                "sequences": Double(f.sequences), "operations": Double(f.operations), "syncs": Double(f.syncs),
-                "faults_fired": Double(f.faultsFired), "kills": Double(f.kills), "conflicts_expected": Double(f.conflictsExpected),
-                "duplicates": Double(f.duplicates), "lost_updates": Double(f.lostUpdates), "dangling_refs": Double(f.danglingRefs),
-                "last_sync_writes": Double(f.lastSyncWrites), "divergent_systems": Double(f.divergentSystems),
-                "quarantined_remaining": Double(f.quarantinedRemaining),
-            ])
+            Scorecard.record("T3", f.scorecard)
         }
     }
 }

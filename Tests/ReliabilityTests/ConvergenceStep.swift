@@ -21,29 +21,31 @@ struct ConvergenceStep: Sendable, CustomStringConvertible {
     }
 }
 
-/// The figures of one or more T3 sequences.
+/// The figures of one or more T3 sequences, named as the scorecard names them.
 struct ConvergenceFigures: Sendable {
-    var sequences = 0
-    var operations = 0
-    var syncs = 0
-    var faultsFired = 0
-    var kills = 0
-    var conflictsExpected = 0
-    var duplicates = 0
-    var lostUpdates = 0
-    var danglingRefs = 0
-    var lastSyncWrites = 0
-    var divergentSystems = 0
-    var quarantinedRemaining = 0
+    enum Key: String, CaseIterable, Sendable {
+        case sequences, operations, syncs, kills, duplicates
+        case faultsFired = "faults_fired", conflictsExpected = "conflicts_expected", lostUpdates = "lost_updates"
+        case danglingRefs = "dangling_refs", lastSyncWrites = "last_sync_writes", divergentSystems = "divergent_systems"
+        case quarantinedRemaining = "quarantined_remaining"
+    }
 
-    var losses: Int { duplicates + lostUpdates + danglingRefs + lastSyncWrites + divergentSystems + quarantinedRemaining }
+    private var counts: [Key: Int] = [:]
+
+    subscript(_ key: Key) -> Int {
+        get { counts[key, default: 0] }
+        set { counts[key] = newValue }
+    }
+
+    /// The figures that must stay at zero.
+    static let lossKeys: [Key] = [.duplicates, .lostUpdates, .danglingRefs, .lastSyncWrites, .divergentSystems, .quarantinedRemaining]
+    var losses: Int { Self.lossKeys.reduce(0) { $0 + self[$1] } }
+
+    var scorecard: [String: Double] { Dictionary(uniqueKeysWithValues: Key.allCases.map { ($0.rawValue, Double(self[$0])) }) }
 
     static func + (x: ConvergenceFigures, y: ConvergenceFigures) -> ConvergenceFigures {
         var z = x
-        z.sequences += y.sequences; z.operations += y.operations; z.syncs += y.syncs; z.faultsFired += y.faultsFired
-        z.kills += y.kills; z.conflictsExpected += y.conflictsExpected; z.duplicates += y.duplicates
-        z.lostUpdates += y.lostUpdates; z.danglingRefs += y.danglingRefs; z.lastSyncWrites += y.lastSyncWrites
-        z.divergentSystems += y.divergentSystems; z.quarantinedRemaining += y.quarantinedRemaining
+        z.counts.merge(y.counts, uniquingKeysWith: +)
         return z
     }
 }

@@ -247,5 +247,8 @@ final class ScratchDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// `HUBCTL_T3_KEEP=1` keeps every sequence's folder to look into.
+    deinit {
+        if ProcessInfo.processInfo.environment["HUBCTL_T3_KEEP"] == nil { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
