@@ -56,3 +56,24 @@ import Testing
         _ = dir
     }
 }
+
+extension ReusedIDTests {
+    @Test("A run stopped after a system deleted a record and created another under its rowid recovers without deleting the new one")
+    func aLostAnswerToADeleteAndACreateUnderTheSameRowidRecovers() async throws {
+        let (dir, world) = try await Self.synced()
+        // c2 (highest rowid in app) is deleted in billing; c3 is new in the sheet. The run sends
+        // app "delete c2" and "create c3" (SQLite reuses c2's rowid) and stops before it records the answer.
+        let c2 = try #require(try world.rows(.billing, .customer).first { $0.columns["email"] == "c2@example.com" })
+        try world.delete(.billing, .customer, id: c2.id)
+        try world.insert(.sheet, .customer, ["Email": "c3@example.com", "First": "Cleo", "Last": "Ng"], fresh: "s3")
+        _ = try await world.sync(fault: (.pushAfterResponse, 1))
+        let recovery = try #require(try await world.sync())
+        #expect(recovery.systemErrors.isEmpty, "\(recovery.systemErrors)")
+        for system in ConvergenceWorld.System.allCases {
+            #expect(try Self.emails(world, system).map { $0.lowercased() } == ["c1@example.com", "c3@example.com"], "\(system)")
+        }
+        let quiet = try #require(try await world.sync())
+        #expect(quiet.systemErrors.isEmpty && quiet.totals.push.created + quiet.totals.push.updated + quiet.totals.push.deleted == 0)
+        _ = dir
+    }
+}
