@@ -17,6 +17,9 @@ actor ConvergenceStart {
         return state
     }
 
+    /// Removes the start's folder (after the last sequence).
+    func discard() { template = nil }
+
     private func start() async throws -> (ScratchDirectory, ConvergenceModel.State) {
         if let template { return template }
         let dir = try ScratchDirectory()
