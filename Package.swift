@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Only the reliability battery's model-based tests (T3) link PropertyBased.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Core: IDs, values, JSON, the Spoke protocol, errors. No I/O.
@@ -126,7 +128,9 @@ let package = Package(
         ]),
         // The reliability battery: kills, faults, locks and malformed input against the binary.
         .testTarget(name: "ReliabilityTests", dependencies: [
-            "hubctl", "HubCore", "HubStore", "HubTesting", "HubTestServers", .product(name: "GRDB", package: "GRDB.swift"),
+            "hubctl", "HubCore", "HubTopology", "HubStore", "HubSync", "HubAdapters", "HubTesting", "HubTestServers",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         // Runs the built `hubctl` binary end to end.
         .testTarget(name: "HubctlTests", dependencies: [

@@ -19,7 +19,8 @@ for row in rows:
 must_be_zero = ["duplicates", "orphans", "divergent_fields", "not_quiescent", "recovery_failures", "hub_integrity_failures",
                 "echo_writes", "hub_entity_writes", "zombie_commits_accepted", "quarantined_remaining", "points_unreached",
                 "leaks", "records_lost", "retry_after_violations", "non_retryable_retried",
-                "crashes", "hangs", "changed_values", "outside_writes", "leftover_processes", "unclear_failures"]
+                "crashes", "hangs", "changed_values", "outside_writes", "leftover_processes", "unclear_failures",
+                "lost_updates", "dangling_refs", "last_sync_writes", "divergent_systems"]
 must_equal = [("T1", "cases_faulted", "cases"), ("T5-faults", "cases_faulted", "cases"), ("T6", "config_exact", "config_corpus"),
               ("T7", "quarantined", "bad_injected"), ("T7", "good_synced", "good_records"), ("T10", "exactly_one_ran", "trials")]
 failures = []
@@ -35,6 +36,9 @@ elif tests["T9"].get("cases", 0) < 100:
 for test, a, b in must_equal:
     if test in tests and tests[test].get(a) != tests[test].get(b):
         failures.append(f"{test} {a} = {tests[test].get(a)} of {tests[test].get(b)}")
+# T3, the randomized convergence test: at least 500 sequences per run (a missing row is a failure too).
+if tests.get("T3", {}).get("sequences", 0) < 500:
+    failures.append(f"T3 sequences = {tests.get('T3', {}).get('sequences', 0)}, fewer than 500")
 
 def f(test, key, default="-"):
     return tests.get(test, {}).get(key, default)
@@ -52,6 +56,13 @@ parts = [
     f"lock {f('T10', 'exactly_one_ran')}/{f('T10', 'trials')}",
     f"zombie_commits {f('T10-fencing', 'zombie_commits_accepted')}",
 ]
+if "T3" in tests:
+    t3 = tests["T3"]
+    parts.append(f"convergence {t3.get('sequences', 0)} sequences ({t3.get('operations', 0)} operations, "
+                 f"{t3.get('faults_fired', 0)} faults, {t3.get('kills', 0)} kills, {t3.get('conflicts_expected', 0)} conflicts): "
+                 f"duplicates {t3.get('duplicates', 0)}, lost_updates {t3.get('lost_updates', 0)}, "
+                 f"dangling_refs {t3.get('dangling_refs', 0)}, last_sync_writes {t3.get('last_sync_writes', 0)}, "
+                 f"divergent_systems {t3.get('divergent_systems', 0)}")
 if "T8" in tests:
     scanned = tests["T8"].get("bytes_scanned", 0) / 1e6
     parts.append(f"secret_leaks {f('T8', 'leaks')} ({f('T8', 'canary_slots')} canary slots, "
@@ -60,7 +71,7 @@ if "T9" in tests:
     parts.append(f"hostile_cases {f('T9', 'cases')} (crashes {f('T9', 'crashes')}, hangs {f('T9', 'hangs')}, "
                  f"changed_values {f('T9', 'changed_values')}, outside_writes {f('T9', 'outside_writes')}, "
                  f"leftover_processes {f('T9', 'leftover_processes')}, unclear_failures {f('T9', 'unclear_failures')})")
-for extra in sorted(set(tests) - {"T1", "T2", "T4", "T5-faults", "T6", "T7", "T8", "T9", "T10", "T10-fencing"}):
+for extra in sorted(set(tests) - {"T1", "T2", "T3", "T4", "T5-faults", "T6", "T7", "T8", "T9", "T10", "T10-fencing"}):
     parts.append(extra + " " + " ".join(f"{k}={v}" for k, v in sorted(tests[extra].items())))
 print("reliability: " + ", ".join(parts))
 if failures:

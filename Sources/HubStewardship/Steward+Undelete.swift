@@ -90,7 +90,9 @@ extension Steward {
                     restoredIn.append(link.system.rawValue)
                 } else if system.direction.pushes {
                     try tx.forgetLink(entity: entity, system: link.system, hubID: record.hubID, externalID: link.externalID)
-                    changes.append("\(link.system) \(id) is gone: the next sync-all creates it again")
+                    // A record deleted in the system leaves a link without an ID (the system may reuse it).
+                    changes.append(link.externalID == nil ? "\(link.system): its record was deleted there: the next sync-all creates it again"
+                                   : "\(link.system) \(id) is gone: the next sync-all creates it again")
                     restoredIn.append(link.system.rawValue)
                 } else {
                     changes.append("\(link.system) \(id) is gone and \(link.system) is only read from: it stays gone there")

@@ -79,7 +79,20 @@ extension HubTransaction {
     }
 
     /// Creates or replaces a link (keyed by entity, system and hub ID).
+    ///
+    /// A live link takes its external ID from any link of another entity that still names it
+    /// and is closed or belongs to a deleted entity: the system has given that ID to a new
+    /// record (SQLite reuses the highest rowid after a delete, for one), so the old record is
+    /// gone; its link is closed and keeps no ID, and a delete whose answer was lost is never
+    /// sent again to the new record.
     public func saveLink(_ link: Link) throws {
+        if link.state != .deleted, let id = link.externalID {
+            try execute("""
+                UPDATE xref SET external_id = NULL, state = 'deleted'
+                WHERE entity = ? AND system = ? AND external_id = ? AND hub_id <> ?
+                  AND (state = 'deleted' OR hub_id IN (SELECT hub_id FROM entity WHERE deleted_at IS NOT NULL))
+                """, [link.entity.rawValue, link.system.rawValue, id.rawValue, link.hubID.rawValue])
+        }
         try execute(
             """
             INSERT INTO xref (\(Self.linkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

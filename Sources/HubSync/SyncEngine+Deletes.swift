@@ -70,8 +70,11 @@ extension PageMerger {
                 try tx.resolveQuarantine(system: system, entity: entity.name, externalID: id, hubID: nil, direction: .pull,
                                          at: now, resolution: .deleted)
             }
+            // The record is gone from the system, so its ID no longer names it: a record the
+            // system gives that ID later (a reused rowid) is a new one, read like any other.
             var dead = link
             dead.state = .deleted
+            dead.externalID = nil
             dead.lastSeenRun = ctx.runID
             try tx.saveLink(dead)
             if let current = try tx.entity(link.hubID), !current.isDeleted {

@@ -222,7 +222,13 @@ extension SyncEngine {
                         } else {
                             var dead = link
                             dead.state = .deleted
-                            if p.kind == .softDelete { try saveBase(dead, p, mapper, tx) } else { try tx.saveLink(dead) }
+                            if p.kind == .softDelete {
+                                try saveBase(dead, p, mapper, tx)
+                            } else {
+                                // Deleted there: the ID is free for the system to give a new record.
+                                dead.externalID = nil
+                                try tx.saveLink(dead)
+                            }
                         }
                         counts.deleted += 1
                     case .failed(let message):

@@ -37,8 +37,12 @@ enum SQLiteCreateKeys {
         return try !SQLiteSQL.rows(db, sql, [object.id.databaseValue(for: id)]).isEmpty
     }
 
-    /// Records the key of a new row (the table must exist).
+    /// Records the key of a new row (the table must exist). Keys of earlier rows with the same
+    /// ID are dropped: those rows were deleted and SQLite gave their rowid to this one, so the
+    /// old keys must not find it.
     static func record(key: String, id: ExternalID, object: SQLiteObject, in db: Database) throws {
+        try SQLiteSQL.execute(db, "DELETE FROM hubctl_create_keys WHERE object = ? AND id = ? AND key <> ?",
+                              [object.table.name.databaseValue, id.rawValue.databaseValue, key.databaseValue])
         try SQLiteSQL.execute(db, "INSERT OR REPLACE INTO hubctl_create_keys (object, key, id) VALUES (?, ?, ?)",
                               [object.table.name.databaseValue, key.databaseValue, id.rawValue.databaseValue])
     }

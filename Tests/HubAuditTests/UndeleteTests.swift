@@ -20,7 +20,7 @@ import Testing
         // Dry run: says what it would do, changes nothing.
         let dry = try await f.steward().undelete("customer", [.hub(ann)], run: nil, as: AuditFixture.ana, dryRun: true)
         #expect(dry.count == 1 && dry[0].dryRun)
-        #expect(dry[0].changes.contains { $0.contains("crm c1 is gone: the next sync-all creates it again") }, "\(dry[0].changes)")
+        #expect(dry[0].changes.contains { $0.contains("crm: its record was deleted there: the next sync-all creates it again") }, "\(dry[0].changes)")
         #expect(try f.store.read { try $0.entity(ann) }?.isDeleted == true)
 
         let outcomes = try await f.steward().undelete(nil, [], run: deleting.runID, as: AuditFixture.ana)

@@ -130,6 +130,19 @@ import Testing
         }
     }
 
+    /// Found by T3: SQLite reuses a deleted row's rowid, so an old create key must not find the
+    /// new record hubctl created there under another key.
+    @Test func aCreateKeyWhoseRowWasDeletedDoesNotFindTheRecordThatReusedItsRowid() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, queue) = try SQLiteSpokeTests.makeDatabase(directory, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);")
+            let binding = ObjectBinding(entity: "x", object: "t", fields: ["name"])
+            #expect(try await spoke.write(binding, [.create(key: "old", fields: ["name": "Ann"])]) == [.created("1")])
+            try await queue.write { try $0.execute(sql: "DELETE FROM t WHERE id = 1") }
+            #expect(try await spoke.write(binding, [.create(key: "new", fields: ["name": "Bob"])]) == [.created("1")])
+            #expect(try await spoke.lookupCreated(binding, keys: ["old", "new"]) == ["new": "1"])
+        }
+    }
+
     @Test func discoverLeavesOutHubctlsOwnKeyTable() async throws {
         try await withTemporaryDirectory { directory in
             let (spoke, _) = try SQLiteSpokeTests.makeDatabase(directory, "CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT);")

@@ -60,6 +60,11 @@ public final class FaultPoints: Sendable {
     /// The process-wide instance, read from the environment once.
     public static let shared = FaultPoints(environment: ProcessInfo.processInfo.environment)
 
+    /// Fault points for the current task instead of ``shared``: an in-process test scopes its
+    /// own (`FaultPoints.$scoped.withValue(FaultPoints(environment: [...])) { … }`) without
+    /// touching the process's environment or other tests running beside it.
+    @TaskLocal public static var scoped: FaultPoints?
+
     struct Spec: Sendable {
         var nth: Int
         var action: FaultAction
@@ -121,8 +126,8 @@ public final class FaultPoints: Sendable {
     }
 }
 
-/// Marks a fault point of the process (see ``FaultPoints``).
+/// Marks a fault point of the process, or of the task when it scoped its own (see ``FaultPoints``).
 @inline(__always)
 public func faultPoint(_ point: FaultPoint) throws {
-    try FaultPoints.shared.hit(point)
+    try (FaultPoints.scoped ?? FaultPoints.shared).hit(point)
 }
