@@ -160,6 +160,9 @@ struct PostgresChangeCaptureTests {
         let listener = PostgresChangeListener(system: "billing", settings: f.settings(), sleep: { _ in })
         let task = Task { await listener.run { continuation.yield($0) } }
         defer { task.cancel() }
+        // A notification that never comes ends the stream after two minutes: a failure, not a hang.
+        let watchdog = Task { try? await Task.sleep(for: .seconds(120)); continuation.finish() }
+        defer { watchdog.cancel() }
         var iterator = events.makeAsyncIterator()
         #expect(await iterator.next() == .listening(reconnected: false, installed: true))
         #expect(try await Self.notification(&iterator, f, after: "INSERT INTO customers (email) VALUES ('a@example.com')")
