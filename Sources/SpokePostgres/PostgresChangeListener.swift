@@ -27,18 +27,21 @@ public struct PostgresChangeListener: Sendable {
     let settings: PostgresSettings
     let channel: String
     let maxBackoff: TimeInterval
+    let applicationName: String
     let sleep: @Sendable (TimeInterval) async throws -> Void
     let logger: Logger
 
     /// - Parameters:
+    ///   - applicationName: how the connection shows in `pg_stat_activity`.
     ///   - sleep: waits out a backoff (injected in tests).
     public init(system: SystemName, settings: PostgresSettings, channel: String = PostgresChangeCapture.channel,
-                maxBackoff: TimeInterval = 60,
+                applicationName: String = "hubctl-listen", maxBackoff: TimeInterval = 60,
                 sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 logger: Logger = Logger(label: "hubctl.spoke.postgres.listen")) {
         self.system = system
         self.settings = settings
         self.channel = channel
+        self.applicationName = applicationName
         self.maxBackoff = maxBackoff
         self.sleep = sleep
         self.logger = logger
@@ -54,7 +57,7 @@ public struct PostgresChangeListener: Sendable {
             var message = "the connection closed"
             do {
                 let connection = try await PostgresSession.connect(system: system, settings: settings, id: attempts,
-                                                                   applicationName: "hubctl-listen", logger: logger)
+                                                                   applicationName: applicationName, logger: logger)
                 do {
                     var check = PostgresStatement("""
                         SELECT count(*)::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 

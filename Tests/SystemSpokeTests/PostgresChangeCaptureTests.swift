@@ -157,7 +157,9 @@ struct PostgresChangeCaptureTests {
         defer { Task { await f.tearDown() } }
         let capture = try await Self.capture(f, "CREATE TABLE customers (id serial PRIMARY KEY, email text)")
         let (events, continuation) = AsyncStream.makeStream(of: PostgresChangeListener.Event.self)
-        let listener = PostgresChangeListener(system: "billing", settings: f.settings(), sleep: { _ in })
+        // A name of its own, so killing this listener never kills another test's.
+        let name = "hubctl-listen-\(UInt32.random(in: 0...UInt32.max))"
+        let listener = PostgresChangeListener(system: "billing", settings: f.settings(), applicationName: name, sleep: { _ in })
         let task = Task { await listener.run { continuation.yield($0) } }
         defer { task.cancel() }
         // A notification that never comes ends the stream after two minutes: a failure, not a hang.
@@ -168,7 +170,7 @@ struct PostgresChangeCaptureTests {
         #expect(try await Self.notification(&iterator, f, after: "INSERT INTO customers (email) VALUES ('a@example.com')")
                 == .notification(table: "\(f.schema).customers"))
         // Kill the listener's backend: it reports the drop, reconnects, and listens again.
-        try await f.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hubctl-listen'")
+        try await f.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(name)'")
         var sawDrop = false
         while let event = await Self.next(&iterator, skippingOther: f.schema) {
             if case .dropped = event { sawDrop = true }
