@@ -80,7 +80,8 @@ public struct EntityMapper: Sendable {
         var systemFields: [String] = []
         for m in mapping.fields where !systemFields.contains(m.systemField) { systemFields.append(m.systemField) }
         self.binding = ObjectBinding(entity: entity.name, object: mapping.object, idField: mapping.idField,
-                                     cursorField: mapping.cursorField, fields: systemFields)
+                                     cursorField: mapping.cursorField,
+                                     cursorLookback: mapping.cursorLookback, fields: systemFields)
         self.prepared = mapping.fields.map { m in
             let def = m.canonical.first.flatMap { defs[$0.rawValue] }
             let normalize = def?.normalize ?? []

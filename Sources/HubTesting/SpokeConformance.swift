@@ -256,8 +256,13 @@ public struct SpokeConformance: Sendable {
         }
     }
 
-    static func incrementalReads(_ s: Subject, count: Int) async throws {
-        guard s.binding.cursorField != nil, s.spoke.capabilities.incrementalReads else { return }
+    /// Reads, edits two records, reads from the last cursor: the changes come, unchanged records
+    /// do not. With a zero lookback (adapters reading by keyset read the records of a lookback
+    /// window again); the subject's own lookback must see the changes too.
+    static func incrementalReads(_ subject: Subject, count: Int) async throws {
+        guard subject.binding.cursorField != nil, subject.spoke.capabilities.incrementalReads else { return }
+        var s = subject
+        s.binding.cursorLookback = 0
         let seeded = try await seed(s, count: count)
         let (all, last) = try await readAll(s, limit: 10)
         try expect(all.count == seeded.count, "incremental first read is complete", "read \(all.count) of \(seeded.count)")
@@ -274,6 +279,9 @@ public struct SpokeConformance: Sendable {
         let (changed, _) = try await readAll(s, limit: 10, from: last)
         let ids = Set(changed.map(\.id))
         try expect(ids.isSuperset(of: targets), "incremental reads see changes", "changed \(targets), read \(ids.sorted())")
+        let withLookback = Set(try await readAll(subject, limit: 10, from: last).records.map(\.id))
+        try expect(withLookback.isSuperset(of: targets), "incremental reads see changes inside the lookback window",
+                   "changed \(targets), read \(withLookback.sorted())")
         try expect(changed.count < seeded.count, "incremental reads skip unchanged records",
                    "read \(changed.count) of \(seeded.count) after changing \(targets.count)")
         for r in changed where targets.contains(r.id) {

@@ -65,6 +65,9 @@ public struct SystemEntityMapping: Sendable, Hashable {
     public var idField: String
     /// A field that increases on every change, for incremental reads.
     public var cursorField: String?
+    /// Seconds after a read within which rows may still appear below its cursor position
+    /// (`"cursor": {"field": …, "lookback": "2m"}`; see ``ObjectBinding/cursorLookback``).
+    public var cursorLookback: Double
     /// Field mappings in declaration order.
     public var fields: [FieldMapping]
     /// Which hub entities belong in this system and which of its records are accepted.
@@ -79,6 +82,7 @@ public struct SystemEntityMapping: Sendable, Hashable {
     public var schedule: Schedule?
 
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
+                cursorLookback: Double = ObjectBinding.defaultCursorLookback,
                 fields: [FieldMapping], filter: Predicate? = nil, onUnmatch: OnUnmatch = .leave,
                 deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil, schedule: Schedule? = nil) {
         self.schedule = schedule
@@ -86,6 +90,7 @@ public struct SystemEntityMapping: Sendable, Hashable {
         self.object = object
         self.idField = idField
         self.cursorField = cursorField
+        self.cursorLookback = cursorLookback
         self.fields = fields
         self.filter = filter
         self.onUnmatch = onUnmatch

@@ -220,7 +220,7 @@ extension TopologyDecoder {
                               + "point the connection's 'path' at another folder instead")
         }
         let idField = m["id"]?.name("the field holding the system's ID") ?? "id"
-        let cursor = m["cursor"]?.name("a field that increases on every change")
+        let (cursor, lookback) = m["cursor"].map { decodeCursor($0, adapter: adapter) } ?? (nil, ObjectBinding.defaultCursorLookback)
         var fields: [FieldMapping] = []
         var claimed: [FieldName: String] = [:]  // canonical field → path of the mapping that claimed it
         var writers: [String: String] = [:]  // system field → path of the mapping that writes it
@@ -276,8 +276,24 @@ extension TopologyDecoder {
         let schedule = m["schedule"].flatMap { decodeSchedule($0) }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
-                                   fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint,
+                                   cursorLookback: lookback, fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint,
                                    schedule: schedule)
+    }
+
+    /// `"cursor": "updated_at"`, or `{"field": "updated_at", "lookback": "2m"}`.
+    func decodeCursor(_ node: Node, adapter: AdapterKind?) -> (field: String?, lookback: Double) {
+        let what = "a field that increases on every change"
+        if case .string = node.value { return (node.name(what), ObjectBinding.defaultCursorLookback) }
+        guard let c = node.object("a field name, or an object like {\"field\": \"updated_at\", \"lookback\": \"2m\"}")
+        else { return (nil, ObjectBinding.defaultCursorLookback) }
+        node.rejectUnknownKeys(c, allowed: ["field", "lookback"])
+        let field = node.require(c, "field", what)?.name(what)
+        if let n = c["lookback"], let adapter, adapter != .sqlite && adapter != .postgres {
+            n.report("'lookback' is for sqlite and postgres systems, which read by keyset; a \(adapter.rawValue) system "
+                     + "reads from its highest cursor value again: remove it")
+        }
+        let lookback = c["lookback"].flatMap { duration($0) } ?? ObjectBinding.defaultCursorLookback
+        return (field, lookback)
     }
 
     func decodeFieldMapping(_ canonical: String, _ node: Node, entity: EntityDefinition) -> FieldMapping? {

@@ -6,16 +6,22 @@ extension PostgresSpoke {
     ///
     /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
     /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
-    /// at the highest cursor value, inclusive. Without one, rows come by ID and the last page's
+    /// after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``).
+    /// Without one, rows come by ID and the last page's
     /// `next` is nil.
     public func read(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
+        let clock = clock
         return try await withObject(binding) { object, connection, logger in
             // The columns the lookup before every read loaded: the page's schema, at no extra query.
             let schema = object.table.discovered(as: binding.object)
             if object.cursor != nil {
-                var page = try await Self.readIncremental(object, from: position, limit: limit, connection, logger)
+                let now: () async throws -> Int64 = {
+                    if let clock { clock.microseconds } else { try await Self.serverMicroseconds(connection, logger) }
+                }
+                var page = try await Self.readIncremental(object, from: position, limit: limit, lookback: binding.cursorLookback,
+                                                          now: now, connection, logger)
                 page.schema = schema
                 return page
             }
@@ -113,8 +119,11 @@ extension PostgresSpoke {
         return try await connection.textRows(statement, logger: logger)
     }
 
-    /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID) order.
+    /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID)
+    /// order after the run's keyset start (``KeysetRun``); `now` reads the clock the lookback
+    /// window is measured on (the server's `clock_timestamp()` unless a clock was injected).
     static func readIncremental(_ object: PostgresObject, from position: PostgresReadPosition, limit: Int,
+                                lookback: Double, now: () async throws -> Int64,
                                 _ connection: PostgresConnection, _ logger: Logger) async throws -> SpokePage {
         guard let cursorColumn = object.cursor else { preconditionFailure("incremental read without a cursor column") }
         let table = object.table.qualified
@@ -124,11 +133,14 @@ extension PostgresSpoke {
         var records: [SpokeRecord] = []
         var lastNullID: String?
         var statement = PostgresStatement("SELECT \(object.selectList) FROM \(table) WHERE ")
-        // Where the next run starts if this run reads no row with a cursor value.
-        let fallbackSince: String?
+        let run: PostgresReadPosition.Run
+        // The last key this run read before this page (nil: none yet).
+        var lastKey: PostgresReadPosition.Run.Key?
 
         switch position {
         case .start, .scan, .nulls:
+            // Before the first query of the rows with a cursor value: at or before its snapshot.
+            let began = try await now()
             var nulls = PostgresStatement("SELECT \(object.selectList) FROM \(table) WHERE \(cursor) IS NULL AND \(id) IS NOT NULL")
             if case .nulls(let after) = position {
                 nulls.append(" AND \(id) > ")
@@ -143,25 +155,28 @@ extension PostgresSpoke {
                 return SpokePage(records: records, next: PostgresReadPosition.nulls(after: last).cursor, isLast: false)
             }
             if let last = rows.last?[0] { lastNullID = last }
+            run = PostgresReadPosition.Run(start: .all, readAt: began)
+        case .values(let key, let state):
+            run = state
+            lastKey = key
+        case .next(let state):
+            run = state.beginning(lookback: lookback, at: try await now())
+        }
+
+        switch lastKey.map(PostgresReadPosition.Run.Start.after) ?? run.start {
+        case .all:
             statement.append("\(cursor) IS NOT NULL")
-            fallbackSince = nil
-        case .values(let value, let after):
+        case .atLeast(let value):
+            statement.append("\(cursor) >= ")
+            statement.bind(value)
+        case .after(let key):
             statement.append("(\(cursor) > ")
-            statement.bind(value)
+            statement.bind(key.value)
             statement.append(" OR (\(cursor) = ")
-            statement.bind(value)
+            statement.bind(key.value)
             statement.append(" AND \(id) > ")
-            statement.bind(after)
+            statement.bind(key.id)
             statement.append("))")
-            fallbackSince = value
-        case .since(let value):
-            if let value {
-                statement.append("\(cursor) >= ")
-                statement.bind(value)
-            } else {
-                statement.append("\(cursor) IS NOT NULL")
-            }
-            fallbackSince = value
         }
 
         let remaining = limit - records.count
@@ -175,11 +190,28 @@ extension PostgresSpoke {
                 next = .nulls(after: lastNullID)
             } else {
                 let last = rows[remaining - 1]
-                next = .values(after: last[1] ?? "", id: last[0] ?? "")
+                next = .values(after: .init(value: last[1] ?? "", id: last[0] ?? ""), run: run)
             }
             return SpokePage(records: records, next: next.cursor, isLast: false)
         }
-        let since = rows.last.map { $0[1] } ?? fallbackSince
-        return SpokePage(records: records, next: PostgresReadPosition.since(since).cursor, isLast: true)
+        if let last = rows.last { lastKey = .init(value: last[1] ?? "", id: last[0] ?? "") }
+        // After the last query: at or after the snapshot that read the last key.
+        let finished = run.finished(last: lastKey, at: try await now())
+        return SpokePage(records: records, next: PostgresReadPosition.next(finished).cursor, isLast: true)
     }
+
+    /// The server's `clock_timestamp()` in microseconds since 1970.
+    static func serverMicroseconds(_ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        let rows = try await connection.textRows(
+            PostgresStatement("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8::text"), logger: logger)
+        guard let text = rows.first?.first ?? nil, let micros = Int64(text) else {
+            throw PostgresClockError()
+        }
+        return micros
+    }
+}
+
+/// `clock_timestamp()` answered something that is not a time.
+struct PostgresClockError: Error, CustomStringConvertible {
+    var description: String { "the server's clock_timestamp() did not answer a time; check the connection's role and server" }
 }

@@ -8,8 +8,10 @@ import PostgresNIO
 ///   read back (`RETURNING`) where the column has a default (serial, identity, `gen_random_uuid()`);
 ///   otherwise the create's hub key becomes the ID and the insert is an upsert on it
 ///   (`ON CONFLICT (id) DO UPDATE`), so sending the same create twice leaves one row.
-/// - With a `cursorField`, reads are incremental by keyset in (cursor, ID) order, re-reading the
-///   rows at the last cursor value on the next run; without one, a full scan by ID.
+/// - With a `cursorField`, reads are incremental by keyset in (cursor, ID) order: the next run
+///   starts after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``,
+///   timed on the server's `clock_timestamp()`), so rows sharing one cursor value are not read
+///   again once the window has passed; without a cursor, a full scan by ID.
 /// - A batch of writes is one transaction: consecutive creates go in multi-row `INSERT`s, then
 ///   updates and deletes; if PostgreSQL refuses a record (NUL in text, a value too long, NOT
 ///   NULL, UNIQUE, CHECK or FOREIGN KEY), the batch is applied again with one savepoint per
@@ -35,10 +37,13 @@ public struct PostgresSpoke: Spoke {
     }
 
     let session: PostgresSession
+    /// Times the lookback window instead of the server's clock (tests); nil: the server's.
+    let clock: WallClock?
 
-    public init(system: SystemName, settings: PostgresSettings) {
+    public init(system: SystemName, settings: PostgresSettings, clock: WallClock? = nil) {
         self.system = system
         self.settings = settings
+        self.clock = clock
         self.session = PostgresSession(system: system, settings: settings)
     }
 

@@ -9,16 +9,21 @@ import HubCore
 /// - `{"id": x}`: a full scan, after the row with ID `x`;
 /// - `{"null": x}`: the first part of a full incremental read (rows whose cursor column is NULL,
 ///   by ID), after ID `x`;
-/// - `{"v": c, "id": x}`: within a run, after the row at (cursor `c`, ID `x`);
-/// - `{"v": c}`: the start of the next run, at cursor `c` inclusive (rows that share the last
-///   cursor value are read again, so a row changed later within the same timestamp is not
-///   missed); `{"v": null}` reads every row whose cursor is not NULL.
+/// - `{"from": …, "cp": […], "read": t}`: the start of the next run, a ``KeysetRun`` (the
+///   keyset it reads after, the checkpoints of the lookback window);
+/// - the same with `"v": c, "id": x`: within a run, after the row at (cursor `c`, ID `x`).
+///
+/// Cursors stored before keysets still read: `{"v": c}` starts the next run at cursor `c`
+/// inclusive (`{"v": null}`: every row whose cursor is not NULL), `{"v": c, "id": x}` continues a
+/// run after (`c`, `x`).
 enum SQLiteReadPosition: Sendable {
+    typealias Run = KeysetRun<DatabaseValue>
+
     case start
     case scan(after: DatabaseValue)
     case nulls(after: DatabaseValue)
-    case values(after: DatabaseValue, id: DatabaseValue)
-    case since(DatabaseValue)
+    case values(after: Run.Key, run: Run)
+    case next(Run)
 
     /// Decodes a stored cursor; nil means the start.
     init(_ cursor: HubCore.Cursor?) throws(CursorError) {
@@ -28,9 +33,19 @@ enum SQLiteReadPosition: Sendable {
             guard let v = o[key] else { return nil }
             return try Self.databaseValue(v)
         }
+        let run: Run?
+        if o["from"] != nil {
+            guard let decoded = Run(members: o, { try? Self.databaseValue($0) }) else { throw CursorError() }
+            run = decoded
+        } else {
+            run = nil
+        }
         switch (try value("v"), try value("id"), try value("null")) {
-        case (let v?, let id?, nil) where !id.isNull: self = .values(after: v, id: id)
-        case (let v?, nil, nil): self = .since(v)
+        case (let v?, let id?, nil) where !id.isNull && !v.isNull:
+            let key = Run.Key(value: v, id: id)
+            self = .values(after: key, run: run ?? Run(start: .after(key)))
+        case (let v?, nil, nil) where run == nil: self = .next(Run(start: v.isNull ? .all : .atLeast(v)))
+        case (nil, nil, nil) where run != nil: self = .next(run!)
         case (nil, let id?, nil) where !id.isNull: self = .scan(after: id)
         case (nil, nil, let id?) where !id.isNull: self = .nulls(after: id)
         default: throw CursorError()
@@ -39,13 +54,16 @@ enum SQLiteReadPosition: Sendable {
 
     /// The cursor text for this position.
     var cursor: HubCore.Cursor? {
-        let object: [String: Value]
+        var object: [String: Value]
         switch self {
         case .start: return nil
         case .scan(let id): object = ["id": Self.value(id)]
         case .nulls(let id): object = ["null": Self.value(id)]
-        case .values(let v, let id): object = ["v": Self.value(v), "id": Self.value(id)]
-        case .since(let v): object = ["v": Self.value(v)]
+        case .values(let key, let run):
+            object = run.members(withReadAt: true, Self.value)
+            object["v"] = Self.value(key.value)
+            object["id"] = Self.value(key.id)
+        case .next(let run): object = run.members(withReadAt: false, Self.value)
         }
         return HubCore.Cursor(JSONWriter.string(.object(object)))
     }

@@ -5,18 +5,20 @@ extension SQLiteSpoke {
     /// Reads one page by keyset pagination (see ``SQLiteReadPosition`` for the cursor).
     ///
     /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
-    /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run at
-    /// the highest cursor value, inclusive. Without one, rows come by ID and the last page's
+    /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
+    /// after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``,
+    /// timed on the spoke's clock). Without one, rows come by ID and the last page's
     /// `next` is nil. Rows whose ID is NULL cannot be addressed and are never read; rows holding
     /// text that is not valid UTF-8 are reported in the page's `invalid`.
     public func read(_ object: ObjectBinding, after cursor: HubCore.Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, object)
-        let system = system
+        let system = system, clock = clock
         return try await reading(object.object) { db in
             let resolved = try SQLiteObject.resolve(object, in: db, system: system)
             if resolved.cursor != nil {
-                var page = try Self.readIncremental(resolved, from: position, limit: limit, in: db)
+                var page = try Self.readIncremental(resolved, from: position, limit: limit, lookback: object.cursorLookback,
+                                                    now: { clock.microseconds }, in: db)
                 page.schema = resolved.table.discovered
                 return page
             }
@@ -98,9 +100,11 @@ extension SQLiteSpoke {
         return try SQLiteSQL.rows(db, "\(sql) ORDER BY \(id) LIMIT ?", arguments)
     }
 
-    /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID) order.
+    /// One page of an incremental read: NULL-cursor rows (full reads only), then (cursor, ID)
+    /// order after the run's keyset start (``KeysetRun``); `now` reads the clock the lookback
+    /// window is measured on.
     static func readIncremental(_ object: SQLiteObject, from position: SQLiteReadPosition, limit: Int,
-                                in db: Database) throws -> SpokePage {
+                                lookback: Double, now: () -> Int64, in db: Database) throws -> SpokePage {
         guard let cursorColumn = object.cursor else { preconditionFailure("incremental read without a cursor column") }
         let table = object.table.identifier
         let id = object.id.identifier
@@ -108,13 +112,14 @@ extension SQLiteSpoke {
         // Index of the cursor column among the selected columns.
         let cursorIndex = object.selected.firstIndex { $0.name == cursorColumn.name }!
 
+        // Before the first query, so at or before the snapshot every query of this page reads.
+        let began = now()
         var records: [SpokeRecord] = []
         var invalid: [InvalidRecord] = []
         var lastNullID: DatabaseValue?
-        let condition: SQLiteSQL
-        let conditionArguments: [DatabaseValue]
-        // Where the next run starts if this run reads no row with a cursor value.
-        let fallbackSince: DatabaseValue
+        let run: SQLiteReadPosition.Run
+        // The last key this run read before this page (nil: none yet).
+        var lastKey: SQLiteReadPosition.Run.Key?
 
         switch position {
         case .start, .scan, .nulls:
@@ -134,18 +139,27 @@ extension SQLiteSpoke {
                                  isLast: false, invalid: invalid)
             }
             if let last = rows.last { lastNullID = last[0] }
+            run = SQLiteReadPosition.Run(start: .all, readAt: began)
+        case .values(let key, let state):
+            run = state
+            lastKey = key
+        case .next(let state):
+            run = state.beginning(lookback: lookback, at: began)
+        }
+
+        let condition: SQLiteSQL
+        let conditionArguments: [DatabaseValue]
+        switch lastKey.map(SQLiteReadPosition.Run.Start.after) ?? run.start {
+        case .all:
             condition = "\(cursor) IS NOT NULL"
             conditionArguments = []
-            fallbackSince = .null
-        case .values(let value, let after):
+        case .atLeast(let value):
+            condition = "\(cursor) >= ?"
+            conditionArguments = [value]
+        case .after(let key):
             // A row-value comparison, so SQLite walks an index on (cursor, id) instead of scanning.
             condition = "(\(cursor), \(id)) > (?, ?)"
-            conditionArguments = [value, after]
-            fallbackSince = value
-        case .since(let value):
-            condition = value.isNull ? "\(cursor) IS NOT NULL" : "\(cursor) >= ?"
-            conditionArguments = value.isNull ? [] : [value]
-            fallbackSince = value
+            conditionArguments = [key.value, key.id]
         }
 
         let remaining = limit - records.count - invalid.count
@@ -161,11 +175,12 @@ extension SQLiteSpoke {
                 next = .nulls(after: lastNullID)
             } else {
                 let last = rows[remaining - 1]
-                next = .values(after: last[cursorIndex], id: last[0])
+                next = .values(after: .init(value: last[cursorIndex], id: last[0]), run: run)
             }
             return SpokePage(records: records, next: next.cursor, isLast: false, invalid: invalid)
         }
-        let since = rows.last.map { $0[cursorIndex] } ?? fallbackSince
-        return SpokePage(records: records, next: SQLiteReadPosition.since(since).cursor, isLast: true, invalid: invalid)
+        if let last = rows.last { lastKey = .init(value: last[cursorIndex], id: last[0]) }
+        let finished = run.finished(last: lastKey, at: now())
+        return SpokePage(records: records, next: SQLiteReadPosition.next(finished).cursor, isLast: true, invalid: invalid)
     }
 }

@@ -7,9 +7,11 @@ import HubCore
 /// - `object` is the table name and `idField` its key column: an `INTEGER PRIMARY KEY` (or the
 ///   hidden `rowid`), whose value SQLite assigns on create, or any other unique column, which
 ///   takes the create's hub key unless the column has a `DEFAULT` or the create sets it.
-/// - With a `cursorField`, reads are incremental, in (cursor, ID) order. The next run re-reads
-///   the rows at the last cursor value, so a row changed later within the same timestamp is not
-///   missed. Rows whose cursor is NULL are read only by a full read (a `nil` cursor), first;
+/// - With a `cursorField`, reads are incremental, in (cursor, ID) order. The next run starts
+///   after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``): rows
+///   sharing one cursor value are not read again once the window has passed, while a row
+///   committed late below the position, or changed again within one timestamp, is. `clock`
+///   times the window. Rows whose cursor is NULL are read only by a full read (a `nil` cursor), first;
 ///   give the column a `DEFAULT` or a trigger if new rows must reach the hub without one.
 /// - Without a `cursorField`, reads are a full scan by ID; the last page's `next` is nil.
 /// - Writes of one batch run in one transaction, each record in its own savepoint: a record the
@@ -40,15 +42,18 @@ public struct SQLiteSpoke: Spoke {
     }
 
     let connection: SQLiteConnection
+    /// Times the lookback window of incremental reads.
+    let clock: WallClock
 
     /// Creates a spoke over the SQLite database at `path`; the file is opened on first use.
     /// - Throws: ``SpokeError`` (`.configuration`) when `path` is empty.
-    public init(system: SystemName, path: String) throws {
+    public init(system: SystemName, path: String, clock: WallClock = .system) throws {
         guard !path.isEmpty else {
             throw SpokeError(.configuration, system: system, message: "the SQLite database path is empty")
         }
         self.system = system
         self.path = path
+        self.clock = clock
         self.connection = SQLiteConnection(system: system, path: path)
     }
 

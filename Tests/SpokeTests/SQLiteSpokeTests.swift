@@ -315,36 +315,29 @@ import Testing
 
     // MARK: - Cursors
 
-    @Test func theNextRunRereadsRowsAtTheLastCursorValue() async throws {
+    @Test("With a zero lookback, each run starts strictly after the last (cursor, ID) the previous run read")
+    func theNextRunStartsAfterTheLastKeyRead() async throws {
         try await withTemporaryDirectory { directory in
             let (spoke, queue) = try Self.makeDatabase(directory, """
                 CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, modified_at TEXT);
                 INSERT INTO contacts VALUES (1, 'a', '2024-05-01 10:00:00'), (2, 'b', '2024-05-01 10:00:05'),
                                             (3, 'c', '2024-05-01 10:00:05'), (4, 'n', NULL);
                 """)
-            let binding = ObjectBinding(entity: "customer", object: "contacts", cursorField: "modified_at", fields: ["email"])
+            let binding = ObjectBinding(entity: "customer", object: "contacts", cursorField: "modified_at", cursorLookback: 0,
+                                        fields: ["email"])
             let first = try await Self.readAll(spoke, binding, limit: 1)
             #expect(first.records.map(\.id) == ["4", "1", "2", "3"], "NULL cursors first, then by (cursor, id)")
 
-            // Within the same second: row 2 changes, row 5 arrives with the same timestamp.
+            // Row 5 arrives at the same timestamp, after row 3's ID; row 1 moves on.
             try await queue.write { db in
-                try db.execute(sql: "UPDATE contacts SET email = 'b2' WHERE id = 2")
                 try db.execute(sql: "INSERT INTO contacts VALUES (5, 'e', '2024-05-01 10:00:05')")
+                try db.execute(sql: "UPDATE contacts SET email = 'a2', modified_at = '2024-05-02 08:00:00' WHERE id = 1")
             }
-            let second = try await Self.readAll(spoke, binding, from: first.next, limit: 2)
-            #expect(second.records.map(\.id) == ["2", "3", "5"])
-            #expect(second.records.first?.fields["email"] == "b2")
-
-            // Nothing changed: only the boundary rows come again.
-            let third = try await Self.readAll(spoke, binding, from: second.next)
-            #expect(third.records.map(\.id) == ["2", "3", "5"])
-
-            try await queue.write { try $0.execute(sql: "UPDATE contacts SET email = 'a2', modified_at = '2024-05-02 08:00:00' WHERE id = 1") }
-            let fourth = try await Self.readAll(spoke, binding, from: third.next)
-            #expect(fourth.records.map(\.id) == ["2", "3", "5", "1"])
-            #expect(fourth.records.last?.fields == ["id": 1, "email": "a2", "modified_at": "2024-05-02 08:00:00"])
-            // The boundary moved on: the rows at the old timestamp are no longer read.
-            #expect(try await Self.readAll(spoke, binding, from: fourth.next).records.map(\.id) == ["1"])
+            let second = try await Self.readAll(spoke, binding, from: first.next, limit: 1)
+            #expect(second.records.map(\.id) == ["5", "1"])
+            #expect(second.records.last?.fields == ["id": 1, "email": "a2", "modified_at": "2024-05-02 08:00:00"])
+            // Nothing changed: nothing is read, not even the rows sharing the last value.
+            #expect(try await Self.readAll(spoke, binding, from: second.next).records.isEmpty)
         }
     }
 

@@ -4,8 +4,10 @@
 /// adapter must pass):
 /// - `read` pages neither drop nor duplicate records; restarting from any page's `next` cursor
 ///   continues exactly after that page.
-/// - With a `cursorField`, a read from the last page's cursor returns only records changed since
-///   (records at the boundary value may be read again; the engine recognises them as unchanged).
+/// - With a `cursorField`, a read from the last page's cursor returns only records changed since,
+///   except that records read within the binding's `cursorLookback` may be read again (the
+///   engine recognises them as unchanged); with a zero lookback, a run skips every record the
+///   previous run read and no change since.
 /// - `write` is idempotent for updates and deletes: applying the same batch twice leaves the
 ///   same state. A create carries the hub's key; where the system keeps no ID of its own, the
 ///   adapter uses that key as the new record's ID. Where it can, the adapter makes creates
@@ -129,15 +131,23 @@ public struct ObjectBinding: Sendable, Hashable {
     public var idField: String
     /// A field that increases on every change, for incremental reads.
     public var cursorField: String?
+    /// Seconds after a read within which rows may still appear at or below the cursor position
+    /// it reached (long transactions committing older values, edits within one timestamp):
+    /// adapters reading by keyset read such recent positions again (see ``KeysetRun``).
+    public var cursorLookback: Double
     /// Every system field (or dotted path) the mapping reads or writes.
     public var fields: [String]
 
+    /// The lookback when a mapping sets none: five minutes.
+    public static let defaultCursorLookback: Double = 300
+
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
-                fields: [String]) {
+                cursorLookback: Double = ObjectBinding.defaultCursorLookback, fields: [String]) {
         self.entity = entity
         self.object = object
         self.idField = idField
         self.cursorField = cursorField
+        self.cursorLookback = cursorLookback
         self.fields = fields
     }
 }

@@ -10,6 +10,8 @@ public struct WallClock: Sendable {
     public static let system = WallClock { Date() }
     /// A clock frozen at `date`.
     public static func fixed(_ date: Date) -> WallClock { WallClock { date } }
+    /// The current time in whole microseconds since 1970 (how ``KeysetRun`` keeps times).
+    public var microseconds: Int64 { Int64((now().timeIntervalSince1970 * 1_000_000).rounded()) }
 }
 
 /// Formats and parses the hub's timestamps: RFC 3339 in UTC with milliseconds.
