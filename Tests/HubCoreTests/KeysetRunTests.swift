@@ -7,14 +7,15 @@ import Testing
 
     @Test("A run starts after the newest checkpoint read a window before the previous run began, and drops the older ones")
     func beginningMovesTheStart() {
-        let run = Run(start: .all, checkpoints: [.init(key: Self.key("a", "1"), readAt: 100), .init(key: Self.key("b", "2"), readAt: 200),
-                                                 .init(key: Self.key("c", "3"), readAt: 300)], readAt: 260)
-        let next = run.beginning(lookback: 60, at: 400)
+        let s: Int64 = 1_000_000  // times are in microseconds, windows in seconds
+        let run = Run(start: .all, checkpoints: [.init(key: Self.key("a", "1"), readAt: 100 * s), .init(key: Self.key("b", "2"), readAt: 200 * s),
+                                                 .init(key: Self.key("c", "3"), readAt: 300 * s)], readAt: 260 * s)
+        let next = run.beginning(lookback: 60, at: 400 * s)
         #expect(next.start == .after(Self.key("b", "2")))
         #expect(next.checkpoints.map(\.key) == [Self.key("c", "3")])
-        #expect(next.readAt == 400)
-        #expect(run.beginning(lookback: 200, at: 400).start == .all, "no checkpoint is a window old")
-        #expect(run.beginning(lookback: 0, at: 400).start == .after(Self.key("c", "3")), "no window: the last key")
+        #expect(next.readAt == 400 * s)
+        #expect(run.beginning(lookback: 200, at: 400 * s).start == .all, "no checkpoint is a window old")
+        #expect(run.beginning(lookback: 0, at: 400 * s).start == .after(Self.key("c", "3")), "no window: the last key")
     }
 
     @Test("A finished run adds its last key once, keeps the older time for a repeated key, and keeps at most eight")
