@@ -68,9 +68,9 @@ else
   topology '{ "field": "modified_at", "lookback": "2s" }' '{ "field": "updated_at", "lookback": "2s" }'
 fi
 run "first sync"
-run "quiet sync, inside the window"
+run "second sync (quiet)"
 sleep 3
-run "quiet sync, inside the window (2)"
+run "third sync (quiet, 3 s later)"
 sleep 3
-run "quiet sync, after the window"
-run "quiet sync, after the window (2)"
+run "fourth sync (quiet, 3 s later)"
+run "fifth sync (quiet)"
