@@ -24,19 +24,6 @@ import Testing
                       fields: ["email"])
     }
 
-    /// One run: every page from `cursor`; the IDs read and where the next run starts.
-    static func run(_ spoke: SQLiteSpoke, _ binding: ObjectBinding, from cursor: HubCore.Cursor?,
-                    limit: Int = 100) async throws -> (ids: [String], next: HubCore.Cursor?) {
-        var ids: [String] = []
-        var cursor = cursor
-        while true {
-            let page = try await spoke.read(binding, after: cursor, limit: limit)
-            ids += page.records.map(\.id.rawValue)
-            cursor = page.next
-            if page.isLast { return (ids, cursor) }
-        }
-    }
-
     @Test("A bulk-loaded table whose rows share one cursor value is read by the runs within one window, then never again")
     func aBulkLoadIsNotReadAgainAfterTheWindow() async throws {
         try await withTemporaryDirectory { directory in
@@ -48,7 +35,7 @@ import Testing
             var readPerRun: [Int] = []
             var cursors: [String] = []
             for _ in 1...6 {
-                let run = try await Self.run(spoke, binding, from: cursor, limit: 128)
+                let run = try await spoke.readRun(binding, from: cursor, limit: 128)
                 readPerRun.append(run.ids.count)
                 cursor = run.next
                 cursors.append(cursor?.value ?? "")
@@ -70,28 +57,28 @@ import Testing
                 let clock = ManualClock()
                 let (spoke, queue) = try Self.contacts(directory, clock, "(1, 'a', '10'), (2, 'b', '10'), (3, 'c', '10')")
                 let binding = Self.binding(lookback: lookback)
-                let first = try await Self.run(spoke, binding, from: nil)
+                let first = try await spoke.readRun(binding, from: nil)
                 #expect(first.ids == ["1", "2", "3"])
 
                 clock.advance(seconds: 600)
                 try await queue.write { try $0.execute(sql: "INSERT INTO contacts VALUES (4, 'd', '20')") }
-                let second = try await Self.run(spoke, binding, from: first.next)
+                let second = try await spoke.readRun(binding, from: first.next)
                 clock.advance(seconds: 60)
-                let third = try await Self.run(spoke, binding, from: second.next)
+                let third = try await spoke.readRun(binding, from: second.next)
                 // A transaction that took the value 15 before 20 was written commits now.
                 clock.advance(seconds: 40)
                 try await queue.write { try $0.execute(sql: "INSERT INTO contacts VALUES (5, 'late', '15')") }
                 clock.advance(seconds: 20)
-                let fourth = try await Self.run(spoke, binding, from: third.next)
+                let fourth = try await spoke.readRun(binding, from: third.next)
                 if lookback > 0 {
                     #expect(second.ids == ["1", "2", "3", "4"], "the first run is not a window before the second")
                     #expect(third.ids == ["4"], "the first run's position is safe: only what follows it")
                     #expect(fourth.ids == ["5", "4"], "the late row is below the last position, inside the window")
                     // After the window, the start passes it: only new rows.
                     clock.advance(seconds: 300)
-                    let fifth = try await Self.run(spoke, binding, from: fourth.next)
+                    let fifth = try await spoke.readRun(binding, from: fourth.next)
                     clock.advance(seconds: 10)
-                    #expect(try await Self.run(spoke, binding, from: fifth.next).ids == [])
+                    #expect(try await spoke.readRun(binding, from: fifth.next).ids == [])
                 } else {
                     // Without a window, each run starts after the last key read: the late row is missed.
                     #expect(second.ids == ["4"])
@@ -108,7 +95,7 @@ import Testing
             let clock = ManualClock()
             let (spoke, queue) = try Self.contacts(directory, clock, "(1, 'a', '2024-05-01 10:00:05'), (2, 'b', '2024-05-01 10:00:05')")
             let binding = Self.binding(lookback: 60)
-            let first = try await Self.run(spoke, binding, from: nil)
+            let first = try await spoke.readRun(binding, from: nil)
             clock.advance(seconds: 1)
             try await queue.write { try $0.execute(sql: "UPDATE contacts SET email = 'a2' WHERE id = 1") }
             let page = try await spoke.read(binding, after: first.next, limit: 10)
@@ -123,16 +110,16 @@ import Testing
             let clock = ManualClock()
             let (spoke, queue) = try Self.contacts(directory, clock, "(1, 'a', '1'), (2, 'b', '2'), (3, 'n', NULL)")
             let binding = Self.binding(lookback: 60)
-            let whole = try await Self.run(spoke, binding, from: nil)
-            let paged = try await Self.run(spoke, binding, from: nil, limit: 1)
+            let whole = try await spoke.readRun(binding, from: nil)
+            let paged = try await spoke.readRun(binding, from: nil, limit: 1)
             #expect(whole.ids == ["3", "1", "2"] && paged.ids == whole.ids)
             #expect(paged.next == whole.next)
             clock.advance(seconds: 61)
             try await queue.write { try $0.execute(sql: "INSERT INTO contacts VALUES (4, 'd', '3'), (5, 'e', '3')") }
-            let second = try await Self.run(spoke, binding, from: paged.next, limit: 1)
+            let second = try await spoke.readRun(binding, from: paged.next, limit: 1)
             #expect(second.ids == ["1", "2", "4", "5"], "rows with a cursor value, none twice; NULL rows only on full reads")
             clock.advance(seconds: 61)
-            let third = try await Self.run(spoke, binding, from: second.next, limit: 1)
+            let third = try await spoke.readRun(binding, from: second.next, limit: 1)
             #expect(third.ids == ["4", "5"], "after the first run's last key (2, 2), read a window before the second run")
         }
     }
@@ -145,20 +132,20 @@ import Testing
                 (1, 'a', '2024-05-01 10:00:00'), (2, 'b', '2024-05-01 10:00:05'), (3, 'c', '2024-05-01 10:00:05'), (4, 'n', NULL)
                 """)
             let binding = Self.binding(lookback: 60)
-            let inclusive = try await Self.run(spoke, binding, from: Cursor(#"{"v":"2024-05-01 10:00:05"}"#))
+            let inclusive = try await spoke.readRun(binding, from: Cursor(#"{"v":"2024-05-01 10:00:05"}"#))
             #expect(inclusive.ids == ["2", "3"])
             #expect(inclusive.next?.value.contains(#""from":{"v":"2024-05-01 10:00:05"}"#) == true, "\(inclusive.next?.value ?? "")")
-            #expect(try await Self.run(spoke, binding, from: Cursor(#"{"v":null}"#)).ids == ["1", "2", "3"])
-            #expect(try await Self.run(spoke, binding, from: Cursor(#"{"v":"2024-05-01 10:00:05","id":2}"#)).ids == ["3"])
+            #expect(try await spoke.readRun(binding, from: Cursor(#"{"v":null}"#)).ids == ["1", "2", "3"])
+            #expect(try await spoke.readRun(binding, from: Cursor(#"{"v":"2024-05-01 10:00:05","id":2}"#)).ids == ["3"])
             // The inclusive start holds until a checkpoint is a window old.
             clock.advance(seconds: 30)
-            let again = try await Self.run(spoke, binding, from: inclusive.next)
+            let again = try await spoke.readRun(binding, from: inclusive.next)
             #expect(again.ids == ["2", "3"])
             clock.advance(seconds: 61)
-            let third = try await Self.run(spoke, binding, from: again.next)
+            let third = try await spoke.readRun(binding, from: again.next)
             #expect(third.ids == ["2", "3"], "the checkpoint is not a window before the previous run (at 30 s)")
             clock.advance(seconds: 1)
-            #expect(try await Self.run(spoke, binding, from: third.next).ids == [])
+            #expect(try await spoke.readRun(binding, from: third.next).ids == [])
             await #expect(throws: SpokeError.self) {
                 _ = try await spoke.read(binding, after: Cursor(#"{"from":[1],"cp":[]}"#), limit: 10)
             }
@@ -175,7 +162,7 @@ import Testing
             var last: [String] = []
             for i in 1...40 {
                 try await queue.write { try $0.execute(sql: "INSERT INTO contacts VALUES (?, 'x', ?)", arguments: [i, 1000 + i]) }
-                let run = try await Self.run(spoke, binding, from: cursor)
+                let run = try await spoke.readRun(binding, from: cursor)
                 cursor = run.next
                 last = run.ids
                 clock.advance(seconds: 5)

@@ -26,19 +26,6 @@ struct PostgresKeysetTests {
         return f
     }
 
-    /// One run: every page from `cursor`; the IDs read and where the next run starts.
-    static func run(_ spoke: PostgresSpoke, _ binding: ObjectBinding, from cursor: Cursor?,
-                    limit: Int = 500) async throws -> (ids: [String], next: Cursor?) {
-        var ids: [String] = []
-        var cursor = cursor
-        while true {
-            let page = try await spoke.read(binding, after: cursor, limit: limit)
-            ids += page.records.map(\.id.rawValue)
-            cursor = page.next
-            if page.isLast { return (ids, cursor) }
-        }
-    }
-
     @Test("A bulk-loaded table whose rows share one cursor value is read by the runs within one window, then never again")
     func aBulkLoadIsNotReadAgainAfterTheWindow() async throws {
         let f = try await Self.contacts(2_000, at: "2024-05-01T00:00:00Z")
@@ -50,7 +37,7 @@ struct PostgresKeysetTests {
         var cursor: Cursor?
         var readPerRun: [Int] = []
         for _ in 1...5 {
-            let run = try await Self.run(spoke, binding, from: cursor)
+            let run = try await spoke.readRun(binding, from: cursor)
             readPerRun.append(run.ids.count)
             cursor = run.next
             clock.advance(seconds: 90)
@@ -68,27 +55,27 @@ struct PostgresKeysetTests {
         let spoke = PostgresSpoke(system: "billing", settings: f.settings(), clock: clock.wallClock)
         defer { Task { await spoke.close() } }
         let binding = Self.binding(lookback: 120)
-        let first = try await Self.run(spoke, binding, from: nil)
+        let first = try await spoke.readRun(binding, from: nil)
         #expect(first.ids == ["1", "2", "3"])
 
         clock.advance(seconds: 600)
         try await f.sql("INSERT INTO contacts VALUES (4, 'd', '2024-05-01T10:00:20Z')")
-        let second = try await Self.run(spoke, binding, from: first.next)
+        let second = try await spoke.readRun(binding, from: first.next)
         #expect(second.ids == ["1", "2", "3", "4"])
         clock.advance(seconds: 60)
         // A transaction takes the cursor value 10:00:10 and stays open across a run.
         try await f.sql("BEGIN", "INSERT INTO contacts VALUES (5, 'late', '2024-05-01T10:00:10Z')")
-        let third = try await Self.run(spoke, binding, from: second.next)
+        let third = try await spoke.readRun(binding, from: second.next)
         #expect(third.ids == ["4"], "after the first run's position; row 5 is not committed")
         clock.advance(seconds: 30)
         try await f.sql("COMMIT")
         clock.advance(seconds: 10)
-        let fourth = try await Self.run(spoke, binding, from: third.next)
+        let fourth = try await spoke.readRun(binding, from: third.next)
         #expect(fourth.ids == ["5", "4"], "the committed row is below the last position, inside the window")
         clock.advance(seconds: 600)
-        let fifth = try await Self.run(spoke, binding, from: fourth.next)
+        let fifth = try await spoke.readRun(binding, from: fourth.next)
         clock.advance(seconds: 10)
-        #expect(try await Self.run(spoke, binding, from: fifth.next).ids.isEmpty)
+        #expect(try await spoke.readRun(binding, from: fifth.next).ids.isEmpty)
     }
 
     @Test("An edit keeping the same cursor value after a read is read by the next run inside the window")
@@ -99,7 +86,7 @@ struct PostgresKeysetTests {
         let spoke = PostgresSpoke(system: "billing", settings: f.settings(), clock: clock.wallClock)
         defer { Task { await spoke.close() } }
         let binding = Self.binding(lookback: 60)
-        let first = try await Self.run(spoke, binding, from: nil)
+        let first = try await spoke.readRun(binding, from: nil)
         clock.advance(seconds: 1)
         try await f.sql("UPDATE contacts SET email = 'changed' WHERE id = 1")
         let page = try await spoke.read(binding, after: first.next, limit: 10)
@@ -115,8 +102,8 @@ struct PostgresKeysetTests {
         defer { Task { await spoke.close() } }
         // A window far longer than the test: every run reads everything again.
         let long = Self.binding(lookback: 3600)
-        let first = try await Self.run(spoke, long, from: nil)
-        let second = try await Self.run(spoke, long, from: first.next)
+        let first = try await spoke.readRun(long, from: nil)
+        let second = try await spoke.readRun(long, from: first.next)
         #expect(first.ids.count == 50 && second.ids.count == 50)
         let text = try #require(second.next?.value)
         let readAt = try #require(try JSONParser.parse(text).objectValue?["read"]?.intValue)
@@ -125,7 +112,7 @@ struct PostgresKeysetTests {
         #expect(readAt <= now && readAt > now - 600_000_000, "the run's read time is the server's (µs since 1970)")
         // A zero window: the next run starts after the last key read.
         let zero = Self.binding(lookback: 0)
-        let third = try await Self.run(spoke, zero, from: second.next)
+        let third = try await spoke.readRun(zero, from: second.next)
         #expect(third.ids.isEmpty)
     }
 
@@ -137,10 +124,10 @@ struct PostgresKeysetTests {
         let spoke = f.spoke()
         defer { Task { await spoke.close() } }
         let binding = Self.binding(lookback: 60)
-        let inclusive = try await Self.run(spoke, binding, from: Cursor(#"{"v":"2024-05-01T10:00:05.000+00:00"}"#))
+        let inclusive = try await spoke.readRun(binding, from: Cursor(#"{"v":"2024-05-01T10:00:05.000+00:00"}"#))
         #expect(inclusive.ids == ["2", "3"])
-        #expect(try await Self.run(spoke, binding, from: Cursor(#"{"v":null}"#)).ids == ["1", "2", "3"])
-        #expect(try await Self.run(spoke, binding, from: Cursor(#"{"v":"2024-05-01T10:00:05+00:00","id":"2"}"#)).ids == ["3"])
+        #expect(try await spoke.readRun(binding, from: Cursor(#"{"v":null}"#)).ids == ["1", "2", "3"])
+        #expect(try await spoke.readRun(binding, from: Cursor(#"{"v":"2024-05-01T10:00:05+00:00","id":"2"}"#)).ids == ["3"])
         await #expect(throws: SpokeError.self) {
             _ = try await spoke.read(binding, after: Cursor(#"{"from":[1,2],"cp":[]}"#), limit: 10)
         }
