@@ -15,6 +15,8 @@ import Testing
         #expect(next.checkpoints.map(\.key) == [Self.key("c", "3")])
         #expect(next.readAt == 400 * s)
         #expect(run.beginning(lookback: 200, at: 400 * s).start == .all, "no checkpoint is a window old")
+        #expect(run.beginning(lookback: .infinity, at: 400 * s).start == .all, "an endless window never trusts a checkpoint")
+        #expect(run.beginning(lookback: 1e300, at: 400 * s).start == .all)
         #expect(run.beginning(lookback: 0, at: 400 * s).start == .after(Self.key("c", "3")), "no window: the last key")
     }
 

@@ -71,7 +71,9 @@ public struct KeysetRun<Column: Hashable & Sendable>: Hashable, Sendable {
     /// previous run began (any checkpoint, with a zero lookback), and older ones are dropped.
     public func beginning(lookback: Double, at now: Int64) -> KeysetRun {
         var run = self
-        let window = Int64((max(0, lookback) * 1_000_000).rounded())
+        // Clamped (to about 31,700 years), so that any configured number converts.
+        let seconds = lookback.isNaN ? 0 : min(max(0, lookback), 1e12)
+        let window = Int64((seconds * 1_000_000).rounded())
         if let newest = checkpoints.lastIndex(where: { window == 0 || $0.readAt <= readAt - window }) {
             run.start = .after(checkpoints[newest].key)
             run.checkpoints.removeFirst(newest + 1)
