@@ -89,7 +89,7 @@ public struct KeysetRun<Column: Hashable & Sendable>: Hashable, Sendable {
         // Nothing read, or the same last key as before: the older checkpoint qualifies sooner.
         guard let last, checkpoints.last?.key != last else { return run }
         run.checkpoints.append(Checkpoint(key: last, readAt: now))
-        if run.checkpoints.count > Self.maxCheckpoints { run.checkpoints.remove(at: run.checkpoints.count - 2) }
+        while run.checkpoints.count > Self.maxCheckpoints { run.checkpoints.remove(at: run.checkpoints.count - 2) }
         return run
     }
 }
