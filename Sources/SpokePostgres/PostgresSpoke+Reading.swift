@@ -7,8 +7,7 @@ extension PostgresSpoke {
     /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
     /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
     /// after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``).
-    /// Without one, rows come by ID and the last page's
-    /// `next` is nil.
+    /// Without one, rows come by ID and the last page's `next` is nil.
     public func read(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
@@ -139,8 +138,6 @@ extension PostgresSpoke {
 
         switch position {
         case .start, .scan, .nulls:
-            // Before the first query of the rows with a cursor value: at or before its snapshot.
-            let began = try await now()
             var nulls = PostgresStatement("SELECT \(object.selectList) FROM \(table) WHERE \(cursor) IS NULL AND \(id) IS NOT NULL")
             if case .nulls(let after) = position {
                 nulls.append(" AND \(id) > ")
@@ -155,7 +152,9 @@ extension PostgresSpoke {
                 return SpokePage(records: records, next: PostgresReadPosition.nulls(after: last).cursor, isLast: false)
             }
             if let last = rows.last?[0] { lastNullID = last }
-            run = PostgresReadPosition.Run(start: .all, readAt: began)
+            // Before the first query of the rows with a cursor value (each statement reads its
+            // own snapshot): at or before that snapshot.
+            run = PostgresReadPosition.Run(start: .all, readAt: try await now())
         case .values(let key, let state):
             run = state
             lastKey = key
