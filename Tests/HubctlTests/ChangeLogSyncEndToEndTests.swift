@@ -66,11 +66,14 @@ struct ChangeLogSyncEndToEndTests {
         try SystemToolsSync.sqlite(dir + "/app.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT)")
         try Self.topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
         let topo = dir + "/topology.json"
-        func sync() async throws -> HubctlProcess.Result {
-            let result = try await SystemTools.hubctl(["sync-all", "-t", topo], environment: environment)
+        /// Runs sync-all; returns how many records it read from billing, and its stderr.
+        @discardableResult
+        func sync() async throws -> (read: Int64?, stderr: String) {
+            let result = try await SystemTools.hubctl(["sync-all", "--json", "-t", topo], environment: environment)
             #expect(result.exitCode == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(!result.stdout.contains(postgres.password) && !result.stderr.contains(postgres.password))
-            return result
+            let read = try JSONParser.parse(result.stdout).value(atPath: "result.systems.billing.entities.customer.pull.read")
+            return (read?.intValue, result.stderr)
         }
         func billing() async throws -> String {
             try await psql("SELECT string_agg(email || '|' || coalesce(first_name, ''), ',' ORDER BY email) FROM \(schema).customers")
@@ -83,11 +86,14 @@ struct ChangeLogSyncEndToEndTests {
 
         // Not installed yet: read in full, and said once.
         let before = try await sync()
+        #expect(before.read == 2)
         #expect(before.stderr.components(separatedBy: "has no hubctl capture trigger").count == 2, "\(before.stderr)")
         #expect(try app() == "ann@example.com|Ann,bob@example.com|Bob")
         #expect(try await SystemTools.hubctl(["capture", "install", "billing", "-t", topo], environment: environment).exitCode == 0)
-        // Installed: a full read from a snapshot, without the notice.
-        #expect(!(try await sync()).stderr.contains("has no hubctl capture trigger"))
+        // Installed: a full read from a snapshot, without the notice; then only what changed.
+        let installed = try await sync()
+        #expect(installed.read == 2 && !installed.stderr.contains("has no hubctl capture trigger"))
+        #expect(try await sync().read == 0)
 
         // T1 inserts Cat and stays open; meanwhile Dan is inserted, Ann renamed, Bob deleted and committed.
         let held = try HeldTransaction(psql: psqlArgs, password: postgres.password, applicationName: "gap-t1-\(schema)")
@@ -105,23 +111,23 @@ struct ChangeLogSyncEndToEndTests {
             UPDATE \(schema).customers SET first_name = 'Annie' WHERE email = 'ann@example.com';
             DELETE FROM \(schema).customers WHERE email = 'bob@example.com';
             """)
-        _ = try await sync()
+        #expect(try await sync().read == 2)  // Dan and Ann; Bob is gone (found by the ID scan), Cat not committed
         #expect(try app() == "ann@example.com|Annie,dan@example.com|Dan")
         try held.send("COMMIT;")
         held.end()
-        _ = try await sync()
+        #expect(try await sync().read == 1)  // Cat
         #expect(try app() == "ann@example.com|Annie,cat@example.com|Cat,dan@example.com|Dan")
         #expect(try await billing() == "ann@example.com|Annie,cat@example.com|Cat,dan@example.com|Dan")
 
         // An edit in SQLite reaches PostgreSQL; hubctl's own write comes back through the log as no change.
         try SystemToolsSync.sqlite(dir + "/app.db", "UPDATE users SET first_name = 'Danny' WHERE email = 'dan@example.com'")
-        _ = try await sync()
-        _ = try await sync()
+        try await sync()
+        #expect(try await sync().read == 1)  // hubctl's own update, read back unchanged
         #expect(try await billing() == "ann@example.com|Annie,cat@example.com|Cat,dan@example.com|Danny")
         #expect(try app() == "ann@example.com|Annie,cat@example.com|Cat,dan@example.com|Danny")
 
         // The log keeps only what the last read has not handed back yet.
-        _ = try await sync()
+        #expect(try await sync().read == 0)
         #expect(try await psql("SELECT count(*) FROM \(schema).hubctl_changes") == "0")
     }
 }
