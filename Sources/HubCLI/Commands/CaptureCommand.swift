@@ -81,8 +81,14 @@ struct CaptureInstallCommand: AsyncParsableCommand {
         try await arguments.perform(plan: { definition, capture in
             try await capture.installStatements(definition.entities.map { ($0.object, $0.idField) })
         }, done: { definition in
-            "change capture installed on \(Set(definition.entities.map(\.object)).count) table(s) of \(definition.name); "
-                + "add \"capture\": {\"notify\": true} to the system for `hubctl run` to listen"
+            let installed = "change capture installed on \(Set(definition.entities.map(\.object)).count) table(s) of \(definition.name); "
+            switch definition.capture?.notify {
+            case nil: return installed + "add \"capture\": {\"notify\": true} to the system to read its tables through the log "
+                + "and for `hubctl run` to listen"
+            case false?: return installed + "its tables are read through the log; add \"notify\": true to its \"capture\" "
+                + "for `hubctl run` to listen"
+            case true?: return installed + "its tables are read through the log and `hubctl run` listens"
+            }
         })
     }
 }
