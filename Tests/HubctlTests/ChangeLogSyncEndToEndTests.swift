@@ -10,52 +10,20 @@ import Testing
 /// read back after each sync.
 @Suite(.serialized, .enabled(if: TestServices.runPostgresTests, "needs PostgreSQL: run scripts/with-test-services.sh swift test"))
 struct ChangeLogSyncEndToEndTests {
-    static let topology = """
-    {
-      "version": 1,
-      "name": "changelog-e2e",
-      "hub": { "path": "hub.sqlite" },
-      "entities": {
-        "customer": {
-          "fields": { "email": { "type": "string", "required": true }, "first_name": { "type": "string" } },
-          "match": [["email"]]
-        }
-      },
-      "systems": {
-        "billing": {
-          "adapter": "postgres",
-          "connection": { "host": "${CL_PGHOST}", "port": "${CL_PGPORT}", "database": "${CL_PGDATABASE}",
-                          "user": "${CL_PGUSER}", "password": "${CL_PGPASSWORD}", "schema": "${CL_SCHEMA}", "sslmode": "disable" },
-          "capture": {},
-          "entities": {
-            "customer": { "object": "customers", "id": "id", "fields": { "email": "email", "first_name": "first_name" } }
-          }
-        },
-        "app": {
-          "adapter": "sqlite",
-          "connection": { "path": "app.db" },
-          "entities": {
-            "customer": { "object": "users", "id": "id", "fields": { "email": "email", "first_name": "first_name" } }
-          }
-        }
-      }
-    }
-    """
+    /// The capture test's topology, read through the log without a `cursor` and without notifications.
+    static let topology = CaptureEndToEndTests.topology
+        .replacingOccurrences(of: #""capture": { "notify": true, "debounce": "50ms" }"#, with: #""capture": {}"#)
+        .replacingOccurrences(of: #""cursor": "updated_at","#, with: "")
 
     @Test("sync-all reads a captured table through its change log: a change committed late is synced by the next run, deletes too")
     func syncAllThroughTheChangeLog() async throws {
-        let postgres = try TestServices.requirePostgres()
+        let pg = try CapturePostgres(prefix: "cl_")
+        let (postgres, schema, environment) = (pg.server, pg.schema, pg.environment)
         let tmp = try TemporaryDirectory()
         let dir = tmp.path
-        let schema = "cl_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10)
-        let environment = ["CL_PGHOST": postgres.host, "CL_PGPORT": String(postgres.port), "CL_PGDATABASE": postgres.database,
-                           "CL_PGUSER": postgres.user, "CL_PGPASSWORD": postgres.password, "CL_SCHEMA": String(schema)]
-        let psqlArgs = ["-h", postgres.host, "-p", String(postgres.port), "-U", postgres.user, "-d", postgres.database,
-                        "-v", "ON_ERROR_STOP=1", "-qAtX"]
         @discardableResult
         func psql(_ sql: String) async throws -> String {
-            try await SystemTools.must("psql", psqlArgs + ["-c", sql], environment: ["PGPASSWORD": postgres.password])
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try await pg.psql(sql).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         try await psql("""
             CREATE SCHEMA \(schema);
@@ -96,7 +64,7 @@ struct ChangeLogSyncEndToEndTests {
         #expect(try await sync().read == 0)
 
         // T1 inserts Cat and stays open; meanwhile Dan is inserted, Ann renamed, Bob deleted and committed.
-        let held = try HeldTransaction(psql: psqlArgs, password: postgres.password, applicationName: "gap-t1-\(schema)")
+        let held = try HeldTransaction(psql: pg.psqlArguments, password: postgres.password, applicationName: "gap-t1-\(schema)")
         defer { held.end() }
         try held.send("BEGIN; INSERT INTO \(schema).customers (email, first_name) VALUES ('cat@example.com', 'Cat');")
         let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gap-t1-\(schema)' AND state = 'idle in transaction'"
