@@ -29,8 +29,8 @@ public struct PostgresChangeCapture: Sendable {
     public static let trigger = "hubctl_capture"
     /// Each captured table's `TRUNCATE` trigger (one entry, no row ID: the next read is a full one).
     public static let truncateTrigger = "hubctl_capture_truncate"
-    /// The change log's index on (table, transaction).
-    public static let logIndex = "hubctl_changes_table_txid"
+    /// The change log's index on (table, row ID, entry).
+    public static let logIndex = "hubctl_changes_table_row"
 
     let spoke: PostgresSpoke
 
@@ -60,8 +60,8 @@ public struct PostgresChangeCapture: Sendable {
               at timestamptz NOT NULL DEFAULT now()
             )
             """,
-            // The change-log read selects one table's entries by transaction.
-            "CREATE INDEX IF NOT EXISTS \(SQLIdentifier(Self.logIndex).quoted) ON \(qualifiedLog) (table_name, txid)",
+            // The change-log read finds each row's last entry of a window by (table, row, entry).
+            "CREATE INDEX IF NOT EXISTS \(SQLIdentifier(Self.logIndex).quoted) ON \(qualifiedLog) (table_name, row_id, id)",
             // SECURITY DEFINER: writers of the captured tables need no privilege on the log.
             """
             CREATE OR REPLACE FUNCTION \(qualifiedFunction)() RETURNS trigger

@@ -171,12 +171,18 @@ struct ChangeLogReader {
 
     /// Up to `limit + 1` row IDs changed in the window after entry `after`, each once, in the
     /// order of their last entry: a page ends at an entry every row of the page is done by.
+    ///
+    /// Each row's last entry of the window is the one no later entry of the same row follows:
+    /// an index scan from `after` with an anti-join on (table, row, id), which stops after
+    /// `limit + 1` rows, so a page costs the same at the start of a large window as at its end.
     func changedIDs(from: String, to: String, after: Int64, limit: Int) async throws -> [Changed] {
-        var statement = PostgresStatement("SELECT row_id, max(id)::text FROM \(log) WHERE row_id IS NOT NULL AND id > ")
+        var statement = PostgresStatement("SELECT l.row_id, l.id::text FROM \(log) l WHERE l.row_id IS NOT NULL AND l.id > ")
         statement.bind(String(after))
         statement.append("::bigint AND ")
-        window(&statement, from: from, to: to)
-        statement.append(" GROUP BY row_id ORDER BY max(id) LIMIT ")
+        window(&statement, alias: "l", from: from, to: to)
+        statement.append(" AND NOT EXISTS (SELECT 1 FROM \(log) n WHERE n.row_id = l.row_id AND n.id > l.id AND ")
+        window(&statement, alias: "n", from: from, to: to)
+        statement.append(") ORDER BY l.id LIMIT ")
         statement.bind(String(limit + 1))
         return try await connection.textRows(statement, logger: logger).compactMap { row in
             guard let id = row[0], let change = row[1].flatMap({ Int64($0) }) else { return nil }
@@ -184,17 +190,18 @@ struct ChangeLogReader {
         }
     }
 
-    /// The table's entries of transactions visible in `to` but not in `from`.
-    func window(_ statement: inout PostgresStatement, from: String, to: String) {
-        statement.append("table_name = ")
+    /// The table's entries of transactions visible in `to` but not in `from` (columns of `alias`).
+    func window(_ statement: inout PostgresStatement, alias: String? = nil, from: String, to: String) {
+        let column = { (name: String) in alias.map { "\($0).\(name)" } ?? name }
+        statement.append("\(column("table_name")) = ")
         statement.bind(tableName)
-        statement.append(" AND txid >= pg_snapshot_xmin(")
+        statement.append(" AND \(column("txid")) >= pg_snapshot_xmin(")
         statement.bind(from)
-        statement.append("::pg_snapshot) AND txid < pg_snapshot_xmax(")
+        statement.append("::pg_snapshot) AND \(column("txid")) < pg_snapshot_xmax(")
         statement.bind(to)
-        statement.append("::pg_snapshot) AND pg_visible_in_snapshot(txid, ")
+        statement.append("::pg_snapshot) AND pg_visible_in_snapshot(\(column("txid")), ")
         statement.bind(to)
-        statement.append("::pg_snapshot) AND NOT pg_visible_in_snapshot(txid, ")
+        statement.append("::pg_snapshot) AND NOT pg_visible_in_snapshot(\(column("txid")), ")
         statement.bind(from)
         statement.append("::pg_snapshot)")
     }
