@@ -229,21 +229,44 @@ struct PostgresChangeLogReadingTests {
     }
 
     @Test func aCapturedTableWithoutACursorColumnPassesTheConformanceSuite() async throws {
+        try await Self.conformance(["CREATE TABLE customers (id bigserial PRIMARY KEY, name text, score integer)"],
+                                   binding: ObjectBinding(entity: "item", object: "customers", idField: "id", fields: ["name", "score"]),
+                                   editable: true)
+    }
+
+    @Test func aCapturedTableWithACursorColumnPassesTheConformanceSuite() async throws {
+        try await Self.conformance(PostgresSpokeTests.itemsTable.map { $0.replacingOccurrences(of: "items", with: "customers") },
+                                   binding: ObjectBinding(entity: "item", object: "customers", idField: "id", cursorField: "updated_at",
+                                                          fields: ["name", "score"]),
+                                   editable: true)
+    }
+
+    @Test func aCapturedTableWithQuotesAndSpacesInItsNamesPassesTheConformanceSuite() async throws {
+        try await Self.conformance([#"CREATE TABLE "Odd ""Customers""" ("Key" text PRIMARY KEY, name varchar(200), score numeric(10,2))"#],
+                                   binding: ObjectBinding(entity: "item", object: #"Odd "Customers""#, idField: "Key", fields: ["name", "score"]),
+                                   editable: false)
+    }
+
+    /// Runs the spoke conformance suite on a captured table made by `ddl`; `editable`: edit it
+    /// with SQL behind the spoke's back (an integer `id` and a `name`).
+    static func conformance(_ ddl: [String], binding: ObjectBinding, editable: Bool) async throws {
         let fixtures = FixtureList()
         try await SpokeConformance {
             let f = try await PostgresFixture.make()
             await fixtures.add(f)
-            let spoke = try await Self.captured(f, "CREATE TABLE customers (id bigserial PRIMARY KEY, name text, score integer)")
-            return SpokeConformance.Subject(
-                spoke: spoke,
-                binding: ObjectBinding(entity: "item", object: "customers", idField: "id", fields: ["name", "score"]),
-                externalEdit: { id, fields in
-                    var bindings = PostgresBindings()
-                    bindings.append(fields["name"]?.stringValue ?? "")
-                    bindings.append(Int(id.rawValue)!)
-                    try await f.admin.query(PostgresQuery(unsafeSQL: "UPDATE \(f.schema).customers SET name = $1 WHERE id = $2",
-                                                          binds: bindings), logger: PostgresFixture.logger)
-                })
+            for statement in ddl { try await f.sql(statement) }
+            let capture = PostgresChangeCapture(spoke: f.spoke())
+            try await capture.apply(try await capture.installStatements([(binding.object, binding.idField)]))
+            let table = SQLIdentifier.qualified(f.schema, binding.object)
+            let edit: @Sendable (ExternalID, [String: Value]) async throws -> Void = { id, fields in
+                var bindings = PostgresBindings()
+                bindings.append(fields["name"]?.stringValue ?? "")
+                bindings.append(Int(id.rawValue)!)
+                try await f.admin.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET name = $1 WHERE id = $2", binds: bindings),
+                                        logger: PostgresFixture.logger)
+            }
+            return SpokeConformance.Subject(spoke: PostgresSpoke(system: "billing", settings: f.settings(), readsChangeLog: true),
+                                            binding: binding, externalEdit: editable ? edit : nil)
         }.run()
         await fixtures.tearDown()
     }
