@@ -183,6 +183,21 @@ struct PostgresChangeLogReadingTests {
         #expect(try await entries() == [["invoices", "i1", "INSERT"]])
     }
 
+    @Test("a role that may not delete from the log reads all the same, and the entries stay")
+    func aRoleWithoutDeleteStillReads() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        let spoke = try await Self.captured(f)
+        try await f.sql("REVOKE DELETE ON hubctl_changes FROM CURRENT_USER", "INSERT INTO customers (id, name) VALUES ('a', 'A')")
+        let first = try await Self.run(spoke, from: nil)
+        try await f.sql("UPDATE customers SET name = 'Aa' WHERE id = 'a'")
+        let second = try await Self.run(spoke, from: first.next)
+        #expect(second.names == ["a": "Aa"])
+        try await f.sql("INSERT INTO customers (id, name) VALUES ('b', 'B')")
+        #expect(try await Self.run(spoke, from: second.next).ids == ["b"])
+        #expect(try await f.rows("SELECT count(*)::text FROM hubctl_changes") == [["3"]])
+    }
+
     @Test("a TRUNCATE makes the next run a full read of the table as it is")
     func truncateMakesAFullRead() async throws {
         let f = try await PostgresFixture.make()
