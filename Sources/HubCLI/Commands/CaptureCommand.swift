@@ -72,7 +72,7 @@ struct CaptureArguments: ParsableArguments {
 struct CaptureInstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Create the change log, the trigger function and one trigger per bound table (idempotent, one transaction).",
+        abstract: "Create the change log, the trigger function and the triggers on each bound table (idempotent, one transaction).",
         discussion: "Prints the SQL it runs. Exit codes: 0 installed; 3 PostgreSQL refused it (nothing changed); 64 not a postgres system; 78 invalid topology.")
 
     @OptionGroup var arguments: CaptureArguments
