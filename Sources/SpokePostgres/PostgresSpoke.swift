@@ -125,6 +125,8 @@ public struct PostgresSpoke: Spoke {
     }
 
     func position(_ cursor: Cursor?, _ binding: ObjectBinding) throws -> PostgresReadPosition {
+        // A change-log position left from when the system had `capture`: read from the start.
+        if PostgresChangeLogPosition(cursor) != nil { return .start }
         guard let position = PostgresReadPosition(cursor) else {
             throw SpokeError(.configuration, system: system, object: binding.object,
                              message: "the stored cursor is not a PostgreSQL read position; reset the cursor to read from the start")

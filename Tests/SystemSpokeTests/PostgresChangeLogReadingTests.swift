@@ -240,7 +240,11 @@ struct PostgresChangeLogReadingTests {
         let full = try await Self.run(spoke, byColumn, from: column.next)
         #expect(full.ids == ["a", "b", "c"])
         try await f.sql("UPDATE customers SET name = 'Bee' WHERE id = 'b'")
-        #expect(try await Self.run(spoke, byColumn, from: full.next).names == ["b": "Bee"])
+        let changed = try await Self.run(spoke, byColumn, from: full.next)
+        #expect(changed.names == ["b": "Bee"])
+        // `capture` taken off the topology: the change-log position left in the hub starts the
+        // cursor-column read over instead of failing the system.
+        #expect(try await Self.run(f.spoke(), byColumn, from: changed.next).ids == ["a", "b", "c"])
     }
 
     @Test func aCapturedTableWithoutACursorColumnPassesTheConformanceSuite() async throws {
