@@ -257,7 +257,7 @@ public struct SpokeConformance: Sendable {
     }
 
     static func incrementalReads(_ s: Subject, count: Int) async throws {
-        guard s.binding.cursorField != nil, s.spoke.capabilities.incrementalReads else { return }
+        guard s.spoke.readsIncrementally(s.binding) else { return }
         let seeded = try await seed(s, count: count)
         let (all, last) = try await readAll(s, limit: 10)
         try expect(all.count == seeded.count, "incremental first read is complete", "read \(all.count) of \(seeded.count)")

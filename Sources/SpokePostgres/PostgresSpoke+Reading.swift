@@ -8,7 +8,15 @@ extension PostgresSpoke {
     /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
     /// at the highest cursor value, inclusive. Without one, rows come by ID and the last page's
     /// `next` is nil.
+    /// A system with change capture reads through its change log instead
+    /// (PostgresSpoke+ChangeLogReading.swift).
     public func read(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        if readsChangeLog { return try await readThroughChangeLog(binding, after: cursor, limit: limit) }
+        return try await readByColumn(binding, after: cursor, limit: limit)
+    }
+
+    /// The read without capture.
+    func readByColumn(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
         return try await withObject(binding) { object, connection, logger in
