@@ -34,7 +34,8 @@ public enum SpokeFactory {
             return JSONLSpoke(system: system.name, directory: path("path") ?? baseDirectory, options: fileOptions(system))
         case .postgres:
             do {
-                return PostgresSpoke(system: system.name, settings: try PostgresSettings.parse(system.connection))
+                return PostgresSpoke(system: system.name, settings: try PostgresSettings.parse(system.connection),
+                                    readsChangeLog: system.capture != nil)
             } catch {
                 throw SpokeError(.configuration, system: system.name, message: error.message)
             }

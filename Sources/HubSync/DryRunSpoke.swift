@@ -16,6 +16,8 @@ struct DryRunSpoke: Spoke {
         try await base.read(object, after: cursor, limit: limit)
     }
 
+    func readsIncrementally(_ object: ObjectBinding) -> Bool { base.readsIncrementally(object) }
+
     func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         try await base.scanIDs(object, after: cursor, limit: limit)
     }

@@ -47,7 +47,7 @@ extension SyncEngine {
              try tx.hasOpenQuarantine(system: system.name, entity: entity, direction: .pull))
         }
         let mapping = SchemaComparison.mappingSignature(mapper)
-        let incremental = mapper.binding.cursorField != nil && spoke.capabilities.incrementalReads
+        let incremental = spoke.readsIncrementally(mapper.binding)
         let remapped = previous.map { SchemaComparison.remapped(mapper.inboundFields, now: mapping, before: $0.mapping) } ?? []
         var watch = SchemaWatch(
             system: system, mapper: mapper,

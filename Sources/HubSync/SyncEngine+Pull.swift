@@ -25,7 +25,7 @@ extension SyncEngine {
         // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
         guard var watch = try await watchSchema(spoke, system, mapper, ctx) else { return nil }
         let binding = mapper.binding
-        let incremental = binding.cursorField != nil && spoke.capabilities.incrementalReads
+        let incremental = spoke.readsIncrementally(binding)
         // Deletes: tombstones where the system reports them; otherwise a full read sees every
         // ID, and an incremental read is followed by an ID scan.
         let tombstones = incremental && spoke.capabilities.tombstones && !watch.readsFromStart

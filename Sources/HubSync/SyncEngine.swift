@@ -118,6 +118,8 @@ public struct SyncEngine: Sendable {
                 try fail(system.name, error, ctx)
             }
         }
+        // A targeted cycle reads the records it is about to write to systems it did not read.
+        try await readBeforePush(systems, entities, options, ctx)
         try resolvePendingPullReferences(ctx)
         // Push: every system that did not fail, entities in reference order.
         for system in systems where system.direction.pushes && ctx.report.systemErrors[system.name] == nil {

@@ -260,7 +260,7 @@ public struct SpokeConformance: Sendable {
     /// do not. With a zero lookback (adapters reading by keyset read the records of a lookback
     /// window again); the subject's own lookback must see the changes too.
     static func incrementalReads(_ subject: Subject, count: Int) async throws {
-        guard subject.binding.cursorField != nil, subject.spoke.capabilities.incrementalReads else { return }
+        guard subject.spoke.readsIncrementally(subject.binding) else { return }
         var s = subject
         s.binding.cursorLookback = 0
         let seeded = try await seed(s, count: count)

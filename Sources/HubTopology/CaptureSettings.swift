@@ -1,10 +1,12 @@
 import Foundation
 
-/// A PostgreSQL system's change capture under `hubctl run`: `"capture": {"notify": true}`.
+/// A PostgreSQL system's change capture: `"capture": {"notify": true}`. Present at all (even
+/// `{}`), it makes the system's tables read through the change log `hubctl capture install`
+/// creates, gap-safely by transaction snapshot, instead of by their cursor column.
 ///
 /// With `notify`, `run` listens on the `hubctl_changes` channel that the triggers of
 /// `hubctl capture install` notify, and wakes the system on each notification (bursts within
-/// `debounce` wake it once). Notifications are hints: the read stays cursor-based, and the
+/// `debounce` wake it once). Notifications are hints: the read starts from the stored position, and the
 /// schedule still reads the system when a notification is lost.
 public struct CaptureSettings: Sendable, Hashable {
     /// Listen for notifications.

@@ -5,11 +5,13 @@ import PostgresNIO
 /// trigger per bound table, all in the system's schema (`connection.schema`, default `public`).
 ///
 /// Every INSERT, UPDATE or DELETE on a captured table appends a row to `hubctl_changes`
-/// (the writing transaction's ID, `schema.table`, the row's ID, the operation) and calls
+/// (the writing transaction's ID, `schema.table`, the row's ID, the operation; a TRUNCATE one
+/// row without an ID) and calls
 /// `pg_notify('hubctl_changes', 'schema.table')`, so `hubctl run` can wake at once — unless the
 /// writer is hubctl itself (`application_name` `hubctl`, as the spoke connects), whose pushes
 /// would otherwise wake the system for a read that finds nothing new. The notification is only
-/// a hint: the sync still reads by cursor.
+/// a hint: a system with `capture` reads the log by transaction snapshot
+/// (``PostgresSpoke/readThroughChangeLog(_:after:limit:)``).
 ///
 /// ``installStatements(_:)`` and ``removeStatements()`` are the exact SQL that ``apply(_:)`` runs,
 /// in one transaction. Installing twice leaves one of everything; removing drops what
@@ -25,6 +27,10 @@ public struct PostgresChangeCapture: Sendable {
     public static let function = "hubctl_record_change"
     /// Each captured table's trigger.
     public static let trigger = "hubctl_capture"
+    /// Each captured table's `TRUNCATE` trigger (one entry, no row ID: the next read is a full one).
+    public static let truncateTrigger = "hubctl_capture_truncate"
+    /// The change log's index on (table, row ID, entry).
+    public static let logIndex = "hubctl_changes_table_row"
 
     let spoke: PostgresSpoke
 
@@ -54,6 +60,8 @@ public struct PostgresChangeCapture: Sendable {
               at timestamptz NOT NULL DEFAULT now()
             )
             """,
+            // The change-log read finds each row's last entry of a window by (table, row, entry).
+            "CREATE INDEX IF NOT EXISTS \(SQLIdentifier(Self.logIndex).quoted) ON \(qualifiedLog) (table_name, row_id, id)",
             // SECURITY DEFINER: writers of the captured tables need no privilege on the log.
             """
             CREATE OR REPLACE FUNCTION \(qualifiedFunction)() RETURNS trigger
@@ -61,7 +69,10 @@ public struct PostgresChangeCapture: Sendable {
             DECLARE
               changed jsonb;
             BEGIN
-              IF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD); ELSE changed := to_jsonb(NEW); END IF;
+              IF TG_OP = 'TRUNCATE' THEN changed := NULL;
+              ELSIF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD);
+              ELSE changed := to_jsonb(NEW);
+              END IF;
               INSERT INTO \(qualifiedLog) (table_name, row_id, op)
                 VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, changed ->> TG_ARGV[0], TG_OP);
               -- hubctl's own writes are logged but wake nobody: the run that made them knows.
@@ -98,6 +109,9 @@ public struct PostgresChangeCapture: Sendable {
             statements.append("CREATE OR REPLACE TRIGGER \(SQLIdentifier(Self.trigger).quoted) "
                               + "AFTER INSERT OR UPDATE OR DELETE ON \(table.qualified) "
                               + "FOR EACH ROW EXECUTE FUNCTION \(qualifiedFunction)(\(Self.literal(id)))")
+            statements.append("CREATE OR REPLACE TRIGGER \(SQLIdentifier(Self.truncateTrigger).quoted) "
+                              + "AFTER TRUNCATE ON \(table.qualified) "
+                              + "FOR EACH STATEMENT EXECUTE FUNCTION \(qualifiedFunction)(\(Self.literal(id)))")
         }
         return statements
     }
@@ -127,49 +141,6 @@ public struct PostgresChangeCapture: Sendable {
         statements.append("DROP FUNCTION IF EXISTS \(qualifiedFunction)()")
         statements.append("DROP TABLE IF EXISTS \(qualifiedLog)")
         return statements
-    }
-
-    /// One entry of the change log.
-    public struct Change: Sendable, Hashable {
-        public var id: Int64
-        /// The writing transaction.
-        public var txid: String
-        /// `schema.table`.
-        public var table: String
-        /// The mapped ID column's value, as text.
-        public var rowID: String?
-        /// `INSERT`, `UPDATE` or `DELETE`.
-        public var op: String
-    }
-
-    /// The change-log entries of every transaction that finished since `after` (the `next` of the
-    /// previous read; nil: from the start), and where the next read starts.
-    ///
-    /// Gap-safe: the upper bound is `pg_snapshot_xmin(pg_current_snapshot())`, the oldest
-    /// transaction still running. Every transaction below it has committed or rolled back, so an
-    /// entry written by a long transaction that commits late is read once it has committed,
-    /// never skipped because a later transaction was read first. Entries come in transaction
-    /// order, then insertion order. A transaction left open holds back every entry after it
-    /// (latency, not loss).
-    public func changes(after: String?) async throws -> (changes: [Change], next: String) {
-        let log = qualifiedLog
-        return try await run { connection, logger in
-            let upper = try await connection.textRows(
-                PostgresStatement("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"), logger: logger)[0][0] ?? "0"
-            var statement = PostgresStatement("SELECT id::text, txid::text, table_name, row_id, op FROM \(log) WHERE txid < ")
-            statement.bind(upper)
-            statement.append("::xid8")
-            if let after {
-                statement.append(" AND txid >= ")
-                statement.bind(after)
-                statement.append("::xid8")
-            }
-            statement.append(" ORDER BY txid, id")
-            let changes = try await connection.textRows(statement, logger: logger).map { row in
-                Change(id: Int64(row[0] ?? "") ?? 0, txid: row[1] ?? "", table: row[2] ?? "", rowID: row[3], op: row[4] ?? "")
-            }
-            return (changes, upper)
-        }
     }
 
     /// Runs `statements` in one transaction: all of them, or none.

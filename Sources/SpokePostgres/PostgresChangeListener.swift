@@ -8,7 +8,7 @@ import PostgresNIO
 ///
 /// A dropped connection is opened again after a backoff (1 s, doubling up to a minute, back to
 /// 1 s once listening). Notifications sent while it was down are lost, so every reconnection is
-/// reported too: the caller wakes the system then, and the cursor-based read finds what changed.
+/// reported too: the caller wakes the system then, and the read from the stored position finds what changed.
 /// The connection shows as `hubctl-listen` in `pg_stat_activity`.
 public struct PostgresChangeListener: Sendable {
     /// What the listener reports to its caller.

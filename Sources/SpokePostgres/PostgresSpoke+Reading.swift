@@ -7,8 +7,15 @@ extension PostgresSpoke {
     /// With a `cursorField`, a read from `nil` returns the rows whose cursor is NULL first (by
     /// ID), then every other row by (cursor, ID); the last page's `next` restarts the next run
     /// after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``).
-    /// Without one, rows come by ID and the last page's `next` is nil.
+    /// Without one, rows come by ID and the last page's `next` is nil. A system with change
+    /// capture reads through its change log instead (PostgresSpoke+ChangeLogReading.swift).
     public func read(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        if readsChangeLog { return try await readThroughChangeLog(binding, after: cursor, limit: limit) }
+        return try await readByColumn(binding, after: cursor, limit: limit)
+    }
+
+    /// The read without capture.
+    func readByColumn(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
         let clock = clock

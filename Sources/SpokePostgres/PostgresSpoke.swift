@@ -11,7 +11,8 @@ import PostgresNIO
 /// - With a `cursorField`, reads are incremental by keyset in (cursor, ID) order: the next run
 ///   starts after the last (cursor, ID) read, less the binding's lookback window (``KeysetRun``,
 ///   timed on the server's `clock_timestamp()`), so rows sharing one cursor value are not read
-///   again once the window has passed; without a cursor, a full scan by ID.
+///   again once the window has passed; without a cursor, a full scan by ID. With
+///   `readsChangeLog`, reads go through the change log instead, gap-safely.
 /// - A batch of writes is one transaction: consecutive creates go in multi-row `INSERT`s, then
 ///   updates and deletes; if PostgreSQL refuses a record (NUL in text, a value too long, NOT
 ///   NULL, UNIQUE, CHECK or FOREIGN KEY), the batch is applied again with one savepoint per
@@ -32,19 +33,29 @@ import PostgresNIO
 public struct PostgresSpoke: Spoke {
     public let system: SystemName
     public let settings: PostgresSettings
+    /// Reads go through the change log of `hubctl capture install` (the system has `capture`
+    /// in its topology); a table without it is read as without capture.
+    public let readsChangeLog: Bool
     public var capabilities: SpokeCapabilities {
         SpokeCapabilities(incrementalReads: true, tombstones: false, batchWrites: true)
     }
 
     let session: PostgresSession
+    let notices = PostgresNotices()
     /// Times the lookback window instead of the server's clock (tests); nil: the server's.
     let clock: WallClock?
 
-    public init(system: SystemName, settings: PostgresSettings, clock: WallClock? = nil) {
+    public init(system: SystemName, settings: PostgresSettings, readsChangeLog: Bool = false, clock: WallClock? = nil) {
         self.system = system
         self.settings = settings
+        self.readsChangeLog = readsChangeLog
         self.clock = clock
         self.session = PostgresSession(system: system, settings: settings)
+    }
+
+    /// With the change log, every table's reads are incremental, cursor column or not.
+    public func readsIncrementally(_ object: ObjectBinding) -> Bool {
+        readsChangeLog || object.cursorField != nil
     }
 
     /// Closes the connection; the spoke reconnects if it is used again.
@@ -119,6 +130,8 @@ public struct PostgresSpoke: Spoke {
     }
 
     func position(_ cursor: Cursor?, _ binding: ObjectBinding) throws -> PostgresReadPosition {
+        // A change-log position left from when the system had `capture`: read from the start.
+        if PostgresChangeLogPosition(cursor) != nil { return .start }
         guard let position = PostgresReadPosition(cursor) else {
             throw SpokeError(.configuration, system: system, object: binding.object,
                              message: "the stored cursor is not a PostgreSQL read position; reset the cursor to read from the start")

@@ -28,10 +28,44 @@ import Testing
         // …the CRM was not read: its edit waits for its own turn, and is not lost.
         let bobInApp = await f.app.records("users").values.first { $0["email"] == "bob@example.com" }
         #expect(bobInApp?["full_name"] == "Bob Stone")
-        #expect(report.rows.filter { $0.system == "crm" }.allSatisfy { $0.pull.read == 0 })
+        // Of the CRM, only the record about to be written (Cleo) was fetched, before the push.
+        #expect(report.rows.filter { $0.system == "crm" }.map(\.pull.read).reduce(0, +) == 1)
         try await f.sync(SyncOptions(pullScope: ["crm": ["customer", "employee"]]))
         let bobLater = await f.app.records("users").values.first { $0["email"] == "bob@example.com" }
         #expect(bobLater?["full_name"] == "Robert Stone")
+    }
+
+    /// One same-field edit in the sheet (woken) and in the CRM (not read), then one cycle with
+    /// `options`: what the CRM, the sheet and the app hold for Cleo, and the conflicts left open.
+    static func sameFieldEdited(_ options: SyncOptions) async throws -> [String] {
+        let f = try await SyncCycleTests.seeded()
+        try await f.sync()
+        let sheetID = try #require(await f.sheet.records("customers").first { $0.value["Email"] == "cleo@example.com" }?.key)
+        let crmID = try #require(await f.crm.records("contacts").first {
+            $0.value.value(atPath: "properties.email") == "cleo@example.com"
+        }?.key)
+        await f.sheet.update("customers", sheetID, ["First": "Cleopatra"])
+        await f.crm.update("contacts", crmID, ["properties": ["given": "Cleo-Marie", "family": "Park-Lane"]])
+        let report = try await f.sync(options)
+        #expect(report.status == .ok)
+        let crm = await f.crm.records("contacts")[crmID]
+        let sheet = await f.sheet.records("customers")[sheetID]
+        let app = await f.app.records("users").values.first { $0["email"] == "cleo@example.com" }
+        let conflicts = try f.store.read { try $0.conflicts(openOnly: true) }
+        func text(_ value: Value?) -> String { value?.stringValue ?? "-" }
+        return ["\(text(crm?.value(atPath: "properties.given"))) \(text(crm?.value(atPath: "properties.family")))",
+                "\(text(sheet?["First"])) \(text(sheet?["Last"]))", text(app?["full_name"]),
+                conflicts.map { "\($0.field)" }.sorted().joined(separator: ",")]
+    }
+
+    @Test("A targeted cycle reads the records it writes to a system it did not read: an unread edit is settled as a full cycle settles it, never overwritten")
+    func unreadEditsOfRecordsAboutToBeWrittenAreReadFirst() async throws {
+        let full = try await Self.sameFieldEdited(SyncOptions())
+        let targeted = try await Self.sameFieldEdited(SyncOptions(pullScope: ["sheet": ["customer"]]))
+        #expect(targeted == full)
+        // The CRM's other edit (the surname) reached every system in the same cycle.
+        #expect(targeted[1].hasSuffix(" Park-Lane"))
+        #expect(targeted[2].hasSuffix(" Park-Lane"))
     }
 
     @Test("A run asked to stop ends between pages, is recorded as stopped, and the next run goes on")

@@ -48,17 +48,11 @@ struct CaptureEndToEndTests {
 
     @Test("capture install, then run: a psql UPDATE reaches SQLite through pg_notify long before the 10-minute schedule")
     func notificationsWakeTheRun() async throws {
-        let postgres = try TestServices.requirePostgres()
+        let pg = try CapturePostgres(prefix: "cap_")
+        let (postgres, schema, environment) = (pg.server, pg.schema, pg.environment)
         let tmp = try TemporaryDirectory()
         let dir = tmp.path
-        let schema = "cap_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10)
-        let environment = ["CAP_PGHOST": postgres.host, "CAP_PGPORT": String(postgres.port), "CAP_PGDATABASE": postgres.database,
-                           "CAP_PGUSER": postgres.user, "CAP_PGPASSWORD": postgres.password, "CAP_SCHEMA": String(schema)]
-        let psqlArgs = ["-h", postgres.host, "-p", String(postgres.port), "-U", postgres.user, "-d", postgres.database,
-                        "-v", "ON_ERROR_STOP=1", "-qAtX"]
-        func psql(_ sql: String) async throws -> String {
-            try await SystemTools.must("psql", psqlArgs + ["-c", sql], environment: ["PGPASSWORD": postgres.password])
-        }
+        func psql(_ sql: String) async throws -> String { try await pg.psql(sql) }
         func sqlite(_ sql: String) async throws -> String { try await SystemTools.must("sqlite3", [dir + "/app.db", sql]) }
         try await psql("""
             CREATE SCHEMA \(schema);

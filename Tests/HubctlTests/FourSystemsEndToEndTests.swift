@@ -173,7 +173,7 @@ struct FourSystems {
             "SELECT email, first_name, last_name, phone FROM \(schema).customers ORDER BY email"],
             environment: ["PGPASSWORD": postgres.password])
         out["billing"] = Self.rows(pg, separator: ",")
-        let app = try await SystemTools.must("sqlite3", ["-separator", ",", directory.path + "/app.db",
+        let app = try await SystemTools.must("sqlite3", ["-separator", ",", "-cmd", ".timeout 5000", directory.path + "/app.db",
                                                          "SELECT email, given, family, phone FROM users ORDER BY email"])
         out["app"] = Self.rows(app, separator: ",")
         let csv = try String(contentsOfFile: directory.path + "/sheet/customers.csv", encoding: .utf8)

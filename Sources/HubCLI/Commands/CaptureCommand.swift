@@ -72,7 +72,7 @@ struct CaptureArguments: ParsableArguments {
 struct CaptureInstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Create the change log, the trigger function and one trigger per bound table (idempotent, one transaction).",
+        abstract: "Create the change log, the trigger function and the triggers on each bound table (idempotent, one transaction).",
         discussion: "Prints the SQL it runs. Exit codes: 0 installed; 3 PostgreSQL refused it (nothing changed); 64 not a postgres system; 78 invalid topology.")
 
     @OptionGroup var arguments: CaptureArguments
@@ -81,8 +81,14 @@ struct CaptureInstallCommand: AsyncParsableCommand {
         try await arguments.perform(plan: { definition, capture in
             try await capture.installStatements(definition.entities.map { ($0.object, $0.idField) })
         }, done: { definition in
-            "change capture installed on \(Set(definition.entities.map(\.object)).count) table(s) of \(definition.name); "
-                + "add \"capture\": {\"notify\": true} to the system for `hubctl run` to listen"
+            let installed = "change capture installed on \(Set(definition.entities.map(\.object)).count) table(s) of \(definition.name); "
+            switch definition.capture?.notify {
+            case nil: return installed + "add \"capture\": {\"notify\": true} to the system to read its tables through the log "
+                + "and for `hubctl run` to listen"
+            case false?: return installed + "its tables are read through the log; add \"notify\": true to its \"capture\" "
+                + "for `hubctl run` to listen"
+            case true?: return installed + "its tables are read through the log and `hubctl run` listens"
+            }
         })
     }
 }

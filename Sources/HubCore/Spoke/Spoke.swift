@@ -48,6 +48,12 @@ public protocol Spoke: Sendable {
     /// position within it.
     func read(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> SpokePage
 
+    /// True when a read of `object` can start where the previous run's last page stopped, so
+    /// the engine keeps each page's `next` as the object's cursor. Has a default: a `cursorField`
+    /// and ``SpokeCapabilities/incrementalReads``. An adapter that reads changes another way (a
+    /// database's change log) says so here.
+    func readsIncrementally(_ object: ObjectBinding) -> Bool
+
     /// Lists the IDs of all records, page by page (cheap; used to detect deletes).
     func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage
 
@@ -92,6 +98,11 @@ extension Spoke {
     ///   offers no way to tell (then an unanswered create is parked for a person, never re-sent).
     public func lookupCreated(_ object: ObjectBinding, keys: [String]) async throws -> [String: ExternalID]? {
         nil
+    }
+
+    /// Incremental where the mapping names a cursor field and the adapter reads from one.
+    public func readsIncrementally(_ object: ObjectBinding) -> Bool {
+        object.cursorField != nil && capabilities.incrementalReads
     }
 
     /// No cheap count by default.
