@@ -18,8 +18,10 @@ struct PostgresChangeLogPositionTests {
     @Test("a cursor-column position, no cursor and a malformed one are not change-log positions")
     func otherCursorsAreNotChangeLogPositions() {
         let others: [Cursor?] = [
-            nil, PostgresReadPosition.since("2024-05-01T10:00:00Z").cursor, PostgresReadPosition.scan(after: "7").cursor,
-            PostgresReadPosition.values(after: "v", id: "1").cursor, Cursor("not json"), Cursor(#"{"log":"since"}"#),
+            nil, PostgresReadPosition.next(.init(start: .atLeast("2024-05-01T10:00:00Z"))).cursor,
+            PostgresReadPosition.scan(after: "7").cursor, Cursor(#"{"v":"2024-05-01T10:00:00Z"}"#),
+            PostgresReadPosition.values(after: .init(value: "v", id: "1"), run: .init(start: .all)).cursor,
+            Cursor("not json"), Cursor(#"{"log":"since"}"#),
             Cursor(#"{"log":"window","from":"1:2:","to":"3:4:","change":"x"}"#), Cursor(#"{"log":"other"}"#),
         ]
         for cursor in others {
