@@ -99,7 +99,14 @@ struct CaptureEndToEndTests {
         // An UPDATE made with psql reaches SQLite: the schedule would only read billing in 10 minutes.
         try await psql("UPDATE \(schema).customers SET first_name = 'Annabel' WHERE email = 'ann@example.com'")
         try await RunEndToEndTests.eventually("the psql edit in SQLite") { try self.rows(dir).contains("ann@example.com|Annabel") }
-        let samples = try PrometheusText.parse(try await RunEndToEndTests.curl(["http://127.0.0.1:\(port)/metrics"]).body)
+        // The latency is recorded when the cycle ends, a moment after its write is visible.
+        let latency = #"hubctl_trigger_to_synced_seconds_count{trigger="pg_notify",system="billing"}"#
+        var samples = try PrometheusText.parse(try await RunEndToEndTests.curl(["http://127.0.0.1:\(port)/metrics"]).body)
+        let deadline = Date().addingTimeInterval(60)
+        while !samples.keys.contains(where: { $0.hasPrefix(latency) }) && Date() < deadline {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            samples = try PrometheusText.parse(try await RunEndToEndTests.curl(["http://127.0.0.1:\(port)/metrics"]).body)
+        }
         #expect((samples[#"hubctl_wakeups_total{trigger="pg_notify",system="billing"}"#] ?? 0) >= 1)
         #expect((samples[#"hubctl_pg_notifications_total{system="billing"}"#] ?? 0) >= 1)
         #expect(samples.keys.contains { $0.hasPrefix(#"hubctl_trigger_to_synced_seconds_count{trigger="pg_notify",system="billing"}"#) })
