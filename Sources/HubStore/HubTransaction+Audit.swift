@@ -14,7 +14,7 @@ extension HubTransaction {
             SELECT \(Self.linkColumns) FROM xref JOIN (
                 SELECT entity, system, external_id FROM xref WHERE external_id IS NOT NULL
                 GROUP BY entity, system, external_id HAVING count(DISTINCT hub_id) > 1
-            ) USING (entity, system, external_id)
+            ) dup USING (entity, system, external_id)
             ORDER BY entity, system, external_id, linked_at
             """
         ).map(Self.link)
@@ -27,7 +27,7 @@ extension HubTransaction {
             """
             SELECT \(Self.linkColumns) FROM xref JOIN (
                 SELECT entity, system, hub_id FROM xref GROUP BY entity, system, hub_id HAVING count(*) > 1
-            ) USING (entity, system, hub_id)
+            ) dup USING (entity, system, hub_id)
             ORDER BY entity, system, hub_id, linked_at
             """
         ).map(Self.link)
