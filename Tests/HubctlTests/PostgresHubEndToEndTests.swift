@@ -60,6 +60,11 @@ struct PostgresHubEndToEndTests {
         #expect(try await psql("SELECT data::json->>'first_name' FROM entity WHERE data::json->>'email' = 'ann.lee@example.com'") == "Anna")
         #expect(try await psql("SELECT count(*) FROM run WHERE status = 'ok'") == "2")
 
+        // A dry run needs a scratch copy of the hub, which only a SQLite hub has yet.
+        let dry = try await hubctl("sync-all", "--dry-run")
+        #expect(dry.exitCode == 64)
+        #expect(dry.stderr.contains("--dry-run needs a SQLite hub"))
+
         let audit = try await hubctl("audit", "--deep")
         #expect(audit.exitCode == 0, "\(audit.stdout)\(audit.stderr)")
         #expect(audit.stdout.contains("Clean: no findings"))
