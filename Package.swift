@@ -116,7 +116,7 @@ let package = Package(
             "HubCore", "HubStore", "HubStorePostgres", "HubTestServers", "SpokePostgres", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "HubDashboardTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard",
+            "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -131,7 +131,7 @@ let package = Package(
             "SpokePostgres",
         ]),
         .testTarget(name: "HubServiceTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting",
+            "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting", "HubTestServers",
         ]),
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
