@@ -99,6 +99,11 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
         do {
             if settings.schema != "public" { try executor.executeScript("CREATE SCHEMA IF NOT EXISTS \(schema)") }
             try executor.executeScript("SET search_path TO \(schema)")
+            // A process stopped inside a transaction (SIGSTOP, a debugger) must not hold the
+            // hub's rows forever: the server ends such a session after a minute, which releases
+            // its locks and refuses its late writes; a statement waiting for a lock gives up
+            // after 90 s with an error instead of hanging.
+            try executor.executeScript("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '90s'")
         } catch {
             _ = try? connection.close().wait()
             throw error
