@@ -103,8 +103,8 @@ let package = Package(
         .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", "HubStore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
-        // Test support: real servers the tests talk to (the fake CRM with scripted faults) and
-        // the services the test script starts (PostgreSQL, Kinto).
+        // Test support: real servers the tests talk to (the fake CRM with scripted faults), the
+        // services the test script starts (PostgreSQL, Kinto), and a hub of either kind (TestHubStore).
         .target(name: "HubTestServers", dependencies: [
             "HubCore", "HubStore", "HubStorePostgres", "SpokePostgres", .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
@@ -112,9 +112,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
-        .testTarget(name: "HubStoreTests", dependencies: [
-            "HubCore", "HubStore", "HubStorePostgres", "HubTestServers", "SpokePostgres", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore", "HubTestServers"]),
         .testTarget(name: "HubDashboardTests", dependencies: [
             "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -127,8 +125,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting", "HubStorePostgres", "HubTestServers",
-            "SpokePostgres",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting", "HubTestServers",
         ]),
         .testTarget(name: "HubServiceTests", dependencies: [
             "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting", "HubTestServers",

@@ -31,10 +31,7 @@ public enum HubDialect: Sendable, Hashable {
 
     /// The text value of one field of a JSON column, the field name itself being the next argument.
     public func jsonTextOfNamedField(_ column: String) -> String {
-        switch self {
-        case .sqlite: "json_extract(\(column), '$.' || json_quote(?))"
-        case .postgres: "(\(column)::json ->> ?::text)"
-        }
+        self == .sqlite ? "json_extract(\(column), '$.' || json_quote(?))" : jsonText(column)
     }
 
     /// True when one field of a JSON column (the next argument, as ``jsonFieldArgument(_:)``)
