@@ -92,7 +92,8 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
             ).wait()
         } catch {
             throw HubStoreError("cannot open the PostgreSQL hub: "
-                                + PostgresErrors.connectionError(error, system: "hub", settings: settings).message)
+                                + PostgresErrors.connectionError(error, system: "hub", settings: settings).message
+                                    .replacingOccurrences(of: "connection.", with: "hub.url's "))
         }
         let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         let executor = PostgresHubExecutor(connection: connection, translate: { $0 })
