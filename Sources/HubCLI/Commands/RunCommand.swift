@@ -63,11 +63,12 @@ struct RunCommand: AsyncParsableCommand {
         let store: HubStore
         let engine: SyncEngine
         do {
-            store = try HubStore(path: topology.hubPath)
+            store = try topology.openHub()
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubPath): \(error)")
-            console.hint("check that the hub's folder exists and is writable")
+            console.error("cannot open the hub \(topology.hubLocation): \(error)")
+            console.hint(topology.hubURL == nil ? "check that the hub's folder exists and is writable"
+                         : "check that PostgreSQL is reachable and the hub's user may create tables in its schema")
             throw ExitCode(1)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
