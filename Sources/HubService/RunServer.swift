@@ -25,19 +25,15 @@ public enum RunServer {
             let system = try context.parameters.require("system")
             guard let webhooks else { return Response(status: .notFound) }
             var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: WebhookReceiver.maxBody)
-            } catch {
-                metrics.webhook(system: "", outcome: WebhookOutcome.tooLarge.rawValue)
-                return Response(status: .contentTooLarge)
-            }
             let headers = request.headers
             let answer = await webhooks.receive(
                 system: system,
                 header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
-                body: Array(buffer: body))
-            return Response(status: HTTPResponse.Status(code: answer.status),
+                readBody: { Array(buffer: try await request.collectBody(upTo: WebhookReceiver.maxBody)) })
+            var fields = HTTPFields()
+            fields[.contentType] = "application/json"
+            if let retryAfter = answer.retryAfter { fields[.retryAfter] = "\(retryAfter)" }
+            return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"outcome\":\"\(answer.outcome.rawValue)\"}\n")))
         }
         installRoutes(router)

@@ -18,6 +18,12 @@ public enum WebhookOutcome: String, Error, Sendable, CaseIterable {
     case unknownSystem = "unknown_system"
     /// The body is larger than the listener accepts.
     case tooLarge = "too_large"
+    /// More deliveries were being handled than the listener takes at once: answered 503 with
+    /// `Retry-After` before the body was read.
+    case overloaded
+    /// Verified, but its ID could not be recorded in the hub: answered 503 with `Retry-After`
+    /// (the system is woken anyway).
+    case unrecorded
 }
 
 /// Checks a webhook delivery's signature, the Standard Webhooks way or GitHub's.
