@@ -30,17 +30,18 @@ public final class WebhookLedger: Sendable {
     private let commit: Commit
     private let metrics: RunMetrics?
 
-    /// - Parameter commit: records a batch (``HubStore/recordWebhookDeliveries(_:at:keepFor:)``
-    ///   on a connection of its own, in `hubctl run`).
+    /// - Parameter commit: records a batch (``WebhookDeliveryStore/record(_:at:keepFor:)`` in
+    ///   `hubctl run`).
     public init(metrics: RunMetrics? = nil, commit: @escaping Commit) {
         self.metrics = metrics
         self.commit = commit
     }
 
     /// A ledger writing to `store`, forgetting IDs after `keepFor` seconds.
-    public convenience init(store: HubStore, keepFor: TimeInterval, clock: WallClock = .system, metrics: RunMetrics? = nil) {
+    public convenience init(store: WebhookDeliveryStore, keepFor: TimeInterval, clock: WallClock = .system,
+                            metrics: RunMetrics? = nil) {
         self.init(metrics: metrics) { batch in
-            try store.recordWebhookDeliveries(batch, at: clock.now(), keepFor: keepFor)
+            try store.record(batch, at: clock.now(), keepFor: keepFor)
         }
     }
 

@@ -42,17 +42,18 @@ public struct WebhookReceiver: Sendable {
     public static let retryAfter = 1
 
     /// - Parameters:
-    ///   - ledger: records delivery IDs; by default one writing to `store`.
+    ///   - ledger: records delivery IDs; by default one writing to the delivery store beside `store`.
     ///   - maxInFlight: deliveries handled at once; more are answered 503 at once.
     public init(topology: Topology, store: HubStore, metrics: RunMetrics, debouncer: WakeDebouncer, clock: WallClock = .system,
-                logger: Logger, ledger: WebhookLedger? = nil, maxInFlight: Int = 256) {
+                logger: Logger, ledger: WebhookLedger? = nil, maxInFlight: Int = 256) throws {
         self.topology = topology
         self.metrics = metrics
         self.debouncer = debouncer
         self.clock = clock
         self.logger = logger
         self.maxInFlight = maxInFlight
-        self.ledger = ledger ?? WebhookLedger(store: store, keepFor: Self.keepFor(topology), clock: clock, metrics: metrics)
+        self.ledger = try ledger ?? WebhookLedger(store: store.webhookDeliveries(), keepFor: Self.keepFor(topology), clock: clock,
+                                                  metrics: metrics)
     }
 
     /// How long delivery IDs are kept: twice the widest signature window of the topology, at

@@ -18,6 +18,8 @@ public struct HubStore: Sendable {
     private let writer: DatabaseQueue
     /// The database file, or nil for an in-memory hub.
     public let path: String?
+    /// An in-memory hub's webhook delivery store (a hub file has one beside it).
+    let memoryDeliveries: WebhookDeliveryStore?
 
     /// Opens (creating if needed) the hub at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -42,6 +44,7 @@ public struct HubStore: Sendable {
         try Self.migrator.migrate(queue)
         self.writer = queue
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// Opens an existing hub for reading only: no migration, no journal change, nothing written
@@ -56,6 +59,7 @@ public struct HubStore: Sendable {
     private init(queue: DatabaseQueue, path: String?) {
         self.writer = queue
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// An empty hub in memory, for tests.
@@ -66,6 +70,7 @@ public struct HubStore: Sendable {
         try Self.migrator.migrate(queue)
         self.writer = queue
         self.path = nil
+        memoryDeliveries = try WebhookDeliveryStore.inMemory()
     }
 
     /// Runs `body` in one write transaction: everything it does commits together or not at all.

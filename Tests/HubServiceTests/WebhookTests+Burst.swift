@@ -24,7 +24,7 @@ extension WebhookTests {
         let dir = try TemporaryDirectory()
         let store = try HubStore(path: dir.path + "/hub.sqlite")
         let metrics = RunMetrics()
-        let receiver = WebhookReceiver(topology: f.topology, store: try store.secondConnection(), metrics: metrics,
+        let receiver = try WebhookReceiver(topology: f.topology, store: store, metrics: metrics,
                                        debouncer: Self.quietDebouncer, clock: WallClock.fixed(Self.now), logger: f.logger)
         // 40 IDs, each sent 3 times, all at once and interleaved.
         let ids = (0..<40).map { "evt_\($0)" }
@@ -46,8 +46,10 @@ extension WebhookTests {
             #expect(outcomes.filter { $0 == .replayed }.count == 2, "\(id): \(outcomes)")
         }
         // Each ID is in the hub once: recording any of them again finds it.
-        let again = try store.recordWebhookDeliveries(ids.map { WebhookDeliveryID(system: "crm", id: $0) }, at: Self.now, keepFor: 3600)
+        let deliveries = try store.webhookDeliveries()
+        let again = try deliveries.record(ids.map { WebhookDeliveryID(system: "crm", id: $0) }, at: Self.now, keepFor: 3600)
         #expect(again == Array(repeating: false, count: 40))
+        #expect(try deliveries.count() == 40)
         let text = metrics.text()
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="accepted"} 40"#))
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="replayed"} 80"#))
@@ -56,13 +58,13 @@ extension WebhookTests {
 
     @Test("Deliveries that arrive while a commit is under way are recorded together by the next single commit")
     func groupCommit() async throws {
-        let store = try HubStore.inMemory()
+        let store = try WebhookDeliveryStore.inMemory()
         let batches = Locked<[[WebhookDeliveryID]]>([])
         let firstCommit = DispatchSemaphore(value: 0)
         let ledger = WebhookLedger { batch in
             let n = batches.withLock { $0.append(batch); return $0.count }
             if n == 1 { firstCommit.wait() }
-            return try store.recordWebhookDeliveries(batch, at: Self.now, keepFor: 3600)
+            return try store.record(batch, at: Self.now, keepFor: 3600)
         }
         let first = Task { try await ledger.record(WebhookDeliveryID(system: "crm", id: "a")) }
         while batches.withLock({ $0.isEmpty }) { await Task.yield() }
@@ -89,13 +91,13 @@ extension WebhookTests {
         let path = dir.path + "/hub.sqlite"
         do {
             let store = try HubStore(path: path)
-            let receiver = WebhookReceiver(topology: f.topology, store: try store.secondConnection(), metrics: RunMetrics(),
+            let receiver = try WebhookReceiver(topology: f.topology, store: store, metrics: RunMetrics(),
                                            debouncer: Self.quietDebouncer, clock: WallClock.fixed(Self.now), logger: f.logger)
             #expect(await receiver.receive(system: "crm", header: Self.delivery("evt_1"), body: Self.body).outcome == .accepted)
         }
         let reopened = try HubStore(path: path)
         let metrics = RunMetrics()
-        let receiver = WebhookReceiver(topology: f.topology, store: try reopened.secondConnection(), metrics: metrics,
+        let receiver = try WebhookReceiver(topology: f.topology, store: reopened, metrics: metrics,
                                        debouncer: Self.quietDebouncer, clock: WallClock.fixed(Self.now.addingTimeInterval(60)),
                                        logger: f.logger)
         let replay = await receiver.receive(system: "crm", header: Self.delivery("evt_1"), body: Self.body)
@@ -111,7 +113,7 @@ extension WebhookTests {
     func inFlightCap() async throws {
         let f = try ServiceFixture()
         let metrics = RunMetrics()
-        let receiver = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics,
+        let receiver = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics,
                                        debouncer: Self.quietDebouncer, clock: WallClock.fixed(Self.now), logger: f.logger,
                                        maxInFlight: 2)
         // Two deliveries whose bodies arrive only when the test says so hold both slots.
@@ -149,12 +151,38 @@ extension WebhookTests {
         let ledger = WebhookLedger { _ in throw HubStoreError("database is locked") }
         // Windows close at once, so the wake is seen.
         let debouncer = WakeDebouncer(sleep: { _ in }) { system, _ in woken.withLock { $0.append(system) } }
-        let receiver = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics,
+        let receiver = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics,
                                        debouncer: debouncer, clock: WallClock.fixed(Self.now), logger: f.logger, ledger: ledger)
         let answer = await receiver.receive(system: "crm", header: Self.delivery("evt_1"), body: Self.body)
         #expect(answer == WebhookAnswer(status: 503, outcome: .unrecorded, retryAfter: WebhookReceiver.retryAfter))
         for _ in 0..<10_000 where woken.withLock({ $0.isEmpty }) { await Task.yield() }
         #expect(woken.withLock { $0 } == ["crm"])
         #expect(metrics.text().contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="unrecorded"} 1"#))
+    }
+}
+
+extension WebhookTests {
+    @Test("A delivery is recorded and answered while a cycle holds the hub's write transaction open")
+    func deliveryDoesNotWaitForTheHub() async throws {
+        let f = try ServiceFixture()
+        let dir = try TemporaryDirectory()
+        let store = try HubStore(path: dir.path + "/hub.sqlite")
+        let receiver = try WebhookReceiver(topology: f.topology, store: store, metrics: RunMetrics(), debouncer: Self.quietDebouncer,
+                                           clock: WallClock.fixed(Self.now), logger: f.logger)
+        // A page transaction (BEGIN IMMEDIATE: it holds the hub's write lock) that lasts until
+        // the delivery has been answered.
+        let inTransaction = DispatchSemaphore(value: 0), answered = DispatchSemaphore(value: 0)
+        let page = Thread {
+            try? store.write { _ in
+                inTransaction.signal()
+                answered.wait()
+            }
+        }
+        page.start()
+        await withCheckedContinuation { c in DispatchQueue.global().async { inTransaction.wait(); c.resume() } }
+        let answer = await receiver.receive(system: "crm", header: Self.delivery("evt_1"), body: Self.body)
+        answered.signal()
+        #expect(answer.outcome == .accepted)
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/hub.sqlite-webhooks"))
     }
 }

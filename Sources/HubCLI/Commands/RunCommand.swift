@@ -62,13 +62,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store: HubStore
         let engine: SyncEngine
-        let deliveryStore: HubStore
         do {
             store = try HubStore(path: topology.hubPath)
             engine = try SyncRunner.engine(topology, store: store)
-            // Webhook delivery IDs are recorded on a connection of their own: a delivery waits
-            // for SQLite's write lock (one page of a cycle at most), not for the cycle's reads.
-            deliveryStore = try store.secondConnection()
         } catch {
             console.error("cannot open the hub \(topology.hubPath): \(error)")
             console.hint("check that the hub's folder exists and is writable")
@@ -82,9 +78,16 @@ struct RunCommand: AsyncParsableCommand {
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
             await runner.wake(system, trigger: "webhook", at: at)
         }
-        let ledger = WebhookLedger(store: deliveryStore, keepFor: WebhookReceiver.keepFor(topology), metrics: runner.metrics)
-        let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
-                                       logger: logger, ledger: ledger)
+        let webhooks: WebhookReceiver
+        do {
+            // Delivery IDs go to their file beside the hub, so a delivery never waits for a cycle's page.
+            webhooks = try WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
+                                           logger: logger)
+        } catch {
+            console.error("cannot open the webhook delivery store beside the hub \(topology.hubPath): \(error)")
+            console.hint("check that the hub's folder is writable")
+            throw ExitCode(1)
+        }
         let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, defaultSchedule: schedule, console: console,
                                                           loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
                                                           exempt: ["/hooks/", "/metrics", "/healthz"])
