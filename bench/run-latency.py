@@ -448,7 +448,7 @@ def main():
 
         rng = random.Random(42)
         latencies, from_edit, per_source, lost = [], [], {s.name: [] for s in sources}, 0
-        runs_before_edits = metric(port, "hubctl_runs_total")
+        runs_before_edits, cpu_before_edits = metric(port, "hubctl_runs_total"), cpu_ticks(proc.pid)
         for i in range(args.edits):
             time.sleep(rng.uniform(0.05, 0.5))
             email, value = customers[rng.randrange(args.customers)][0], f"Edit {i}"
@@ -473,6 +473,7 @@ def main():
                 else:
                     time.sleep(0.002)
         edit_cycles = metric(port, "hubctl_runs_total") - runs_before_edits
+        edit_cpu = (cpu_ticks(proc.pid) - cpu_before_edits) / os.sysconf("SC_CLK_TCK")
         steps.append((f"{args.edits} edits", load()))
 
         # Read every system back: duplicates (an email twice, or more records than customers) and
@@ -580,6 +581,7 @@ def main():
         "systems": [s.name for s in systems], "hubctl": hubctl, "edits": args.edits, "visible": len(latencies), "lost": lost,
         "duplicated_records": duplicated, "divergent_customers": divergent,
         "first_cycle_seconds": round(first_sync, 2), "cycles_during_edits": int(edit_cycles),
+        "cpu_ms_per_cycle_during_edits": round(1000 * edit_cpu / edit_cycles, 1) if edit_cycles else None,
         **{f"{k}_ms": round(v, 1) for k, v in q.items() if v is not None},
         "from_edit_start": {k: round(v, 1) for k, v in quantiles(from_edit).items() if v is not None},
         "per_source_ms": {name: {k: round(v, 1) for k, v in quantiles(v).items() if v is not None}
@@ -617,6 +619,14 @@ def markdown(args, r, systems, quiet, loaded):
         rows.append((f"… edits made in {names[name]}", " / ".join(ms(q.get(k)) for k in ("p50", "p95", "p99", "max"))))
     rows.append(("cycle duration, median", f"{r['cycle_seconds_median'] * 1000:.0f} ms over {r['cycles']} cycles"
                  if r["cycle_seconds_median"] is not None else "–"))
+    means = [(k.split('system="')[1].rstrip('"}'), k.split('trigger="')[1].split('"')[0], v)
+             for k, v in r["trigger_to_synced_mean_ms"].items() if 'system="bulk"' not in k]
+    if means:
+        rows.append(("trigger → end of its cycle, mean (`hubctl_trigger_to_synced_seconds`)",
+                     ", ".join(f"{system} ({trigger}) {v:.0f} ms" for system, trigger, v in sorted(means))))
+    if r["cpu_ms_per_cycle_during_edits"] is not None:
+        rows.append(("CPU of `hubctl run` per cycle during the edits",
+                     f"{r['cpu_ms_per_cycle_during_edits']:.0f} ms ({r['cycles_during_edits']} cycles)"))
 
     def burst_row(b):
         a = b["answer"]
