@@ -474,6 +474,7 @@ def main():
                     time.sleep(0.002)
         edit_cycles = metric(port, "hubctl_runs_total") - runs_before_edits
         edit_cpu = (cpu_ticks(proc.pid) - cpu_before_edits) / os.sysconf("SC_CLK_TCK")
+        edit_metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
         steps.append((f"{args.edits} edits", load()))
 
         # Read every system back: duplicates (an email twice, or more records than customers) and
@@ -547,7 +548,6 @@ def main():
         time.sleep(args.idle)
         idle_cpu = (cpu_ticks(proc.pid) - c1) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - t1)
         steps.append(("idle", load()))
-        metrics_text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -567,7 +567,7 @@ def main():
 
     def summed(prefix):
         out = {}
-        for line in metrics_text.splitlines():
+        for line in edit_metrics.splitlines():
             if line.startswith(prefix):
                 labels, v = line[len(prefix):].rsplit(" ", 1)
                 out[labels] = float(v)
