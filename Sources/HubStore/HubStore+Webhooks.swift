@@ -32,7 +32,13 @@ public struct WebhookDeliveryStore: Sendable {
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let path = hubPath + "-webhooks"
-        let queue = try DatabaseQueue(path: path, configuration: config)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw HubStoreError("cannot open the webhook delivery file \(path) (\(error)); it must be a file that hubctl can "
+                                + "write, next to the hub (delete it if it is not one: it only holds the last hour's delivery IDs)")
+        }
         try queue.writeWithoutTransaction { db in
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             if mode?.lowercased() != "wal" {

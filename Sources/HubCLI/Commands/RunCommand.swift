@@ -78,13 +78,15 @@ struct RunCommand: AsyncParsableCommand {
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
             await runner.wake(system, trigger: "webhook", at: at)
         }
-        let webhooks: WebhookReceiver
+        // Without a system taking webhooks, /hooks answers 404 and no delivery file is opened.
+        let webhooks: WebhookReceiver?
         do {
             // Delivery IDs go to their file beside the hub, so a delivery never waits for a cycle's page.
-            webhooks = try WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
-                                           logger: logger)
+            webhooks = topology.systems.contains(where: { $0.webhook != nil })
+                ? try WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer, logger: logger)
+                : nil
         } catch {
-            console.error("cannot open the webhook delivery store beside the hub \(topology.hubPath): \(error)")
+            console.error("\(error)")
             console.hint("check that the hub's folder is writable")
             throw ExitCode(1)
         }
