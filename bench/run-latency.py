@@ -431,6 +431,9 @@ def main():
         if event.get("event") == "http.listening":
             port = event["port"]
             break
+    if port is None:
+        log.close()
+        sys.exit(f"hubctl run did not start (exit {proc.wait()}); its log: {d}/run.log")
     # The rest of stderr goes to the file so the pipe never fills.
     threading.Thread(target=lambda: [log.write(line) for line in proc.stderr], daemon=True).start()
     sender = Sender(port)
