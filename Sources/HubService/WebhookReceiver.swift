@@ -69,7 +69,7 @@ public struct WebhookReceiver: Sendable {
     }
 
     /// Handles one delivery: takes a slot (or answers 503), reads the body with `readBody`
-    /// (which throws when it is too large), verifies, records the ID and wakes the system.
+    /// (which throws `WebhookOutcome.tooLarge` when it is too large), verifies, records the ID and wakes the system.
     public func receive(system name: String, header: (String) -> String?,
                         readBody: () async throws -> [UInt8]) async -> WebhookAnswer {
         let known = topology.system(SystemName(name))?.webhook != nil
@@ -81,10 +81,13 @@ public struct WebhookReceiver: Sendable {
         let outcome: WebhookOutcome
         if admitted {
             defer { inFlight.withLock { $0 -= 1 } }
-            if let body = try? await readBody() {
+            do {
+                let body = try await readBody()
                 outcome = await classify(system: name, header: header, body: body)
-            } else {
-                outcome = .tooLarge
+            } catch let refused as WebhookOutcome {
+                outcome = refused
+            } catch {
+                outcome = .incomplete
             }
         } else {
             outcome = .overloaded
@@ -102,7 +105,7 @@ public struct WebhookReceiver: Sendable {
         switch outcome {
         case .accepted, .replayed: return WebhookAnswer(status: 200, outcome: outcome)
         case .badSignature, .stale: return WebhookAnswer(status: 401, outcome: outcome)
-        case .malformed: return WebhookAnswer(status: 400, outcome: outcome)
+        case .malformed, .incomplete: return WebhookAnswer(status: 400, outcome: outcome)
         case .unknownSystem: return WebhookAnswer(status: 404, outcome: outcome)
         case .tooLarge: return WebhookAnswer(status: 413, outcome: outcome)
         case .overloaded, .unrecorded: return WebhookAnswer(status: 503, outcome: outcome, retryAfter: Self.retryAfter)

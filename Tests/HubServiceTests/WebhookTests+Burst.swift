@@ -186,3 +186,22 @@ extension WebhookTests {
         #expect(FileManager.default.fileExists(atPath: dir.path + "/hub.sqlite-webhooks"))
     }
 }
+
+extension WebhookTests {
+    struct ConnectionClosed: Error {}
+
+    @Test("A body that never arrives whole is answered 400 as incomplete, one over the limit 413, and neither takes a slot for good")
+    func bodiesThatFail() async throws {
+        let f = try ServiceFixture()
+        let metrics = RunMetrics()
+        let receiver = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: Self.quietDebouncer,
+                                           clock: WallClock.fixed(Self.now), logger: f.logger, maxInFlight: 1)
+        let closed = await receiver.receive(system: "crm", header: Self.delivery("evt_1"), readBody: { throw ConnectionClosed() })
+        let large = await receiver.receive(system: "crm", header: Self.delivery("evt_1"), readBody: { throw WebhookOutcome.tooLarge })
+        #expect(closed == WebhookAnswer(status: 400, outcome: .incomplete))
+        #expect(large == WebhookAnswer(status: 413, outcome: .tooLarge))
+        // The one slot is free again, and the ID was never recorded: the full delivery is accepted.
+        #expect(await receiver.receive(system: "crm", header: Self.delivery("evt_1"), body: Self.body).outcome == .accepted)
+        #expect(metrics.text().contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="incomplete"} 1"#))
+    }
+}
