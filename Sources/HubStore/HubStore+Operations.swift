@@ -64,17 +64,6 @@ extension HubStore {
         }
     }
 
-    /// Records a webhook delivery ID for `system`; false when it was seen before (a replay).
-    /// IDs older than `keepFor` seconds are forgotten: a sender's signature window is shorter.
-    public func recordWebhookDelivery(system: SystemName, id: String, at now: Date, keepFor: TimeInterval) throws -> Bool {
-        try write { tx in
-            try tx.execute("DELETE FROM webhook_delivery WHERE received_at < ?",
-                           [Timestamp.string(now.addingTimeInterval(-keepFor))])
-            return try tx.execute("INSERT OR IGNORE INTO webhook_delivery (system, delivery_id, received_at) VALUES (?, ?, ?)",
-                                  [system.rawValue, id, Timestamp.string(now)]) > 0
-        }
-    }
-
     /// Open quarantine entries per system and entity, both directions.
     public func openQuarantineCounts() throws -> [SystemName: [EntityName: Int]] {
         try read { tx in

@@ -25,12 +25,21 @@ public struct HubStore: Sendable {
     private let backend: Backend
     /// The SQLite database file, or nil for an in-memory hub or another database.
     public let path: String?
+    /// An in-memory hub's webhook delivery store (a hub file has one beside it).
+    let memoryDeliveries: WebhookDeliveryStore?
 
     /// A hub held by another database (its schema already brought up to date, see
     /// ``migrate(_:)``).
     public init(database: any HubDatabase) {
         self.backend = .database(database)
         self.path = nil
+        memoryDeliveries = nil
+    }
+
+    /// True for a SQLite hub (a file or in memory).
+    var isSQLite: Bool {
+        if case .sqlite = backend { return true }
+        return false
     }
 
     /// Where the hub is, for people: the SQLite file, or the other database's location
@@ -73,6 +82,7 @@ public struct HubStore: Sendable {
         try Self.migrator.migrate(queue)
         self.backend = .sqlite(queue)
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// Opens an existing hub for reading only: no migration, no journal change, nothing written
@@ -87,6 +97,7 @@ public struct HubStore: Sendable {
     private init(queue: DatabaseQueue, path: String?) {
         self.backend = .sqlite(queue)
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// An empty hub in memory, for tests.
@@ -97,6 +108,7 @@ public struct HubStore: Sendable {
         try Self.migrator.migrate(queue)
         self.backend = .sqlite(queue)
         self.path = nil
+        memoryDeliveries = try WebhookDeliveryStore.inMemory()
     }
 
     /// Runs `body` in one write transaction: everything it does commits together or not at all.

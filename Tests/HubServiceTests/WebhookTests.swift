@@ -98,7 +98,7 @@ import Testing
         let debouncer = WakeDebouncer(sleep: { _ in for await _ in gate {} }) { system, _ in
             fired.withLock { $0.append(system) }
         }
-        let receiver = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
+        let receiver = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
                                        clock: WallClock.fixed(Self.now), logger: f.logger)
         var statuses: [Int] = []
         for i in 0..<5 {
@@ -126,7 +126,7 @@ import Testing
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="bad_signature"} 1"#))
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="",outcome="unknown_system"} 2"#))
         // Delivery IDs are durable: a second receiver on the same hub refuses the replay too.
-        let again = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
+        let again = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
                                     clock: WallClock.fixed(Self.now), logger: f.logger)
         let replayAgain = await again.receive(system: "crm", header: Self.headers(id: "msg_3", signature: Self.sign("old-secret-value", id: "msg_3")),
                                               body: Self.body)

@@ -84,9 +84,12 @@ import Testing
     func aWebhookDeliveryIsAcceptedOnce(_ kind: TestHubStore) throws {
         let store = try kind.make()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        #expect(try store.recordWebhookDelivery(system: "crm", id: "d1", at: now, keepFor: 600))
-        #expect(try !store.recordWebhookDelivery(system: "crm", id: "d1", at: now, keepFor: 600))
-        #expect(try store.recordWebhookDelivery(system: "crm", id: "d1", at: now.addingTimeInterval(900), keepFor: 600))
+        let deliveries = try store.webhookDeliveries()
+        let d1 = WebhookDeliveryID(system: "crm", id: "d1")
+        #expect(try deliveries.record([d1, d1], at: now, keepFor: 600) == [true, false])
+        #expect(try deliveries.record([d1], at: now, keepFor: 600) == [false])
+        #expect(try deliveries.record([d1], at: now.addingTimeInterval(900), keepFor: 600) == [true])
+        #expect(try deliveries.count() == 1)
     }
 
     @Test("Links a scan did not see are the ones deleted in the system", arguments: TestHubStore.all)

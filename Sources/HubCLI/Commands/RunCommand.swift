@@ -79,8 +79,18 @@ struct RunCommand: AsyncParsableCommand {
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
             await runner.wake(system, trigger: "webhook", at: at)
         }
-        let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
-                                       logger: logger)
+        // Without a system taking webhooks, /hooks answers 404 and no delivery file is opened.
+        let webhooks: WebhookReceiver?
+        do {
+            // Delivery IDs go to their file beside the hub, so a delivery never waits for a cycle's page.
+            webhooks = topology.systems.contains(where: { $0.webhook != nil })
+                ? try WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer, logger: logger)
+                : nil
+        } catch {
+            console.error("\(error)")
+            console.hint("check that the hub's folder is writable")
+            throw ExitCode(1)
+        }
         let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, defaultSchedule: schedule, console: console,
                                                           loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
                                                           exempt: ["/hooks/", "/metrics", "/healthz"])
