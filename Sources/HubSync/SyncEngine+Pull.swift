@@ -261,8 +261,8 @@ struct PageMerger {
         guard !hashes.isEmpty else { return [] }
         var out: Set<ExternalID> = []
         for record in records {
-            guard let base = hashes[record.id], case .success(let mapped) = mapper.inbound(record) else { continue }
-            if ContentHash.of(mapped, fields: mapper.inboundFields) == base { out.insert(record.id) }
+            guard let base = hashes[record.id], let hash = mapper.inboundHash(record) else { continue }
+            if hash == base { out.insert(record.id) }
         }
         return out
     }
@@ -305,7 +305,7 @@ struct PageMerger {
             counts.skipped += 1
             return
         }
-        let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
+        let hash = ContentHash.of(theirs, keys: mapper.inboundKeys)
         currentHash = unresolved.isEmpty ? hash : nil
         defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
@@ -529,7 +529,7 @@ struct PageMerger {
         if let currentHash, fields.count == mapper.inboundFields.count {
             l.baseHash = currentHash
         } else {
-            l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+            l.baseHash = ContentHash.of(l.baseData, keys: mapper.inboundKeys)
         }
         try tx.saveLink(l)
     }
