@@ -52,9 +52,10 @@ extension HubTransaction {
             let sql = "SELECT external_id, base_hash FROM xref INDEXED BY xref_by_external_id "
                 + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
                 + "AND state = 'linked' AND base_hash IS NOT NULL"
-            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
-            while let row = try rows.next() { out[ExternalID(row[0] as String)] = row[1] as String }
+            // Through the statement cache: a page's full chunks repeat the same statement.
+            for row in try rows(sql, StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))) {
+                out[ExternalID(row[0] as String)] = row[1] as String
+            }
         }
         return out
     }
