@@ -17,7 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Only SpokePostgres links PostgresNIO; only the test servers link FlyingFox.
+        // Only SpokePostgres and HubStorePostgres link PostgresNIO; only the test servers link FlyingFox.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         // Only HubService (hubctl run: its HTTP listener, metrics, logs, webhooks) and HubDashboard
@@ -41,6 +41,12 @@ let package = Package(
         .target(name: "HubMapping", dependencies: ["HubCore", "HubTopology"]),
         // The hub database. The only module that knows SQL for the hub.
         .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The hub in PostgreSQL (`"hub": {"url": "postgres://…"}`): HubStore's SQL on PostgresNIO,
+        // behind HubStore's HubDatabase protocol. Reuses the postgres spoke's connection settings.
+        .target(name: "HubStorePostgres", dependencies: [
+            "HubCore", "HubStore", "SpokePostgres", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         // Spokes: one target per family so heavy dependencies stay local.
         // (GRDBSQLite: the SQLite C API, to bind and read text with its length, NUL included.)
         .target(name: "SpokeSQLite", dependencies: [
@@ -86,7 +92,7 @@ let package = Package(
         // The command line: parsing, wiring, rendering, exit codes.
         .target(name: "HubCLI", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAdapters", "HubAudit", "HubStewardship",
-            "HubSchedule", "HubService", "HubDashboard", "SpokePostgres",
+            "HubSchedule", "HubService", "HubDashboard", "SpokePostgres", "HubStorePostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             // Only to create the demo's SQLite systems.
@@ -97,16 +103,18 @@ let package = Package(
         .executableTarget(name: "hubctl-bench", dependencies: ["HubCore", "HubStore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
-        // Test support: real servers the tests talk to (the fake CRM with scripted faults) and
-        // the services the test script starts (PostgreSQL, Kinto).
-        .target(name: "HubTestServers", dependencies: ["HubCore", .product(name: "FlyingFox", package: "FlyingFox")]),
+        // Test support: real servers the tests talk to (the fake CRM with scripted faults), the
+        // services the test script starts (PostgreSQL, Kinto), and a hub of either kind (TestHubStore).
+        .target(name: "HubTestServers", dependencies: [
+            "HubCore", "HubStore", "HubStorePostgres", "SpokePostgres", .product(name: "FlyingFox", package: "FlyingFox"),
+        ]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
-        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore", "HubTestServers"]),
         .testTarget(name: "HubDashboardTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard",
+            "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "SpokeTests", dependencies: ["HubCore", "HubTesting", "SpokeSQLite", "SpokeFiles",
@@ -117,10 +125,10 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "HubSyncTests", dependencies: [
-            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting",
+            "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubTesting", "HubTestServers",
         ]),
         .testTarget(name: "HubServiceTests", dependencies: [
-            "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting",
+            "HubCore", "HubTopology", "HubStore", "HubSync", "HubSchedule", "HubService", "HubTesting", "HubTestServers",
         ]),
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",

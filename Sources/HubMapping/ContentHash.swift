@@ -6,24 +6,64 @@ public enum ContentHash {
     /// The hash of `fields` of `record`: SHA-256 over the canonical JSON of the non-null values,
     /// 32 hex digits. Absent and null fields hash alike.
     public static func of(_ record: CanonicalRecord, fields: [String]) -> String {
-        // The canonical JSON of the object, written directly (no intermediate dictionary):
-        // keys sorted by their UTF-8 bytes, as JSONWriter sorts them.
-        var out: [UInt8] = []
-        out.reserveCapacity(128)
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        var previous: String?
-        for f in fields.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where f != previous {
-            previous = f
-            guard let v = record[f], !v.isNull else { continue }
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            JSONWriter.write(.string(f), to: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONWriter.write(v, to: &out)
+        of(record, keys: Keys(fields))
+    }
+
+    /// The hash of the fields `keys` names, prepared once for many records.
+    public static func of(_ record: CanonicalRecord, keys: Keys) -> String {
+        var out = keys.buffer()
+        for (index, name) in keys.fields.enumerated() {
+            guard let v = record[name] else { continue }
+            keys.append(v, at: index, to: &out)
         }
-        out.append(UInt8(ascii: "}"))
-        return SHA256.hexString(SHA256.hash(out), length: 32)
+        return keys.finish(&out)
+    }
+
+    /// The field names of a content hash, sorted and encoded once, so that hashing a record
+    /// writes its canonical JSON directly (no intermediate dictionary, no sort per record).
+    public struct Keys: Sendable {
+        /// The unique field names, sorted by their UTF-8 bytes (as ``JSONWriter`` sorts keys).
+        public let fields: [String]
+        /// Each field's JSON key followed by `:`.
+        let encoded: [[UInt8]]
+
+        public init(_ fields: [String]) {
+            var unique = fields.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            var previous: String?
+            unique.removeAll { f in
+                defer { previous = f }
+                return f == previous
+            }
+            self.fields = unique
+            encoded = unique.map { f in
+                var key: [UInt8] = []
+                JSONWriter.write(.string(f), to: &key)
+                key.append(UInt8(ascii: ":"))
+                return key
+            }
+        }
+
+        /// An empty canonical JSON object, ready for ``append(_:at:to:)``.
+        public func buffer() -> [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(192)
+            out.append(UInt8(ascii: "{"))
+            return out
+        }
+
+        /// Adds the value of `fields[index]` (in order of `fields`; null values are left out).
+        public func append(_ value: Value, at index: Int, to out: inout [UInt8]) {
+            if value.isNull { return }
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: encoded[index])
+            JSONWriter.write(value, to: &out)
+        }
+
+        /// The hash of the object written to `out` (which holds the padded message afterwards).
+        public func finish(_ out: inout [UInt8]) -> String {
+            out.append(UInt8(ascii: "}"))
+            return SHA256.hexDigest(padding: &out, length: 32)
+        }
     }
 }
 

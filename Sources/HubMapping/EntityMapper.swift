@@ -33,6 +33,15 @@ public struct EntityMapper: Sendable {
     public let binding: ObjectBinding
 
     private let fieldDefinitions: [String: FieldDefinition]
+    /// The pulled fields' names for content hashes, sorted once.
+    public let inboundKeys: ContentHash.Keys
+    /// Per field mapping: the slot of its canonical field in `inboundKeys`, or -1 when it is not
+    /// pulled or has no definition; empty when a pulled mapping is a composite.
+    private let inboundSlots: [Int]
+    /// Per field mapping: the definition of its canonical field, where it has a slot.
+    private let inboundSlotDefinitions: [FieldDefinition?]
+    /// Per field mapping: the parts of its dotted system path (empty for a plain name).
+    private let pathParts: [[String]]
     /// Per field mapping (same order as `mapping.fields`): what is computed once.
     private let prepared: [Prepared]
 
@@ -74,6 +83,22 @@ public struct EntityMapper: Sendable {
             }
         }
         self.inboundFields = inbound
+        self.pathParts = mapping.fields.map { m in
+            m.systemField.utf8.contains(UInt8(ascii: ".")) ? m.systemField.split(separator: ".", omittingEmptySubsequences: false).map(String.init) : []
+        }
+        let keys = ContentHash.Keys(inbound)
+        self.inboundKeys = keys
+        let pulled = mapping.fields.map { system.direction.pulls && $0.direction.pulls }
+        if zip(mapping.fields, pulled).contains(where: { $0.isComposite && $1 }) {
+            self.inboundSlots = []
+            self.inboundSlotDefinitions = []
+        } else {
+            let slots = zip(mapping.fields, pulled).map { m, pulls in
+                pulls && defs[m.canonical[0].rawValue] != nil ? keys.fields.firstIndex(of: m.canonical[0].rawValue) ?? -1 : -1
+            }
+            self.inboundSlots = slots
+            self.inboundSlotDefinitions = zip(mapping.fields, slots).map { m, slot in slot >= 0 ? defs[m.canonical[0].rawValue] : nil }
+        }
         self.outboundFields = outbound
         self.mappedFields = all
         self.refFields = refs
@@ -166,6 +191,13 @@ public struct EntityMapper: Sendable {
         }
         let name = m.canonical[0].rawValue
         guard let def = fieldDefinitions[name] else { return .success([]) }
+        return readScalar(index, raw: raw, def: def).map { [(name, $0)] }
+    }
+
+    /// The canonical value of a field mapping with one canonical field, from the system value
+    /// `raw` (with empty text already read as null where the system cannot tell them apart).
+    func readScalar(_ index: Int, raw: Value, def: FieldDefinition) -> Result<Value, ConversionFailure> {
+        let m = mapping.fields[index]
         let p = prepared[index]
         var v = m.normalize.isEmpty ? raw : m.normalize.apply(Self.scalarText(raw))
         if !p.inverse.isEmpty, !v.isNull { v = Self.invert(v, in: p.inverse) }
@@ -177,7 +209,40 @@ public struct EntityMapper: Sendable {
         v = def.normalize.apply(v)
         if emptyTextReadsAsNull, v == "" { v = .null }
         if v.isNull, let d = p.defaultValue { v = d }
-        return .success([(name, v)])
+        return .success(v)
+    }
+
+    /// The value at a dotted path split once into `parts` (a literal key wins, as in
+    /// ``Swift/Dictionary/value(atPath:)``).
+    static func value(in fields: [String: Value], path: String, parts: [String]) -> Value? {
+        if let direct = fields[path] { return direct }
+        guard let last = parts.last else { return nil }
+        var object = fields
+        for part in parts.dropLast() {
+            guard case .object(let inner)? = object[part] else { return nil }
+            object = inner
+        }
+        return object[last]
+    }
+
+    /// The content hash of the fields this system pulls, read from a system record: what
+    /// `ContentHash.of(inbound(record).get(), fields: inboundFields)` gives, computed without
+    /// building the canonical record. Nil when the mapping reads composites (their reading
+    /// depends on a base) or the record cannot be read (``inbound(_:base:)`` says why).
+    public func inboundHash(_ record: SpokeRecord) -> String? {
+        guard !inboundSlots.isEmpty || inboundFields.isEmpty else { return nil }
+        var values = [Value?](repeating: nil, count: inboundKeys.fields.count)
+        for (index, slot) in inboundSlots.enumerated() where slot >= 0 {
+            var raw = Self.value(in: record.fields, path: mapping.fields[index].systemField, parts: pathParts[index]) ?? .null
+            if emptyTextReadsAsNull, raw == "" { raw = .null }
+            guard case .success(let v) = readScalar(index, raw: raw, def: inboundSlotDefinitions[index]!) else { return nil }
+            values[slot] = v
+        }
+        var out = inboundKeys.buffer()
+        for (slot, v) in values.enumerated() {
+            if let v { inboundKeys.append(v, at: slot, to: &out) }
+        }
+        return inboundKeys.finish(&out)
     }
 
     /// The parts of a composite value read relative to the parts the hub knows (`known`):

@@ -19,7 +19,11 @@ public final class RunMetrics: Sendable {
         let latencyBuckets: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                           .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
                                           .seconds(60), .seconds(300)]
-        factory.durationHistogramBuckets = ["hubctl_trigger_to_synced_seconds": latencyBuckets]
+        let commitBuckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                         .seconds(5)]
+        factory.durationHistogramBuckets = ["hubctl_trigger_to_synced_seconds": latencyBuckets,
+                                            "hubctl_webhook_commit_seconds": commitBuckets]
         factory.defaultDurationHistogramBuckets = [.milliseconds(10), .milliseconds(50), .milliseconds(100),
                                                    .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
                                                    .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
@@ -112,6 +116,15 @@ public final class RunMetrics: Sendable {
     public func webhook(system: String, outcome: String) {
         Counter(label: "hubctl_webhook_deliveries_total", dimensions: [("system", system), ("outcome", outcome)],
                 factory: factory).increment()
+    }
+
+    /// One group commit of webhook delivery IDs: how many it recorded and how long it took
+    /// (waiting for the hub's write lock included).
+    public func webhookCommit(deliveries: Int, seconds: Double) {
+        Counter(label: "hubctl_webhook_commits_total", dimensions: [], factory: factory).increment()
+        Counter(label: "hubctl_webhook_committed_deliveries_total", dimensions: [], factory: factory).increment(by: deliveries)
+        Metrics.Timer(label: "hubctl_webhook_commit_seconds", dimensions: [], factory: factory)
+            .recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
 
     /// A trigger (`webhook`, `pg_notify`, `pg_reconnect`) woke a system (once per debounce window).

@@ -7,6 +7,9 @@ import NIOCore
 /// The HTTP listener of `hubctl run`: `GET /metrics` (Prometheus text), `POST /hooks/{system}`
 /// (webhooks) and `GET /healthz`, plus whatever routes the caller installs (the dashboard).
 public enum RunServer {
+    /// Seconds a connection may stay silent before it is closed.
+    public static let idleTimeout = 30
+
     /// An application listening on `host:port` (port 0: any free port; `onListening` is told
     /// which one).
     public static func make(
@@ -25,24 +28,29 @@ public enum RunServer {
             let system = try context.parameters.require("system")
             guard let webhooks else { return Response(status: .notFound) }
             var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: WebhookReceiver.maxBody)
-            } catch {
-                metrics.webhook(system: "", outcome: WebhookOutcome.tooLarge.rawValue)
-                return Response(status: .contentTooLarge)
-            }
             let headers = request.headers
             let answer = await webhooks.receive(
                 system: system,
                 header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
-                body: Array(buffer: body))
-            return Response(status: HTTPResponse.Status(code: answer.status),
+                readBody: {
+                    do {
+                        return Array(buffer: try await request.collectBody(upTo: WebhookReceiver.maxBody))
+                    } catch is NIOTooManyBytesError {
+                        throw WebhookOutcome.tooLarge
+                    }
+                })
+            var fields = HTTPFields()
+            fields[.contentType] = "application/json"
+            if let retryAfter = answer.retryAfter { fields[.retryAfter] = "\(retryAfter)" }
+            return Response(status: HTTPResponse.Status(code: answer.status), headers: fields,
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"outcome\":\"\(answer.outcome.rawValue)\"}\n")))
         }
         installRoutes(router)
         return Application(
             router: router,
+            // A connection that sends nothing for this long is closed: a sender stalled in the
+            // middle of a body cannot hold one of the webhook slots for ever.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeout)))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "hubctl"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)

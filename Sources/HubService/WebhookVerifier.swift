@@ -18,6 +18,15 @@ public enum WebhookOutcome: String, Error, Sendable, CaseIterable {
     case unknownSystem = "unknown_system"
     /// The body is larger than the listener accepts.
     case tooLarge = "too_large"
+    /// The body did not arrive whole: the sender closed the connection, or sent nothing for
+    /// the listener's idle timeout.
+    case incomplete
+    /// More deliveries were being handled than the listener takes at once: answered 503 with
+    /// `Retry-After` before the body was read.
+    case overloaded
+    /// Verified, but its ID could not be recorded in the hub: answered 503 with `Retry-After`
+    /// (the system is woken anyway).
+    case unrecorded
 }
 
 /// Checks a webhook delivery's signature, the Standard Webhooks way or GitHub's.

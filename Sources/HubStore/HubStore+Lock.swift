@@ -58,8 +58,8 @@ extension HubStore {
         let host = ProcessInfo.processInfo.hostName
         let pid = getpid()
         let stamp = Timestamp.string(now)
-        return try immediateWrite { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM run_lock WHERE id = 1") else {
+        return try immediateWrite { tx in
+            guard let row = try tx.rows("SELECT * FROM run_lock WHERE id = 1" + tx.dialect.forUpdate).first else {
                 throw HubStoreError("the hub has no run_lock row; it was edited by hand")
             }
             let generation: Int64 = row["generation"]
@@ -72,22 +72,22 @@ extension HubStore {
                 let silentFor = now.timeIntervalSince1970 - Self.seconds(heartbeat)
                 if !processGone && silentFor < staleAfter { throw HubLocked(holder: holder) }
             }
-            try db.execute(
-                sql: """
-                    UPDATE run_lock SET generation = ?, run_id = ?, pid = ?, host = ?, acquired_at = ?, heartbeat_at = ?
-                    WHERE id = 1
-                    """,
-                arguments: [generation + 1, run.rawValue, pid, host, stamp, stamp])
+            try tx.execute(
+                """
+                UPDATE run_lock SET generation = ?, run_id = ?, pid = ?, host = ?, acquired_at = ?, heartbeat_at = ?
+                WHERE id = 1
+                """,
+                [generation + 1, run.rawValue, pid, host, stamp, stamp])
             return RunLease(generation: generation + 1, run: run)
         }
     }
 
     /// Releases the lock, if this lease still holds it.
     public func releaseRunLock(_ lease: RunLease) throws {
-        try immediateWrite { db in
-            try db.execute(
-                sql: "UPDATE run_lock SET run_id = NULL, pid = NULL, host = NULL, heartbeat_at = NULL WHERE id = 1 AND generation = ?",
-                arguments: [lease.generation])
+        try immediateWrite { tx in
+            try tx.execute(
+                "UPDATE run_lock SET run_id = NULL, pid = NULL, host = NULL, heartbeat_at = NULL WHERE id = 1 AND generation = ?",
+                [lease.generation])
         }
     }
 
@@ -107,9 +107,10 @@ extension HubStore {
 
 extension HubTransaction {
     /// Throws ``FencedOut`` unless `lease` still holds the run lock; refreshes its heartbeat
-    /// when it is older than `heartbeatEvery` seconds.
+    /// when it is older than `heartbeatEvery` seconds. On PostgreSQL the lock row stays locked
+    /// until this transaction ends, so a run taking the lock over waits for it (the fence holds).
     public func checkLease(_ lease: RunLease, now: Date, heartbeatEvery: TimeInterval = 30) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT generation, heartbeat_at FROM run_lock WHERE id = 1")),
+        guard let row = try rows("SELECT generation, heartbeat_at FROM run_lock WHERE id = 1" + dialect.forUpdate).first,
             (row["generation"] as Int64) == lease.generation
         else { throw FencedOut(generation: lease.generation) }
         let heartbeat: String? = row["heartbeat_at"]

@@ -34,7 +34,7 @@ extension HubStore {
     /// Every schedule state the hub holds.
     public func scheduleStates() throws -> [ScheduleStateRecord] {
         try read { tx in
-            try Row.fetchAll(tx.db, sql: "SELECT * FROM schedule_state ORDER BY system, entity").map { row in
+            try tx.rows("SELECT * FROM schedule_state ORDER BY system, entity").map { row in
                 func date(_ column: String) -> Date? {
                     (row[column] as String?).map { Date(timeIntervalSince1970: Self.seconds($0)) }
                 }
@@ -64,23 +64,11 @@ extension HubStore {
         }
     }
 
-    /// Records a webhook delivery ID for `system`; false when it was seen before (a replay).
-    /// IDs older than `keepFor` seconds are forgotten: a sender's signature window is shorter.
-    public func recordWebhookDelivery(system: SystemName, id: String, at now: Date, keepFor: TimeInterval) throws -> Bool {
-        try write { tx in
-            try tx.execute("DELETE FROM webhook_delivery WHERE received_at < ?",
-                           [Timestamp.string(now.addingTimeInterval(-keepFor))])
-            try tx.execute("INSERT OR IGNORE INTO webhook_delivery (system, delivery_id, received_at) VALUES (?, ?, ?)",
-                           [system.rawValue, id, Timestamp.string(now)])
-            return tx.db.changesCount > 0
-        }
-    }
-
     /// Open quarantine entries per system and entity, both directions.
     public func openQuarantineCounts() throws -> [SystemName: [EntityName: Int]] {
         try read { tx in
             var out: [SystemName: [EntityName: Int]] = [:]
-            for row in try Row.fetchAll(tx.db, sql: """
+            for row in try tx.rows("""
                 SELECT system, entity, COUNT(*) AS n FROM quarantine WHERE resolved_at IS NULL GROUP BY system, entity
                 """) {
                 out[SystemName(row["system"]), default: [:]][EntityName(row["entity"])] = row["n"]
@@ -93,7 +81,7 @@ extension HubStore {
     public func openConflictCounts() throws -> [EntityName: Int] {
         try read { tx in
             var out: [EntityName: Int] = [:]
-            for row in try Row.fetchAll(tx.db, sql: "SELECT entity, COUNT(*) AS n FROM conflict WHERE status = 'open' GROUP BY entity") {
+            for row in try tx.rows("SELECT entity, COUNT(*) AS n FROM conflict WHERE status = 'open' GROUP BY entity") {
                 out[EntityName(row["entity"])] = row["n"]
             }
             return out

@@ -1,327 +1,380 @@
 import GRDB
+import Foundation
+import HubCore
+
+/// One step of the hub's schema, in SQLite's dialect (PostgreSQL's is derived by
+/// ``HubDialect/ddl(_:)``, or written out in `postgres` where SQLite's syntax has no
+/// translation: triggers).
+struct HubMigration: Sendable {
+    let identifier: String
+    let sql: String
+    let postgres: String?
+
+    init(_ identifier: String, _ sql: String, postgres: String? = nil) {
+        self.identifier = identifier
+        self.sql = sql
+        self.postgres = postgres
+    }
+
+    /// This step's DDL in `dialect`.
+    func sql(in dialect: HubDialect) -> String { dialect == .sqlite ? sql : postgres ?? dialect.ddl(sql) }
+}
 
 extension HubStore {
-    /// The hub's schema, one migration per step. Migrations only ever get appended.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: entities, history, xref, cursors, push marks, runs") { db in
-            // The canonical record of every entity. `seq` is a hub-wide change sequence: every
-            // change takes the next value, so "what changed since X" is an index range scan.
-            try db.execute(sql: """
-                CREATE TABLE entity (
-                    id INTEGER PRIMARY KEY,
-                    entity TEXT NOT NULL,
-                    hub_id TEXT NOT NULL UNIQUE,
-                    data TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    seq INTEGER NOT NULL UNIQUE,
-                    field_meta TEXT NOT NULL DEFAULT '{}',
-                    created_at TEXT NOT NULL,
-                    updated_at TEXT NOT NULL,
-                    deleted_at TEXT
-                );
-                CREATE INDEX entity_by_entity_seq ON entity(entity, seq);
+    /// The hub's schema, one migration per step. Migrations only ever get appended; their
+    /// identifiers are those GRDB has recorded in every existing SQLite hub.
+    static let migrations: [HubMigration] = [
+        // The canonical record of every entity. `seq` is a hub-wide change sequence: every
+        // change takes the next value, so "what changed since X" is an index range scan.
+        HubMigration("v1: entities, history, xref, cursors, push marks, runs", """
+            CREATE TABLE entity (
+                id INTEGER PRIMARY KEY,
+                entity TEXT NOT NULL,
+                hub_id TEXT NOT NULL UNIQUE,
+                data TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                seq INTEGER NOT NULL UNIQUE,
+                field_meta TEXT NOT NULL DEFAULT '{}',
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                deleted_at TEXT
+            );
+            CREATE INDEX entity_by_entity_seq ON entity(entity, seq);
 
-                -- History: every version of every entity, for lineage and three-way merges.
-                CREATE TABLE entity_version (
-                    hub_id TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    data TEXT NOT NULL,
-                    source_system TEXT,
-                    run_id TEXT,
-                    at TEXT NOT NULL,
-                    PRIMARY KEY (hub_id, version)
-                ) WITHOUT ROWID;
+            -- History: every version of every entity, for lineage and three-way merges.
+            CREATE TABLE entity_version (
+                hub_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                source_system TEXT,
+                run_id TEXT,
+                at TEXT NOT NULL,
+                PRIMARY KEY (hub_id, version)
+            ) WITHOUT ROWID;
 
-                -- The ID cross-reference: each entity's ID in every system, and what the hub last
-                -- knew that system held (the base of three-way merges and of echo suppression).
-                CREATE TABLE xref (
-                    entity TEXT NOT NULL,
-                    system TEXT NOT NULL,
-                    external_id TEXT,
-                    hub_id TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('linked', 'pending_create', 'deleted')),
-                    base_hash TEXT,
-                    base_data TEXT NOT NULL DEFAULT '{}',
-                    base_version INTEGER,
-                    linked_by TEXT NOT NULL,
-                    linked_at TEXT NOT NULL,
-                    last_seen_run TEXT,
-                    PRIMARY KEY (entity, system, hub_id)
-                ) WITHOUT ROWID;
-                CREATE UNIQUE INDEX xref_by_external_id ON xref(entity, system, external_id);
-                CREATE INDEX xref_by_hub_id ON xref(hub_id);
+            -- The ID cross-reference: each entity's ID in every system, and what the hub last
+            -- knew that system held (the base of three-way merges and of echo suppression).
+            CREATE TABLE xref (
+                entity TEXT NOT NULL,
+                system TEXT NOT NULL,
+                external_id TEXT,
+                hub_id TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('linked', 'pending_create', 'deleted')),
+                base_hash TEXT,
+                base_data TEXT NOT NULL DEFAULT '{}',
+                base_version INTEGER,
+                linked_by TEXT NOT NULL,
+                linked_at TEXT NOT NULL,
+                last_seen_run TEXT,
+                PRIMARY KEY (entity, system, hub_id)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX xref_by_external_id ON xref(entity, system, external_id);
+            CREATE INDEX xref_by_hub_id ON xref(hub_id);
 
-                -- Normalised identity keys per match rule, to link a new record to an existing entity.
-                CREATE TABLE match_key (
-                    entity TEXT NOT NULL,
-                    rule INTEGER NOT NULL,
-                    key TEXT NOT NULL,
-                    hub_id TEXT NOT NULL,
-                    PRIMARY KEY (entity, rule, key, hub_id)
-                ) WITHOUT ROWID;
-                CREATE INDEX match_key_by_hub_id ON match_key(hub_id);
+            -- Normalised identity keys per match rule, to link a new record to an existing entity.
+            CREATE TABLE match_key (
+                entity TEXT NOT NULL,
+                rule INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                PRIMARY KEY (entity, rule, key, hub_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX match_key_by_hub_id ON match_key(hub_id);
 
-                CREATE TABLE cursor (
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    updated_at TEXT NOT NULL,
-                    PRIMARY KEY (system, entity)
-                ) WITHOUT ROWID;
+            CREATE TABLE cursor (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                value TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (system, entity)
+            ) WITHOUT ROWID;
 
-                CREATE TABLE push_mark (
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    updated_at TEXT NOT NULL,
-                    PRIMARY KEY (system, entity)
-                ) WITHOUT ROWID;
+            CREATE TABLE push_mark (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (system, entity)
+            ) WITHOUT ROWID;
 
-                CREATE TABLE run (
-                    id TEXT PRIMARY KEY,
-                    started_at TEXT NOT NULL,
-                    finished_at TEXT,
-                    status TEXT NOT NULL,
-                    exit_code INTEGER,
-                    dry_run INTEGER NOT NULL DEFAULT 0,
-                    topology_hash TEXT,
-                    report TEXT
-                ) WITHOUT ROWID;
+            CREATE TABLE run (
+                id TEXT PRIMARY KEY,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                status TEXT NOT NULL,
+                exit_code INTEGER,
+                dry_run INTEGER NOT NULL DEFAULT 0,
+                topology_hash TEXT,
+                report TEXT
+            ) WITHOUT ROWID;
 
-                CREATE TABLE run_count (
-                    run_id TEXT NOT NULL,
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
-                    read INTEGER NOT NULL DEFAULT 0,
-                    created INTEGER NOT NULL DEFAULT 0,
-                    updated INTEGER NOT NULL DEFAULT 0,
-                    deleted INTEGER NOT NULL DEFAULT 0,
-                    linked INTEGER NOT NULL DEFAULT 0,
-                    unchanged INTEGER NOT NULL DEFAULT 0,
-                    skipped INTEGER NOT NULL DEFAULT 0,
-                    failed INTEGER NOT NULL DEFAULT 0,
-                    PRIMARY KEY (run_id, system, entity, direction)
-                ) WITHOUT ROWID;
+            CREATE TABLE run_count (
+                run_id TEXT NOT NULL,
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+                read INTEGER NOT NULL DEFAULT 0,
+                created INTEGER NOT NULL DEFAULT 0,
+                updated INTEGER NOT NULL DEFAULT 0,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                linked INTEGER NOT NULL DEFAULT 0,
+                unchanged INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (run_id, system, entity, direction)
+            ) WITHOUT ROWID;
 
-                -- Records that could not be synced, with why; the rest of the run went on.
-                CREATE TABLE quarantine (
-                    id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    external_id TEXT,
-                    hub_id TEXT,
-                    direction TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    message TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    resolved_at TEXT
-                );
-                CREATE INDEX quarantine_open ON quarantine(system, entity, external_id) WHERE resolved_at IS NULL;
+            -- Records that could not be synced, with why; the rest of the run went on.
+            CREATE TABLE quarantine (
+                id INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                external_id TEXT,
+                hub_id TEXT,
+                direction TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                message TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                resolved_at TEXT
+            );
+            CREATE INDEX quarantine_open ON quarantine(system, entity, external_id) WHERE resolved_at IS NULL;
 
-                -- Fields changed in two places, with every competing value and how it was settled.
-                CREATE TABLE conflict (
-                    id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    hub_id TEXT NOT NULL,
-                    field TEXT NOT NULL,
-                    candidates TEXT NOT NULL,
-                    winner TEXT,
-                    rule TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('resolved', 'open')),
-                    created_at TEXT NOT NULL,
-                    resolved_at TEXT,
-                    resolved_by TEXT
-                );
-                CREATE INDEX conflict_by_hub_id ON conflict(hub_id);
-                CREATE INDEX conflict_open ON conflict(status) WHERE status = 'open';
-                """)
-        }
-        migrator.registerMigration("reliability: write intents and the run lock") { db in
-            try db.execute(sql: """
-                -- A create sent (or about to be sent) to a system, recorded before it is sent, with the
-                -- key that lets a later run find the record if hubctl stopped before hearing the answer.
-                CREATE TABLE intent (
-                    id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    generation INTEGER NOT NULL,
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    hub_id TEXT NOT NULL,
-                    op TEXT NOT NULL CHECK (op IN ('create')),
-                    key TEXT NOT NULL,
-                    base_data TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    created_at TEXT NOT NULL,
-                    UNIQUE (system, entity, hub_id)
-                );
+            -- Fields changed in two places, with every competing value and how it was settled.
+            CREATE TABLE conflict (
+                id INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                field TEXT NOT NULL,
+                candidates TEXT NOT NULL,
+                winner TEXT,
+                rule TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('resolved', 'open')),
+                created_at TEXT NOT NULL,
+                resolved_at TEXT,
+                resolved_by TEXT
+            );
+            CREATE INDEX conflict_by_hub_id ON conflict(hub_id);
+            CREATE INDEX conflict_open ON conflict(status) WHERE status = 'open';
+            """),
+        HubMigration("reliability: write intents and the run lock", """
+            -- A create sent (or about to be sent) to a system, recorded before it is sent, with the
+            -- key that lets a later run find the record if hubctl stopped before hearing the answer.
+            CREATE TABLE intent (
+                id INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                generation INTEGER NOT NULL,
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                op TEXT NOT NULL CHECK (op IN ('create')),
+                key TEXT NOT NULL,
+                base_data TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (system, entity, hub_id)
+            );
 
-                -- One run at a time per hub. `generation` grows with every run, so a run that lost
-                -- the lock (stopped, then resumed after another took over) cannot commit any more.
-                CREATE TABLE run_lock (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    generation INTEGER NOT NULL,
-                    run_id TEXT,
-                    pid INTEGER,
-                    host TEXT,
-                    acquired_at TEXT,
-                    heartbeat_at TEXT
-                );
-                INSERT INTO run_lock (id, generation) VALUES (1, 0);
-                """)
-        }
-        migrator.registerMigration("reliability: where a quarantined record is and what it looks like") { db in
-            try db.execute(sql: """
-                ALTER TABLE quarantine ADD COLUMN source TEXT;
-                ALTER TABLE quarantine ADD COLUMN excerpt TEXT;
-                """)
-        }
-        migrator.registerMigration("audit: stewardship log and merge tombstones") { db in
-            // Manual changes to links and entities (link, unlink, relink, merge, unmerge, repush),
-            // with who made them, when and why. `detail` holds what was changed, so that a merge can
-            // be undone; `undone_by` points at the entry that undid it.
-            try db.execute(sql: """
-                CREATE TABLE stewardship (
-                    id INTEGER PRIMARY KEY,
-                    action TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    hub_id TEXT NOT NULL,
-                    other_hub_id TEXT,
-                    system TEXT,
-                    external_id TEXT,
-                    detail TEXT NOT NULL DEFAULT '{}',
-                    by TEXT NOT NULL,
-                    reason TEXT,
-                    at TEXT NOT NULL,
-                    undone_by INTEGER
-                );
-                CREATE INDEX stewardship_by_hub_id ON stewardship(hub_id);
-                CREATE INDEX stewardship_by_other_hub_id ON stewardship(other_hub_id) WHERE other_hub_id IS NOT NULL;
+            -- One run at a time per hub. `generation` grows with every run, so a run that lost
+            -- the lock (stopped, then resumed after another took over) cannot commit any more.
+            CREATE TABLE run_lock (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                generation INTEGER NOT NULL,
+                run_id TEXT,
+                pid INTEGER,
+                host TEXT,
+                acquired_at TEXT,
+                heartbeat_at TEXT
+            );
+            INSERT INTO run_lock (id, generation) VALUES (1, 0);
+            """),
+        HubMigration("reliability: where a quarantined record is and what it looks like", """
+            ALTER TABLE quarantine ADD COLUMN source TEXT;
+            ALTER TABLE quarantine ADD COLUMN excerpt TEXT;
+            """),
+        // Manual changes to links and entities (link, unlink, relink, merge, unmerge, repush),
+        // with who made them, when and why. `detail` holds what was changed, so that a merge can
+        // be undone; `undone_by` points at the entry that undid it.
+        HubMigration("audit: stewardship log and merge tombstones", """
+            CREATE TABLE stewardship (
+                id INTEGER PRIMARY KEY,
+                action TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                other_hub_id TEXT,
+                system TEXT,
+                external_id TEXT,
+                detail TEXT NOT NULL DEFAULT '{}',
+                by TEXT NOT NULL,
+                reason TEXT,
+                at TEXT NOT NULL,
+                undone_by INTEGER
+            );
+            CREATE INDEX stewardship_by_hub_id ON stewardship(hub_id);
+            CREATE INDEX stewardship_by_other_hub_id ON stewardship(other_hub_id) WHERE other_hub_id IS NOT NULL;
 
-                -- An entity merged into another is a tombstone that points at the survivor.
-                ALTER TABLE entity ADD COLUMN merged_into TEXT;
-                CREATE INDEX entity_by_merged_into ON entity(merged_into) WHERE merged_into IS NOT NULL;
-                """)
-        }
-        migrator.registerMigration("performance: live link counts kept by triggers") { db in
-            // How many live links each system has per entity, kept by triggers on xref, so that
-            // delete detection compares counts without counting a million links every run.
-            // Derived state on purpose: counting even a partial index of live links took 0.7 s
-            // per system at a million links, where a quiet run must take well under a second;
-            // the triggers cost about 4 µs per link written.
-            try db.execute(sql: """
-                CREATE TABLE link_count (
-                    entity TEXT NOT NULL,
-                    system TEXT NOT NULL,
-                    live INTEGER NOT NULL,
-                    PRIMARY KEY (entity, system)
-                ) WITHOUT ROWID;
-                INSERT INTO link_count (entity, system, live)
-                    SELECT entity, system, count(*) FROM xref WHERE state = 'linked' GROUP BY entity, system;
-                CREATE TRIGGER link_count_insert AFTER INSERT ON xref WHEN NEW.state = 'linked'
-                BEGIN
-                    INSERT INTO link_count (entity, system, live) VALUES (NEW.entity, NEW.system, 1)
-                    ON CONFLICT (entity, system) DO UPDATE SET live = live + 1;
-                END;
-                CREATE TRIGGER link_count_delete AFTER DELETE ON xref WHEN OLD.state = 'linked'
-                BEGIN
+            -- An entity merged into another is a tombstone that points at the survivor.
+            ALTER TABLE entity ADD COLUMN merged_into TEXT;
+            CREATE INDEX entity_by_merged_into ON entity(merged_into) WHERE merged_into IS NOT NULL;
+            """),
+        // How many live links each system has per entity, kept by triggers on xref, so that
+        // delete detection compares counts without counting a million links every run.
+        // Derived state on purpose: counting even a partial index of live links took 0.7 s
+        // per system at a million links, where a quiet run must take well under a second;
+        // the triggers cost about 4 µs per link written.
+        HubMigration("performance: live link counts kept by triggers", """
+            CREATE TABLE link_count (
+                entity TEXT NOT NULL,
+                system TEXT NOT NULL,
+                live INTEGER NOT NULL,
+                PRIMARY KEY (entity, system)
+            ) WITHOUT ROWID;
+            INSERT INTO link_count (entity, system, live)
+                SELECT entity, system, count(*) FROM xref WHERE state = 'linked' GROUP BY entity, system;
+            CREATE TRIGGER link_count_insert AFTER INSERT ON xref WHEN NEW.state = 'linked'
+            BEGIN
+                INSERT INTO link_count (entity, system, live) VALUES (NEW.entity, NEW.system, 1)
+                ON CONFLICT (entity, system) DO UPDATE SET live = live + 1;
+            END;
+            CREATE TRIGGER link_count_delete AFTER DELETE ON xref WHEN OLD.state = 'linked'
+            BEGIN
+                UPDATE link_count SET live = live - 1 WHERE entity = OLD.entity AND system = OLD.system;
+            END;
+            CREATE TRIGGER link_count_update AFTER UPDATE OF state, entity, system ON xref
+                WHEN (OLD.state = 'linked') != (NEW.state = 'linked') OR OLD.entity != NEW.entity OR OLD.system != NEW.system
+            BEGIN
+                UPDATE link_count SET live = live - 1
+                    WHERE OLD.state = 'linked' AND entity = OLD.entity AND system = OLD.system;
+                INSERT INTO link_count (entity, system, live) SELECT NEW.entity, NEW.system, 1 WHERE NEW.state = 'linked'
+                ON CONFLICT (entity, system) DO UPDATE SET live = live + 1;
+            END;
+            """, postgres: """
+            CREATE TABLE link_count (
+                entity TEXT COLLATE "C" NOT NULL,
+                system TEXT COLLATE "C" NOT NULL,
+                live BIGINT NOT NULL,
+                PRIMARY KEY (entity, system)
+            );
+            INSERT INTO link_count (entity, system, live)
+                SELECT entity, system, count(*) FROM xref WHERE state = 'linked' GROUP BY entity, system;
+            CREATE FUNCTION link_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'linked' THEN
                     UPDATE link_count SET live = live - 1 WHERE entity = OLD.entity AND system = OLD.system;
-                END;
-                CREATE TRIGGER link_count_update AFTER UPDATE OF state, entity, system ON xref
-                    WHEN (OLD.state = 'linked') != (NEW.state = 'linked') OR OLD.entity != NEW.entity OR OLD.system != NEW.system
-                BEGIN
-                    UPDATE link_count SET live = live - 1
-                        WHERE OLD.state = 'linked' AND entity = OLD.entity AND system = OLD.system;
-                    INSERT INTO link_count (entity, system, live) SELECT NEW.entity, NEW.system, 1 WHERE NEW.state = 'linked'
-                    ON CONFLICT (entity, system) DO UPDATE SET live = live + 1;
-                END;
-                """)
-        }
-        migrator.registerMigration("data safety: how a quarantine entry was closed") { db in
-            // `synced` (the record went through), `dismissed` (by a person, who and why kept here
-            // and in the stewardship log) or `gone` (the record no longer exists).
-            try db.execute(sql: """
-                ALTER TABLE quarantine ADD COLUMN resolution TEXT;
-                ALTER TABLE quarantine ADD COLUMN resolved_by TEXT;
-                ALTER TABLE quarantine ADD COLUMN resolve_reason TEXT;
-                """)
-        }
-        migrator.registerMigration("schema drift: fingerprints of each mapped object and drift events") { db in
-            // What each system × entity's object looked like (its fields and their types) when
-            // a run last read it without drift, and the mapping in force then; and every schema
-            // change a run noticed, open until the schema or the mapping makes it moot.
-            try db.execute(sql: """
-                CREATE TABLE schema_fingerprint (
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    object TEXT NOT NULL,
-                    hash TEXT NOT NULL,
-                    fields TEXT NOT NULL,
-                    sampled INTEGER NOT NULL,
-                    mapping TEXT NOT NULL DEFAULT '{}',
-                    run_id TEXT NOT NULL,
-                    taken_at TEXT NOT NULL,
-                    PRIMARY KEY (system, entity)
-                ) WITHOUT ROWID;
-                CREATE TABLE schema_drift (
-                    id INTEGER PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    last_run_id TEXT NOT NULL,
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL,
-                    object TEXT NOT NULL,
-                    change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'renamed', 'type_changed')),
-                    field TEXT NOT NULL,
-                    new_field TEXT,
-                    old_type TEXT,
-                    new_type TEXT,
-                    message TEXT NOT NULL,
-                    pauses INTEGER NOT NULL,
-                    detected_at TEXT NOT NULL,
-                    resolved_at TEXT,
-                    resolved_run_id TEXT
-                );
-                CREATE INDEX schema_drift_open ON schema_drift(system, entity) WHERE resolved_at IS NULL;
-                CREATE INDEX schema_drift_by_run ON schema_drift(run_id);
-                CREATE INDEX schema_drift_by_last_run ON schema_drift(last_run_id);
-                """)
-        }
-        migrator.registerMigration("operations: schedule state per system and entity, webhook deliveries seen") { db in
-            // What `hubctl run` knows of each system (entity '' = the system as a whole) and of
-            // each entity with a schedule of its own: when it last synced, failed, and is due.
-            // Webhook delivery IDs already accepted, so a replayed delivery is refused.
-            try db.execute(sql: """
-                CREATE TABLE schedule_state (
-                    system TEXT NOT NULL,
-                    entity TEXT NOT NULL DEFAULT '',
-                    last_attempt_at TEXT,
-                    last_success_at TEXT,
-                    last_failure_at TEXT,
-                    last_error TEXT,
-                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-                    next_due_at TEXT,
-                    PRIMARY KEY (system, entity)
-                ) WITHOUT ROWID;
-                CREATE TABLE webhook_delivery (
-                    system TEXT NOT NULL,
-                    delivery_id TEXT NOT NULL,
-                    received_at TEXT NOT NULL,
-                    PRIMARY KEY (system, delivery_id)
-                ) WITHOUT ROWID;
-                CREATE INDEX webhook_delivery_by_time ON webhook_delivery(received_at);
-                """)
-        }
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'linked' THEN
+                    INSERT INTO link_count (entity, system, live) VALUES (NEW.entity, NEW.system, 1)
+                    ON CONFLICT (entity, system) DO UPDATE SET live = link_count.live + 1;
+                END IF;
+                RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER link_count_keep AFTER INSERT OR DELETE OR UPDATE OF state, entity, system ON xref
+                FOR EACH ROW EXECUTE FUNCTION link_count_keep();
+            """),
+        // `synced` (the record went through), `dismissed` (by a person, who and why kept here
+        // and in the stewardship log) or `gone` (the record no longer exists).
+        HubMigration("data safety: how a quarantine entry was closed", """
+            ALTER TABLE quarantine ADD COLUMN resolution TEXT;
+            ALTER TABLE quarantine ADD COLUMN resolved_by TEXT;
+            ALTER TABLE quarantine ADD COLUMN resolve_reason TEXT;
+            """),
+        // What each system × entity's object looked like (its fields and their types) when
+        // a run last read it without drift, and the mapping in force then; and every schema
+        // change a run noticed, open until the schema or the mapping makes it moot.
+        HubMigration("schema drift: fingerprints of each mapped object and drift events", """
+            CREATE TABLE schema_fingerprint (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                object TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                sampled INTEGER NOT NULL,
+                mapping TEXT NOT NULL DEFAULT '{}',
+                run_id TEXT NOT NULL,
+                taken_at TEXT NOT NULL,
+                PRIMARY KEY (system, entity)
+            ) WITHOUT ROWID;
+            CREATE TABLE schema_drift (
+                id INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                last_run_id TEXT NOT NULL,
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                object TEXT NOT NULL,
+                change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'renamed', 'type_changed')),
+                field TEXT NOT NULL,
+                new_field TEXT,
+                old_type TEXT,
+                new_type TEXT,
+                message TEXT NOT NULL,
+                pauses INTEGER NOT NULL,
+                detected_at TEXT NOT NULL,
+                resolved_at TEXT,
+                resolved_run_id TEXT
+            );
+            CREATE INDEX schema_drift_open ON schema_drift(system, entity) WHERE resolved_at IS NULL;
+            CREATE INDEX schema_drift_by_run ON schema_drift(run_id);
+            CREATE INDEX schema_drift_by_last_run ON schema_drift(last_run_id);
+            """),
+        // What `hubctl run` knows of each system (entity '' = the system as a whole) and of
+        // each entity with a schedule of its own: when it last synced, failed, and is due.
+        // Webhook delivery IDs already accepted, so a replayed delivery is refused.
+        HubMigration("operations: schedule state per system and entity, webhook deliveries seen", """
+            CREATE TABLE schedule_state (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL DEFAULT '',
+                last_attempt_at TEXT,
+                last_success_at TEXT,
+                last_failure_at TEXT,
+                last_error TEXT,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                next_due_at TEXT,
+                PRIMARY KEY (system, entity)
+            ) WITHOUT ROWID;
+            CREATE TABLE webhook_delivery (
+                system TEXT NOT NULL,
+                delivery_id TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (system, delivery_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX webhook_delivery_by_time ON webhook_delivery(received_at);
+            """),
         // The dashboard counts live entities (all, from entity_by_entity_seq, less the deleted)
         // and pending creates per system without reading every row.
-        migrator.registerMigration("dashboard: partial indexes of deleted entities and pending creates") { db in
-            try db.execute(sql: """
-                CREATE INDEX entity_deleted_by_entity ON entity(entity) WHERE deleted_at IS NOT NULL;
-                CREATE INDEX xref_pending_create ON xref(system, entity) WHERE state = 'pending_create';
-                """)
+        HubMigration("dashboard: partial indexes of deleted entities and pending creates", """
+            CREATE INDEX entity_deleted_by_entity ON entity(entity) WHERE deleted_at IS NOT NULL;
+            CREATE INDEX xref_pending_create ON xref(system, entity) WHERE state = 'pending_create';
+            """),
+    ]
+
+    /// The SQLite hub's migrations, for GRDB.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for step in migrations {
+            migrator.registerMigration(step.identifier) { db in try db.execute(sql: step.sql) }
         }
         return migrator
+    }
+}
+
+extension HubStore {
+    /// Brings the hub schema of another database up to date: the same steps as SQLite's, in
+    /// its dialect, each applied once and recorded in `hub_migration`. All in one transaction,
+    /// under the dialect's migration lock, so two processes opening a new hub cannot both apply
+    /// a step.
+    public static func migrate(_ database: any HubDatabase) throws {
+        try database.write { sql in
+            if let lock = sql.dialect.migrationLock { _ = try sql.rows(lock, []) }
+            try sql.executeScript(
+                "CREATE TABLE IF NOT EXISTS hub_migration (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            let applied = Set(try sql.rows("SELECT identifier FROM hub_migration", []).map { $0["identifier"] as String })
+            for step in migrations where !applied.contains(step.identifier) {
+                try sql.executeScript(step.sql(in: sql.dialect))
+                try sql.execute("INSERT INTO hub_migration (identifier, applied_at) VALUES (?, ?)",
+                                [step.identifier, Timestamp.string(Date())])
+            }
+        }
     }
 }

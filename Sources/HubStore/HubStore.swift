@@ -5,9 +5,11 @@ import HubCore
 /// The hub database: canonical entities, their history, the ID cross-reference, cursors, push
 /// marks, runs, conflicts and quarantine. The only place in hubctl that knows the hub's SQL.
 ///
-/// One SQLite file in WAL mode with `synchronous = FULL`: a committed page of sync work
-/// survives a crash of the process or the machine. Work is done in transactions through
-/// ``write(_:)``; each gives a ``HubTransaction`` with typed operations.
+/// By default one SQLite file in WAL mode with `synchronous = FULL`: a committed page of sync
+/// work survives a crash of the process or the machine. Another database (PostgreSQL, from the
+/// HubStorePostgres module) plugs in as a ``HubDatabase`` through ``init(database:)``. Work is
+/// done in transactions through ``write(_:)``; each gives a ``HubTransaction`` with typed
+/// operations, the same whatever the database.
 ///
 /// For example:
 /// ```swift
@@ -15,9 +17,47 @@ import HubCore
 /// let link = try store.read { try $0.link(entity: "customer", system: "crm", externalID: "42") }
 /// ```
 public struct HubStore: Sendable {
-    private let writer: DatabaseQueue
-    /// The database file, or nil for an in-memory hub.
+    private enum Backend: Sendable {
+        case sqlite(DatabaseQueue)
+        case database(any HubDatabase)
+    }
+
+    private let backend: Backend
+    /// The SQLite database file, or nil for an in-memory hub or another database.
     public let path: String?
+    /// An in-memory hub's webhook delivery store (a hub file has one beside it).
+    let memoryDeliveries: WebhookDeliveryStore?
+
+    /// A hub held by another database (its schema already brought up to date, see
+    /// ``migrate(_:)``).
+    public init(database: any HubDatabase) {
+        self.backend = .database(database)
+        self.path = nil
+        memoryDeliveries = nil
+    }
+
+    /// True for a SQLite hub (a file or in memory).
+    var isSQLite: Bool {
+        if case .sqlite = backend { return true }
+        return false
+    }
+
+    /// Where the hub is, for people: the SQLite file, or the other database's location
+    /// (never with a password).
+    public var location: String {
+        switch backend {
+        case .sqlite: path ?? ":memory:"
+        case .database(let database): database.location
+        }
+    }
+
+    /// The SQLite queue; throws for a hub held by another database.
+    private func sqlite(_ operation: String) throws -> DatabaseQueue {
+        guard case .sqlite(let queue) = backend else {
+            throw HubStoreError("\(operation) needs a SQLite hub; this hub is \(location)")
+        }
+        return queue
+    }
 
     /// Opens (creating if needed) the hub at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -40,8 +80,9 @@ public struct HubStore: Sendable {
             }
         }
         try Self.migrator.migrate(queue)
-        self.writer = queue
+        self.backend = .sqlite(queue)
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// Opens an existing hub for reading only: no migration, no journal change, nothing written
@@ -54,8 +95,9 @@ public struct HubStore: Sendable {
     }
 
     private init(queue: DatabaseQueue, path: String?) {
-        self.writer = queue
+        self.backend = .sqlite(queue)
         self.path = path
+        memoryDeliveries = nil
     }
 
     /// An empty hub in memory, for tests.
@@ -64,36 +106,49 @@ public struct HubStore: Sendable {
     private init(inMemory: Void) throws {
         let queue = try DatabaseQueue()
         try Self.migrator.migrate(queue)
-        self.writer = queue
+        self.backend = .sqlite(queue)
         self.path = nil
+        memoryDeliveries = try WebhookDeliveryStore.inMemory()
     }
 
     /// Runs `body` in one write transaction: everything it does commits together or not at all.
     public func write<T>(_ body: (HubTransaction) throws -> T) throws -> T {
-        try writer.write { db in try body(HubTransaction(db)) }
+        switch backend {
+        case .sqlite(let queue): try queue.write { db in try body(HubTransaction(SQLiteHubExecutor(db: db))) }
+        case .database(let database): try database.write { try body(HubTransaction($0)) }
+        }
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the
-    /// first read, so two processes deciding from the same row cannot both win.
-    func immediateWrite<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+    /// Runs `body` in one transaction that takes the write lock before the first read
+    /// (SQLite's `BEGIN IMMEDIATE`; on another database, `body` reads with
+    /// ``HubDialect/forUpdate``), so two processes deciding from the same row cannot both win.
+    func immediateWrite<T>(_ body: (HubTransaction) throws -> T) throws -> T {
+        switch backend {
+        case .sqlite(let queue):
+            try queue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(HubTransaction(SQLiteHubExecutor(db: db)))
+                    return .commit
+                }
+                return result!
             }
-            return result!
+        case .database(let database):
+            try database.write { try body(HubTransaction($0)) }
         }
     }
 
     /// Runs `body` with a consistent read-only view of the hub.
     public func read<T>(_ body: (HubTransaction) throws -> T) throws -> T {
-        try writer.read { db in try body(HubTransaction(db)) }
+        switch backend {
+        case .sqlite(let queue): try queue.read { db in try body(HubTransaction(SQLiteHubExecutor(db: db))) }
+        case .database(let database): try database.read { try body(HubTransaction($0)) }
+        }
     }
 
     /// The SQLite settings the hub runs with, for tests and `hubctl audit`.
     public func pragmas() throws -> (journalMode: String, synchronous: Int, integrity: String) {
-        try writer.writeWithoutTransaction { db in
+        try sqlite("reading SQLite's settings").writeWithoutTransaction { db in
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
             let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             let integrity = try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? ""
@@ -113,7 +168,7 @@ extension HubStore {
     /// Copies the hub into a new database file at `path` (SQLite's online backup) and opens it.
     public func copy(to path: String) throws -> HubStore {
         let target = try DatabaseQueue(path: path)
-        try writer.backup(to: target)
+        try sqlite("copying the hub to a file").backup(to: target)
         try target.close()
         return try HubStore(path: path)
     }

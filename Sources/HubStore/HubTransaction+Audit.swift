@@ -14,7 +14,7 @@ extension HubTransaction {
             SELECT \(Self.linkColumns) FROM xref JOIN (
                 SELECT entity, system, external_id FROM xref WHERE external_id IS NOT NULL
                 GROUP BY entity, system, external_id HAVING count(DISTINCT hub_id) > 1
-            ) USING (entity, system, external_id)
+            ) dup USING (entity, system, external_id)
             ORDER BY entity, system, external_id, linked_at
             """
         ).map(Self.link)
@@ -27,7 +27,7 @@ extension HubTransaction {
             """
             SELECT \(Self.linkColumns) FROM xref JOIN (
                 SELECT entity, system, hub_id FROM xref GROUP BY entity, system, hub_id HAVING count(*) > 1
-            ) USING (entity, system, hub_id)
+            ) dup USING (entity, system, hub_id)
             ORDER BY entity, system, hub_id, linked_at
             """
         ).map(Self.link)
@@ -77,12 +77,12 @@ extension HubTransaction {
     /// References in live entities of `entity` through `field` whose target (an entity of
     /// `target`) is missing or deleted.
     public func brokenReferences(entity: EntityName, field: FieldName, target: EntityName) throws -> [BrokenReference] {
-        let path = "$.\"\(field.rawValue.replacingOccurrences(of: "\"", with: "\\\""))\""
+        let path = dialect.jsonFieldArgument(field.rawValue)
         return try rows(
             """
-            SELECT e.hub_id, json_extract(e.data, ?) AS ref, t.deleted_at IS NOT NULL AS target_deleted
-            FROM entity e LEFT JOIN entity t ON t.hub_id = json_extract(e.data, ?) AND t.entity = ?
-            WHERE e.entity = ? AND e.deleted_at IS NULL AND json_type(e.data, ?) = 'text'
+            SELECT e.hub_id, \(dialect.jsonText("e.data")) AS ref, t.deleted_at IS NOT NULL AS target_deleted
+            FROM entity e LEFT JOIN entity t ON t.hub_id = \(dialect.jsonText("e.data")) AND t.entity = ?
+            WHERE e.entity = ? AND e.deleted_at IS NULL AND \(dialect.jsonIsString("e.data"))
               AND (t.hub_id IS NULL OR t.deleted_at IS NOT NULL)
             ORDER BY e.seq
             """, [path, path, target.rawValue, entity.rawValue, path]
@@ -134,7 +134,7 @@ extension HubTransaction {
         var out: [HubID: Set<String>] = [:]
         for chunk in Self.chunks(hubIDs) {
             let sql = "SELECT hub_id, field FROM conflict WHERE status = 'open' AND hub_id IN (\(Self.placeholders(chunk.count)))"
-            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.rawValue))) {
+            for row in try rows(sql, HubArguments(chunk.map(\.rawValue))) {
                 out[HubID(row["hub_id"]), default: []].insert(row["field"])
             }
         }
@@ -154,7 +154,7 @@ extension HubTransaction {
     /// Open write intents: creates recorded before they were sent whose answer was never
     /// recorded (closing an intent deletes its row).
     public func unfinishedIntents(sample: Int) throws -> UnfinishedIntents {
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM intent") ?? 0
+        let count = try value(Int.self, "SELECT count(*) FROM intent") ?? 0
         let samples = try rows("SELECT hub_id, system, entity, run_id, created_at FROM intent ORDER BY id LIMIT ?", [sample])
             .map { row in
                 WriteIntentSample(hubID: HubID(row["hub_id"]), system: SystemName(row["system"]), entity: EntityName(row["entity"]),

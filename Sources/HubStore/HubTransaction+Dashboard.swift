@@ -33,7 +33,7 @@ extension HubTransaction {
                    coalesce(sum(CASE WHEN c.direction = 'push' THEN c.created + c.updated + c.deleted END), 0) AS pushed
             FROM (SELECT id, started_at, status FROM run WHERE dry_run = 0 ORDER BY started_at DESC, id DESC LIMIT ?) r
             LEFT JOIN run_count c ON c.run_id = r.id
-            GROUP BY r.id ORDER BY r.started_at, r.id
+            GROUP BY r.id, r.started_at, r.status ORDER BY r.started_at, r.id
             """, [limit]
         ).map { row in
             RunActivity(run: RunID(row["id"]), startedAt: row["started_at"], status: row["status"],
@@ -76,7 +76,7 @@ extension HubTransaction {
         -> [EntityRecord]
     {
         try rows(
-            "SELECT \(Self.entityColumns) FROM entity WHERE entity = ? AND lower(json_extract(data, '$.' || json_quote(?))) = lower(?) LIMIT ?",
+            "SELECT \(Self.entityColumns) FROM entity WHERE entity = ? AND lower(\(dialect.jsonTextOfNamedField("data"))) = lower(?) LIMIT ?",
             [entity.rawValue, field, value, limit]
         ).map(Self.entityRecord)
     }

@@ -18,14 +18,13 @@ extension HubTransaction {
 
     /// Starts collecting the IDs a system presents (in a temporary table of this connection).
     public func beginIDScan() throws {
-        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS scanned_id (external_id TEXT PRIMARY KEY) WITHOUT ROWID")
-        try db.execute(sql: "DELETE FROM temp.scanned_id")
+        try execute("CREATE TEMP TABLE IF NOT EXISTS scanned_id (external_id TEXT PRIMARY KEY) WITHOUT ROWID")
+        try execute("DELETE FROM temp.scanned_id")
     }
 
     /// Adds IDs seen in the system.
     public func addScannedIDs(_ ids: [ExternalID]) throws {
-        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.scanned_id (external_id) VALUES (?)")
-        for id in ids { try statement.execute(arguments: [id.rawValue]) }
+        for id in ids { try execute("INSERT OR IGNORE INTO temp.scanned_id (external_id) VALUES (?)", [id.rawValue]) }
     }
 
     /// Linked records of a system that the scan did not see: deleted in the system.
@@ -43,13 +42,12 @@ extension HubTransaction {
     /// How many records of a system are linked (live links).
     public func liveLinkCount(entity: EntityName, system: SystemName) throws -> Int {
         // Kept by triggers on xref (see the "performance" migration): no count over the links.
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT live FROM link_count WHERE entity = ? AND system = ?"),
-                         arguments: [entity.rawValue, system.rawValue]) ?? 0
+        try value(Int.self, "SELECT live FROM link_count WHERE entity = ? AND system = ?", [entity.rawValue, system.rawValue]) ?? 0
     }
 
     /// Ends an ID scan.
     public func endIDScan() throws {
-        try db.execute(sql: "DELETE FROM temp.scanned_id")
+        try execute("DELETE FROM temp.scanned_id")
     }
 }
 

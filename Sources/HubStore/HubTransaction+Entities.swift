@@ -51,7 +51,7 @@ extension HubTransaction {
         var out: [HubID: EntityRecord] = [:]
         for chunk in Self.chunks(hubIDs) {
             let sql = "SELECT \(Self.entityColumns) FROM entity WHERE hub_id IN (\(Self.placeholders(chunk.count)))"
-            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.rawValue))) {
+            for row in try rows(sql, HubArguments(chunk.map(\.rawValue))) {
                 let r = Self.entityRecord(row)
                 out[r.hubID] = r
             }
@@ -74,18 +74,17 @@ extension HubTransaction {
 
     /// How many entities of `entity` changed after `seq` (waiting to be pushed past a mark).
     public func countChanged(_ entity: EntityName, after seq: Int64) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM entity WHERE entity = ? AND seq > ?"),
-                         arguments: [entity.rawValue, seq]) ?? 0
+        try value(Int.self, "SELECT count(*) FROM entity WHERE entity = ? AND seq > ?", [entity.rawValue, seq]) ?? 0
     }
 
     /// The highest `seq` in the hub (0 when empty).
     public func maxSeq() throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(seq), 0) FROM entity")) ?? 0
+        try value(Int64.self, "SELECT coalesce(max(seq), 0) FROM entity") ?? 0
     }
 
     /// How many live entities of a kind the hub holds.
     public func entityCount(_ entity: EntityName) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM entity WHERE entity = ? AND deleted_at IS NULL", arguments: [entity.rawValue]) ?? 0
+        try value(Int.self, "SELECT count(*) FROM entity WHERE entity = ? AND deleted_at IS NULL", [entity.rawValue]) ?? 0
     }
 
     /// Stores a new entity and its first history row. The store gives it the next `seq` (so every

@@ -54,7 +54,7 @@ extension HubTransaction {
     public func closeIntents(system: SystemName, entity: EntityName, hubIDs: [HubID]) throws {
         for chunk in Self.chunks(hubIDs) {
             let sql = "DELETE FROM intent WHERE system = ? AND entity = ? AND hub_id IN (\(Self.placeholders(chunk.count)))"
-            try db.execute(sql: sql, arguments: StatementArguments([system.rawValue, entity.rawValue] + chunk.map(\.rawValue)))
+            try execute(sql, HubArguments([system.rawValue, entity.rawValue] + chunk.map(\.rawValue)))
         }
     }
 

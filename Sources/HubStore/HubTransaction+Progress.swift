@@ -5,8 +5,7 @@ import HubCore
 extension HubTransaction {
     /// Where the last read of a system's object stopped.
     public func cursor(system: SystemName, entity: EntityName) throws -> HubCore.Cursor? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM cursor WHERE system = ? AND entity = ?"),
-                            arguments: [system.rawValue, entity.rawValue]).map(HubCore.Cursor.init)
+        try value(String.self, "SELECT value FROM cursor WHERE system = ? AND entity = ?", [system.rawValue, entity.rawValue]).map(HubCore.Cursor.init)
     }
 
     /// Moves a read cursor (unchanged values are not rewritten).
@@ -15,7 +14,7 @@ extension HubTransaction {
             """
             INSERT INTO cursor (system, entity, value, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (system, entity) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            WHERE value IS NOT excluded.value
+            WHERE cursor.value IS NOT excluded.value
             """, [system.rawValue, entity.rawValue, cursor.value, at])
     }
 
@@ -26,8 +25,7 @@ extension HubTransaction {
 
     /// The highest hub `seq` already pushed to a system for an entity (0 when none).
     public func pushMark(system: SystemName, entity: EntityName) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM push_mark WHERE system = ? AND entity = ?"),
-                           arguments: [system.rawValue, entity.rawValue]) ?? 0
+        try value(Int64.self, "SELECT seq FROM push_mark WHERE system = ? AND entity = ?", [system.rawValue, entity.rawValue]) ?? 0
     }
 
     /// Moves a push mark forward (never backward; unchanged values are not rewritten).
@@ -36,7 +34,7 @@ extension HubTransaction {
             """
             INSERT INTO push_mark (system, entity, seq, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (system, entity) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
-            WHERE excluded.seq > seq
+            WHERE excluded.seq > push_mark.seq
             """, [system.rawValue, entity.rawValue, seq, at])
     }
 
@@ -91,18 +89,18 @@ extension HubTransaction {
     public func quarantine(_ entry: QuarantineEntry) throws -> Int64 {
         let existing: Int64?
         if entry.externalID != nil || entry.hubID != nil {
-            existing = try Int64.fetchOne(db.cachedStatement(sql: """
+            existing = try value(Int64.self, """
                 SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
                   AND coalesce(external_id, '') = coalesce(?, '') AND coalesce(hub_id, '') = coalesce(?, '')
                 ORDER BY id LIMIT 1
-                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.externalID?.rawValue,
+                """, [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.externalID?.rawValue,
                                   entry.hubID?.rawValue])
         } else {
-            existing = try Int64.fetchOne(db.cachedStatement(sql: """
+            existing = try value(Int64.self, """
                 SELECT id FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?
                   AND external_id IS NULL AND hub_id IS NULL AND reason = ? AND coalesce(source, message) = coalesce(?, ?)
                 ORDER BY id LIMIT 1
-                """), arguments: [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.reason.rawValue, entry.source,
+                """, [entry.system.rawValue, entry.entity.rawValue, entry.direction.rawValue, entry.reason.rawValue, entry.source,
                                   entry.message])
         }
         if let existing {
@@ -113,7 +111,7 @@ extension HubTransaction {
                 """, [entry.run.rawValue, entry.reason.rawValue, entry.message, entry.source, entry.excerpt, existing])
             return existing
         }
-        try execute(
+        return try insert(
             """
             INSERT INTO quarantine (run_id, system, entity, external_id, hub_id, direction, reason, message, created_at,
                 source, excerpt)
@@ -122,7 +120,6 @@ extension HubTransaction {
             [entry.run.rawValue, entry.system.rawValue, entry.entity.rawValue, entry.externalID?.rawValue,
              entry.hubID?.rawValue, entry.direction.rawValue, entry.reason.rawValue, entry.message, entry.createdAt, entry.source,
              entry.excerpt])
-        return db.lastInsertedRowID
     }
 
     /// Closes open entries by hand (`hubctl quarantine dismiss`): they no longer apply. A record
@@ -161,9 +158,9 @@ extension HubTransaction {
 
     /// True when a system's object has open quarantine entries in a direction.
     public func hasOpenQuarantine(system: SystemName, entity: EntityName, direction: SyncDirection) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
+        try value(Bool.self, """
             SELECT EXISTS (SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND system = ? AND entity = ? AND direction = ?)
-            """), arguments: [system.rawValue, entity.rawValue, direction.rawValue]) ?? true
+            """, [system.rawValue, entity.rawValue, direction.rawValue]) ?? true
     }
 
     /// Open quarantine entries of one system and direction, of one entity or (nil) all.
@@ -192,7 +189,7 @@ extension HubTransaction {
     public func quarantineEntries(_ ids: [Int64]) throws -> [QuarantineEntry] {
         guard !ids.isEmpty else { return [] }
         let sql = "SELECT * FROM quarantine WHERE resolved_at IS NULL AND id IN (\(Self.placeholders(ids.count))) ORDER BY id"
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)).map(Self.quarantineEntry)
+        return try rows(sql, HubArguments(ids)).map(Self.quarantineEntry)
     }
 
     /// Stores a conflict.

@@ -11,21 +11,21 @@ extension HubTransaction {
     public func referrers(of targets: [HubID], entity: EntityName, field: FieldName, liveOnly: Bool,
                           linkedIn system: SystemName? = nil) throws -> [HubID: [HubID]] {
         guard !targets.isEmpty else { return [:] }
-        let path = "$.\"\(field.rawValue.replacingOccurrences(of: "\"", with: "\\\""))\""
+        let path = dialect.jsonFieldArgument(field.rawValue)
         let list = JSONWriter.string(.array(targets.map { .string($0.rawValue) }))
         let linked = system == nil ? "" : """
              AND EXISTS (SELECT 1 FROM xref x WHERE x.hub_id = e.hub_id AND x.entity = e.entity AND x.system = ?
                          AND x.state = 'linked')
             """
-        var arguments: StatementArguments = [path, entity.rawValue, liveOnly]
+        var arguments: HubArguments = [path, entity.rawValue, liveOnly]
         if let system { arguments += [system.rawValue] }
         arguments += [path, list]
         var out: [HubID: [HubID]] = [:]
         for row in try rows(
             """
-            SELECT e.hub_id, json_extract(e.data, ?) AS target FROM entity e
+            SELECT e.hub_id, \(dialect.jsonText("e.data")) AS target FROM entity e
             WHERE e.entity = ? AND (? = 0 OR e.deleted_at IS NULL)\(linked)
-              AND json_extract(e.data, ?) IN (SELECT value FROM json_each(?))
+              AND \(dialect.jsonText("e.data")) \(dialect.inJSONArray)
             ORDER BY e.seq
             """, arguments)
         {

@@ -25,7 +25,7 @@ extension HubTransaction {
             ON CONFLICT (system, entity) DO UPDATE SET object = excluded.object, hash = excluded.hash,
                 fields = excluded.fields, sampled = excluded.sampled, mapping = excluded.mapping, run_id = excluded.run_id,
                 taken_at = excluded.taken_at
-            WHERE hash IS NOT excluded.hash OR object IS NOT excluded.object
+            WHERE schema_fingerprint.hash IS NOT excluded.hash OR schema_fingerprint.object IS NOT excluded.object
             """,
             [f.system.rawValue, f.entity.rawValue, f.object, f.hash, JSONWriter.string(document["fields"] ?? .array([])),
              f.sampled, JSONWriter.string(document["mapping"] ?? .object([:])), f.run.rawValue, f.takenAt])
@@ -64,7 +64,7 @@ extension HubTransaction {
             stored.detectedAt = open.detectedAt
             return (stored, false)
         }
-        try execute(
+        let id = try insert(
             """
             INSERT INTO schema_drift (run_id, last_run_id, system, entity, object, change, field, new_field, old_type,
                 new_type, message, pauses, detected_at)
@@ -73,7 +73,7 @@ extension HubTransaction {
             [d.run.rawValue, d.lastRun.rawValue, d.system.rawValue, d.entity.rawValue, d.object, d.change.rawValue, d.field,
              d.newField, d.oldType, d.newType, d.message, d.pauses, d.detectedAt])
         var stored = d
-        stored.id = db.lastInsertedRowID
+        stored.id = id
         return (stored, true)
     }
 
@@ -118,9 +118,8 @@ extension HubTransaction {
     /// Bounded, so asking costs the same at a million links.
     public func linkBasesHoldValues(entity: EntityName, system: SystemName, fields: [String], sample: Int = 1000) throws -> Bool {
         guard !fields.isEmpty else { return false }
-        let bases = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT base_data FROM xref WHERE entity = ? AND system = ? AND state = 'linked' LIMIT ?
-            """), arguments: [entity.rawValue, system.rawValue, sample])
+        let bases = try rows("SELECT base_data FROM xref WHERE entity = ? AND system = ? AND state = 'linked' LIMIT ?",
+                             [entity.rawValue, system.rawValue, sample]).map { $0["base_data"] as String }
         return bases.contains { text in
             let base = Self.decodeObject(text)
             return fields.contains { !(base[$0] ?? .null).isNull }

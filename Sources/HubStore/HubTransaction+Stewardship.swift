@@ -14,14 +14,13 @@ extension HubTransaction {
 
     /// Stores a stewardship entry; returns its number.
     public func recordStewardship(_ entry: StewardshipEntry) throws -> Int64 {
-        try execute(
+        try insert(
             """
             INSERT INTO stewardship (action, entity, hub_id, other_hub_id, system, external_id, detail, by, reason, at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [entry.action.rawValue, entry.entity.rawValue, entry.hubID.rawValue, entry.otherHubID?.rawValue,
              entry.system?.rawValue, entry.externalID?.rawValue, Self.encode(entry.detail), entry.by, entry.reason, entry.at])
-        return db.lastInsertedRowID
     }
 
     /// Rewrites a stored entry with what the change turned out to be (its entities, record and
@@ -99,8 +98,7 @@ extension HubTransaction {
 
     /// Live entities of `entity` whose reference `field` holds `target`.
     public func entitiesReferring(to target: HubID, entity: EntityName, field: FieldName) throws -> [HubID] {
-        let path = "$.\"\(field.rawValue.replacingOccurrences(of: "\"", with: "\\\""))\""
-        return try rows("SELECT hub_id FROM entity WHERE entity = ? AND deleted_at IS NULL AND json_extract(data, ?) = ? ORDER BY seq",
-                        [entity.rawValue, path, target.rawValue]).map { HubID($0["hub_id"]) }
+        try rows("SELECT hub_id FROM entity WHERE entity = ? AND deleted_at IS NULL AND \(dialect.jsonText("data")) = ? ORDER BY seq",
+                 [entity.rawValue, dialect.jsonFieldArgument(field.rawValue), target.rawValue]).map { HubID($0["hub_id"]) }
     }
 }

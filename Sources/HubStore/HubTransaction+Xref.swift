@@ -29,11 +29,12 @@ extension HubTransaction {
     public func links(entity: EntityName, system: SystemName, externalIDs: [ExternalID]) throws -> [ExternalID: Link] {
         var out: [ExternalID: Link] = [:]
         for chunk in Self.chunks(externalIDs) {
-            // The index is named: without statistics the planner would walk the whole system's links.
+            // The index is named: without statistics SQLite's planner would walk the whole
+            // system's links (PostgreSQL's dialect drops the hint).
             let sql = "SELECT \(Self.linkColumns) FROM xref INDEXED BY xref_by_external_id "
                 + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count)))"
-            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
-            for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+            let args = HubArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            for row in try rows(sql, args) {
                 let l = Self.link(row)
                 if let id = l.externalID { out[id] = l }
             }
@@ -52,9 +53,8 @@ extension HubTransaction {
             let sql = "SELECT external_id, base_hash FROM xref INDEXED BY xref_by_external_id "
                 + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
                 + "AND state = 'linked' AND base_hash IS NOT NULL"
-            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
-            while let row = try rows.next() { out[ExternalID(row[0] as String)] = row[1] as String }
+            let args = HubArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            try forEachRow(sql, args) { row in out[ExternalID(row["external_id"] as String)] = row["base_hash"] as String }
         }
         return out
     }
@@ -64,8 +64,8 @@ extension HubTransaction {
         var out: [HubID: Link] = [:]
         for chunk in Self.chunks(hubIDs) {
             let sql = "SELECT \(Self.linkColumns) FROM xref WHERE entity = ? AND system = ? AND hub_id IN (\(Self.placeholders(chunk.count)))"
-            let args = StatementArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
-            for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+            let args = HubArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
+            for row in try rows(sql, args) {
                 let l = Self.link(row)
                 out[l.hubID] = l
             }

@@ -3,11 +3,16 @@ import HubCore
 
 /// Typed access to the hub inside one transaction (see ``HubStore/write(_:)``).
 ///
-/// Not `Sendable` and only valid inside the closure it was given to.
+/// Not `Sendable` and only valid inside the closure it was given to. Every statement goes
+/// through ``execute(_:_:)``, ``rows(_:_:)`` or ``insert(_:_:)`` on the transaction's
+/// ``HubSQLExecutor``, written in SQLite's dialect (``HubDialect`` translates it).
 public struct HubTransaction {
-    let db: Database
+    let sql: any HubSQLExecutor
 
-    init(_ db: Database) { self.db = db }
+    init(_ sql: any HubSQLExecutor) { self.sql = sql }
+
+    /// How the hub's database spells JSON access and locking reads.
+    var dialect: HubDialect { sql.dialect }
 
     static func encode(_ object: [String: Value]) -> String { JSONWriter.string(.object(object)) }
 
@@ -16,15 +21,30 @@ public struct HubTransaction {
         return o
     }
 
-    /// Runs `sql` with `arguments` through the statement cache.
-    func execute(_ sql: String, _ arguments: StatementArguments) throws {
-        let statement = try db.cachedStatement(sql: sql)
-        try statement.execute(arguments: arguments)
+    /// Runs `sql` with `arguments`; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: HubArguments = HubArguments()) throws -> Int {
+        try self.sql.execute(sql, arguments)
     }
 
-    /// Rows of `sql` through the statement cache.
-    func rows(_ sql: String, _ arguments: StatementArguments = StatementArguments()) throws -> [Row] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    /// Rows of `sql`.
+    func rows(_ sql: String, _ arguments: HubArguments = HubArguments()) throws -> [Row] {
+        try self.sql.rows(sql, arguments)
+    }
+
+    /// Runs an `INSERT` into a table keyed by `id`; returns the new row's `id`.
+    func insert(_ sql: String, _ arguments: HubArguments) throws -> Int64 {
+        try self.sql.insertReturningID(sql, arguments)
+    }
+
+    /// The first column of the first row of `sql`, if any and not null.
+    func value<T: DatabaseValueConvertible>(_ type: T.Type, _ sql: String, _ arguments: HubArguments = HubArguments()) throws -> T? {
+        try self.sql.value(sql, arguments)
+    }
+
+    /// Calls `body` with each row of `sql`, without collecting them.
+    func forEachRow(_ sql: String, _ arguments: HubArguments = HubArguments(), _ body: (Row) throws -> Void) throws {
+        try self.sql.forEachRow(sql, arguments, body)
     }
 
     /// Splits `items` into chunks small enough for SQLite's parameter limit.

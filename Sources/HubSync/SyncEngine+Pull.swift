@@ -227,14 +227,15 @@ struct PageMerger {
     mutating func apply(_ records: [SpokeRecord]) throws {
         // A page listing a record twice keeps the first.
         var seen: Set<ExternalID> = []
+        seen.reserveCapacity(records.count)
         let records = records.filter { seen.insert($0.id).inserted }
         let unchanged = try unchangedRecords(records)
-        let links = unchanged.count == records.count
-            ? [:] : try tx.links(entity: entity.name, system: system, externalIDs: records.map(\.id).filter { !unchanged.contains($0) })
-        for record in records {
+        let changed = zip(records, unchanged).compactMap { $1 ? nil : $0.id }
+        let links = changed.isEmpty ? [:] : try tx.links(entity: entity.name, system: system, externalIDs: changed)
+        for (record, unchanged) in zip(records, unchanged) {
             let before = counts
             counts.read += 1
-            if unchanged.contains(record.id) {
+            if unchanged {
                 linkedSeen += 1
                 counts.unchanged += 1
                 // Read cleanly: whatever kept it in the quarantine is over.
@@ -251,20 +252,20 @@ struct PageMerger {
         }
     }
 
-    /// The records of a page whose content hash equals their live link's base hash, found from
-    /// the links' hashes alone (no link's base decoded): the whole page, in a run over a table
-    /// without a usable cursor where nothing changed. Empty when the mapping reads composites
-    /// or references (their reading depends on the base, or on other links).
-    func unchangedRecords(_ records: [SpokeRecord]) throws -> Set<ExternalID> {
-        guard !mapper.hasComposites, !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return [] }
+    /// Which records of a page have a content hash equal to their live link's base hash (true
+    /// at the record's index), found from the links' hashes alone (no link's base decoded): the
+    /// whole page, in a run over a table without a usable cursor where nothing changed. None
+    /// when the mapping reads composites or references (their reading depends on the base, or
+    /// on other links).
+    func unchangedRecords(_ records: [SpokeRecord]) throws -> [Bool] {
+        let none = [Bool](repeating: false, count: records.count)
+        guard !mapper.hasComposites, !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return none }
         let hashes = try tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: records.map(\.id))
-        guard !hashes.isEmpty else { return [] }
-        var out: Set<ExternalID> = []
-        for record in records {
-            guard let base = hashes[record.id], case .success(let mapped) = mapper.inbound(record) else { continue }
-            if ContentHash.of(mapped, fields: mapper.inboundFields) == base { out.insert(record.id) }
+        guard !hashes.isEmpty else { return none }
+        return records.map { record in
+            guard let base = hashes[record.id], let hash = mapper.inboundHash(record) else { return false }
+            return hash == base
         }
-        return out
     }
 
     mutating func apply(_ record: SpokeRecord, link: Link?) throws {
@@ -305,7 +306,7 @@ struct PageMerger {
             counts.skipped += 1
             return
         }
-        let hash = ContentHash.of(theirs, fields: mapper.inboundFields)
+        let hash = ContentHash.of(theirs, keys: mapper.inboundKeys)
         currentHash = unresolved.isEmpty ? hash : nil
         defer { currentHash = nil }
         if let link, link.state == .linked, unresolved.isEmpty, link.baseHash == hash {
@@ -529,7 +530,7 @@ struct PageMerger {
         if let currentHash, fields.count == mapper.inboundFields.count {
             l.baseHash = currentHash
         } else {
-            l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+            l.baseHash = ContentHash.of(l.baseData, keys: mapper.inboundKeys)
         }
         try tx.saveLink(l)
     }

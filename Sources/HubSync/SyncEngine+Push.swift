@@ -93,7 +93,7 @@ extension SyncEngine {
         var link = Link(entity: intent.entity, system: intent.system, externalID: id, hubID: intent.hubID, state: .linked,
                         baseHash: nil, baseData: intent.baseData, baseVersion: intent.version, linkedBy: "pushed",
                         linkedAt: now, lastSeenRun: ctx.runID)
-        link.baseHash = ContentHash.of(link.baseData, fields: mapper.inboundFields)
+        link.baseHash = ContentHash.of(link.baseData, keys: mapper.inboundKeys)
         return link
     }
 
@@ -439,7 +439,7 @@ extension SyncEngine {
         var l = link
         l.baseData = base(of: p, over: link.baseData)
         l.baseVersion = p.version
-        l.baseHash = ContentHash.of(l.baseData, fields: mapper.inboundFields)
+        l.baseHash = ContentHash.of(l.baseData, keys: mapper.inboundKeys)
         try tx.saveLink(l)
     }
 

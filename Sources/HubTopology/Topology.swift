@@ -9,8 +9,13 @@ public struct Topology: Sendable {
     public var name: String
     /// The folder relative paths are resolved against (the topology file's folder).
     public var baseDirectory: String
-    /// Absolute path of the hub database.
+    /// Absolute path of the hub database (a SQLite file), unless ``hubURL`` is set.
     public var hubPath: String
+    /// The PostgreSQL hub's `postgres://` URL, `${ENV}` substituted (its password is among
+    /// ``secrets``), when the topology's `hub` names one; nil for the SQLite hub at ``hubPath``.
+    public var hubURL: String?
+    /// The PostgreSQL schema holding the hub (`hub.schema`; nil: `public`).
+    public var hubSchema: String?
     /// Entities in declaration order.
     public var entities: [EntityDefinition]
     /// Systems in declaration order.

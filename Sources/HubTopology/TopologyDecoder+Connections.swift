@@ -179,3 +179,27 @@ extension TopologyDecoder {
         return !password.isEmpty && !password.contains("${")
     }
 }
+
+extension TopologyDecoder {
+    /// Reads `hub.url` (a PostgreSQL hub) and `hub.schema`: the URL's password must come from
+    /// `${ENV}` and joins the secrets; a hub has a `path` or a `url`, not both.
+    func decodeHubURL(_ node: Node, _ hub: [String: Node]) -> (url: String?, schema: String?) {
+        let schema = hub["schema"]?.name("a schema name")
+        guard let u = hub["url"], let text = u.string() else {
+            if let s = hub["schema"] { s.report("hub.schema needs a PostgreSQL hub.url") }
+            return (nil, schema)
+        }
+        if hub["path"] != nil {
+            u.report("a hub is a SQLite file (hub.path) or a PostgreSQL database (hub.url), not both; remove one")
+        }
+        if !text.contains("${"), !(text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")) {
+            u.report("expected a URL like postgres://user:${PGPASSWORD}@host:5432/database")
+        }
+        if Self.urlHasLiteralPassword(text) {
+            u.report("the URL holds a password written in the topology; write it as ${NAME} so it comes from the environment")
+        }
+        let url = expand(text, node: u, key: "url")
+        checkPostgresURL(u, url)
+        return (url, schema)
+    }
+}

@@ -32,9 +32,11 @@ final class TopologyDecoder {
         let defaultName = (fileName as NSString).lastPathComponent.replacingOccurrences(of: ".json", with: "")
         let name = top["name"]?.name("a non-empty name") ?? defaultName
         var hubPath = "\(name).hub.sqlite"
+        var hubURL: String?, hubSchema: String?
         if let hubNode = top["hub"], let hub = hubNode.object() {
-            hubNode.rejectUnknownKeys(hub, allowed: ["path"])
+            hubNode.rejectUnknownKeys(hub, allowed: ["path", "url", "schema"])
             if let p = hub["path"], let path = p.name("a file path") { hubPath = expand(path, node: p, key: "path") }
+            (hubURL, hubSchema) = decodeHubURL(hubNode, hub)
         }
 
         Self.rejectNULInNames(node)
@@ -53,8 +55,11 @@ final class TopologyDecoder {
         warnAboutNewestWithoutChangeTimes(entities, systems)
 
         guard reporter.diagnostics.isEmpty else { return nil }
-        return Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),
-                        entities: entities, systems: systems, secrets: secrets, warnings: reporter.warnings)
+        var topology = Topology(name: name, baseDirectory: baseDirectory, hubPath: Self.resolve(hubPath, against: baseDirectory),
+                                entities: entities, systems: systems, secrets: secrets, warnings: reporter.warnings)
+        topology.hubURL = hubURL
+        topology.hubSchema = hubSchema
+        return topology
     }
 
     /// Reports names holding a NUL character: entities, their fields, systems, the entities a

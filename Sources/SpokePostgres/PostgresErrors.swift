@@ -6,7 +6,7 @@ import PostgresNIO
 /// Messages carry PostgreSQL's own message and SQLSTATE (which name constraints and types,
 /// never the values of a row) and the connection's `user@host:port/database`, never the
 /// password; statement parameters are never part of a message.
-enum PostgresErrors {
+public enum PostgresErrors {
     /// SQLSTATE classes that concern one record: data exceptions (22: NUL in text, value too
     /// long, invalid input syntax, out of range) and integrity violations (23: NOT NULL,
     /// UNIQUE, FOREIGN KEY, CHECK).
@@ -15,13 +15,13 @@ enum PostgresErrors {
         return state.hasPrefix("22") || state.hasPrefix("23")
     }
 
-    static func sqlState(_ error: any Error) -> String? {
+    public static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// PostgreSQL's message with its SQLSTATE and, where the server names them, the column and
     /// constraint: `value too long for type character varying(5) (SQLSTATE 22001, column 'code')`.
-    static func serverMessage(_ error: any Error) -> String? {
+    public static func serverMessage(_ error: any Error) -> String? {
         guard let info = (error as? PSQLError)?.serverInfo, var message = info[.message] else { return nil }
         // Data errors quote the refused input at the end (`invalid input syntax for type
         // integer: "abc"`): keep the reason, withhold the value.
@@ -41,7 +41,7 @@ enum PostgresErrors {
     }
 
     /// A failure to connect: unreachable, wrong password, unknown database.
-    static func connectionError(_ error: any Error, system: SystemName, settings: PostgresSettings) -> SpokeError {
+    public static func connectionError(_ error: any Error, system: SystemName, settings: PostgresSettings) -> SpokeError {
         let target = settings.description
         if let state = sqlState(error) {
             switch state {

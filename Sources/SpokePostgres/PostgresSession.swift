@@ -70,17 +70,25 @@ actor PostgresSession {
     /// `application_name` is how the connection shows in `pg_stat_activity`.
     static func connect(system: SystemName, settings: PostgresSettings, id: Int, applicationName: String = "hubctl",
                         logger: Logger) async throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: try tls(settings))
-        configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeout))
-        // Timestamps read back in UTC, whatever the server's default zone.
-        configuration.options.additionalStartupParameters = [("TimeZone", "UTC"), ("application_name", applicationName)]
+        let configuration = try settings.connectionConfiguration(applicationName: applicationName)
         do {
             return try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         } catch {
             throw PostgresErrors.connectionError(error, system: system, settings: settings)
         }
+    }
+}
+
+extension PostgresSettings {
+    /// PostgresNIO's configuration for these settings: TLS per `sslmode`, UTC timestamps, and
+    /// `applicationName` as the connection shows in `pg_stat_activity`.
+    public func connectionConfiguration(applicationName: String) throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: try Self.tls(self))
+        configuration.options.connectTimeout = .seconds(Int64(connectTimeout))
+        // Timestamps read back in UTC, whatever the server's default zone.
+        configuration.options.additionalStartupParameters = [("TimeZone", "UTC"), ("application_name", applicationName)]
+        return configuration
     }
 
     private static func tls(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration.TLS {

@@ -3,6 +3,7 @@ import HubCore
 import HubSchedule
 import HubStore
 import HubTopology
+import HubTestServers
 import Testing
 @testable import HubDashboard
 
@@ -13,7 +14,7 @@ struct DashboardPagesTests {
     /// 2026-12-02T11:00:00Z, when the overview tests look.
     static let now = Date(timeIntervalSince1970: 1_796_209_200)
 
-    static func dashboard() throws -> Dashboard {
+    static func dashboard(_ hub: TestHubStore = .sqlite) throws -> Dashboard {
         let topology = try TopologyLoader.decode("""
             {
               "version": 1, "name": "pages", "hub": { "path": "hub.sqlite" },
@@ -28,14 +29,14 @@ struct DashboardPagesTests {
               }
             }
             """, baseDirectory: "/tmp", environment: ["DASH_SECRET": secret])
-        return Dashboard(topology: topology, store: try HubStore.inMemory(), clock: .fixed(now))
+        return Dashboard(topology: topology, store: try hub.make(), clock: .fixed(now))
     }
 
     static func report(_ systems: [String: Value]) -> Value { .object(["systems": .object(systems)]) }
 
-    @Test("The issues page shows hostile record values as text and never a secret")
-    func issuesEscapeAndRedact() throws {
-        let d = try Self.dashboard()
+    @Test("The issues page shows hostile record values as text and never a secret", arguments: TestHubStore.all)
+    func issuesEscapeAndRedact(_ kind: TestHubStore) throws {
+        let d = try Self.dashboard(kind)
         let hub = HubID("01a2370e-0000-7000-8000-000000000001")
         try d.store.write { tx in
             try tx.recordConflict(ConflictRecord(run: RunID("r1"), entity: EntityName("customer"), hubID: hub, field: "first_name",
@@ -59,9 +60,9 @@ struct DashboardPagesTests {
         #expect(!readOnly.contains("<form"))
     }
 
-    @Test("The overview shows the schedule's state: a failing system with its error, a delayed one with its lag")
-    func overviewFailingAndDelayed() throws {
-        let d = try Self.dashboard()
+    @Test("The overview shows the schedule's state: a failing system with its error, a delayed one with its lag", arguments: TestHubStore.all)
+    func overviewFailingAndDelayed(_ kind: TestHubStore) throws {
+        let d = try Self.dashboard(kind)
         let min = 60.0
         try d.store.saveScheduleStates([
             ScheduleStateRecord(system: SystemName("crm"), lastAttemptAt: Self.now - 2 * min, lastSuccessAt: Self.now - 60 * min,
@@ -84,9 +85,9 @@ struct DashboardPagesTests {
         #expect(html.contains("<b>0/2</b>system × entity on time") && !html.contains(Self.secret))
     }
 
-    @Test("A system × entity the schedule has not read is not run; one read within its interval is on time")
-    func overviewNotRunAndOnTime() throws {
-        let d = try Self.dashboard()
+    @Test("A system × entity the schedule has not read is not run; one read within its interval is on time", arguments: TestHubStore.all)
+    func overviewNotRunAndOnTime(_ kind: TestHubStore) throws {
+        let d = try Self.dashboard(kind)
         #expect(try d.overview().rows.map(\.state) == [.notRun, .notRun])
         try d.store.saveScheduleStates([
             ScheduleStateRecord(system: SystemName("sheet"), lastAttemptAt: Self.now - 60, lastSuccessAt: Self.now - 60,
@@ -99,9 +100,9 @@ struct DashboardPagesTests {
         #expect(html.contains("<td><span class=\"nowrap\" title=\"2026-12-02 10:59:00 UTC\">1m ago</span></td><td><span class=\"nowrap\" title=\"2026-12-02 11:04:00 UTC\">in 4m</span></td>"))
     }
 
-    @Test("The graph has an arrow per direction: a pull-only system has no push arrow")
-    func graphDirections() throws {
-        let graph = try Self.dashboard().graph()
+    @Test("The graph has an arrow per direction: a pull-only system has no push arrow", arguments: TestHubStore.all)
+    func graphDirections(_ kind: TestHubStore) throws {
+        let graph = try Self.dashboard(kind).graph()
         #expect(graph.edges.map { "\($0.system):\($0.kind.rawValue)" } == ["crm:pull", "crm:push", "sheet:pull"])
         #expect(graph.dot.contains("\"system:sheet\" -> hub") && !graph.dot.contains("hub -> \"system:sheet\""))
         #expect(graph.mermaid.contains("hub -->|\"push: customer\"| s0"))
@@ -109,9 +110,9 @@ struct DashboardPagesTests {
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains(">crm</text>"))
     }
 
-    @Test("The static report has every section, no form, and anchors instead of server links")
-    func staticReport() throws {
-        let d = try Self.dashboard()
+    @Test("The static report has every section, no form, and anchors instead of server links", arguments: TestHubStore.all)
+    func staticReport(_ kind: TestHubStore) throws {
+        let d = try Self.dashboard(kind)
         let html = try DashboardPages.report(d).rendered
         for id in ["overview", "issues", "runs", "entity", "topology"] { #expect(html.contains("<section id=\"\(id)\"")) }
         #expect(!html.contains("<form") && !html.contains("href=\"/"))
@@ -120,9 +121,9 @@ struct DashboardPagesTests {
 
 @Suite("Dashboard counts")
 struct DashboardCountsTests {
-    @Test("Live entity counts leave deleted entities out, and pending creates are counted per system")
-    func liveCounts() throws {
-        let d = try DashboardPagesTests.dashboard()
+    @Test("Live entity counts leave deleted entities out, and pending creates are counted per system", arguments: TestHubStore.all)
+    func liveCounts(_ kind: TestHubStore) throws {
+        let d = try DashboardPagesTests.dashboard(kind)
         let customer = EntityName("customer")
         try d.store.write { tx in
             for i in 1...3 {

@@ -48,6 +48,65 @@ import Testing
     }
 }
 
+@Suite struct InboundHashTests {
+    /// The content hash of what `inbound` reads: what the quiet pull compares with link bases.
+    func expectSameHash(_ m: EntityMapper, _ fields: [String: Value], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let record = SpokeRecord(id: "7", fields: fields)
+        let full = ContentHash.of(try m.inbound(record).get(), fields: m.inboundFields)
+        #expect(m.inboundHash(record) == full, sourceLocation: sourceLocation)
+    }
+
+    @Test("the direct hash of a record equals the hash of its inbound reading, through renames, maps, defaults and nested paths")
+    func directHashEqualsTheHashOfTheReading() throws {
+        let m = try mapper(#"""
+            "email": "contact.email", "first_name": "name.first", "last_name": "last",
+            "country": {"field": "cc", "values": {"Germany": "DE", "France": "FR"}},
+            "age": "age", "score": {"field": "score", "default": 1.5}, "vip": "vip", "phone": "phone",
+            "tags": "tags"
+            """#)
+        try expectSameHash(m, ["contact": ["email": "ANN@X.org"], "name": ["first": "Ann"], "last": "Lee", "cc": "DE",
+                               "age": "42", "vip": true, "phone": "+49 (30) 1234", "tags": ["b": 1, "a": [1, 2]]])
+        try expectSameHash(m, ["contact.email": "dotted@x.org", "cc": "XX", "score": 2])
+        try expectSameHash(m, [:])
+        try expectSameHash(m, ["contact": "not an object", "name": ["first": .null], "age": 7.0])
+    }
+
+    @Test("a CSV's empty text hashes as null, as its reading does")
+    func emptyTextHashesAsNull() throws {
+        let m = try mapper(#""email": "Email", "first_name": "First", "age": "Age""#, nestedPaths: false, emptyTextReadsAsNull: true)
+        try expectSameHash(m, ["Email": "a@x.org", "First": "", "Age": ""])
+        #expect(m.inboundHash(SpokeRecord(id: "1", fields: ["Email": "a@x.org", "First": ""]))
+            == m.inboundHash(SpokeRecord(id: "1", fields: ["Email": "a@x.org"])))
+    }
+
+    @Test("a record that cannot be read, or a mapping with a composite, has no direct hash")
+    func noDirectHashWhereTheReadingFailsOrDependsOnABase() throws {
+        let m = try mapper(#""email": "email", "age": "age""#)
+        #expect(m.inboundHash(SpokeRecord(id: "1", fields: ["email": "a@x.org", "age": "forty"])) == nil)
+        let composite = try mapper(#""email": "email", "first_name": {"field": "name", "parts": ["first_name", "last_name"]}"#)
+        #expect(composite.inboundHash(SpokeRecord(id: "1", fields: ["email": "a@x.org", "name": "Ann Lee"])) == nil)
+    }
+
+    @Test("prepared keys hash a record as the field list does")
+    func preparedKeysHashAsTheFieldList() {
+        let record: CanonicalRecord = ["b": 1, "a": "x", "c": .null, "é": ["z": 1]]
+        let fields = ["é", "b", "a", "c", "b", "zz"]
+        #expect(ContentHash.of(record, keys: ContentHash.Keys(fields)) == ContentHash.of(record, fields: fields))
+        #expect(ContentHash.Keys(fields).fields == ["a", "b", "c", "zz", "é"])
+    }
+
+    @Test("the allocation-free digest equals SHA-256 at every padding boundary")
+    func hexDigestEqualsSHA256() {
+        for length in [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 200] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            var message = bytes
+            #expect(SHA256.hexDigest(padding: &message, length: 32) == SHA256.hexString(SHA256.hash(bytes), length: 32))
+            var again = bytes
+            #expect(SHA256.hexDigest(padding: &again) == SHA256.hexString(SHA256.hash(bytes)))
+        }
+    }
+}
+
 @Suite struct PredicateTests {
     static let record: CanonicalRecord = [
         "country": "Germany", "age": 42, "score": 2.5, "email": "ann@example.com", "born": "1990-07-14",

@@ -6,12 +6,13 @@ import HubStore
 import HubSync
 import HubTesting
 import HubTopology
+import HubTestServers
 import Testing
 
 @Suite struct RunnerTests {
-    @Test("The first cycle reads every target; the next reads only what fell due; nothing due runs nothing")
-    func cyclesFollowTheSchedule() async throws {
-        let f = try ServiceFixture()
+    @Test("The first cycle reads every target; the next reads only what fell due; nothing due runs nothing", arguments: TestHubStore.all)
+    func cyclesFollowTheSchedule(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let scopes = ScopeLog()
         let runner = f.recordingRunner(scopes)
         let first = await runner.runOnce()
@@ -29,9 +30,9 @@ import Testing
         #expect(scopes.all.last == ["crm": ["customer", "invoice"], "app": ["customer"]])
     }
 
-    @Test("A failing system backs off, is counted, and recovers by itself; the others keep their schedule")
-    func failingSystemBacksOffAndRecovers() async throws {
-        let f = try ServiceFixture()
+    @Test("A failing system backs off, is counted, and recovers by itself; the others keep their schedule", arguments: TestHubStore.all)
+    func failingSystemBacksOffAndRecovers(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let down = Locked(true)
         let runner = f.runner { options in
             let failed: [SystemName: String] = down.withLock { $0 } && options.pullScope?["app"] != nil
@@ -63,9 +64,9 @@ import Testing
         #expect(stored.contains { $0.system == "export" && $0.lastSuccessAt != nil && $0.nextDueAt == nil })
     }
 
-    @Test("While another run holds the hub, nothing is marked and the cycle is tried again after a short wait")
-    func lockedHubIsRetried() async throws {
-        let f = try ServiceFixture()
+    @Test("While another run holds the hub, nothing is marked and the cycle is tried again after a short wait", arguments: TestHubStore.all)
+    func lockedHubIsRetried(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let locked = Locked(true)
         let runner = f.runner { options in
             if locked.withLock({ $0 }) {
@@ -89,9 +90,9 @@ import Testing
         #expect(runner.metrics.text().contains(#"hubctl_runs_total{result="locked"} 1"#))
     }
 
-    @Test("A stopped cycle leaves its targets due, so the next start reads them again")
-    func stoppedCycleStaysDue() async throws {
-        let f = try ServiceFixture()
+    @Test("A stopped cycle leaves its targets due, so the next start reads them again", arguments: TestHubStore.all)
+    func stoppedCycleStaysDue(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let runner = f.runner { ServiceFixture.report($0, stopped: true) }
         let outcome = await runner.runOnce()
         #expect(outcome?.result == "stopped")
@@ -99,9 +100,9 @@ import Testing
         #expect(await runner.currentStates[ScheduleTarget(system: "crm")]?.lastSuccessAt == nil)
     }
 
-    @Test("A trigger makes its system due at once and is timed to the end of the cycle that synced it")
-    func wakeMakesSystemDue() async throws {
-        let f = try ServiceFixture()
+    @Test("A trigger makes its system due at once and is timed to the end of the cycle that synced it", arguments: TestHubStore.all)
+    func wakeMakesSystemDue(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let scopes = ScopeLog()
         let runner = f.recordingRunner(scopes)
         _ = await runner.runOnce()
@@ -114,9 +115,9 @@ import Testing
         #expect(runner.metrics.text().contains(#"hubctl_trigger_to_synced_seconds_count{trigger="webhook",system="app"} 1"#))
     }
 
-    @Test("Log lines are JSON with the event, cycle, run ID, system and entity")
-    func logLinesAreJSON() async throws {
-        let f = try ServiceFixture()
+    @Test("Log lines are JSON with the event, cycle, run ID, system and entity", arguments: TestHubStore.all)
+    func logLinesAreJSON(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let runner = f.runner { options in
             var r = ServiceFixture.report(options, failed: ["app": "refused"])
             var counts = RunCounts()

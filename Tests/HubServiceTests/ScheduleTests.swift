@@ -6,12 +6,13 @@ import HubStore
 import HubSync
 import HubTesting
 import HubTopology
+import HubTestServers
 import Testing
 
 @Suite struct ScheduleTests {
-    @Test("Schedules and webhooks decode from the topology; a topology without them still loads")
-    func schedulesDecode() throws {
-        let f = try ServiceFixture()
+    @Test("Schedules and webhooks decode from the topology; a topology without them still loads", arguments: TestHubStore.all)
+    func schedulesDecode(_ kind: TestHubStore) throws {
+        let f = try ServiceFixture(hub: kind)
         let crm = try #require(f.topology.system("crm"))
         #expect(crm.schedule == Schedule(every: 60, jitter: 0.1, maxBackoff: 600))
         #expect(crm.mapping(for: "invoice")?.schedule == Schedule(every: 3600, jitter: 0))
@@ -84,9 +85,9 @@ import Testing
         #expect(DurationText.text(0.25) == "250ms")
     }
 
-    @Test("Targets: one per pulling system, one per entity with its own schedule, none for a system only written to")
-    func targets() throws {
-        let f = try ServiceFixture()
+    @Test("Targets: one per pulling system, one per entity with its own schedule, none for a system only written to", arguments: TestHubStore.all)
+    func targets(_ kind: TestHubStore) throws {
+        let f = try ServiceFixture(hub: kind)
         let targets = f.planner.targets.map(\.target.description)
         #expect(targets == ["crm", "crm.invoice", "app"])
         #expect(f.planner.entities(of: ScheduleTarget(system: "crm")) == ["customer"])
@@ -95,9 +96,9 @@ import Testing
                 == ["crm": ["customer", "invoice"]])
     }
 
-    @Test("Jitter stays within the schedule's share either way")
-    func jitterBounds() throws {
-        let f = try ServiceFixture()
+    @Test("Jitter stays within the schedule's share either way", arguments: TestHubStore.all)
+    func jitterBounds(_ kind: TestHubStore) throws {
+        let f = try ServiceFixture(hub: kind)
         let schedule = Schedule(every: 100, jitter: 0.1)
         let low = SchedulePlanner(topology: f.topology, random: { 0 }).jittered(100, schedule)
         let high = SchedulePlanner(topology: f.topology, random: { 0.999999 }).jittered(100, schedule)
@@ -106,9 +107,9 @@ import Testing
         #expect(f.planner.jittered(100, schedule) == 100)
     }
 
-    @Test("Failures back off by doubling the interval, capped at max_backoff; a success resets it")
-    func backoff() throws {
-        let f = try ServiceFixture()
+    @Test("Failures back off by doubling the interval, capped at max_backoff; a success resets it", arguments: TestHubStore.all)
+    func backoff(_ kind: TestHubStore) throws {
+        let f = try ServiceFixture(hub: kind)
         let p = f.planner
         let start = f.clock.current()
         var s = ScheduleStateRecord(system: "crm")
@@ -125,9 +126,9 @@ import Testing
         #expect(s.nextDueAt == start.addingTimeInterval(60))
     }
 
-    @Test("A next run stored under a longer interval is brought forward to the schedule in force")
-    func reconcile() throws {
-        let f = try ServiceFixture()
+    @Test("A next run stored under a longer interval is brought forward to the schedule in force", arguments: TestHubStore.all)
+    func reconcile(_ kind: TestHubStore) throws {
+        let f = try ServiceFixture(hub: kind)
         let now = f.clock.current()
         let stored = ScheduleStateRecord(system: "crm", lastAttemptAt: now, lastSuccessAt: now, nextDueAt: now.addingTimeInterval(3600))
         #expect(f.planner.reconciled(stored).nextDueAt == now.addingTimeInterval(66))

@@ -5,6 +5,7 @@ import HubService
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import HubTopology
 import Logging
 
@@ -48,9 +49,9 @@ struct ServiceFixture {
     let clock = ManualClock()
     let logs = LogSink.memory()
 
-    init() throws {
+    init(hub: TestHubStore = .sqlite) throws {
         topology = try TopologyLoader.decode(Self.json, baseDirectory: "/tmp", environment: Self.environment)
-        store = try HubStore.inMemory()
+        store = try hub.make()
     }
 
     /// A planner whose jitter is always zero (random 0.5 lands in the middle of the range).

@@ -5,6 +5,7 @@ import HubService
 import HubStore
 import HubTesting
 import HubTopology
+import HubTestServers
 import Testing
 
 @Suite struct WebhookTests {
@@ -87,9 +88,9 @@ import Testing
         #expect(v.verify(header: { notHex[$0] }, body: Self.body, now: Self.now) == .failure(.malformed))
     }
 
-    @Test("A receiver wakes the system once per burst, refuses a replayed ID, and counts every outcome")
-    func receiverCountsAndRefusesReplays() async throws {
-        let f = try ServiceFixture()
+    @Test("A receiver wakes the system once per burst, refuses a replayed ID, and counts every outcome", arguments: TestHubStore.all)
+    func receiverCountsAndRefusesReplays(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let metrics = RunMetrics()
         let fired = Locked<[SystemName]>([])
         // Windows close only when the test says so: the sleep waits on a stream the test ends.
@@ -97,7 +98,7 @@ import Testing
         let debouncer = WakeDebouncer(sleep: { _ in for await _ in gate {} }) { system, _ in
             fired.withLock { $0.append(system) }
         }
-        let receiver = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
+        let receiver = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
                                        clock: WallClock.fixed(Self.now), logger: f.logger)
         var statuses: [Int] = []
         for i in 0..<5 {
@@ -125,7 +126,7 @@ import Testing
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="crm",outcome="bad_signature"} 1"#))
         #expect(text.contains(#"hubctl_webhook_deliveries_total{system="",outcome="unknown_system"} 2"#))
         // Delivery IDs are durable: a second receiver on the same hub refuses the replay too.
-        let again = WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
+        let again = try WebhookReceiver(topology: f.topology, store: f.store, metrics: metrics, debouncer: debouncer,
                                     clock: WallClock.fixed(Self.now), logger: f.logger)
         let replayAgain = await again.receive(system: "crm", header: Self.headers(id: "msg_3", signature: Self.sign("old-secret-value", id: "msg_3")),
                                               body: Self.body)
@@ -134,9 +135,9 @@ import Testing
 }
 
 @Suite struct StatusReportTests {
-    @Test("Status: never run, on time, delayed past one interval, failing, paused by a schema change")
-    func states() async throws {
-        let f = try ServiceFixture()
+    @Test("Status: never run, on time, delayed past one interval, failing, paused by a schema change", arguments: TestHubStore.all)
+    func states(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
         let p = f.planner
         func state(_ system: SystemName, _ entity: EntityName) throws -> StatusReport.State {
             let report = try StatusReport.compute(planner: p, store: f.store, now: f.clock.current())

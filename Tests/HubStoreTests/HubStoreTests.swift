@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubStore
+import HubTestServers
 import Testing
 
 @Suite struct HubStoreTests {
@@ -31,8 +32,8 @@ import Testing
         _ = try HubStore(path: path)
     }
 
-    @Test func entitiesKeepTheirHistoryAndChangesAreFoundBySeq() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func entitiesKeepTheirHistoryAndChangesAreFoundBySeq(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             try tx.insertEntity(Self.entity("h1", seq: 1), sourceSystem: "crm", run: "r1")
             try tx.insertEntity(Self.entity("h2", seq: 2), sourceSystem: "crm", run: "r1")
@@ -53,9 +54,9 @@ import Testing
         #expect(version == 2)
     }
 
-    @Test("Base hashes are read from live links with a hash only, by external ID")
-    func baseHashesComeFromLiveLinksOnly() throws {
-        let store = try HubStore.inMemory()
+    @Test("Base hashes are read from live links with a hash only, by external ID", arguments: TestHubStore.all)
+    func baseHashesComeFromLiveLinksOnly(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             try tx.saveLink(Self.link("h1", "1"))
             var deleted = Self.link("h2", "2")
@@ -72,9 +73,9 @@ import Testing
         #expect(hashes == ["1": "h"])
     }
 
-    @Test("The open intents of one run, system and entity are paged in the order they were recorded")
-    func openIntentsArePagedByRunSystemAndEntity() throws {
-        let store = try HubStore.inMemory()
+    @Test("The open intents of one run, system and entity are paged in the order they were recorded", arguments: TestHubStore.all)
+    func openIntentsArePagedByRunSystemAndEntity(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             for (i, (run, system)) in [("r1", "crm"), ("r2", "crm"), ("r1", "app"), ("r1", "crm"), ("r1", "crm")].enumerated() {
                 try tx.addIntent(WriteIntent(run: RunID(run), generation: 1, system: SystemName(system), entity: "customer",
@@ -89,8 +90,8 @@ import Testing
         #expect(rest.map(\.hubID) == ["h4"])
     }
 
-    @Test func oneExternalIDCannotBeLinkedToTwoEntities() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func oneExternalIDCannotBeLinkedToTwoEntities(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in try tx.saveLink(Self.link("h1", "42")) }
         #expect(throws: (any Error).self) {
             try store.write { tx in try tx.saveLink(Self.link("h2", "42")) }
@@ -109,8 +110,8 @@ import Testing
         #expect(found["42"]?.hubID == "h1")
     }
 
-    @Test func liveLinkCountsFollowEveryInsertUpdateAndDelete() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func liveLinkCountsFollowEveryInsertUpdateAndDelete(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         func counted() throws -> (kept: Int, actual: Int) {
             try store.read { tx in
                 (try tx.liveLinkCount(entity: "customer", system: "crm"),
@@ -136,8 +137,8 @@ import Testing
         #expect(try counted() == (2, 2))
     }
 
-    @Test func pushMarksNeverMoveBackward() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func pushMarksNeverMoveBackward(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             try tx.setPushMark(10, system: "crm", entity: "customer", at: "t")
             try tx.setPushMark(7, system: "crm", entity: "customer", at: "t")
@@ -145,8 +146,8 @@ import Testing
         #expect(try store.read { try $0.pushMark(system: "crm", entity: "customer") } == 10)
     }
 
-    @Test func aRecordQuarantinedAgainForTheSameReasonKeepsOneEntry() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func aRecordQuarantinedAgainForTheSameReasonKeepsOneEntry(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         let entry = QuarantineEntry(run: "r1", system: "crm", entity: "customer", externalID: "7", hubID: nil,
                                     direction: .pull, reason: .unmappable, message: "bad", createdAt: "t")
         try store.write { tx in
@@ -160,8 +161,8 @@ import Testing
         #expect(try store.read { try $0.openQuarantine() }.isEmpty)
     }
 
-    @Test func matchKeysFindEveryCandidate() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func matchKeysFindEveryCandidate(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             try tx.setMatchKeys("h1", entity: "customer", data: ["email": "a@example.com"], rules: [["email"]])
             try tx.setMatchKeys("h2", entity: "customer", data: ["email": "a@example.com"], rules: [["email"]])

@@ -1,5 +1,6 @@
 import HubCore
 import HubStore
+import HubTestServers
 import Testing
 
 /// The hub's fingerprints of each mapped object and its open schema changes.
@@ -15,8 +16,8 @@ import Testing
                           message: "\(kind) \(field)", pauses: pauses, detectedAt: "t-\(run)")
     }
 
-    @Test func aFingerprintRoundTripsAndAnUnchangedOneIsNotRewritten() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func aFingerprintRoundTripsAndAnUnchangedOneIsNotRewritten(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { try $0.saveSchemaFingerprint(Self.fingerprint(["id", "email", "Phone Number"])) }
         let stored = try #require(try store.read { try $0.schemaFingerprint(system: "crm", entity: "customer") })
         #expect(stored == Self.fingerprint(["id", "email", "Phone Number"]))
@@ -31,8 +32,8 @@ import Testing
         #expect(try store.read { try $0.schemaFingerprints() }.map(\.run) == ["r4"])
     }
 
-    @Test func aChangeSeenAgainStaysOneOpenEntryUntilARunNoLongerSeesIt() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func aChangeSeenAgainStaysOneOpenEntryUntilARunNoLongerSeesIt(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         let first = try store.write { try $0.recordSchemaDrift(Self.change(.removed, "phone", run: "r1", pauses: true)) }
         #expect(first.isNew)
         #expect(try store.write { try $0.recordSchemaDrift(Self.change(.added, "tier", run: "r1")) }.isNew)
@@ -60,8 +61,8 @@ import Testing
         #expect(try store.write { try $0.recordSchemaDrift(Self.change(.removed, "phone", run: "r4", pauses: true)) }.isNew)
     }
 
-    @Test func theLinksTellWhetherASystemHeldValuesForAFieldAndAPushMarkCanStartOver() throws {
-        let store = try HubStore.inMemory()
+    @Test(arguments: TestHubStore.all) func theLinksTellWhetherASystemHeldValuesForAFieldAndAPushMarkCanStartOver(_ kind: TestHubStore) throws {
+        let store = try kind.make()
         try store.write { tx in
             for (i, base) in [["email": Value.string("a@example.com")], ["email": "b@example.com", "phone": "1"]].enumerated() {
                 try tx.saveLink(Link(entity: "customer", system: "crm", externalID: ExternalID("\(i)"), hubID: HubID("h\(i)"),

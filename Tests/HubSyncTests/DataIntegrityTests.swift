@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// Matching, references, conflict policies, deletes and filters, on three in-memory systems.
@@ -48,8 +49,8 @@ import Testing
 
     // MARK: - Matching
 
-    @Test func theSamePersonInTwoSystemsWithDifferentlyCasedEmailsBecomesOneEntity() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func theSamePersonInTwoSystemsWithDifferentlyCasedEmailsBecomesOneEntity(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         await f.crm.put("c", "1", Self.person("Ann@Example.COM", "Ann"))
         await f.app.put("c", "a1", Self.person("  ann@example.com", "Ann"))
         let report = try await f.sync()
@@ -62,8 +63,8 @@ import Testing
         #expect(link?.linkedBy == "match:email")
     }
 
-    @Test func anAmbiguousMatchIsQuarantinedAndLinksNothing() async throws {
-        let f = try SyncFixture(json: Self.topology(match: #"[["email"], ["first_name", "last_name"]]"#, emailRequired: false))
+    @Test(arguments: TestHubStore.all) func anAmbiguousMatchIsQuarantinedAndLinksNothing(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(match: #"[["email"], ["first_name", "last_name"]]"#, emailRequired: false), hub: kind)
         // Two different people; a typo fixed later gives them the same name.
         await f.crm.put("c", "1", Self.person("john1@example.com", "John", "Smith"))
         await f.crm.put("c", "2", Self.person("john2@example.com", "Jon", "Smith"))
@@ -82,8 +83,8 @@ import Testing
         #expect(try f.store.read { try $0.entityCount("customer") } == 2)
     }
 
-    @Test func recordsArrivingFromTwoSystemsInOneRunLinkTheSecondToTheFirst() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func recordsArrivingFromTwoSystemsInOneRunLinkTheSecondToTheFirst(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         await f.app.put("c", "a1", Self.person("new@example.com", "Nia"))
         await f.sheet.put("c", "s1", Self.person("NEW@example.com", "Nia"))
         try await f.sync()
@@ -93,8 +94,8 @@ import Testing
         #expect(await f.crm.records("c").count == 1)
     }
 
-    @Test func aFirstLinkFillsGapsAndNeverErasesValues() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func aFirstLinkFillsGapsAndNeverErasesValues(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         await f.crm.put("c", "1", ["email": "ann@example.com", "first": "Ann", "phone": "+49 1"])
         try await f.sync(SyncOptions(only: ["crm", "sheet"]))
         // The app knows Ann's last name but not her phone.
@@ -117,8 +118,8 @@ import Testing
         return try await f.sync()
     }
 
-    @Test func priorityLetsTheFirstListedSystemWin() async throws {
-        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "priority", "priority": ["crm", "app"]}"#))
+    @Test(arguments: TestHubStore.all) func priorityLetsTheFirstListedSystemWin(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "priority", "priority": ["crm", "app"]}"#), hub: kind)
         let report = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         #expect(report.conflicts.count == 1)
         #expect(report.conflicts.first?.winner == "hub")
@@ -128,8 +129,8 @@ import Testing
         }
     }
 
-    @Test func aFieldOwnerAlwaysWinsItsField() async throws {
-        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"fields": {"first_name": {"owner": "app"}}}"#))
+    @Test(arguments: TestHubStore.all) func aFieldOwnerAlwaysWinsItsField(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"fields": {"first_name": {"owner": "app"}}}"#), hub: kind)
         let report = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         #expect(report.conflicts.first?.winner == "app")
         #expect(report.conflicts.first?.rule == .owner("app"))
@@ -138,8 +139,8 @@ import Testing
         }
     }
 
-    @Test func aManualConflictIsParkedListedResolvedAndPropagated() async throws {
-        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "manual"}"#))
+    @Test(arguments: TestHubStore.all) func aManualConflictIsParkedListedResolvedAndPropagated(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "manual"}"#), hub: kind)
         let report = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         #expect(report.status == .partial)
         #expect(report.openConflicts == 1)
@@ -169,8 +170,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aConflictCanBeResolvedWithATypedValue() async throws {
-        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "manual"}"#))
+    @Test(arguments: TestHubStore.all) func aConflictCanBeResolvedWithATypedValue(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(entity: #", "conflicts": {"resolve": "manual"}"#), hub: kind)
         _ = try await Self.editBothSides(f, crmFirst: "Annie", appFirst: "Anne")
         let conflict = try #require(try f.store.read { try $0.conflicts(openOnly: true) }.first)
         try ConflictResolver(topology: f.topology, store: f.store).resolve(conflict.id!, .value("Ann-Marie"), by: "tester")
@@ -192,8 +193,8 @@ import Testing
         try await f.sync()
     }
 
-    @Test func aDeleteInOneSystemPropagatesToTheOthersAndKeepsAHubTombstone() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func aDeleteInOneSystemPropagatesToTheOthersAndKeepsAHubTombstone(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         try await Self.threeCustomers(f)
         let hubID = try #require(try f.store.read { try $0.link(entity: "customer", system: "crm", externalID: "2") }?.hubID)
         await f.crm.remove("c", "2")
@@ -210,8 +211,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aRowMissingFromAFullScanIsADelete() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func aRowMissingFromAFullScanIsADelete(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         try await Self.threeCustomers(f)
         // The app is read in full every run (no cursor): a missing row was deleted there.
         let bobInApp = try #require(await Self.id(f.app, email: "bob@example.com"))
@@ -221,8 +222,8 @@ import Testing
         #expect(await f.sheet.records("c").count == 2)
     }
 
-    @Test func ignoreUnlinksAndRestoreRecreates() async throws {
-        let f = try SyncFixture(json: Self.topology(app: #", "deletes": {"pull": "ignore"}"#, sheet: #", "deletes": {"pull": "restore"}"#))
+    @Test(arguments: TestHubStore.all) func ignoreUnlinksAndRestoreRecreates(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(app: #", "deletes": {"pull": "ignore"}"#, sheet: #", "deletes": {"pull": "restore"}"#), hub: kind)
         try await Self.threeCustomers(f)
         let annInApp = try #require(await Self.id(f.app, email: "ann@example.com"))
         let bobInSheet = try #require(await Self.id(f.sheet, email: "bob@example.com"))
@@ -240,9 +241,9 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func pushPoliciesDeleteIgnoreOrSoftDelete() async throws {
+    @Test(arguments: TestHubStore.all) func pushPoliciesDeleteIgnoreOrSoftDelete(_ kind: TestHubStore) async throws {
         let f = try SyncFixture(json: Self.topology(app: #", "deletes": {"push": {"set": {"active": false}}}"#,
-                                                   sheet: #", "deletes": {"push": "ignore"}"#))
+                                                   sheet: #", "deletes": {"push": "ignore"}"#), hub: kind)
         try await Self.threeCustomers(f)
         await f.crm.remove("c", "3")
         try await f.sync()
@@ -254,8 +255,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func theMassDeleteGuardStopsDeletesUntilAllowed() async throws {
-        let f = try SyncFixture(json: Self.topology(crm: #", "deletes": {"max_share": 0.5, "min_count": 2}"#))
+    @Test(arguments: TestHubStore.all) func theMassDeleteGuardStopsDeletesUntilAllowed(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(crm: #", "deletes": {"max_share": 0.5, "min_count": 2}"#), hub: kind)
         try await Self.threeCustomers(f)
         await f.crm.remove("c", "1")
         await f.crm.remove("c", "2")
@@ -272,8 +273,8 @@ import Testing
         #expect(await f.sheet.records("c").count == 1)
     }
 
-    @Test func tombstonesFromAnIncrementalReadAreDeletes() async throws {
-        let f = try SyncFixture(json: Self.topology())
+    @Test(arguments: TestHubStore.all) func tombstonesFromAnIncrementalReadAreDeletes(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(), hub: kind)
         try await Self.threeCustomers(f)
         await f.crm.remove("c", "1")
         let report = try await f.sync()
@@ -283,8 +284,8 @@ import Testing
 
     // MARK: - Filters
 
-    @Test func aFilteredSystemReceivesOnlyMatchingEntitiesAndAcceptsOnlyMatchingRecords() async throws {
-        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": {"in": ["DE", "FR"]}}"#))
+    @Test(arguments: TestHubStore.all) func aFilteredSystemReceivesOnlyMatchingEntitiesAndAcceptsOnlyMatchingRecords(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": {"in": ["DE", "FR"]}}"#), hub: kind)
         await f.crm.put("c", "1", Self.person("ann@example.com", "Ann", country: "DE"))
         await f.crm.put("c", "2", Self.person("bob@example.com", "Bob", country: "BR"))
         await f.sheet.put("c", "s1", Self.person("zed@example.com", "Zed", country: "US"))
@@ -296,8 +297,8 @@ import Testing
         #expect(await Self.id(f.crm, email: "zed@example.com") == nil)
     }
 
-    @Test func onUnmatchDeleteRemovesAnEntityThatStopsMatching() async throws {
-        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": "DE"}, "on_unmatch": "delete""#))
+    @Test(arguments: TestHubStore.all) func onUnmatchDeleteRemovesAnEntityThatStopsMatching(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": "DE"}, "on_unmatch": "delete""#), hub: kind)
         await f.crm.put("c", "1", Self.person("ann@example.com", "Ann", country: "DE"))
         try await f.sync()
         #expect(await f.sheet.records("c").count == 1)
@@ -311,8 +312,8 @@ import Testing
         #expect(await f.sheet.records("c").count == 1)
     }
 
-    @Test func anEntityThatStopsMatchingIsLeftInPlaceByDefault() async throws {
-        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": "DE"}"#))
+    @Test(arguments: TestHubStore.all) func anEntityThatStopsMatchingIsLeftInPlaceByDefault(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: Self.topology(sheet: #", "filter": {"country": "DE"}"#), hub: kind)
         await f.crm.put("c", "1", Self.person("ann@example.com", "Ann", country: "DE"))
         try await f.sync()
         await f.crm.update("c", "1", ["country": "FR", "first": "Anna"])

@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// A system whose object (file, table, collection) is gone is a failing system, never a mass
@@ -46,8 +47,8 @@ import Testing
         #expect(await f.sheet.records("c").count == 4)
     }
 
-    @Test func anObjectNeverSyncedIsEmptyAndTheFirstPushCreatesIt() async throws {
-        let f = try SyncFixture(json: T.topology())
+    @Test(arguments: TestHubStore.all) func anObjectNeverSyncedIsEmptyAndTheFirstPushCreatesIt(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(json: T.topology(), hub: kind)
         await f.sheet.setMissing("c")
         await f.crm.put("c", "1", T.person("ann@example.com", "Ann"))
         let report = try await f.sync()
@@ -73,9 +74,9 @@ import Testing
         #expect(await f.app.records("c").isEmpty)
     }
 
-    @Test func aPushOnlySystemWhoseObjectIsGoneFailsInsteadOfForgettingItsRecords() async throws {
+    @Test(arguments: TestHubStore.all) func aPushOnlySystemWhoseObjectIsGoneFailsInsteadOfForgettingItsRecords(_ kind: TestHubStore) async throws {
         let f = try SyncFixture(json: T.topology().replacingOccurrences(
-            of: #""sheet": {"adapter": "jsonl","#, with: #""sheet": {"adapter": "jsonl", "direction": "push","#))
+            of: #""sheet": {"adapter": "jsonl","#, with: #""sheet": {"adapter": "jsonl", "direction": "push","#), hub: kind)
         await f.crm.put("c", "1", T.person("ann@example.com", "Ann"))
         try await f.sync()
         #expect(await f.sheet.records("c").count == 1)

@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// One bad record is one quarantine entry, with a number that stays the same from run to run,
@@ -46,11 +47,11 @@ import Testing
 @Suite struct NewestTests {
     typealias T = DataIntegrityTests
 
-    @Test func theLaterEditWinsByTheSystemsOwnChangeTimesWhateverTheOrderTheyAreRead() async throws {
+    @Test(arguments: TestHubStore.all) func theLaterEditWinsByTheSystemsOwnChangeTimesWhateverTheOrderTheyAreRead(_ kind: TestHubStore) async throws {
         for appLast in [false, true] {
             let f = try SyncFixture(json: T.topology(app: #", "cursor": "seq""#),
                                     app: InMemorySpoke("app", assignsIDs: true, cursorIsTime: true),
-                                    crm: InMemorySpoke("crm", assignsIDs: true, cursorIsTime: true))
+                                    crm: InMemorySpoke("crm", assignsIDs: true, cursorIsTime: true), hub: kind)
             await f.crm.put("c", "1", T.person("ann@example.com", "Ann"))
             try await f.sync()
             let appID = try #require(await T.id(f.app, email: "ann@example.com"))

@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 @Suite struct SyncCycleTests {
@@ -158,8 +159,8 @@ import Testing
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
     }
 
-    @Test func referencesAreTranslatedToEachSystemsOwnIDs() async throws {
-        let f = try SyncFixture()
+    @Test(arguments: TestHubStore.all) func referencesAreTranslatedToEachSystemsOwnIDs(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(hub: kind)
         // The manager is read after the report (IDs sort that way), so the reference waits.
         await f.crm.put("reps", "r2", ["mail": "boss@example.com", "display": "Boss"])
         await f.crm.put("reps", "r1", ["mail": "rep@example.com", "display": "Rep", "boss": "r2"])
@@ -178,11 +179,11 @@ import Testing
         #expect(hub.ann == .string(hub.rep.rawValue))
     }
 
-    @Test func aSelfReferenceCreatedInOneRunIsPatchedInTheTargetSystem() async throws {
+    @Test(arguments: TestHubStore.all) func aSelfReferenceCreatedInOneRunIsPatchedInTheTargetSystem(_ kind: TestHubStore) async throws {
         let json = SyncFixture.topologyJSON.replacingOccurrences(
             of: "\"app\": {\n      \"adapter\": \"jsonl\",\n      \"entities\": {",
             with: "\"app\": {\n      \"adapter\": \"jsonl\",\n      \"entities\": {\n        \"employee\": {\"object\": \"staff\", \"fields\": {\"email\": \"email\", \"manager\": \"manager_id\"}},")
-        let f = try SyncFixture(json: json)
+        let f = try SyncFixture(json: json, hub: kind)
         await f.crm.put("reps", "r1", ["mail": "rep@example.com", "display": "Rep", "boss": "r2"])
         await f.crm.put("reps", "r2", ["mail": "boss@example.com", "display": "Boss"])
         let report = try await f.sync()
@@ -235,8 +236,8 @@ import Testing
         #expect(await f.app.records("users").count == 3)
     }
 
-    @Test func aSystemWhoseAdapterRetriesItselfIsNotRetriedAgainByTheEngine() async throws {
-        let f = try SyncFixture(app: InMemorySpoke("app", retriesRequests: true))
+    @Test(arguments: TestHubStore.all) func aSystemWhoseAdapterRetriesItselfIsNotRetriedAgainByTheEngine(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(app: InMemorySpoke("app", retriesRequests: true), hub: kind)
         await f.app.put("users", "u1", ["email": "ann@example.com", "full_name": "Ann Lee"])
         await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "503 after the adapter's retries"), times: 1)
         let report = try await f.sync()

@@ -3,6 +3,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import HubTopology
 
 /// Three in-memory systems with different schemas, a hub in memory, and a fixed clock.
@@ -87,9 +88,9 @@ struct SyncFixture {
     """
 
     init(json: String = SyncFixture.topologyJSON, tombstones: Bool = true, app: InMemorySpoke? = nil,
-         crm: InMemorySpoke? = nil) throws {
+         crm: InMemorySpoke? = nil, hub: TestHubStore = .sqlite) throws {
         topology = try TopologyLoader.decode(json, baseDirectory: "/tmp")
-        store = try HubStore.inMemory()
+        store = try hub.make()
         self.crm = crm ?? InMemorySpoke("crm", assignsIDs: true, tombstones: tombstones)
         self.app = app ?? InMemorySpoke("app", assignsIDs: true, tombstones: tombstones)
         sheet = InMemorySpoke("sheet", assignsIDs: false, tombstones: tombstones)

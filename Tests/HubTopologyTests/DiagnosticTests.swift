@@ -74,7 +74,7 @@ import Testing
             crmEntityExtra: #""delete": "ignore""#,
             topExtra: #""hub": {"file": "x.sqlite"}"#)
         #expect(problems(text) == [
-            "hub.file: unknown key 'file' (allowed: path)",
+            "hub.file: unknown key 'file' (allowed: path, url, schema)",
             "entities.customer.matches: unknown key 'matches'; did you mean 'match'?",
             "entities.customer.fields.email.normalise: unknown key 'normalise'; did you mean 'normalize'?",
             "systems.crm.entities.customer.delete: unknown key 'delete'; did you mean 'deletes'?",

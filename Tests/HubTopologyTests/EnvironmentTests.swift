@@ -73,6 +73,16 @@ import Testing
         #expect(try valid(text, environment: ["HUB": "/var/lib/hub.sqlite"]).hubPath == "/var/lib/hub.sqlite")
     }
 
+    @Test("A PostgreSQL hub's URL takes its password from the environment, which joins the secrets")
+    func aPostgresHubURLTakesItsPasswordFromTheEnvironment() throws {
+        let text = topology(topExtra: #""hub": {"url": "postgres://hub:${HUB_PW}@db:5433/hubs", "schema": "sales"}"#)
+        let t = try valid(text, environment: ["HUB_PW": "s3cret-pw"])
+        #expect(t.hubURL == "postgres://hub:s3cret-pw@db:5433/hubs")
+        #expect(t.hubSchema == "sales")
+        #expect(t.secrets.redact("login s3cret-pw failed") == "login ***** failed")
+        #expect(try valid(topology()).hubURL == nil)
+    }
+
     @Test func theDefaultHubPathIsNamedAfterTheTopology() throws {
         #expect(try valid(topology()).hubPath == "/work/topo/test.hub.sqlite")
         let unnamed = topology().replacingOccurrences(of: #""name": "test""#, with: #""$schema": "x.json""#)

@@ -47,7 +47,7 @@ import Testing
         #expect(try keys("$defs/deletes/properties") == Set(TopologyDecoder.deleteKeys))
         #expect(try keys("$defs/condition/anyOf/1/properties") == Set(TopologyDecoder.comparisonKeys))
         #expect(try keys("$defs/predicate/properties") == ["all", "any", "not"])
-        #expect(try keys("properties/hub/properties") == ["path"])
+        #expect(try keys("properties/hub/properties") == ["path", "url", "schema"])
     }
 
     @Test func objectsThatRejectUnknownKeysSaySo() throws {

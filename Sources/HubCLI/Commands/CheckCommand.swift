@@ -27,7 +27,7 @@ struct CheckCommand: AsyncParsableCommand {
         }
         let chosen = topology.systems.filter { systems.isEmpty || systems.contains($0.name.rawValue) }
         // The hub, if there is one, says which objects have been synced (read only: check writes nothing).
-        let hub = FileManager.default.fileExists(atPath: topology.hubPath) ? try? HubStore.openReadOnly(path: topology.hubPath) : nil
+        let hub = topology.hubExists ? try? topology.openHubReadOnly() : nil
         var reports: [SystemCheck] = []
         for system in chosen { reports.append(await SystemCheck.run(system, topology, hub: hub)) }
         if json {

@@ -84,12 +84,12 @@ func openHub(_ options: TopologyOptions) throws -> (Console, Topology, HubStore)
     var console = Console()
     let topology = try options.load(console: console)
     console.redactor = topology.secrets
-    guard FileManager.default.fileExists(atPath: topology.hubPath) else {
-        console.error("no hub at \(topology.hubPath) yet")
+    guard topology.hubExists else {
+        console.error("no hub at \(topology.hubLocation) yet")
         console.hint("run `hubctl sync-all -t \(options.path)` first")
         throw ExitCode(.failure)
     }
-    return (console, topology, try HubStore(path: topology.hubPath))
+    return (console, topology, try topology.openHub())
 }
 
 extension ConflictRecord {

@@ -27,8 +27,8 @@ struct GraphCommand: ParsableCommand {
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
         var graph = TopologyGraph(topology: topology)
-        if FileManager.default.fileExists(atPath: topology.hubPath) {
-            graph = try Dashboard(topology: topology, store: HubStore(path: topology.hubPath)).graph()
+        if topology.hubExists {
+            graph = try Dashboard(topology: topology, store: topology.openHub()).graph()
         }
         let text = switch format {
         case .svg: SVG.topology(graph, standalone: true).rendered + "\n"

@@ -63,11 +63,12 @@ struct RunCommand: AsyncParsableCommand {
         let store: HubStore
         let engine: SyncEngine
         do {
-            store = try HubStore(path: topology.hubPath)
+            store = try topology.openHub()
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubPath): \(error)")
-            console.hint("check that the hub's folder exists and is writable")
+            console.error("cannot open the hub \(topology.hubLocation): \(error)")
+            console.hint(topology.hubURL == nil ? "check that the hub's folder exists and is writable"
+                         : "check that PostgreSQL is reachable and the hub's user may create tables in its schema")
             throw ExitCode(1)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
@@ -78,8 +79,18 @@ struct RunCommand: AsyncParsableCommand {
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, at in
             await runner.wake(system, trigger: "webhook", at: at)
         }
-        let webhooks = WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer,
-                                       logger: logger)
+        // Without a system taking webhooks, /hooks answers 404 and no delivery file is opened.
+        let webhooks: WebhookReceiver?
+        do {
+            // Delivery IDs go to their file beside the hub, so a delivery never waits for a cycle's page.
+            webhooks = topology.systems.contains(where: { $0.webhook != nil })
+                ? try WebhookReceiver(topology: topology, store: store, metrics: runner.metrics, debouncer: debouncer, logger: logger)
+                : nil
+        } catch {
+            console.error("\(error)")
+            console.hint("check that the hub's folder is writable")
+            throw ExitCode(1)
+        }
         let dashboardRoutes = try DashboardCommand.routes(topology: topology, store: store, defaultSchedule: schedule, console: console,
                                                           loopback: listenAddress.flatMap { DashboardServer.Address(parsing: "\($0.host):\($0.port)")?.isLoopback } ?? true,
                                                           exempt: ["/hooks/", "/metrics", "/healthz"])

@@ -12,7 +12,7 @@ enum SchemaDiffOutput {
     static func run(_ system: SystemDefinition, _ topology: Topology, options: TopologyOptions, json: Bool,
                     console: Console) async throws {
         // The hub is only read; without one (never synced) the mapping alone is compared with.
-        let store = FileManager.default.fileExists(atPath: topology.hubPath) ? try HubStore(path: topology.hubPath)
+        let store = topology.hubExists ? try topology.openHub()
             : try HubStore.inMemory()
         let diff: SchemaDiff
         do {

@@ -30,12 +30,11 @@ struct StatusCommand: AsyncParsableCommand {
         let schedule = try scheduleOptions.schedule()
         let report: StatusReport
         do {
-            let store = FileManager.default.fileExists(atPath: topology.hubPath)
-                ? try HubStore.openReadOnly(path: topology.hubPath) : try HubStore.inMemory()
+            let store = topology.hubExists ? try topology.openHubReadOnly() : try HubStore.inMemory()
             report = try StatusReport.compute(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule),
                                               store: store, now: Date())
         } catch {
-            console.error("cannot read the hub \(topology.hubPath): \(error)")
+            console.error("cannot read the hub \(topology.hubLocation): \(error)")
             console.hint("a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)")
             throw ExitCode(1)
         }

@@ -31,6 +31,12 @@ struct SyncAllCommand: AsyncParsableCommand {
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
         try requireKnown(systems: only, flag: "--only", entities: entities, in: topology, console)
+        if dryRun, topology.hubURL != nil {
+            // A dry run works on a scratch copy of the hub, which only a SQLite hub has yet.
+            console.error("--dry-run needs a SQLite hub; this topology's hub is in PostgreSQL (\(topology.hubLocation))")
+            console.hint("docs/scale-out.md lists what a PostgreSQL hub does not do yet")
+            throw ExitCode(.usage)
+        }
         let progress = ProgressLine.onTerminal()
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
                                       entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
@@ -58,8 +64,7 @@ struct SyncAllCommand: AsyncParsableCommand {
 enum SyncRunner {
     static func run(_ topology: Topology, _ options: SyncOptions) async throws -> SyncReport {
         // A dry run must not even create the hub: without one it plans against an empty hub.
-        let store = options.dryRun && !FileManager.default.fileExists(atPath: topology.hubPath)
-            ? try HubStore.inMemory() : try HubStore(path: topology.hubPath)
+        let store = options.dryRun && !topology.hubExists ? try HubStore.inMemory() : try topology.openHub()
         let report = try await engine(topology, store: store).syncAll(options)
         if !options.dryRun && !report.stopped { try recordSchedule(report, options, topology, store) }
         return report
@@ -97,7 +102,9 @@ enum SyncRunner {
             return ExitCode(.locked)
         default:
             console.error("the run failed: \(error)")
-            console.hint("check that the hub file \(topology.hubPath) is writable and not used by another program")
+            console.hint(topology.hubURL == nil
+                         ? "check that the hub file \(topology.hubPath) is writable and not used by another program"
+                         : "check that the PostgreSQL hub \(topology.hubLocation) is reachable")
             return ExitCode(.failure)
         }
     }

@@ -25,7 +25,7 @@ struct ValidateCommand: ParsableCommand {
                     .joined(separator: ", ")
                 console.out("\(options.path) is valid: \(topology.entities.count) entities (\(entities)); "
                             + "\(topology.systems.count) systems: \(systems).")
-                console.out("Hub: \(topology.hubPath)")
+                console.out("Hub: \(topology.hubLocation)")
                 for w in topology.warnings {
                     console.out("warning: " + (w.position.map { "\($0) " } ?? "") + w.description)
                 }

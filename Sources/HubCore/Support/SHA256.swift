@@ -45,6 +45,44 @@ public struct SHA256: Sendable {
         }
     }
 
+    /// The lower-case hex digest of `message`, cut to `length` characters, computed without
+    /// allocating anything but the result: the padding is appended to `message` itself, which
+    /// holds the padded message afterwards. For hashing many small messages (every record read).
+    public static func hexDigest(padding message: inout [UInt8], length: Int = 64) -> String {
+        let bitLength = UInt64(message.count) &* 8
+        message.append(0x80)
+        while message.count % 64 != 56 { message.append(0) }
+        for i in (0..<8).reversed() { message.append(UInt8((bitLength >> (UInt64(i) * 8)) & 0xFF)) }
+        var h = SHA256(empty: ())
+        message.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                h.compress(buffer.baseAddress! + offset)
+                offset += 64
+            }
+        }
+        let s = h.state
+        let words = (s.0, s.1, s.2, s.3, s.4, s.5, s.6, s.7)
+        let count = min(length, 64)
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: words) { raw in
+            let w = raw.bindMemory(to: UInt32.self)
+            return String(unsafeUninitializedCapacity: count) { out in
+                digits.withUTF8Buffer { d in
+                    for i in 0..<count {
+                        let word = w[i / 8]
+                        let nibble = (word >> (UInt32(7 - i % 8) * 4)) & 0xF
+                        out[i] = d[Int(nibble)]
+                    }
+                }
+                return count
+            }
+        }
+    }
+
+    /// A hasher without the buffer for partial blocks (``hexDigest(padding:length:)`` needs none).
+    private init(empty: ()) {}
+
     public mutating func update(_ bytes: some Sequence<UInt8>) {
         let array = Array(bytes)
         array.withUnsafeBufferPointer { update(buffer: $0) }

@@ -1,0 +1,42 @@
+import Foundation
+import HubCore
+import HubStore
+import HubStorePostgres
+import HubTopology
+import SpokePostgres
+
+extension Topology {
+    /// Where the hub is, for people: the SQLite file, or the PostgreSQL hub's
+    /// `postgres://user@host:port/database` (never its password).
+    var hubLocation: String {
+        guard let hubURL else { return hubPath }
+        return (try? hubSettings(hubURL)).map { "postgres://\($0)" + (hubSchema.map { "?schema=\($0)" } ?? "") }
+            ?? "a PostgreSQL hub (hub.url)"
+    }
+
+    /// True when the hub exists: its SQLite file does, or it is in PostgreSQL (opening creates its schema).
+    var hubExists: Bool { hubURL != nil || FileManager.default.fileExists(atPath: hubPath) }
+
+    /// Opens the hub, creating it (or its schema) if needed: the SQLite file at `hub.path`, or
+    /// the PostgreSQL database at `hub.url`.
+    func openHub() throws -> HubStore {
+        guard let hubURL else { return try HubStore(path: hubPath) }
+        return HubStore(database: try PostgresHubDatabase(settings: try hubSettings(hubURL)))
+    }
+
+    /// Opens the hub to read only: the SQLite file without migrating it; a PostgreSQL hub as
+    /// usual (its transactions for reading are read-only).
+    func openHubReadOnly() throws -> HubStore {
+        hubURL == nil ? try HubStore.openReadOnly(path: hubPath) : try openHub()
+    }
+
+    private func hubSettings(_ url: String) throws -> PostgresSettings {
+        var connection: [String: Value] = ["url": .string(url)]
+        if let hubSchema { connection["schema"] = .string(hubSchema) }
+        do {
+            return try PostgresSettings.parse(connection)
+        } catch {
+            throw HubStoreError("hub.\(error.message.replacingOccurrences(of: "connection.", with: ""))")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import GRDB
+
+/// Runs the hub's SQL inside one transaction: the seam between ``HubTransaction`` (which knows
+/// the hub's tables) and the database that holds them (SQLite through GRDB, or PostgreSQL).
+///
+/// Statements are written in SQLite's dialect with `?` placeholders; an executor for another
+/// database translates them through its ``HubDialect``. Rows come back as GRDB `Row`s, read by
+/// column name, whatever the database.
+public protocol HubSQLExecutor {
+    /// How this database spells what SQLite and PostgreSQL spell differently.
+    var dialect: HubDialect { get }
+    /// Runs one statement; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: HubArguments) throws -> Int
+    /// The rows of one query.
+    func rows(_ sql: String, _ arguments: HubArguments) throws -> [Row]
+    /// Calls `body` with each row of one query, without collecting them.
+    func forEachRow(_ sql: String, _ arguments: HubArguments, _ body: (Row) throws -> Void) throws
+    /// The first column of the first row of one query (nil when there is no row or it is null).
+    func value<T: DatabaseValueConvertible>(_ sql: String, _ arguments: HubArguments) throws -> T?
+    /// Runs one `INSERT` into a table with an `id` key; returns the new row's `id`.
+    func insertReturningID(_ sql: String, _ arguments: HubArguments) throws -> Int64
+    /// Runs several statements without arguments (a migration).
+    func executeScript(_ sql: String) throws
+}
+
+/// A hub database other than the built-in SQLite file (PostgreSQL, in HubStorePostgres):
+/// transactions that hand out a ``HubSQLExecutor``. The schema is brought up to date when it opens.
+public protocol HubDatabase: Sendable {
+    /// Where the hub is, for people (a URL without its password).
+    var location: String { get }
+    /// Runs `body` in one read-write transaction: it commits when `body` returns, and rolls back
+    /// when it throws.
+    func write<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
+    /// Runs `body` with a consistent read-only view.
+    func read<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
+}

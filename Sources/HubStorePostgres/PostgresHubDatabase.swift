@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+import PostgresNIO
+import SpokePostgres
+
+/// The hub in a PostgreSQL database: one connection, one transaction at a time.
+///
+/// ``HubStore``'s API is synchronous, PostgresNIO's is not: each statement is sent on the
+/// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`).
+/// Waiting on an event-loop thread would deadlock, so a call from one is refused with an error
+/// instead. Transactions are serialised by a lock, so the store can be shared between threads
+/// like the SQLite one; a broken connection is reopened by the next transaction.
+public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
+    // @unchecked: `connection` and `translations` are only touched with `lock` held.
+    private let lock = NSLock()
+    private var connection: PostgresConnection?
+    private var translations: [String: String] = [:]
+    private var nextConnectionID = 0
+    let settings: PostgresSettings
+    let applicationName: String
+    static let logger = Logger(label: "hubctl.hub.postgres")
+
+    /// Connects to the hub's database (the schema named in `settings`, created if missing) and
+    /// brings its schema up to date.
+    public init(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws {
+        self.settings = settings
+        self.applicationName = applicationName
+        try write { _ in }
+        try HubStore.migrate(self)
+    }
+
+    deinit {
+        guard let connection else { return }
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    /// `user@host:port/database` and the schema: never the password.
+    public var location: String { "postgres://\(settings)" + (settings.schema == "public" ? "" : "?schema=\(settings.schema)") }
+
+    public func write<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
+    }
+
+    public func read<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
+    }
+
+    /// Closes the connection (a later transaction reopens it).
+    public func close() {
+        lock.withLock {
+            guard let connection else { return }
+            self.connection = nil
+            _ = try? connection.close().wait()
+        }
+    }
+
+    private func transaction<T>(_ begin: String, _ body: (any HubSQLExecutor) throws -> T) throws -> T {
+        try lock.withLock {
+            let connection = try open()
+            let executor = PostgresHubExecutor(connection: connection, translate: { self.translated($0) })
+            try executor.executeScript(begin)
+            let result: T
+            do {
+                result = try body(executor)
+            } catch {
+                if !connection.isClosed { try? executor.executeScript("ROLLBACK") } else { self.connection = nil }
+                throw error
+            }
+            do {
+                try executor.executeScript("COMMIT")
+            } catch {
+                if connection.isClosed { self.connection = nil }
+                throw error
+            }
+            return result
+        }
+    }
+
+    /// The open connection, connecting first if needed (lock held).
+    private func open() throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        try PostgresHubExecutor.refuseOnEventLoop()
+        nextConnectionID += 1
+        let configuration = try settings.connectionConfiguration(applicationName: applicationName)
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: nextConnectionID,
+                logger: Self.logger
+            ).wait()
+        } catch {
+            throw HubStoreError("cannot open the PostgreSQL hub: "
+                                + PostgresErrors.connectionError(error, system: "hub", settings: settings).message
+                                    .replacingOccurrences(of: "connection.", with: "hub.url's "))
+        }
+        let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let executor = PostgresHubExecutor(connection: connection, translate: { $0 })
+        do {
+            if settings.schema != "public" { try executor.executeScript("CREATE SCHEMA IF NOT EXISTS \(schema)") }
+            try executor.executeScript("SET search_path TO \(schema)")
+            // A process stopped inside a transaction (SIGSTOP, a debugger) must not hold the
+            // hub's rows forever: the server ends such a session after a minute, which releases
+            // its locks and refuses its late writes; a statement waiting for a lock gives up
+            // after 90 s with an error instead of hanging.
+            try executor.executeScript("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '90s'")
+        } catch {
+            _ = try? connection.close().wait()
+            throw error
+        }
+        self.connection = connection
+        return connection
+    }
+
+    /// `sql` in PostgreSQL's dialect, translated once per statement text (lock held).
+    private func translated(_ sql: String) -> String {
+        if let done = translations[sql] { return done }
+        let done = HubDialect.postgres.translate(sql)
+        translations[sql] = done
+        return done
+    }
+}

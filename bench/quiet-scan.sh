@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The quiet run over systems without a usable cursor: N people from a SQLite source (with a
+# cursor) are pushed to a CSV file, a JSON Lines file and a SQLite table without a cursor (and a
+# PostgreSQL table without one when PG_URL is set, e.g. postgres://postgres@127.0.0.1:5432/postgres);
+# then each of those systems is synced alone with nothing changed, so every one of its rows is
+# read and compared, and then all of them together.
+#
+#   bench/quiet-scan.sh [N]        # N rows (default 100000); HUBCTL=path to the hubctl binary
+#
+# Prints wall time, CPU time, peak RSS and CPU µs per row read of each run (/usr/bin/time). Not
+# part of the test suite; numbers go to docs/performance.md. QUIET_SCAN_REUSE=1 keeps the systems
+# of an earlier run of the same N (skips the initial sync).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/people.sh
+N="${1:-100000}"
+HUBCTL="${HUBCTL:-$PWD/.build/release/hubctl}"
+WORK="${QUIET_SCAN_DIR:-/tmp/hubctl-quiet-scan-$N}"
+PG_TABLE="quiet_scan_people_$N"
+
+if [ "${QUIET_SCAN_REUSE:-0}" != 1 ] || [ ! -f "$WORK/hub.sqlite" ]; then
+    rm -rf "$WORK" && mkdir -p "$WORK/files"
+    people_source "$WORK/crm.db" "$N"
+    sqlite3 "$WORK/mirror.db" "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first TEXT, last TEXT, city TEXT);"
+    EXTRA=",
+    \"mirror\": { \"adapter\": \"sqlite\", \"connection\": { \"path\": \"mirror.db\" },
+      \"entities\": { \"person\": { \"object\": \"people\", \"id\": \"id\",
+        \"fields\": { \"email\": \"email\", \"first\": \"first\", \"last\": \"last\", \"city\": \"city\" } } } }"
+    if [ -n "${PG_URL:-}" ]; then
+        psql "$PG_URL" -q -c "DROP TABLE IF EXISTS $PG_TABLE; CREATE TABLE $PG_TABLE (id bigserial PRIMARY KEY, email text, first text, last text, city text);"
+        EXTRA="$EXTRA,
+    \"warehouse\": { \"adapter\": \"postgres\", \"connection\": { \"url\": \"$PG_URL\" },
+      \"entities\": { \"person\": { \"object\": \"$PG_TABLE\", \"id\": \"id\",
+        \"fields\": { \"email\": \"email\", \"first\": \"first\", \"last\": \"last\", \"city\": \"city\" } } } }"
+    fi
+    people_topology quiet-scan "$EXTRA" > "$WORK/topology.json"
+    echo "quiet-scan: $N people from SQLite to CSV, JSON Lines, SQLite without a cursor${PG_URL:+ and PostgreSQL without one}"
+    timed_run "initial sync" 0 sync-all -t topology.json
+    timed_run "sync, nothing changed (warm-up)" 0 sync-all -t topology.json
+fi
+SYSTEMS="sheet feed mirror"
+grep -q '"warehouse"' "$WORK/topology.json" && SYSTEMS="$SYSTEMS warehouse"
+for system in $SYSTEMS; do
+    timed_run "quiet, $system alone ($N rows)" "$N" sync-all -t topology.json --only "$system"
+done
+COUNT=$(echo $SYSTEMS | wc -w)
+timed_run "quiet, all systems ($((COUNT * N)) rows)" "$((COUNT * N))" sync-all -t topology.json
