@@ -50,7 +50,7 @@ import Testing
         let clock = VirtualClock()
         let dateClock = VirtualClock()
         let rest = try await CRMShape.spoke(crm, clock: realDates ? SystemClockAt(dateClock) : clock,
-                                            retry: ["max_attempts": 3, "base_delay": 1, "max_delay": 4], timeout: 30)
+                                            retry: ["max_attempts": 3, "base_delay": 1, "max_delay": 4], timeout: 60)
         let topology = try TopologyLoader.decode(topology, baseDirectory: "/tmp")
         let engine = SyncEngine(topology: topology, store: try HubStore.inMemory(), spokes: ["crm": rest, "sheet": sheet],
                                 settings: EngineSettings(readAttempts: 1, sleep: { _ in }))
@@ -98,9 +98,9 @@ import Testing
         // A 500 and a timed-out read, fewer failures than the retries.
         s = try await Self.setUp()
         await s.crm.inject(.init(method: "GET", nth: 1, action: .status(500, retryAfter: nil)))
-        // Longer than the 30 s timeout, which is generous so that the in-process API answering
+        // Longer than the 60 s timeout, which is generous so that the in-process API answering
         // late on a machine running the whole suite at once is not mistaken for a fault.
-        await s.crm.inject(.init(method: "GET", nth: 2, action: .delay(seconds: 120)))
+        await s.crm.inject(.init(method: "GET", nth: 2, action: .delay(seconds: 300)))
         #expect(try await s.engine.syncAll().status == .ok)
         try await finish(s)
 
