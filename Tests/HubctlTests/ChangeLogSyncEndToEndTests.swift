@@ -123,10 +123,21 @@ final class HeldTransaction {
         try input.fileHandleForWriting.write(contentsOf: Data((sql + "\n").utf8))
     }
 
-    /// Closes psql's input (it exits) and waits for it.
+    /// Tells psql to quit, closes its input and waits for it: at most 10 s, then it is ended.
+    ///
+    /// `\q` rather than the end of input alone: a process another test starts at the same moment
+    /// can inherit the pipe's write end, so psql may never see the end of its input (the whole
+    /// suite then waited on it). The wait polls rather than blocking in `waitUntilExit`, and is
+    /// bounded, so it never holds one of the few threads the suite's tasks share indefinitely.
     func end() {
         guard process.isRunning else { return }
+        try? send("\\q")
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
     }
 }
