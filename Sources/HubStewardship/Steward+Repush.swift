@@ -7,10 +7,11 @@ import HubTopology
 /// Re-push: make the next `sync-all` send an entity's values to a system again.
 extension Steward {
     /// The records of `system` that refer to `target` forget the reference their link last held
-    /// and get a new version, so the next push writes them the ID of `target`'s new record.
+    /// and get a new version, so the next push writes them the ID of `target`'s new record; their
+    /// base keeps `old`, the ID they still hold, as a ``RepointedReference``.
     /// - Returns: how many.
-    func repointReferrers(to target: HubID, of entity: EntityName, in system: SystemName, _ entry: StewardshipEntry,
-                          _ tx: HubTransaction) throws -> Int {
+    func repointReferrers(to target: HubID, of entity: EntityName, in system: SystemName, from old: ExternalID?,
+                          _ entry: StewardshipEntry, _ tx: HubTransaction) throws -> Int {
         var count = 0
         for referring in topology.entities {
             guard let mapper = runtime.mapper(system, referring.name) else { continue }
@@ -22,7 +23,7 @@ extension Steward {
                     guard var link = try tx.link(entity: referring.name, system: system, hubID: hubID), link.state == .linked,
                         link.baseData[field]?.stringValue == target.rawValue, let current = try tx.entity(hubID)
                     else { continue }
-                    link.baseData[field] = nil
+                    link.baseData[field] = old.map(RepointedReference.marker)
                     link.baseHash = ContentHash.of(link.baseData, fields: mapper.inboundFields)
                     try tx.saveLink(link)
                     try writeVersion(current, data: current.data, origins: current.fieldOrigins, entry, tx)
@@ -96,7 +97,7 @@ extension Steward {
                             try tx.resolveQuarantine(system: system, entity: entity, externalID: id, hubID: nil,
                                                      direction: .pull, at: entry.at, resolution: .restored)
                         }
-                        let repointed = try repointReferrers(to: record.hubID, of: entity, in: system, entry, tx)
+                        let repointed = try repointReferrers(to: record.hubID, of: entity, in: system, from: now.externalID, entry, tx)
                         if repointed > 0 {
                             changes.append("\(repointed) record\(repointed == 1 ? "" : "s") in \(system) referring to it get "
                                            + "the new record's ID at the next sync-all")

@@ -293,6 +293,13 @@ struct PageMerger {
         var unresolved: [(field: String, target: EntityName, id: ExternalID)] = []
         for (field, target) in mapper.refFields.sorted(by: { $0.key < $1.key }) where fields.contains(field) {
             guard let raw = theirs[field], let text = raw.stringValue else { continue }
+            if link?.state == .linked, RepointedReference.externalID(in: link?.baseData[field]) == ExternalID(text) {
+                // Still the target's old record, whose ID the system may have given to another
+                // since: not an edit. The push writes the new reference.
+                theirs[field] = nil
+                fields.removeAll { $0 == field }
+                continue
+            }
             if let targetLink = try referenceTarget(target, ExternalID(text)) {
                 theirs[field] = .string(targetLink.hubID.rawValue)
             } else {

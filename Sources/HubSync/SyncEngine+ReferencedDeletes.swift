@@ -46,7 +46,7 @@ extension PageMerger {
         case .restore:
             try tx.deleteLink(entity: entity.name, system: system, hubID: link.hubID)
             try tx.touchEntity(link.hubID)
-            try repointReferrers(referrers, to: link.hubID)
+            try repointReferrers(referrers, to: link.hubID, from: link.externalID)
             counts.skipped += 1
             ctx.report.notices.append("\(entity.name) \(link.hubID) was deleted in '\(system)', but \(described) still "
                                       + "refer to it: it is re-created there (on_referenced_delete: restore)")
@@ -71,7 +71,12 @@ extension PageMerger {
     /// The entity `target` gets another record in this system (re-created, or re-added with
     /// another ID): the records here that refer to it must be written the new ID, so their link
     /// forgets the reference it last held and the next push sends it.
-    func repointReferrers(_ referrers: [EntityReferrer], to target: HubID) throws {
+    ///
+    /// The base keeps the ID the system's records still hold, `from` (the target's old record),
+    /// as a ``RepointedReference``: until the push writes the new one, a pull reading that old ID
+    /// knows it is not an edit, even when the system has since given the ID to another record
+    /// (SQLite reuses the largest rowid once its row is deleted).
+    func repointReferrers(_ referrers: [EntityReferrer], to target: HubID, from old: ExternalID?) throws {
         for r in referrers {
             guard let referrer = engine.mapper(system, r.entity),
                 var link = try tx.link(entity: r.entity, system: system, hubID: r.hubID), link.state == .linked
@@ -80,7 +85,7 @@ extension PageMerger {
             for (field, targetEntity) in referrer.refFields where targetEntity == entity.name
                 && link.baseData[field]?.stringValue == target.rawValue
             {
-                link.baseData[field] = nil
+                link.baseData[field] = old.map(RepointedReference.marker)
                 changed = true
             }
             guard changed else { continue }
@@ -108,7 +113,7 @@ extension PageMerger {
             .contains { $0.externalID == otherID && $0.reason == .referencedDelete }
         guard held else { return false }
         try tx.deleteLink(entity: entity.name, system: system, hubID: hubID)
-        try repointReferrers(try liveReferrers([hubID])[hubID] ?? [], to: hubID)
+        try repointReferrers(try liveReferrers([hubID])[hubID] ?? [], to: hubID, from: otherID)
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: otherID, hubID: nil, direction: .pull,
                                  at: ctx.now(), resolution: .replaced)
         return true

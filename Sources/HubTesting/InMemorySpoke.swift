@@ -27,6 +27,8 @@ public actor InMemorySpoke: Spoke {
     public var supportsCreateLookup = true
     private var seq: Int64 = 0
     private var nextID = 0
+    /// IDs the next creates take before new ones are made (see ``reuseIDs(_:)``).
+    private var reusableIDs: [ExternalID] = []
     /// Every write the engine made, in order, with the object it went to.
     public private(set) var writeLog: [(object: String, write: SpokeWrite)] = []
     /// When set, the next `failCount` calls (reads, scans, fetches, writes) throw this error.
@@ -138,6 +140,10 @@ public actor InMemorySpoke: Spoke {
     public var sendOnly: Int?
     /// When true, creates are applied but answered `.indeterminate` (an API that gave no answer).
     public var answerCreatesIndeterminate = false
+
+    /// Makes the next creates take these IDs, in order, as SQLite gives a new row the rowid of
+    /// the deleted row that had the largest one.
+    public func reuseIDs(_ ids: [ExternalID]) { reusableIDs = ids }
 
     /// Makes the next batch stop after `count` writes, as an API going down mid-batch.
     public func setSendOnly(_ count: Int?) { sendOnly = count }
@@ -301,7 +307,9 @@ public actor InMemorySpoke: Spoke {
                     continue
                 }
                 let id: ExternalID
-                if assignsIDs {
+                if !reusableIDs.isEmpty {
+                    id = reusableIDs.removeFirst()
+                } else if assignsIDs {
                     nextID += 1
                     id = ExternalID(String(nextID))
                 } else {

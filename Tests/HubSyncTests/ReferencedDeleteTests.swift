@@ -144,4 +144,40 @@ import Testing
         try await f.sync()
         #expect(await f.takeWrites() == 0)
     }
+
+    /// T3 found it (seed `b5NvQ6QsqAaB+VdTmi0fiJ5zESjGIcXD9dwd27n+6+M=`): a system that gives a
+    /// deleted record's ID to the next new record (SQLite's rowid) made its orders, which still
+    /// held the old ID, look re-pointed at the newcomer when a run stopped before re-writing them.
+    @Test func restoredRecordsReferrersKeepItWhenTheSystemGaveItsOldIDToAnotherRecord() async throws {
+        let f = try await Self.synced(policy: "restore")
+        // Cleo reaches the hub while the sheet is down, so she is still to be written there.
+        await f.app.put("c", "c9", ["email": "cleo@example.com", "name": "Cleo"])
+        await f.sheet.setFailNext(SpokeError(.unavailable, system: "sheet", message: "the sheet is down"), times: 1000)
+        #expect(try await f.sync().status == .partial)
+        await f.sheet.setFailNext(nil)
+        // Bruno is deleted in the sheet; his ID goes to the next new record, Cleo, and the run
+        // stops before Bruno is re-created and his orders are re-written.
+        await f.sheet.remove("c", "c2")
+        await f.sheet.reuseIDs(["c2"])
+        await f.sheet.setSendOnly(1)
+        let stopped = try await f.sync()
+        #expect(stopped.status != .ok)
+        #expect(await f.sheet.record("c", "c2")?["email"] == "cleo@example.com")
+        #expect(await f.sheet.records("o").values.filter { $0["customer_id"] == "c2" }.count == 2)
+        // The next run reads the orders still holding "c2": not an edit. Bruno is re-created and
+        // his orders point at him again, in every system.
+        let report = try await f.sync()
+        #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
+        let bruno = try #require(await f.sheet.records("c").first { $0.value["email"] == "bruno@example.com" }?.key)
+        #expect(bruno != "c2")
+        let sheetOrders = await f.sheet.records("o").values.filter { ["1001", "1002"].contains($0["number"]?.stringValue) }
+        #expect(sheetOrders.map { $0["customer_id"]?.stringValue } == [bruno.rawValue, bruno.rawValue])
+        let appBruno = try #require(await f.app.records("c").first { $0.value["email"] == "bruno@example.com" }?.key)
+        let appOrders = await f.app.records("o").values.filter { ["1001", "1002"].contains($0["number"]?.stringValue) }
+        #expect(appOrders.map { $0["customer_id"]?.stringValue } == [appBruno.rawValue, appBruno.rawValue])
+        #expect(report.conflicts.isEmpty, "\(report.conflicts)")
+        _ = await f.takeWrites()
+        try await f.sync()
+        #expect(await f.takeWrites() == 0)
+    }
 }
