@@ -202,14 +202,6 @@ import Testing
 /// sqlite3 run synchronously (these tests start no server in the test process).
 enum SystemToolsSync {
     static func sqlite(_ path: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", path, sql]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ExternalTool.runSync("sqlite3", [path, sql]).stdout
     }
 }

@@ -32,20 +32,9 @@ import Testing
         }
 
         static func sqlite(_ path: String, _ statement: String) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["sqlite3", path, statement]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            let problem = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw ToolFailure(message: "sqlite3 failed: \(String(decoding: problem, as: UTF8.self))")
-            }
-            return String(decoding: data, as: UTF8.self)
+            let run = try ExternalTool.runSync("sqlite3", [path, statement])
+            guard run.status == 0 else { throw ToolFailure(message: "sqlite3 failed: \(run.stderr)") }
+            return run.stdout
         }
 
         /// Every system's customers, by email, with the fields the demo maps.
