@@ -11,6 +11,9 @@ public struct HubCopyOptions: Sendable {
     public var batchRows = 1000
     /// When a silent run's lock counts as stale (as ``HubStore/acquireRunLock(_:now:staleAfter:)``).
     public var staleLockAfter: TimeInterval = 600
+    /// Hold the source's run lock during the copy (off for a scratch copy that a dry run reads:
+    /// the one read transaction is a consistent state anyway, and nothing is written back).
+    public var lockSource = true
     /// The clock for the run lock's timestamps.
     public var now: @Sendable () -> Date = { Date() }
 
@@ -86,11 +89,11 @@ extension HubStore {
     public func copy(to target: HubStore, options: HubCopyOptions = HubCopyOptions()) throws -> HubCopyReport {
         let started = DispatchTime.now()
         let run = RunID("hub-copy-" + UUID().uuidString.lowercased())
-        let sourceLease = try acquireRunLock(run, now: options.now(), staleAfter: options.staleLockAfter)
-        defer { try? releaseRunLock(sourceLease) }
+        let sourceLease = options.lockSource ? try acquireRunLock(run, now: options.now(), staleAfter: options.staleLockAfter) : nil
+        defer { if let sourceLease { try? releaseRunLock(sourceLease) } }
         // The same hub under another name (a symlink, another host name) shows the lock just taken.
         let targetHolder = try target.read { try $0.value(String.self, "SELECT run_id FROM run_lock WHERE id = 1") }
-        if targetHolder == run.rawValue {
+        if sourceLease != nil, targetHolder == run.rawValue {
             throw HubCopyRefused(reason: .sameHub, message: "the target \(target.location) is the source hub itself")
         }
         let targetLease = try target.acquireRunLock(run, now: options.now(), staleAfter: options.staleLockAfter)
