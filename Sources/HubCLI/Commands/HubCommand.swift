@@ -121,6 +121,9 @@ struct HubMigrateCommand: AsyncParsableCommand {
         } catch let error as HubStoreError {
             console.error(error.message)
             throw ExitCode(.failure)
+        } catch {
+            console.error("the copy failed: \(error)")
+            throw ExitCode(.failure)
         }
     }
 
