@@ -133,5 +133,24 @@ import Testing
         #expect(try target.read { try $0.link(entity: "customer", system: "app", hubID: "h1")?.externalID } == held)
     }
 
+    @Test("A table only one hub has stops the copy, naming it, before anything is written",
+          .enabled(if: TestServices.runPostgresTests))
+    func aTableOutsideTheSchemaIsNotSkipped() throws {
+        let settings = try TestHubStore.freshSchema()
+        let postgres = try PostgresHubDatabase(settings: settings)
+        defer { try? postgres.write { try $0.executeScript("DROP SCHEMA \(HubStoreCopyTests.quoted(settings.schema)) CASCADE") } }
+        let source = HubStore(database: postgres)
+        try postgres.write { try $0.executeScript("CREATE TABLE work_unit (id BIGINT PRIMARY KEY, note TEXT)") }
+        let target = try Self.sqliteFile()
+        #expect { try source.copy(to: target) } throws: { error in
+            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("work_unit")
+        }
+        // The other way round: the target has it, the source does not.
+        #expect { try target.copy(to: source) } throws: { error in
+            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("work_unit")
+        }
+        #expect(try target.read { try $0.maxSeq() } == 0)
+    }
+
     static func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }
