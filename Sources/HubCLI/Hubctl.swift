@@ -20,7 +20,7 @@ public struct Hubctl: AsyncParsableCommand {
             QuarantineCommand.self, HistoryCommand.self, RunsCommand.self, AuditCommand.self, RepairCommand.self,
             LinksCommand.self, ExplainCommand.self, LinkCommand.self, UnlinkCommand.self, RelinkCommand.self,
             MergeCommand.self, UnmergeCommand.self, UndeleteCommand.self, RepushCommand.self, DashboardCommand.self,
-            ReportCommand.self, GraphCommand.self, CaptureCommand.self, DemoCommand.self,
+            ReportCommand.self, GraphCommand.self, CaptureCommand.self, HubCommand.self, DemoCommand.self,
         ])
 
     public init() {}

@@ -165,8 +165,21 @@ public struct HubStoreError: Error, Sendable, CustomStringConvertible {
 }
 
 extension HubStore {
-    /// Copies the hub into a new database file at `path` (SQLite's online backup) and opens it.
+    /// Copies the hub into a new database file at `path` and opens it: SQLite's online backup of
+    /// a SQLite hub; ``copy(to:options:)`` of another (one consistent read, without the run lock,
+    /// verified table by table).
     public func copy(to path: String) throws -> HubStore {
+        guard isSQLite else {
+            let scratch = try HubStore(path: path)
+            var options = HubCopyOptions()
+            options.lockSource = false
+            let report = try copy(to: scratch, options: options)
+            if !report.matches {
+                throw HubStoreError("the copy of the hub at \(path) does not match it (tables "
+                                    + report.tables.filter { !$0.matches }.map(\.name).joined(separator: ", ") + ")")
+            }
+            return scratch
+        }
         let target = try DatabaseQueue(path: path)
         try sqlite("copying the hub to a file").backup(to: target)
         try target.close()

@@ -60,10 +60,14 @@ struct PostgresHubEndToEndTests {
         #expect(try await psql("SELECT data::json->>'first_name' FROM entity WHERE data::json->>'email' = 'ann.lee@example.com'") == "Anna")
         #expect(try await psql("SELECT count(*) FROM run WHERE status = 'ok'") == "2")
 
-        // A dry run needs a scratch copy of the hub, which only a SQLite hub has yet.
-        let dry = try await hubctl("sync-all", "--dry-run")
-        #expect(dry.exitCode == 64)
-        #expect(dry.stderr.contains("--dry-run needs a SQLite hub"))
+        // A dry run plans on a scratch SQLite copy of the hub: it sees the change, and writes nothing.
+        try await SystemTools.must("sqlite3", [dir + "/crm.db", "UPDATE contacts SET given_name = 'Annie' WHERE contact_id = 1"])
+        let dry = try await hubctl("sync-all", "--dry-run", "--json")
+        #expect(dry.exitCode == 0, "\(dry.stderr)")
+        #expect(try dry.result().objectValue?["totals"]?.objectValue?["pull"]?.objectValue?["updated"] == 1, "\(dry.stdout)")
+        #expect(try await psql("SELECT count(*) FROM run") == "2")
+        #expect(try await psql("SELECT data::json->>'first_name' FROM entity WHERE data::json->>'email' = 'ann.lee@example.com'") == "Anna")
+        #expect(try await hubctl("sync-all").exitCode == 0)
 
         let audit = try await hubctl("audit", "--deep")
         #expect(audit.exitCode == 0, "\(audit.stdout)\(audit.stderr)")
@@ -80,7 +84,7 @@ struct PostgresHubEndToEndTests {
         let locked = try await hubctl("sync-all")
         #expect(locked.exitCode == 75)
         #expect(locked.stderr.contains("another run holds this hub"))
-        #expect(try await psql("SELECT count(*) FROM run") == "2")
+        #expect(try await psql("SELECT count(*) FROM run") == "3")
         _ = try await psql("UPDATE run_lock SET run_id = NULL, pid = NULL, host = NULL, heartbeat_at = NULL")
         #expect(try await hubctl("sync-all").exitCode == 0)
     }

@@ -31,12 +31,6 @@ struct SyncAllCommand: AsyncParsableCommand {
         let topology = try options.load(console: console)
         console.redactor = topology.secrets
         try requireKnown(systems: only, flag: "--only", entities: entities, in: topology, console)
-        if dryRun, topology.hubURL != nil {
-            // A dry run works on a scratch copy of the hub, which only a SQLite hub has yet.
-            console.error("--dry-run needs a SQLite hub; this topology's hub is in PostgreSQL (\(topology.hubLocation))")
-            console.hint("docs/scale-out.md lists what a PostgreSQL hub does not do yet")
-            throw ExitCode(.usage)
-        }
         let progress = ProgressLine.onTerminal()
         let syncOptions = SyncOptions(dryRun: dryRun, only: only.isEmpty ? nil : Set(only.map(SystemName.init)),
                                       entities: entities.isEmpty ? nil : Set(entities.map(EntityName.init)),
