@@ -26,14 +26,6 @@ enum SQLiteCreateKeys {
         try SQLiteSQL.execute(db, "CREATE INDEX IF NOT EXISTS hubctl_create_keys_by_id ON hubctl_create_keys (object, id)")
     }
 
-    /// The record created earlier with `key`, if it still exists (the table must exist).
-    static func existing(key: String, object: SQLiteObject, in db: Database) throws -> ExternalID? {
-        let found = try SQLiteSQL.rows(db, "SELECT id FROM hubctl_create_keys WHERE object = ? AND key = ?",
-                                       [object.table.name.databaseValue, key.databaseValue]).first
-        guard let found, let id = ExternalID(found[0]) else { return nil }
-        return try exists(id, object: object, in: db) ? id : nil
-    }
-
     /// True when the row `id` is in the object's table.
     static func exists(_ id: ExternalID, object: SQLiteObject, in db: Database) throws -> Bool {
         let sql: SQLiteSQL = "SELECT 1 FROM \(object.table.identifier) WHERE \(object.id.identifier) = ? LIMIT 1"
