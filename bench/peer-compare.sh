@@ -31,7 +31,9 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 .build/release/hubctl-bench --size "$SIZE" --generate-only --dir "$WORK/gen" 2>/dev/null
 mv "$WORK/gen/sync" "$WORK/base"
 
-# The one-way topology: the CRM is read, billing is written; nothing else.
+# The one-way topology: the CRM's customers merged into billing. Billing is read too, so that
+# hubctl matches the accounts it already has by email (as the peers' upserts do); push-only, it
+# could not, and would create a second account for each of them.
 cat > "$WORK/base/oneway.json" <<'JSON'
 {
   "version": 1, "name": "oneway", "hub": { "path": "oneway.hub.sqlite" },
@@ -44,8 +46,8 @@ cat > "$WORK/base/oneway.json" <<'JSON'
       "entities": { "customer": { "object": "contacts", "id": "contact_id", "cursor": "modified_at",
         "fields": { "email": "email_address", "first_name": "given_name", "last_name": "family_name",
                     "country": { "field": "country_code", "values": { "Germany": "DE", "France": "FR", "Brazil": "BR", "Japan": "JP" } } } } } },
-    "billing": { "adapter": "sqlite", "connection": { "path": "billing.db" }, "direction": "push",
-      "entities": { "customer": { "object": "accounts", "id": "account_id",
+    "billing": { "adapter": "sqlite", "connection": { "path": "billing.db" }, "direction": "both",
+      "entities": { "customer": { "object": "accounts", "id": "account_id", "cursor": "modified_at",
         "fields": { "email": "email", "first_name": { "field": "full_name", "parts": ["first_name", "last_name"] },
                     "country": "country" } } } }
   }
@@ -90,16 +92,20 @@ PY
 run_hubctl() {
     local t; t=$(now); .build/release/hubctl sync-all -t "$1/oneway.json" >/dev/null || true; elapsed "$t"
 }
+accounts() {  # billing's rows and distinct emails after a merge (equal when nothing was duplicated)
+    sqlite3 "$1/billing.db" "SELECT count(*) || ' rows, ' || count(DISTINCT lower(email)) || ' emails' FROM accounts"
+}
 
 echo "peer comparison: one-way merge of crm.contacts into billing.accounts, $SIZE customers (CRM holds half of them)"
 printf "%-14s %12s %14s\n" "tool" "merge s" "after 1 % s"
 fresh hubctl; a=$(run_hubctl "$WORK/hubctl"); edit_crm "$WORK/hubctl"; b=$(run_hubctl "$WORK/hubctl")
-printf "%-14s %12.2f %14.2f\n" hubctl "$a" "$b"
+printf "%-14s %12.2f %14.2f   billing: %s\n" hubctl "$a" "$b" "$(accounts "$WORK/hubctl")"
 for tool in ${PEER_TOOLS:-sqlite-utils dlt dlt-duckdb}; do
     if [ "$tool" != sqlite-utils ] && ! "$VENV/bin/python" -c "import dlt" 2>/dev/null; then echo "$tool: not installed"; continue; fi
     fresh "$tool"
     a=$("$VENV/bin/python" "$PEER_PY" "$tool" "$WORK/$tool" 2>/dev/null | tail -1)
     edit_crm "$WORK/$tool"
     b=$("$VENV/bin/python" "$PEER_PY" "$tool" "$WORK/$tool" 2>/dev/null | tail -1)
-    printf "%-14s %12.2f %14.2f\n" "$tool" "$a" "$b"
+    where=$(if [ "$tool" = sqlite-utils ]; then accounts "$WORK/$tool"; else echo "its own database"; fi)
+    printf "%-14s %12.2f %14.2f   billing: %s\n" "$tool" "$a" "$b" "$where"
 done

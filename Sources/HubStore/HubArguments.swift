@@ -24,6 +24,8 @@ public struct HubArguments: ExpressibleByArrayLiteral, Sendable {
 
     public static func += (lhs: inout HubArguments, rhs: HubArguments) { lhs.values += rhs.values }
 
-    /// The same values for GRDB.
-    var statementArguments: StatementArguments { StatementArguments(values) }
+    /// The same values for GRDB, through its initializer for optional existentials: the one
+    /// for a sequence of values maps them with a key path, which the runtime instantiates on
+    /// every call (about 5 % of an initial sync's CPU time, for every statement the hub runs).
+    var statementArguments: StatementArguments { StatementArguments(values.map { $0 as (any DatabaseValueConvertible)? }) }
 }

@@ -44,6 +44,29 @@ extension HubTransaction {
              intent.key, Self.encode(intent.baseData), intent.version, intent.createdAt])
     }
 
+    /// Records several creates before they are sent: one multi-row statement per chunk instead
+    /// of one per create, with the same outcome as ``addIntent(_:)`` called for each in order
+    /// (a create listed twice keeps its last intent, recorded last).
+    public func addIntents(_ intents: [WriteIntent]) throws {
+        var seen: Set<HubID> = []
+        var last: [WriteIntent] = []
+        for intent in intents.reversed() where seen.insert(intent.hubID).inserted { last.append(intent) }
+        for chunk in Self.chunks(Array(last.reversed()), size: 100) {
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, 'create', ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            var args = HubArguments()
+            args.values.reserveCapacity(chunk.count * 9)
+            for intent in chunk {
+                args += [intent.run.rawValue, intent.generation, intent.system.rawValue, intent.entity.rawValue,
+                         intent.hubID.rawValue, intent.key, Self.encode(intent.baseData), intent.version, intent.createdAt]
+            }
+            try execute(
+                """
+                INSERT OR REPLACE INTO intent (run_id, generation, system, entity, hub_id, op, key, base_data, version, created_at)
+                VALUES \(rows)
+                """, args)
+        }
+    }
+
     /// Closes the intent of a create (its outcome is recorded).
     public func closeIntent(system: SystemName, entity: EntityName, hubID: HubID) throws {
         try execute("DELETE FROM intent WHERE system = ? AND entity = ? AND hub_id = ?",

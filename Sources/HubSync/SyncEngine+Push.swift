@@ -405,11 +405,11 @@ extension SyncEngine {
         guard !creates.isEmpty else { return }
         let now = ctx.now()
         try write(ctx) { tx in
-            for p in creates {
-                try tx.addIntent(WriteIntent(run: ctx.runID, generation: ctx.lease?.generation ?? 0, system: mapper.system,
-                                             entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue,
-                                             baseData: base(of: p), version: p.version, createdAt: now))
-            }
+            try tx.addIntents(creates.map { p in
+                WriteIntent(run: ctx.runID, generation: ctx.lease?.generation ?? 0, system: mapper.system,
+                            entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue, baseData: base(of: p),
+                            version: p.version, createdAt: now)
+            })
             if let seq { try tx.setPushMark(seq, system: mapper.system, entity: mapper.entity.name, at: now) }
         }
         try faultPoint(.createAfterIntentCommit)

@@ -14,21 +14,16 @@ enum SQLiteCreateKeys {
         try !SQLiteSQL.rows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubctl_create_keys'").isEmpty
     }
 
-    /// Creates the table if needed (once per batch that creates records).
+    /// Creates the table and its index by ID if needed (once per batch that creates records).
+    /// Without the index, dropping the older keys of each new row's ID (``record(key:id:object:in:)``)
+    /// scans every key of the object: an initial load of N rows would cost N²/2 key reads.
     static func prepare(_ db: Database) throws {
         try SQLiteSQL.execute(db, """
             CREATE TABLE IF NOT EXISTS hubctl_create_keys (
                 object TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (object, key)
             ) WITHOUT ROWID
             """)
-    }
-
-    /// The record created earlier with `key`, if it still exists (the table must exist).
-    static func existing(key: String, object: SQLiteObject, in db: Database) throws -> ExternalID? {
-        let found = try SQLiteSQL.rows(db, "SELECT id FROM hubctl_create_keys WHERE object = ? AND key = ?",
-                                       [object.table.name.databaseValue, key.databaseValue]).first
-        guard let found, let id = ExternalID(found[0]) else { return nil }
-        return try exists(id, object: object, in: db) ? id : nil
+        try SQLiteSQL.execute(db, "CREATE INDEX IF NOT EXISTS hubctl_create_keys_by_id ON hubctl_create_keys (object, id)")
     }
 
     /// True when the row `id` is in the object's table.

@@ -110,7 +110,9 @@ extension SQLiteSQL {
     /// Binds the arguments through GRDB (which checks their count), then binds again, with their
     /// length, the strings that hold a NUL: GRDB binds text as a C string, which would cut it there.
     static func bind(_ arguments: [DatabaseValue], to statement: Statement) throws {
-        try statement.setArguments(StatementArguments(arguments))
+        // GRDB's initializer for optional existentials: the one for a sequence of values maps them
+        // with a key path that the runtime instantiates on every call.
+        try statement.setArguments(StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? }))
         for (index, argument) in arguments.enumerated() {
             guard case .string(let text) = argument.storage, text.utf8.contains(0) else { continue }
             var bytes = Array(text.utf8)

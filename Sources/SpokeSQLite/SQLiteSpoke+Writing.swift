@@ -31,11 +31,22 @@ extension SQLiteSpoke {
                 }
             }
             let columns = try resolved.columns(for: names, in: db, system: system)
-            if writes.contains(where: { if case .create = $0 { return true } else { return false } }) {
+            let keys = writes.compactMap { write -> String? in if case .create(let key, _) = write { key } else { nil } }
+            // Creates whose key was already applied (a run stopped before recording the answer)
+            // answer with the record they made: looked up once for the batch, not once per create.
+            var created: [String: ExternalID] = [:]
+            if !keys.isEmpty {
                 try SQLiteCreateKeys.prepare(db)
+                created = try SQLiteCreateKeys.lookup(keys: keys, object: resolved, in: db)
             }
             let writer = SQLiteBatchWriter(object: resolved, columns: columns, db: db)
-            return try writes.map { try writer.apply($0) }
+            return try writes.map { write in
+                guard case .create(let key, _) = write else { return try writer.apply(write) }
+                if let id = created[key] { return .created(id) }
+                let result = try writer.apply(write)
+                if case .created(let id) = result { created[key] = id }
+                return result
+            }
         }
         try faultPoint(.sqliteAfterCommit)
         return results
@@ -102,10 +113,8 @@ struct SQLiteBatchWriter {
         return out
     }
 
+    /// Inserts the record and records its key (the caller answers creates whose key was applied).
     func create(key: String, fields: [String: Value]) throws -> SpokeWriteResult {
-        // A create whose key was already applied (a run stopped before recording the answer)
-        // answers with the record it made.
-        if let existing = try SQLiteCreateKeys.existing(key: key, object: object, in: db) { return .created(existing) }
         let result = try insert(key: key, fields: fields)
         if case .created(let id) = result { try SQLiteCreateKeys.record(key: key, id: id, object: object, in: db) }
         return result

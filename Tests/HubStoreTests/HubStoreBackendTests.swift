@@ -57,6 +57,27 @@ import Testing
         #expect(intents.map(\.run) == ["r1", "r2"])
     }
 
+    @Test("Intents recorded together are recorded as one by one: in order, a repeated create keeping its last intent",
+          arguments: TestHubStore.all)
+    func intentsRecordedTogether(_ kind: TestHubStore) throws {
+        let store = try kind.make()
+        func intent(_ hub: String, run: String) -> WriteIntent {
+            WriteIntent(run: RunID(run), generation: 1, system: "crm", entity: "customer", hubID: HubID(hub), key: hub,
+                        baseData: ["email": .string("\(hub)@example.com")], version: 1, createdAt: Self.at)
+        }
+        let many = (0..<250).map { intent(String(format: "h%03d", $0), run: "r1") }
+        let intents = try store.write { tx in
+            try tx.addIntent(intent("h000", run: "r0"))
+            try tx.addIntents(many + [intent("h001", run: "r2")])  // h001 twice in one call: the last one counts
+            return try tx.openIntents()
+        }
+        #expect(intents.count == 250)
+        #expect(intents.map(\.hubID.rawValue) == ["h000"] + (2..<250).map { String(format: "h%03d", $0) } + ["h001"])
+        #expect(intents.first?.run == "r1")  // replaced by the batch
+        #expect(intents.last?.run == "r2")
+        #expect(intents.last?.baseData == ["email": "h001@example.com"])
+    }
+
     @Test("A run's activity sums its counts and reads its dry-run flag", arguments: TestHubStore.all)
     func activitySumsCounts(_ kind: TestHubStore) throws {
         let store = try kind.make()

@@ -240,6 +240,24 @@ import Testing
         }
     }
 
+    @Test("Dropping the older keys of a created row's ID is an index lookup, not a scan of every key")
+    func createKeysAreFoundByIDThroughAnIndex() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, queue) = try Self.makeDatabase(directory, "CREATE TABLE reps (rep_id INTEGER PRIMARY KEY, mail TEXT);")
+            let binding = ObjectBinding(entity: "employee", object: "reps", idField: "rep_id", fields: ["mail"])
+            let results = try await spoke.write(binding, (1...3).map { .create(key: "hub-\($0)", fields: ["mail": .string("\($0)@x.org")]) })
+            #expect(results == [.created("1"), .created("2"), .created("3")])
+            let plan = try await queue.read { db in
+                try Row.fetchAll(db, sql: """
+                    EXPLAIN QUERY PLAN DELETE FROM hubctl_create_keys WHERE object = 'reps' AND id = '2' AND key <> 'hub-2'
+                    """).map { $0["detail"] as String }.joined(separator: "; ")
+            }
+            #expect(plan.contains("hubctl_create_keys_by_id"), "plan: \(plan)")
+            let keys = try await queue.read { try String.fetchAll($0, sql: "SELECT key FROM hubctl_create_keys ORDER BY key") }
+            #expect(keys == ["hub-1", "hub-2", "hub-3"])
+        }
+    }
+
     @Test func aTextKeyTakesTheCreateKeyUnlessTheFieldsSetIt() async throws {
         try await withTemporaryDirectory { directory in
             let (spoke, queue) = try Self.makeDatabase(directory, """
