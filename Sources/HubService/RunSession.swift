@@ -54,6 +54,33 @@ public enum RunSession {
     }
 }
 
+extension RunSession {
+    /// Runs a worker (`hubctl run --worker`) until SIGTERM or SIGINT, which stop its unit after
+    /// the current page, release its units and return.
+    public static func runWorker(_ worker: WorkerLoop, logger: Logger) async throws {
+        let service = WorkerService(worker: worker)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                             failureTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// A worker's loop as a service.
+struct WorkerService: Service {
+    let worker: WorkerLoop
+
+    func run() async throws {
+        let worker = self.worker
+        try await withGracefulShutdownHandler {
+            try await worker.run()
+        } onGracefulShutdown: {
+            worker.requestStop()
+        }
+    }
+}
+
 /// The runner's loop as a service.
 struct LoopService: Service {
     let runner: ContinuousRunner

@@ -31,6 +31,11 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: TopologyOptions
     @OptionGroup var scheduleOptions: ScheduleOptions
     @Flag(help: "Run one cycle over the systems due now, then exit (for cron).") var once = false
+    @Flag(help: "Share the work with the other `run --worker` processes on the same PostgreSQL hub (docs/scale-out.md).")
+    var worker = false
+    @Option(help: ArgumentHelp("With --worker: how long a claimed unit is held without a heartbeat (default 30s).",
+                               valueName: "duration"))
+    var lease: String?
     @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off`.",
                                valueName: "host:port"))
     var listen: String?
@@ -59,6 +64,10 @@ struct RunCommand: AsyncParsableCommand {
         let redactor = topology.secrets
         let logger = Logger(label: "hubctl") { label in
             LineLogHandler(label: label, format: format, level: level, redactor: redactor)
+        }
+        if worker || lease != nil {
+            try await runWorker(topology, interval: schedule.every, logger: logger, console: console)
+            return
         }
         let store: HubStore
         let engine: SyncEngine
@@ -124,6 +133,47 @@ struct RunCommand: AsyncParsableCommand {
             console.hint("try again when it has finished; `hubctl run` (without --once) waits by itself")
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// `run --worker`: claims units of the shared round until stopped.
+    func runWorker(_ topology: Topology, interval: TimeInterval, logger: Logger, console: Console) async throws {
+        guard worker else { throw ValidationError("--lease goes with --worker") }
+        guard !once else { throw ValidationError("--worker runs until stopped; use `hubctl run --once` without --worker for one cycle") }
+        let leaseSeconds = try lease.map { text in
+            guard let seconds = DurationText.seconds(text), seconds >= 1 else {
+                throw ValidationError("--lease takes a duration of at least 1s, like 10s or 1m")
+            }
+            return seconds
+        } ?? 30
+        guard topology.hubURL != nil else {
+            console.error("--worker needs a PostgreSQL hub: workers share the work through the hub's database, and this "
+                          + "topology's hub is the SQLite file \(topology.hubLocation), which one process uses at a time")
+            console.hint("give the topology's hub a \"url\" (docs/scale-out.md), or run `hubctl run` without --worker")
+            throw ExitCode(.config)
+        }
+        let store: HubStore
+        let engine: SyncEngine
+        do {
+            store = try topology.openHub()
+            engine = try SyncRunner.engine(topology, store: store)
+        } catch {
+            console.error("cannot open the hub \(topology.hubLocation): \(topology.secrets.redact(String(describing: error)))")
+            console.hint("check that PostgreSQL is reachable and the hub's user may create tables in its schema")
+            throw ExitCode(1)
+        }
+        let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        let loop = WorkerLoop(id: id, topology: topology, store: store,
+                              settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
+                                                       runLockStaleAfter: engine.lockTimeout),
+                              logger: logger) { claim, options in
+            try await engine.runUnit(claim, options)
+        }
+        do {
+            try await RunSession.runWorker(loop, logger: logger)
+        } catch {
+            console.error("hubctl run --worker stopped: \(topology.secrets.redact(String(describing: error)))")
+            throw ExitCode(1)
+        }
     }
 
     func parseListen() throws -> RunSession.Listen? {
