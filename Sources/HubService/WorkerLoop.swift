@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubSchedule
 import HubStore
 import HubSync
 import HubTopology
@@ -38,15 +39,20 @@ public final class WorkerLoop: Sendable {
     let settings: WorkerSettings
     let logger: Logger
     let runUnit: @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport
+    let planner: SchedulePlanner
     let clock: WallClock
     let secrets: SecretRedactor
     public let stopFlag = StopFlag()
     let wakeup = Wakeup()
 
     /// - Parameter runUnit: the engine's ``SyncEngine/runUnit(_:_:)``.
-    public init(id: String, topology: Topology, store: HubStore, settings: WorkerSettings, logger: Logger, clock: WallClock = .system,
-                runUnit: @escaping @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport) {
+    /// - Parameter planner: the schedules `hubctl status` judges by; a pull unit records its
+    ///   system's success or failure in them, as `hubctl run` does after a cycle.
+    public init(id: String, planner: SchedulePlanner, store: HubStore, settings: WorkerSettings, logger: Logger,
+                clock: WallClock = .system, runUnit: @escaping @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport) {
+        let topology = planner.topology
         self.id = id
+        self.planner = planner
         self.store = store
         self.units = Self.units(of: topology)
         self.settings = settings
@@ -138,6 +144,7 @@ public final class WorkerLoop: Sendable {
                 try store.releaseUnit(claim)
                 logger.info("unit stopped before its end; released", metadata: ["event": "unit.released", "run_id": .string(report.runID.rawValue)])
             } else if try store.completeUnit(claim, run: report.runID) {
+                recordSchedule(claim, report)
                 logger.info("unit done: \(report.status.rawValue)",
                             metadata: ["event": "unit.done", "run_id": .string(report.runID.rawValue), "status": .string(report.status.rawValue)])
             } else {
@@ -150,6 +157,25 @@ public final class WorkerLoop: Sendable {
         } catch {
             logger.error("unit failed: \(secrets.redact(String(describing: error)))", metadata: ["event": "unit.failed"])
             try? store.releaseUnit(claim)
+        }
+    }
+
+    /// After a pull unit: its system's schedule states, succeeded or failed (for `hubctl status`).
+    func recordSchedule(_ claim: UnitClaim, _ report: SyncReport) {
+        guard claim.unit.phase == .pull else { return }
+        let now = clock.now()
+        do {
+            let states = try store.scheduleStates()
+            let changed = planner.targets(of: claim.unit.system).map { target in
+                let state = states.first { $0.system == target.system && $0.entity == target.entity }
+                    ?? ScheduleStateRecord(system: target.system, entity: target.entity)
+                if let error = report.systemErrors[claim.unit.system] { return planner.failed(state, at: now, error: error) }
+                return planner.succeeded(state, at: now)
+            }
+            try store.saveScheduleStates(changed)
+        } catch {
+            logger.error("cannot record the schedule in the hub: \(secrets.redact(String(describing: error)))",
+                         metadata: ["event": "schedule.save_failed"])
         }
     }
 }

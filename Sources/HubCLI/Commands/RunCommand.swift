@@ -162,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
-        let loop = WorkerLoop(id: id, topology: topology, store: store,
+        let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
                               settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
                                                        runLockStaleAfter: engine.lockTimeout),
                               logger: logger) { claim, options in
