@@ -10,7 +10,7 @@ struct WorkBoardRenderer {
     let now: Date
 
     func render() -> String {
-        var lines = ["", "Workers: round \(board.round)" + (board.roundStartedAt.map { ", started \(Timestamp.string($0))" } ?? "")]
+        var lines = ["", "", "Workers: round \(board.round)" + (board.roundStartedAt.map { ", started \(Timestamp.string($0))" } ?? "")]
         guard !board.workers.isEmpty else { return (lines + ["No worker has joined (`hubctl run --worker`)."]).joined(separator: "\n") }
         var workers = TextTable(["WORKER", "HOST", "PID", "STATE", "LAST HEARTBEAT", "UNITS DONE", "FENCED WRITES"])
         for w in board.workers {
@@ -19,6 +19,7 @@ struct WorkBoardRenderer {
                          "\(w.unitsDone)", "\(w.fencedWrites)"])
         }
         var units = TextTable(["UNIT", "OWNER", "TOKEN", "LEASE LEFT", "DONE ROUND"])
+        units.textColumns = [1, 3]
         for u in board.units {
             units.add([u.unit.description, u.owner ?? "-", "\(u.token)", leaseText(u.leaseLeft), "\(u.doneRound)"])
         }
