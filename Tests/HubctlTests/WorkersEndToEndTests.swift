@@ -80,7 +80,10 @@ struct WorkersEndToEndTests {
         let world = try await WorkersWorld.make()
         defer { let drop = world.drop; Task { await drop() } }
         // Alone, it claims pull:app, reads its first page and stops itself (SIGSTOP) before merging it.
-        let paused = try world.startWorker(faults: "readAfterPageFetched@1:stop")
+        // Its lease is longer than the others' so that its first heartbeat (a third of the lease
+        // after the claim) is not in flight when it stops: a process stopped inside a transaction
+        // holds that transaction's row locks until PostgreSQL ends its session (60 s).
+        let paused = try world.startWorker(faults: "readAfterPageFetched@1:stop", lease: "6s")
         try await eventually("the worker stopped itself") { ProcessState.isStopped(paused.pid) }
         let claimed = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
         let others = try (0..<2).map { _ in try world.startWorker() }
@@ -90,7 +93,7 @@ struct WorkersEndToEndTests {
         #expect(Int(token)! > Int(claimed)!)
 
         kill(paused.pid, SIGCONT)
-        try await eventually("the resumed worker's write was refused and counted") {
+        try await eventually("the resumed worker's write was refused and counted", detail: { paused.stderrSoFar() }) {
             let status = try await world.hubctl(["status", "--json"])
             let workers = try status.result().value(atPath: "workers.workers")?.arrayValue ?? []
             return workers.contains { $0.value(atPath: "pid")?.intValue == Int64(paused.pid) && ($0.value(atPath: "fenced_writes")?.intValue ?? 0) == 1 }
@@ -125,10 +128,10 @@ struct WorkersEndToEndTests {
 }
 
 /// Waits for `condition` (polling, at most three minutes): a bound, never a timed assertion.
-func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+func eventually(_ what: String, detail: () -> String = { "" }, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(180)
     while try await !condition() {
-        guard Date() < deadline else { throw ToolFailure(message: "waited three minutes for: \(what)") }
+        guard Date() < deadline else { throw ToolFailure(message: "waited three minutes for: \(what)\n\(detail())") }
         try await Task.sleep(nanoseconds: 200_000_000)
     }
 }
@@ -231,11 +234,11 @@ struct WorkersWorld {
         return result
     }
 
-    /// Starts `hubctl run --worker` with 2-second leases and 1-second rounds.
-    func startWorker(faults: String? = nil) throws -> HubctlProcess.Running {
+    /// Starts `hubctl run --worker` with 2-second leases (by default) and 1-second rounds.
+    func startWorker(faults: String? = nil, lease: String = "2s") throws -> HubctlProcess.Running {
         var environment = self.environment
         if let faults { environment["HUBCTL_FAULTS"] = faults }
-        return try HubctlProcess.start(["run", "--worker", "--lease", "2s", "--every", "1s", "-t", topology], environment: environment)
+        return try HubctlProcess.start(["run", "--worker", "--lease", lease, "--every", "1s", "-t", topology], environment: environment)
     }
 
     /// A query on the hub's schema.
@@ -254,7 +257,8 @@ struct WorkersWorld {
     /// Waits until every unit is done for `round`.
     func waitForRound(_ round: Int) async throws {
         try await eventually("every unit done for round \(round)") {
-            (Int(try await psql("SELECT coalesce(min(done_round), 0) FROM work_unit")) ?? 0) >= round
+            // The first worker creates the hub's tables: until then, no round.
+            ((try? await psql("SELECT coalesce(min(done_round), 0) FROM work_unit")).flatMap { Int($0) } ?? 0) >= round
         }
     }
 
