@@ -33,7 +33,7 @@ struct WorkersEndToEndTests {
         let second = try await single.hubctl(["sync-all"])
         #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
         try await workers.waitForRound(round + 1)
-        try await WorkersEndToEndTests.expectEdited(workers, single)
+        try await WorkersWorld.expectSame(workers, single, Self.edited)
 
         // Status lists the workers and their units; every unit was done by someone.
         let status = try await workers.hubctl(["status", "--json"])
@@ -107,6 +107,33 @@ struct WorkersEndToEndTests {
         for worker in others + [paused] { #expect(worker.wait().exitCode == 0) }
     }
 
+    @Test("A worker whose hub connection PostgreSQL terminates reconnects and goes on; nothing is lost")
+    func aTerminatedConnectionIsReopened() async throws {
+        let world = try await WorkersWorld.make()
+        defer { let drop = world.drop; Task { await drop() } }
+        let workers = try (0..<2).map { _ in try world.startWorker() }
+        try await world.waitForRound(1)
+        try await world.editEverySystem()
+        // The first worker's session (named after it in pg_stat_activity) is ended by the server.
+        let victim = workers[0].pid
+        try await eventually("the worker's session was terminated") {
+            try await world.psql("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'hubctl-worker %-\(victim)-%'
+                """) != "0"
+        }
+        let done = { try await world.psql("SELECT units_done FROM worker WHERE pid = \(victim)") }
+        let before = Int(try await done()) ?? 0
+        let round = try await world.currentRound()
+        try await world.waitForRound(round + 2)
+        // It did not die: it reopened its connection and did more units.
+        #expect(kill(victim, 0) == 0)
+        try await eventually("the terminated worker did another unit") { (Int(try await done()) ?? 0) > before }
+        let seen = try await world.contents()
+        for system in WorkersWorld.systems { #expect(seen[system] == Self.edited, "\(system)") }
+        for worker in workers { kill(worker.pid, SIGTERM) }
+        for worker in workers { #expect(worker.wait().exitCode == 0) }
+    }
+
     @Test("run --worker on a SQLite hub is refused with the reason and what to do (78)")
     func aWorkerNeedsAPostgresHub() throws {
         let tmp = try TemporaryDirectory()
@@ -117,13 +144,14 @@ struct WorkersEndToEndTests {
         #expect(result.stderr.contains("give the topology's hub a \"url\""))
     }
 
-    static func expectEdited(_ a: WorkersWorld, _ b: WorkersWorld) async throws {
+    /// What every system holds after ``WorkersWorld/editEverySystem()`` has synced.
+    static var edited: [String: String] {
         var edited = converged
         edited["ann@example.com"] = "Ann|Archer-Smith|111"
         edited["carl@example.com"] = "Carl|Clark|333-0"
         edited["dora@example.com"] = "Dorothy|Dunn|"
         edited["eve@example.com"] = "Eve|Evans-Lee|555"
-        try await WorkersWorld.expectSame(a, b, edited)
+        return edited
     }
 }
 

@@ -151,17 +151,18 @@ struct RunCommand: AsyncParsableCommand {
             console.hint("give the topology's hub a \"url\" (docs/scale-out.md), or run `hubctl run` without --worker")
             throw ExitCode(.config)
         }
+        let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
         let store: HubStore
         let engine: SyncEngine
         do {
-            store = try topology.openHub()
+            // Named after the worker in pg_stat_activity.
+            store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
             console.error("cannot open the hub \(topology.hubLocation): \(topology.secrets.redact(String(describing: error)))")
             console.hint("check that PostgreSQL is reachable and the hub's user may create tables in its schema")
             throw ExitCode(1)
         }
-        let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
         let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
                               settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
                                                        runLockStaleAfter: engine.lockTimeout),
