@@ -19,7 +19,7 @@ struct WorkersEndToEndTests {
     func threeWorkersConvergeLikeOneSyncAll() async throws {
         let workers = try await WorkersWorld.make()
         let single = try await WorkersWorld.make()
-        defer { let (a, b) = (workers.drop, single.drop); Task { await a(); await b() } }
+        defer { workers.started.killAll(); let (a, b) = (workers.drop, single.drop); Task { await a(); await b() } }
 
         let first = try await single.hubctl(["sync-all"])
         #expect(first.exitCode == 0, "\(first.stdout)\(first.stderr)")
@@ -56,7 +56,7 @@ struct WorkersEndToEndTests {
     @Test("A worker killed after a system answered its creates: its unit is taken over, the creates recovered, 0 duplicates")
     func aKilledWorkersUnitIsTakenOver() async throws {
         let world = try await WorkersWorld.make()
-        defer { let drop = world.drop; Task { await drop() } }
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
         // Alone, it pulls all four systems, then dies right after the first push answer (push:app's creates).
         let doomed = try world.startWorker(faults: "pushAfterResponse@1:crash")
         let died = doomed.wait()
@@ -78,7 +78,7 @@ struct WorkersEndToEndTests {
     @Test("A worker paused past its lease is fenced when it resumes: its late write is refused, counted, and nothing is lost")
     func aPausedWorkerIsFencedOut() async throws {
         let world = try await WorkersWorld.make()
-        defer { let drop = world.drop; Task { await drop() } }
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
         // Alone, it claims pull:app, reads its first page and stops itself (SIGSTOP) before merging it.
         // Its lease is longer than the others' so that its first heartbeat (a third of the lease
         // after the claim) is not in flight when it stops: a process stopped inside a transaction
@@ -110,7 +110,7 @@ struct WorkersEndToEndTests {
     @Test("A worker whose hub connection PostgreSQL terminates reconnects and goes on; nothing is lost")
     func aTerminatedConnectionIsReopened() async throws {
         let world = try await WorkersWorld.make()
-        defer { let drop = world.drop; Task { await drop() } }
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
         let workers = try (0..<2).map { _ in try world.startWorker() }
         try await world.waitForRound(1)
         try await world.editEverySystem()
@@ -164,6 +164,19 @@ func eventually(_ what: String, detail: () -> String = { "" }, _ condition: () a
     }
 }
 
+/// Processes a test started, so that it can end them whatever happened.
+final class StartedProcesses {
+    var processes: [Process] = []
+
+    /// SIGKILLs (after SIGCONT, in case it is stopped) every process still running.
+    func killAll() {
+        for process in processes where process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
 enum ProcessState {
     /// True when the process is stopped (state `T` in /proc).
     static func isStopped(_ pid: Int32) -> Bool {
@@ -185,6 +198,8 @@ struct WorkersWorld {
     let schema: String
     let hubSchema: String
     let environment: [String: String]
+    /// The workers started, killed when a test ends early (a failed wait).
+    let started = StartedProcesses()
 
     static func make() async throws -> WorkersWorld {
         let postgres = try TestServices.requirePostgres()
@@ -266,7 +281,9 @@ struct WorkersWorld {
     func startWorker(faults: String? = nil, lease: String = "2s") throws -> HubctlProcess.Running {
         var environment = self.environment
         if let faults { environment["HUBCTL_FAULTS"] = faults }
-        return try HubctlProcess.start(["run", "--worker", "--lease", lease, "--every", "1s", "-t", topology], environment: environment)
+        let worker = try HubctlProcess.start(["run", "--worker", "--lease", lease, "--every", "1s", "-t", topology], environment: environment)
+        started.processes.append(worker.process)
+        return worker
     }
 
     /// A query on the hub's schema.
