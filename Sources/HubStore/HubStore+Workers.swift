@@ -108,7 +108,7 @@ extension HubStore {
     /// Claims one unit for `worker`, in one transaction holding the run lock's row (so a
     /// `sync-all` and the workers exclude each other):
     ///
-    /// - the next round starts (when every push unit of this one is done) once `interval` has
+    /// - the next round starts (when every unit of this one is done) once `interval` has
     ///   passed since this one began by the database's clock, or at once after ``requestRound()``;
     /// - a pull unit not done this round, unowned or with its lease expired, is claimable;
     /// - a push unit only once every pull unit is done this round (pushes see every pull);
@@ -127,7 +127,8 @@ extension HubStore {
             else { throw HubStoreError("the hub has no work_round row; it was edited by hand") }
             var round: Int64 = roundRow["round"]
             let nowMillis: Int64 = roundRow["now"]
-            if try tx.unitsNotDone(pushes, round: round) == 0 {
+            // Every unit done (a topology may have no push unit at all): the next round may start.
+            if try tx.unitsNotDone(pulls + pushes, round: round) == 0 {
                 let startedAt: Int64? = roundRow["started_at"]
                 let due = startedAt.map { nowMillis - $0 >= Int64(interval * 1000) } ?? true
                 guard due || (roundRow["wake"] as Int64) != 0 else { return .idle }

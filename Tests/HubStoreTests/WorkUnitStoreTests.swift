@@ -114,6 +114,23 @@ struct WorkUnitStoreTests {
         #expect(next.unit.phase == .pull)
     }
 
+    @Test("Without push units, the next round still waits until every pull of this one is done")
+    func pullOnlyRoundsWaitForTheirPulls() throws {
+        let store = HubStore(database: try PostgresHubDatabase(settings: try TestHubStore.freshSchema()))
+        let units = [WorkUnit(.pull, "crm"), WorkUnit(.pull, "app")]
+        try store.registerWorker("a", units: units)
+        func claim() throws -> UnitClaim? {
+            Self.claimed(try store.claimUnit(worker: "a", units: units, interval: 0, lease: 30, runLockStaleAfter: 600, now: Date()))
+        }
+        let first = try #require(try claim())
+        let second = try #require(try claim())
+        #expect(try claim() == nil)  // both held: the round is not over, even with no interval
+        #expect(try store.completeUnit(first, run: nil))
+        #expect(try claim() == nil)
+        #expect(try store.completeUnit(second, run: nil))
+        #expect(try claim()?.round == 2)
+    }
+
     @Test("A worker's live lease makes sync-all's run lock wait (75), and a held run lock keeps workers from claiming")
     func runLockAndWorkersExcludeEachOther() throws {
         let (a, b) = try Self.twoWorkers()

@@ -206,22 +206,8 @@ struct WorkersWorld {
         let directory = try TemporaryDirectory()
         let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let schema = "wk_" + token.prefix(10), hubSchema = "wkhub_" + token.prefix(10)
-        let psql = psqlArguments(postgres)
-        try await SystemTools.must("psql", psql + ["-c", """
-            CREATE SCHEMA \(schema); SET search_path TO \(schema);
-            CREATE TABLE customers (id serial PRIMARY KEY, email text UNIQUE, first_name text, last_name text, phone text,
-                                    updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
-            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
-              $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
-            CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
-            INSERT INTO customers (email, first_name, last_name, phone) VALUES
-              ('ann@example.com', 'Ann', 'Archer', '111'), ('bob@example.com', 'Bob', 'Baker', NULL);
-            """], environment: ["PGPASSWORD": postgres.password])
-        try await SystemTools.must("sqlite3", [directory.path + "/app.db", """
-            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, given TEXT, family TEXT, phone TEXT);
-            INSERT INTO users (email, given, family, phone) VALUES ('bob@example.com', 'Bob', 'Baker', '222'),
-                                                                  ('dora@example.com', 'Dora', 'Dunn', NULL);
-            """])
+        // The same billing table and app.db as the four-system tests; books.db and the sheet below.
+        try await FourSystems.seedBillingAndApp(postgres, schema: String(schema), directory: directory.path)
         try await SystemTools.must("sqlite3", [directory.path + "/books.db", """
             CREATE TABLE clients (client_no INTEGER PRIMARY KEY, mail TEXT, fname TEXT, lname TEXT, tel TEXT);
             INSERT INTO clients (mail, fname, lname, tel) VALUES ('ann@example.com', 'Ann', 'Archer', NULL),
@@ -260,9 +246,7 @@ struct WorkersWorld {
                             hubSchema: String(hubSchema), environment: ["HUB_PGPASSWORD": postgres.password])
     }
 
-    static func psqlArguments(_ p: TestServices.Postgres) -> [String] {
-        ["-h", p.host, "-p", String(p.port), "-U", p.user, "-d", p.database, "-v", "ON_ERROR_STOP=1", "-qAtX"]
-    }
+    static func psqlArguments(_ p: TestServices.Postgres) -> [String] { FourSystems.psql(p) }
 
     /// Drops the world's two schemas.
     var drop: @Sendable () async -> Void {
