@@ -77,6 +77,19 @@ public final class WorkerLoop: Sendable {
         Task { await wakeup.signal() }
     }
 
+    /// A webhook or a trigger says a system changed: the next round starts as soon as the
+    /// current one is done (recorded in the hub, so every worker sees it), and this worker looks
+    /// for a unit at once.
+    public func wake(_ system: SystemName) {
+        do {
+            try store.requestRound()
+            logger.debug("woken", metadata: ["event": "trigger.wake", "system": .string(system.rawValue)])
+        } catch {
+            logger.error("cannot record the wakeup: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.wake_failed"])
+        }
+        Task { await wakeup.signal() }
+    }
+
     /// Claims and runs units until ``requestStop()``; the worker's units are released when it ends.
     public func run() async throws {
         try store.registerWorker(id, units: units)

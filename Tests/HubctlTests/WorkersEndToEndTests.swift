@@ -127,11 +127,34 @@ struct WorkersEndToEndTests {
         try await world.waitForRound(round + 2)
         // It did not die: it reopened its connection and did more units.
         #expect(kill(victim, 0) == 0)
-        try await eventually("the terminated worker did another unit") { (Int(try await done()) ?? 0) > before }
+        try await eventually("the terminated worker did another unit", detail: { String(workers[0].stderrSoFar().suffix(3000)) }) {
+            (Int(try await done()) ?? 0) > before
+        }
         let seen = try await world.contents()
         for system in WorkersWorld.systems { #expect(seen[system] == Self.edited, "\(system)") }
         for worker in workers { kill(worker.pid, SIGTERM) }
         for worker in workers { #expect(worker.wait().exitCode == 0) }
+    }
+
+    @Test("A webhook to a worker's listener starts the next round at once, for every worker")
+    func aWebhookStartsTheNextRound() async throws {
+        let world = try await WorkersWorld.make(webhook: true)
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
+        // Rounds every hour: only the webhook explains a second round.
+        let listening = try world.startWorker(every: "1h", ["--listen", "127.0.0.1:0", "--log-format", "json"])
+        let other = try world.startWorker(every: "1h")
+        try await world.waitForRound(1)
+        try await RunEndToEndTests.eventually("the listener") { RunEndToEndTests.port(listening) != nil }
+        let port = try #require(RunEndToEndTests.port(listening))
+        _ = try await world.sqlite("app.db", "UPDATE users SET given = 'Dorothy' WHERE email = 'dora@example.com'")
+        let status = try await RunEndToEndTests.post(port, "app", id: "msg-1", timestamp: Int64(Date().timeIntervalSince1970),
+                                                     body: #"{"type":"user.updated"}"#, secret: WorkersWorld.hookSecret)
+        #expect(status == 200)
+        try await world.waitForRound(2)
+        let seen = try await world.contents()
+        for system in WorkersWorld.systems { #expect(seen[system]?["dora@example.com"] == "Dorothy|Dunn|", "\(system)") }
+        for worker in [listening, other] { kill(worker.pid, SIGTERM) }
+        for worker in [listening, other] { #expect(worker.wait().exitCode == 0) }
     }
 
     @Test("run --worker on a SQLite hub is refused with the reason and what to do (78)")
@@ -201,7 +224,10 @@ struct WorkersWorld {
     /// The workers started, killed when a test ends early (a failed wait).
     let started = StartedProcesses()
 
-    static func make() async throws -> WorkersWorld {
+    static let hookSecret = "whsec_" + "workers-hook-secret-0123456789"
+
+    /// - Parameter webhook: the app system takes signed webhooks.
+    static func make(webhook: Bool = false) async throws -> WorkersWorld {
         let postgres = try TestServices.requirePostgres()
         let directory = try TemporaryDirectory()
         let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -233,7 +259,7 @@ struct WorkersWorld {
                                  "user": "\(postgres.user)", "password": "${HUB_PGPASSWORD}", "schema": "\(schema)", "sslmode": "disable"},
                   "entities": {"customer": {"object": "customers", "id": "id", "cursor": "updated_at",
                                             "fields": \(fields("email", "first_name", "last_name", "phone"))}}},
-                "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
+                "app": {"adapter": "sqlite", "connection": {"path": "app.db"},\(webhook ? #" "webhook": {"secrets": ["${HOOK_SECRET}"], "debounce": "50ms"},"# : "")
                   "entities": {"customer": {"object": "users", "id": "id", "fields": \(fields("email", "given", "family", "phone"))}}},
                 "books": {"adapter": "sqlite", "connection": {"path": "books.db"},
                   "entities": {"customer": {"object": "clients", "id": "client_no", "fields": \(fields("mail", "fname", "lname", "tel"))}}},
@@ -243,7 +269,7 @@ struct WorkersWorld {
             }
             """.write(toFile: topology, atomically: true, encoding: .utf8)
         return WorkersWorld(directory: directory, topology: topology, postgres: postgres, schema: String(schema),
-                            hubSchema: String(hubSchema), environment: ["HUB_PGPASSWORD": postgres.password])
+                            hubSchema: String(hubSchema), environment: ["HUB_PGPASSWORD": postgres.password, "HOOK_SECRET": hookSecret])
     }
 
     static func psqlArguments(_ p: TestServices.Postgres) -> [String] { FourSystems.psql(p) }
@@ -262,10 +288,13 @@ struct WorkersWorld {
     }
 
     /// Starts `hubctl run --worker` with 2-second leases (by default) and 1-second rounds.
-    func startWorker(faults: String? = nil, lease: String = "2s") throws -> HubctlProcess.Running {
+    func startWorker(faults: String? = nil, lease: String = "2s", every: String = "1s", _ extra: [String] = []) throws
+        -> HubctlProcess.Running
+    {
         var environment = self.environment
         if let faults { environment["HUBCTL_FAULTS"] = faults }
-        let worker = try HubctlProcess.start(["run", "--worker", "--lease", lease, "--every", "1s", "-t", topology], environment: environment)
+        let worker = try HubctlProcess.start(["run", "--worker", "--lease", lease, "--every", every, "-t", topology] + extra,
+                                             environment: environment)
         started.processes.append(worker.process)
         return worker
     }

@@ -169,8 +169,24 @@ struct RunCommand: AsyncParsableCommand {
                               logger: logger) { claim, options in
             try await engine.runUnit(claim, options)
         }
+        // A worker listens only when asked (several may run on one machine): webhooks then
+        // start the next round early, for every worker.
+        let listenAddress = listen == nil ? nil : try parseListen()
+        let metrics = RunMetrics()
+        let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, _ in
+            loop.wake(system)
+        }
+        let webhooks: WebhookReceiver?
         do {
-            try await RunSession.runWorker(loop, logger: logger)
+            webhooks = listenAddress != nil && topology.systems.contains(where: { $0.webhook != nil })
+                ? try WebhookReceiver(topology: topology, store: store, metrics: metrics, debouncer: debouncer, logger: logger)
+                : nil
+        } catch {
+            console.error("\(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try await RunSession.runWorker(loop, listen: listenAddress, webhooks: webhooks, metrics: metrics, logger: logger)
         } catch {
             console.error("hubctl run --worker stopped: \(topology.secrets.redact(String(describing: error)))")
             throw ExitCode(1)
