@@ -81,9 +81,10 @@ struct WorkersEndToEndTests {
         defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
         // Alone, it claims pull:app, reads its first page and stops itself (SIGSTOP) before merging it.
         // Its lease is longer than the others' so that its first heartbeat (a third of the lease
-        // after the claim) is not in flight when it stops: a process stopped inside a transaction
-        // holds that transaction's row locks until PostgreSQL ends its session (60 s).
-        let paused = try world.startWorker(faults: "readAfterPageFetched@1:stop", lease: "6s")
+        // after the claim) is not in flight when it stops, even on a loaded machine: a process
+        // stopped inside a transaction holds that transaction's row locks until PostgreSQL ends
+        // its session (60 s), which is another fault than the one proved here.
+        let paused = try world.startWorker(faults: "readAfterPageFetched@1:stop", lease: "30s")
         try await eventually("the worker stopped itself") { ProcessState.isStopped(paused.pid) }
         let claimed = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
         let others = try (0..<2).map { _ in try world.startWorker() }
@@ -93,7 +94,9 @@ struct WorkersEndToEndTests {
         #expect(Int(token)! > Int(claimed)!)
 
         kill(paused.pid, SIGCONT)
-        try await eventually("the resumed worker's write was refused and counted", detail: { paused.stderrSoFar() }) {
+        let state = { (try? String(contentsOfFile: "/proc/\(paused.pid)/stat", encoding: .utf8)) ?? "gone" }
+        try await eventually("the resumed worker's write was refused and counted",
+                             detail: { "process: \(state())\n" + paused.stderrSoFar() }) {
             let status = try await world.hubctl(["status", "--json"])
             let workers = try status.result().value(atPath: "workers.workers")?.arrayValue ?? []
             return workers.contains { $0.value(atPath: "pid")?.intValue == Int64(paused.pid) && ($0.value(atPath: "fenced_writes")?.intValue ?? 0) == 1 }

@@ -25,6 +25,10 @@ struct RunCommand: AsyncParsableCommand {
             POST /hooks/{system}. A postgres system with "capture": {"notify": true} is read when its \
             change triggers notify (install them with `hubctl capture install SYSTEM`). SIGTERM or SIGINT stop after the current page and exit 0.
 
+            With --worker, several processes share a PostgreSQL hub's syncing: each claims the pull or the \
+            push of one system at a time, held by a lease (--lease) and fenced by a token; rounds start \
+            --every apart (docs/scale-out.md).
+
             Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid topology.
             """)
 
@@ -36,7 +40,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --worker: how long a claimed unit is held without a heartbeat (default 30s).",
                                valueName: "duration"))
     var lease: String?
-    @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off`.",
+    @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off` (with --worker: off unless given).",
                                valueName: "host:port"))
     var listen: String?
     @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (for node_exporter's textfile collector).",
