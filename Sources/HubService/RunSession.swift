@@ -54,6 +54,44 @@ public enum RunSession {
     }
 }
 
+extension RunSession {
+    /// Runs a worker (`hubctl run --worker`) until SIGTERM or SIGINT, which stop its unit after
+    /// the current page, release its units and return; with `listen`, beside a listener serving
+    /// `/metrics` and `/hooks/{system}`.
+    public static func runWorker(_ worker: WorkerLoop, listen: Listen?, webhooks: WebhookReceiver?, metrics: RunMetrics,
+                                 logger: Logger) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let listen {
+            let app = RunServer.make(
+                host: listen.host, port: listen.port, metrics: metrics, webhooks: webhooks, logger: logger,
+                onListening: { port in
+                    logger.info("listening on http://\(listen.host):\(port)",
+                                metadata: ["event": "http.listening", "host": .string(listen.host), "port": .stringConvertible(port)])
+                })
+            services.append(.init(service: app))
+        }
+        services.append(.init(service: WorkerService(worker: worker), successTerminationBehavior: .gracefullyShutdownGroup,
+                              failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// A worker's loop as a service.
+struct WorkerService: Service {
+    let worker: WorkerLoop
+
+    func run() async throws {
+        let worker = self.worker
+        try await withGracefulShutdownHandler {
+            try await worker.run()
+        } onGracefulShutdown: {
+            worker.requestStop()
+        }
+    }
+}
+
 /// The runner's loop as a service.
 struct LoopService: Service {
     let runner: ContinuousRunner

@@ -69,6 +69,35 @@ public enum HubDialect: Sendable, Hashable {
         }
     }
 
+    /// A query that makes this transaction the hub's only writer until it ends (nil: the
+    /// database's own write lock already does, as SQLite's single writer). On PostgreSQL every
+    /// hub write takes one advisory lock per schema, so a page's read-merge-write never loses a
+    /// concurrent update and change sequence numbers commit in the order they were taken.
+    public var hubWriteLock: String? {
+        switch self {
+        case .sqlite: nil
+        case .postgres: "SELECT pg_advisory_xact_lock(hashtext('hubctl write ' || current_schema()))"
+        }
+    }
+
+    /// The database's clock, in milliseconds since 1970 (leases are set from it, never from a
+    /// worker's clock).
+    public var nowMillis: String {
+        switch self {
+        case .sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+        case .postgres: "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+        }
+    }
+
+    /// Appended to a `SELECT … LIMIT n` that claims rows: rows another transaction holds are
+    /// passed over instead of waited for.
+    public var forUpdateSkipLocked: String {
+        switch self {
+        case .sqlite: ""
+        case .postgres: " FOR UPDATE SKIP LOCKED"
+        }
+    }
+
     // MARK: - Translation
 
     /// `sql`, written for SQLite, in this dialect.

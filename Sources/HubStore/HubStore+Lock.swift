@@ -9,17 +9,20 @@ public struct RunLockHolder: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var acquiredAt: String
     public var heartbeatAt: String
+    /// Set when a `hubctl run --worker` holds the hub (a unit's live lease) rather than a run.
+    public var worker: String?
 
-    public init(run: RunID?, pid: Int32, host: String, acquiredAt: String, heartbeatAt: String) {
+    public init(run: RunID?, pid: Int32, host: String, acquiredAt: String, heartbeatAt: String, worker: String? = nil) {
         self.run = run
         self.pid = pid
         self.host = host
         self.acquiredAt = acquiredAt
         self.heartbeatAt = heartbeatAt
+        self.worker = worker
     }
 
     public var description: String {
-        "run \(run?.rawValue ?? "?") (pid \(pid) on \(host), started \(acquiredAt), last seen \(heartbeatAt))"
+        "\(worker ?? "run \(run?.rawValue ?? "?")") (pid \(pid) on \(host), started \(acquiredAt), last seen \(heartbeatAt))"
     }
 }
 
@@ -35,9 +38,16 @@ public struct HubLocked: Error, Sendable, CustomStringConvertible {
 /// A run lost its lock to another (it was stopped longer than the lock timeout): it must not
 /// write to the hub any more.
 public struct FencedOut: Error, Sendable, CustomStringConvertible {
+    /// The run lock's generation, or the unit's fencing token.
     public var generation: Int64
+    /// The work unit whose lease was lost (`pull:crm`), nil for the run lock.
+    public var unit: String? = nil
     public var description: String {
-        "this run's lock (generation \(generation)) was taken over by a newer run; it stopped without writing more"
+        if let unit {
+            return "this worker's lease on \(unit) (token \(generation)) was taken over by another worker; "
+                + "the hub refused the write and nothing of it was committed"
+        }
+        return "this run's lock (generation \(generation)) was taken over by a newer run; it stopped without writing more"
     }
 }
 
@@ -59,19 +69,10 @@ extension HubStore {
         let pid = getpid()
         let stamp = Timestamp.string(now)
         return try immediateWrite { tx in
-            guard let row = try tx.rows("SELECT * FROM run_lock WHERE id = 1" + tx.dialect.forUpdate).first else {
-                throw HubStoreError("the hub has no run_lock row; it was edited by hand")
-            }
-            let generation: Int64 = row["generation"]
-            if let holderPid = row["pid"] as Int32?, let holderHost = row["host"] as String?,
-                let heartbeat = row["heartbeat_at"] as String?
-            {
-                let holder = RunLockHolder(run: (row["run_id"] as String?).map(RunID.init), pid: holderPid, host: holderHost,
-                                           acquiredAt: row["acquired_at"] ?? "", heartbeatAt: heartbeat)
-                let processGone = holderHost == host && kill(holderPid, 0) != 0 && errno == ESRCH
-                let silentFor = now.timeIntervalSince1970 - Self.seconds(heartbeat)
-                if !processGone && silentFor < staleAfter { throw HubLocked(holder: holder) }
-            }
+            if let holder = try tx.liveRunLockHolder(now: now, staleAfter: staleAfter) { throw HubLocked(holder: holder) }
+            // On a PostgreSQL hub shared by workers: none may hold a live lease meanwhile.
+            if let worker = try tx.liveWorkerHolder() { throw HubLocked(holder: worker) }
+            let generation = try tx.value(Int64.self, "SELECT generation FROM run_lock WHERE id = 1") ?? 0
             try tx.execute(
                 """
                 UPDATE run_lock SET generation = ?, run_id = ?, pid = ?, host = ?, acquired_at = ?, heartbeat_at = ?

@@ -347,6 +347,39 @@ extension HubStore {
             CREATE INDEX entity_deleted_by_entity ON entity(entity) WHERE deleted_at IS NOT NULL;
             CREATE INDEX xref_pending_create ON xref(system, entity) WHERE state = 'pending_create';
             """),
+        // Several `hubctl run --worker` processes on a PostgreSQL hub share the work by units (the
+        // pull or the push of one system) held by leases set from the database's clock (epoch
+        // milliseconds); `token` grows with every claim and fences the previous holder out.
+        HubMigration("workers: rounds, work units with leases and fencing tokens, workers", """
+            CREATE TABLE work_round (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                round INTEGER NOT NULL,
+                started_at INTEGER,
+                wake INTEGER NOT NULL DEFAULT 0
+            );
+            INSERT INTO work_round (id, round) VALUES (1, 0);
+            CREATE TABLE work_unit (
+                unit TEXT PRIMARY KEY,
+                phase TEXT NOT NULL CHECK (phase IN ('pull', 'push')),
+                system TEXT NOT NULL,
+                done_round INTEGER NOT NULL DEFAULT 0,
+                owner TEXT,
+                token INTEGER NOT NULL DEFAULT 0,
+                lease_expires_at INTEGER,
+                heartbeat_at INTEGER,
+                run_id TEXT
+            ) WITHOUT ROWID;
+            CREATE TABLE worker (
+                id TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started_at INTEGER NOT NULL,
+                heartbeat_at INTEGER NOT NULL,
+                stopped_at INTEGER,
+                units_done INTEGER NOT NULL DEFAULT 0,
+                fenced_writes INTEGER NOT NULL DEFAULT 0
+            ) WITHOUT ROWID;
+            """),
     ]
 
     /// The SQLite hub's migrations, for GRDB.

@@ -115,6 +115,20 @@ public struct HubStore: Sendable {
     public func write<T>(_ body: (HubTransaction) throws -> T) throws -> T {
         switch backend {
         case .sqlite(let queue): try queue.write { db in try body(HubTransaction(SQLiteHubExecutor(db: db))) }
+        case .database(let database):
+            try database.write { sql in
+                if let lock = sql.dialect.hubWriteLock { _ = try sql.rows(lock, []) }
+                return try body(HubTransaction(sql))
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction that coordinates processes (the run lock, work units):
+    /// on another database it does not wait for the hub's writer (``HubDialect/hubWriteLock``),
+    /// only for the rows it reads with ``HubDialect/forUpdate``.
+    func coordinate<T>(_ body: (HubTransaction) throws -> T) throws -> T {
+        switch backend {
+        case .sqlite: try immediateWrite(body)
         case .database(let database): try database.write { try body(HubTransaction($0)) }
         }
     }

@@ -7,8 +7,9 @@ import HubStore
 final class RunContext {
     let runID: RunID
     var report: SyncReport
-    /// The run lock this run holds (none for dry runs, which work on a scratch copy).
-    var lease: RunLease?
+    /// What every hub write of this run checks first: the run lock it holds, or the work unit a
+    /// worker holds (none for dry runs, which work on a scratch copy).
+    var fence: HubFence?
     private var lastObservation: Int64 = 0
     let clock: WallClock
 

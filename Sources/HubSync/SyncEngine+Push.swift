@@ -406,7 +406,7 @@ extension SyncEngine {
         let now = ctx.now()
         try write(ctx) { tx in
             try tx.addIntents(creates.map { p in
-                WriteIntent(run: ctx.runID, generation: ctx.lease?.generation ?? 0, system: mapper.system,
+                WriteIntent(run: ctx.runID, generation: ctx.fence?.generation ?? 0, system: mapper.system,
                             entity: mapper.entity.name, hubID: p.hubID, key: p.hubID.rawValue, baseData: base(of: p),
                             version: p.version, createdAt: now)
             })

@@ -13,7 +13,7 @@ extension SyncEngine {
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: false, startedAt: Timestamp.string(clock.now())),
                              clock: clock)
         let lease = try store.acquireRunLock(runID, now: clock.now(), staleAfter: settings.lockTimeout)
-        ctx.lease = lease
+        ctx.fence = .run(lease)
         defer { try? store.releaseRunLock(lease) }
         try write(ctx) { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: "quarantine-retry") }
         try await recoverIntents(SyncOptions(), ctx)

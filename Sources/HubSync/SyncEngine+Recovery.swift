@@ -10,9 +10,10 @@ extension SyncEngine {
     /// The system cannot tell → the pending link stays (so nothing re-creates it) and the record
     /// is quarantined as `indeterminate_create` for a person.
     ///
-    /// A system whose lookup fails is skipped for this run, like any failing system.
-    func recoverIntents(_ options: SyncOptions, _ ctx: RunContext) async throws {
-        let intents = try store.read { try $0.openIntents() }
+    /// A system whose lookup fails is skipped for this run, like any failing system. With
+    /// `only`, just that system's intents (a worker's push unit settles its own system's).
+    func recoverIntents(_ options: SyncOptions, _ ctx: RunContext, only: SystemName? = nil) async throws {
+        let intents = try store.read { try $0.openIntents() }.filter { only == nil || $0.system == only }
         guard !intents.isEmpty else { return }
         var groups: [String: [WriteIntent]] = [:]
         for intent in intents { groups["\(intent.system)/\(intent.entity)", default: []].append(intent) }

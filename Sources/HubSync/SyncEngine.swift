@@ -71,7 +71,7 @@ public struct SyncEngine: Sendable {
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: false, startedAt: Timestamp.string(clock.now())),
                              clock: clock)
         let lease = try store.acquireRunLock(runID, now: clock.now(), staleAfter: settings.lockTimeout)
-        ctx.lease = lease
+        ctx.fence = .run(lease)
         defer { try? store.releaseRunLock(lease) }
         try faultPoint(.runAfterLock)
         try write(ctx) { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
@@ -85,12 +85,12 @@ public struct SyncEngine: Sendable {
         return try finish(ctx)
     }
 
-    /// Runs `body` in one hub transaction of the run; the run's lease is checked first, so a
-    /// run that lost its lock cannot write.
+    /// Runs `body` in one hub transaction of the run; the run's fence (its run lock, or a
+    /// worker's unit) is checked first, so a run that lost its lock or lease cannot write.
     func write<T>(_ ctx: RunContext, _ body: (HubTransaction) throws -> T) throws -> T {
         let now = clock.now()
         return try store.write { tx in
-            if let lease = ctx.lease { try tx.checkLease(lease, now: now) }
+            if let fence = ctx.fence { try tx.checkFence(fence, now: now) }
             return try body(tx)
         }
     }
@@ -105,34 +105,48 @@ public struct SyncEngine: Sendable {
             }
         }
         // Pull: every system, entities in reference order (parents first).
-        for system in systems where system.direction.pulls && ctx.report.systemErrors[system.name] == nil {
-            do {
-                var deletes: [PendingDeletes] = []
-                for entity in entities where options.pulls(system.name, entity) {
-                    guard let mapper = self.mapper(system.name, entity) else { continue }
-                    if let pending = try await pull(system, mapper, options, ctx) { deletes.append(pending) }
-                }
-                // Children first: an order deleted with its customer no longer holds the customer back.
-                for pending in deletes.reversed() { try applyPendingDeletes(pending, options, ctx) }
-            } catch {
-                try fail(system.name, error, ctx)
-            }
+        for system in systems where system.direction.pulls {
+            try await pullSystem(system, entities, options, ctx)
         }
         // A targeted cycle reads the records it is about to write to systems it did not read.
         try await readBeforePush(systems, entities, options, ctx)
         try resolvePendingPullReferences(ctx)
         // Push: every system that did not fail, entities in reference order.
-        for system in systems where system.direction.pushes && ctx.report.systemErrors[system.name] == nil {
-            do {
-                for entity in entities {
-                    guard let mapper = self.mapper(system.name, entity) else { continue }
-                    try await push(system, mapper, options, ctx)
-                }
-                try await pushWaitingDeletes(system, ctx)
-                try await resolvePendingPushReferences(system, options, ctx)
-            } catch {
-                try fail(system.name, error, ctx)
+        for system in systems where system.direction.pushes {
+            try await pushSystem(system, entities, options, ctx)
+        }
+    }
+
+    /// The pull of one system: its entities in reference order (parents first), then the deletes
+    /// found, children first. A failure is recorded for the system and ends its part of the run.
+    func pullSystem(_ system: SystemDefinition, _ entities: [EntityName], _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard ctx.report.systemErrors[system.name] == nil else { return }
+        do {
+            var deletes: [PendingDeletes] = []
+            for entity in entities where options.pulls(system.name, entity) {
+                guard let mapper = self.mapper(system.name, entity) else { continue }
+                if let pending = try await pull(system, mapper, options, ctx) { deletes.append(pending) }
             }
+            // Children first: an order deleted with its customer no longer holds the customer back.
+            for pending in deletes.reversed() { try applyPendingDeletes(pending, options, ctx) }
+        } catch {
+            try fail(system.name, error, ctx)
+        }
+    }
+
+    /// The push of one system: its entities in reference order, the deletes waiting for their
+    /// children, then the references written without their target.
+    func pushSystem(_ system: SystemDefinition, _ entities: [EntityName], _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard ctx.report.systemErrors[system.name] == nil else { return }
+        do {
+            for entity in entities {
+                guard let mapper = self.mapper(system.name, entity) else { continue }
+                try await push(system, mapper, options, ctx)
+            }
+            try await pushWaitingDeletes(system, ctx)
+            try await resolvePendingPushReferences(system, options, ctx)
+        } catch {
+            try fail(system.name, error, ctx)
         }
     }
 

@@ -95,24 +95,8 @@ struct FourSystems {
             "BILLING_SSLMODE": "disable",
         ]
         // PostgreSQL: the billing table, with a trigger that moves updated_at on every change.
-        let psql = Self.psql(postgres)
-        try await SystemTools.must("psql", psql + ["-c", "CREATE SCHEMA \(schema)"], environment: ["PGPASSWORD": postgres.password])
-        try await SystemTools.must("psql", psql + ["-c", """
-            SET search_path TO \(schema);
-            CREATE TABLE customers (id serial PRIMARY KEY, email text UNIQUE, first_name text, last_name text, phone text,
-                                    updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
-            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
-              $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
-            CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
-            INSERT INTO customers (email, first_name, last_name, phone) VALUES
-              ('ann@example.com', 'Ann', 'Archer', '111'), ('bob@example.com', 'Bob', 'Baker', NULL);
-            """], environment: ["PGPASSWORD": postgres.password])
-        // SQLite and CSV.
-        try await SystemTools.must("sqlite3", [directory.path + "/app.db", """
-            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, given TEXT, family TEXT, phone TEXT);
-            INSERT INTO users (email, given, family, phone) VALUES ('bob@example.com', 'Bob', 'Baker', '222'),
-                                                                  ('dora@example.com', 'Dora', 'Dunn', NULL);
-            """])
+        try await seedBillingAndApp(postgres, schema: schema, directory: directory.path)
+        // CSV.
         try FileManager.default.createDirectory(atPath: directory.path + "/sheet", withIntermediateDirectories: true)
         try "Row ID,Email,First,Last,Phone\nr1,carl@example.com,Carl,Clark,\nr2,eve@example.com,Eve,Evans,555\n"
             .write(toFile: directory.path + "/sheet/customers.csv", atomically: true, encoding: .utf8)
@@ -153,6 +137,26 @@ struct FourSystems {
         }
         return FourSystems(api: api, directory: directory, topology: topology, postgres: postgres, schema: schema,
                            environment: environment, kinto: kinto, crm: crm)
+    }
+
+    /// The billing table (a PostgreSQL schema, with a trigger that moves updated_at on every
+    /// change) holding Ann and Bob, and app.db (SQLite) holding Bob and Dora.
+    static func seedBillingAndApp(_ postgres: TestServices.Postgres, schema: String, directory: String) async throws {
+        try await SystemTools.must("psql", psql(postgres) + ["-c", """
+            CREATE SCHEMA \(schema); SET search_path TO \(schema);
+            CREATE TABLE customers (id serial PRIMARY KEY, email text UNIQUE, first_name text, last_name text, phone text,
+                                    updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
+            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
+              $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
+            CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+            INSERT INTO customers (email, first_name, last_name, phone) VALUES
+              ('ann@example.com', 'Ann', 'Archer', '111'), ('bob@example.com', 'Bob', 'Baker', NULL);
+            """], environment: ["PGPASSWORD": postgres.password])
+        try await SystemTools.must("sqlite3", [directory + "/app.db", """
+            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, given TEXT, family TEXT, phone TEXT);
+            INSERT INTO users (email, given, family, phone) VALUES ('bob@example.com', 'Bob', 'Baker', '222'),
+                                                                  ('dora@example.com', 'Dora', 'Dunn', NULL);
+            """])
     }
 
     static func psql(_ p: TestServices.Postgres) -> [String] {

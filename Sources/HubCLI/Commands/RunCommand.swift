@@ -25,13 +25,22 @@ struct RunCommand: AsyncParsableCommand {
             POST /hooks/{system}. A postgres system with "capture": {"notify": true} is read when its \
             change triggers notify (install them with `hubctl capture install SYSTEM`). SIGTERM or SIGINT stop after the current page and exit 0.
 
+            With --worker, several processes share a PostgreSQL hub's syncing: each claims the pull or the \
+            push of one system at a time, held by a lease (--lease) and fenced by a token; rounds start \
+            --every apart (docs/scale-out.md).
+
             Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid topology.
             """)
 
     @OptionGroup var options: TopologyOptions
     @OptionGroup var scheduleOptions: ScheduleOptions
     @Flag(help: "Run one cycle over the systems due now, then exit (for cron).") var once = false
-    @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off`.",
+    @Flag(help: "Share the work with the other `run --worker` processes on the same PostgreSQL hub (docs/scale-out.md).")
+    var worker = false
+    @Option(help: ArgumentHelp("With --worker: how long a claimed unit is held without a heartbeat (default 30s).",
+                               valueName: "duration"))
+    var lease: String?
+    @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off` (with --worker: off unless given).",
                                valueName: "host:port"))
     var listen: String?
     @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (for node_exporter's textfile collector).",
@@ -59,6 +68,10 @@ struct RunCommand: AsyncParsableCommand {
         let redactor = topology.secrets
         let logger = Logger(label: "hubctl") { label in
             LineLogHandler(label: label, format: format, level: level, redactor: redactor)
+        }
+        if worker || lease != nil {
+            try await runWorker(topology, interval: schedule.every, logger: logger, console: console)
+            return
         }
         let store: HubStore
         let engine: SyncEngine
@@ -124,6 +137,64 @@ struct RunCommand: AsyncParsableCommand {
             console.hint("try again when it has finished; `hubctl run` (without --once) waits by itself")
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// `run --worker`: claims units of the shared round until stopped.
+    func runWorker(_ topology: Topology, interval: TimeInterval, logger: Logger, console: Console) async throws {
+        guard worker else { throw ValidationError("--lease goes with --worker") }
+        guard !once else { throw ValidationError("--worker runs until stopped; use `hubctl run --once` without --worker for one cycle") }
+        let leaseSeconds = try lease.map { text in
+            guard let seconds = DurationText.seconds(text), seconds >= 1 else {
+                throw ValidationError("--lease takes a duration of at least 1s, like 10s or 1m")
+            }
+            return seconds
+        } ?? 30
+        guard topology.hubURL != nil else {
+            console.error("--worker needs a PostgreSQL hub: workers share the work through the hub's database, and this "
+                          + "topology's hub is the SQLite file \(topology.hubLocation), which one process uses at a time")
+            console.hint("give the topology's hub a \"url\" (docs/scale-out.md), or run `hubctl run` without --worker")
+            throw ExitCode(.config)
+        }
+        let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        let store: HubStore
+        let engine: SyncEngine
+        do {
+            // Named after the worker in pg_stat_activity.
+            store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
+            engine = try SyncRunner.engine(topology, store: store)
+        } catch {
+            console.error("cannot open the hub \(topology.hubLocation): \(topology.secrets.redact(String(describing: error)))")
+            console.hint("check that PostgreSQL is reachable and the hub's user may create tables in its schema")
+            throw ExitCode(1)
+        }
+        let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
+                              settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
+                                                       runLockStaleAfter: engine.lockTimeout),
+                              logger: logger) { claim, options in
+            try await engine.runUnit(claim, options)
+        }
+        // A worker listens only when asked (several may run on one machine): webhooks then
+        // start the next round early, for every worker.
+        let listenAddress = listen == nil ? nil : try parseListen()
+        let metrics = RunMetrics()
+        let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, _ in
+            loop.wake(system)
+        }
+        let webhooks: WebhookReceiver?
+        do {
+            webhooks = listenAddress != nil && topology.systems.contains(where: { $0.webhook != nil })
+                ? try WebhookReceiver(topology: topology, store: store, metrics: metrics, debouncer: debouncer, logger: logger)
+                : nil
+        } catch {
+            console.error("\(error)")
+            throw ExitCode(1)
+        }
+        do {
+            try await RunSession.runWorker(loop, listen: listenAddress, webhooks: webhooks, metrics: metrics, logger: logger)
+        } catch {
+            console.error("hubctl run --worker stopped: \(topology.secrets.redact(String(describing: error)))")
+            throw ExitCode(1)
+        }
     }
 
     func parseListen() throws -> RunSession.Listen? {

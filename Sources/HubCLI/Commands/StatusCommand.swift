@@ -14,7 +14,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Reads the hub only. A system × entity is delayed when its read is overdue by more than its \
             interval (at least a minute), failing when its last read failed, paused by a schema change, \
-            or not_run before `hubctl run` has read it.
+            or not_run before `hubctl run` has read it. On a PostgreSQL hub, also the workers \
+            (`hubctl run --worker`) and the units they hold.
 
             Exit codes: 0 every system × entity on time; 1 otherwise; 78 invalid topology.
             """)
@@ -29,19 +30,27 @@ struct StatusCommand: AsyncParsableCommand {
         console.redactor = topology.secrets
         let schedule = try scheduleOptions.schedule()
         let report: StatusReport
+        var board: WorkBoardRenderer?
         do {
             let store = topology.hubExists ? try topology.openHubReadOnly() : try HubStore.inMemory()
             report = try StatusReport.compute(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule),
                                               store: store, now: Date())
+            // Workers share only a PostgreSQL hub (`hubctl run --worker`).
+            if topology.hubURL != nil { board = WorkBoardRenderer(board: try store.workBoard(), now: report.generatedAt) }
         } catch {
             console.error("cannot read the hub \(topology.hubLocation): \(error)")
             console.hint("a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)")
             throw ExitCode(1)
         }
         if json {
-            console.out(JSONDocument.make("status", report.json, generatedAt: Timestamp.string(report.generatedAt)))
+            var result = report.json
+            if let board, case .object(var fields) = result {
+                fields["workers"] = board.json
+                result = .object(fields)
+            }
+            console.out(JSONDocument.make("status", result, generatedAt: Timestamp.string(report.generatedAt)))
         } else {
-            console.out(StatusRenderer(report: report).render())
+            console.out(StatusRenderer(report: report).render() + (board?.render() ?? ""))
         }
         if !report.healthy { throw ExitCode(1) }
     }

@@ -88,8 +88,11 @@ enum SyncRunner {
         switch error {
         case let locked as HubLocked:
             console.error(locked.description)
-            console.hint("a lock whose process is gone is taken over automatically; one silent for "
-                         + "HUBCTL_LOCK_TIMEOUT seconds (default 600) is too")
+            console.hint(locked.holder.worker != nil
+                         ? "workers (`hubctl run --worker`) are syncing this hub; stop them (SIGTERM) to run this command, "
+                             + "or let them sync: `hubctl status` lists them"
+                         : "a lock whose process is gone is taken over automatically; one silent for "
+                             + "HUBCTL_LOCK_TIMEOUT seconds (default 600) is too")
             return ExitCode(.locked)
         case let fenced as FencedOut:
             console.error(fenced.description)

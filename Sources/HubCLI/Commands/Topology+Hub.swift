@@ -18,10 +18,10 @@ extension Topology {
     var hubExists: Bool { hubURL != nil || FileManager.default.fileExists(atPath: hubPath) }
 
     /// Opens the hub, creating it (or its schema) if needed: the SQLite file at `hub.path`, or
-    /// the PostgreSQL database at `hub.url`.
-    func openHub() throws -> HubStore {
+    /// the PostgreSQL database at `hub.url` (its sessions named `applicationName` in `pg_stat_activity`).
+    func openHub(applicationName: String = "hubctl-hub") throws -> HubStore {
         guard let hubURL else { return try HubStore(path: hubPath) }
-        return HubStore(database: try PostgresHubDatabase(settings: try hubSettings(hubURL)))
+        return HubStore(database: try PostgresHubDatabase(settings: try hubSettings(hubURL), applicationName: applicationName))
     }
 
     /// Opens the hub to read only: the SQLite file without migrating it; a PostgreSQL hub as

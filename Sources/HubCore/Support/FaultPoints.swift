@@ -44,6 +44,9 @@ public enum FaultAction: String, Sendable {
     case `throw`
     /// Wait half a second (to hold the run at a boundary while a test acts).
     case pause
+    /// SIGSTOP the process: it stays at the boundary until a test sends SIGCONT (a worker
+    /// paused past its lease).
+    case stop
 }
 
 /// Thrown by a fault point configured with `throw`.
@@ -54,7 +57,7 @@ public struct InjectedFault: Error, Sendable, CustomStringConvertible {
 
 /// The process's fault points, configured from the environment:
 /// `HUBCTL_FAULTS="createAfterIntentCommit@3:crash,pushAfterResponse@1:throw"` fires the 3rd
-/// hit of one point and the 1st of another (actions: `crash`, `throw`, `pause`); `HUBCTL_FAULT_LEDGER=/path` appends `point n` for
+/// hit of one point and the 1st of another (actions: `crash`, `throw`, `pause`, `stop`); `HUBCTL_FAULT_LEDGER=/path` appends `point n` for
 /// every hit, so a test can check every point was reached.
 public final class FaultPoints: Sendable {
     /// The process-wide instance, read from the environment once.
@@ -113,6 +116,8 @@ public final class FaultPoints: Sendable {
             throw InjectedFault(point: point)
         case .pause:
             usleep(500_000)
+        case .stop:
+            kill(getpid(), SIGSTOP)
         }
     }
 
