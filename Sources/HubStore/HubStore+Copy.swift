@@ -74,6 +74,9 @@ extension HubStore {
     /// Tables kept by triggers on the target as rows are copied: emptied after the other tables,
     /// then copied as they are, so the target holds exactly the source's counts.
     static let triggerKeptTables: Set<String> = ["link_count"]
+    /// Tables every new hub is created holding one row of (the round the workers are in): the
+    /// target's row is replaced by the source's, and does not count as data the target holds.
+    static let seededTables: Set<String> = ["work_round"]
 
     /// Copies this hub, every table of its schema, into `target` (another SQLite file or a
     /// PostgreSQL hub), then reads both back and compares them table by table.
@@ -169,7 +172,9 @@ extension HubStore {
     /// Refuses a target holding data unless `replace`, in which case every table is emptied.
     static func prepare(_ target: HubTransaction, _ shapes: [HubTableShape], replace: Bool, target location: String) throws {
         let data = shapes.filter { $0.name != runLockTable }
-        let holding = try data.filter { try target.value(Int64.self, "SELECT 1 FROM \(HubTableShape.quote($0.name)) LIMIT 1") != nil }
+        let holding = try data.filter { !seededTables.contains($0.name) }.filter {
+            try target.value(Int64.self, "SELECT 1 FROM \(HubTableShape.quote($0.name)) LIMIT 1") != nil
+        }
         guard !holding.isEmpty else { return }
         guard replace else {
             throw HubCopyRefused(reason: .targetHasData, message: "the target \(location) already holds a hub's data (in "
@@ -187,6 +192,7 @@ extension HubStore {
             try target.execute("DELETE FROM \(quoted)")
             note = "kept by triggers; copied as it is"
         }
+        if seededTables.contains(shape.name) { try target.execute("DELETE FROM \(quoted)") }
         if shape.name == runLockTable {
             try target.execute("DELETE FROM \(quoted)")
             note = "the lock's holder is not copied; its generation never goes back"

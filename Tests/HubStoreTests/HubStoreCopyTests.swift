@@ -140,14 +140,14 @@ import Testing
         let postgres = try PostgresHubDatabase(settings: settings)
         defer { try? postgres.write { try $0.executeScript("DROP SCHEMA \(HubStoreCopyTests.quoted(settings.schema)) CASCADE") } }
         let source = HubStore(database: postgres)
-        try postgres.write { try $0.executeScript("CREATE TABLE work_unit (id BIGINT PRIMARY KEY, note TEXT)") }
+        try postgres.write { try $0.executeScript("CREATE TABLE side_notes (id BIGINT PRIMARY KEY, note TEXT)") }
         let target = try Self.sqliteFile()
         #expect { try source.copy(to: target) } throws: { error in
-            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("work_unit")
+            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("side_notes")
         }
         // The other way round: the target has it, the source does not.
         #expect { try target.copy(to: source) } throws: { error in
-            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("work_unit")
+            (error as? HubCopyRefused)?.reason == .schemaDiffers && "\(error)".contains("side_notes")
         }
         #expect(try target.read { try $0.maxSeq() } == 0)
     }
