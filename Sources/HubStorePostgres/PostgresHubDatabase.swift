@@ -8,7 +8,8 @@ import SpokePostgres
 /// The hub in a PostgreSQL database: one connection, one transaction at a time.
 ///
 /// ``HubStore``'s API is synchronous, PostgresNIO's is not: each statement is sent on the
-/// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`).
+/// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`),
+/// except writes whose count nobody reads, which are pipelined (see ``PostgresHubExecutor``).
 /// Waiting on an event-loop thread would deadlock, so a call from one is refused with an error
 /// instead. Transactions are serialised by a lock, so the store can be shared between threads
 /// like the SQLite one; a broken connection is reopened by the next transaction.
@@ -64,14 +65,14 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
             let result: T
             do {
                 result = try body(executor)
+                try executor.commit()
             } catch {
-                if !connection.isClosed { try? executor.executeScript("ROLLBACK") } else { self.connection = nil }
-                throw error
-            }
-            do {
-                try executor.executeScript("COMMIT")
-            } catch {
-                if connection.isClosed { self.connection = nil }
+                // A connection that cannot roll back (broken, or not yet noticed to be) is
+                // dropped: the next transaction opens a new one.
+                if connection.isClosed || !executor.rollback() {
+                    self.connection = nil
+                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                }
                 throw error
             }
             return result

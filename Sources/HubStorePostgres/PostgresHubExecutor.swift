@@ -11,15 +11,44 @@ import SpokePostgres
 /// Arguments are sent as untyped text, so the server types each from where it is used (a
 /// column, a `LIMIT`, a function's parameter), as it would a literal. Rows come back as GRDB
 /// rows holding SQLite's value kinds: integers, floats, text, and booleans as 0 or 1.
-struct PostgresHubExecutor: HubSQLExecutor {
+///
+/// **Pipelined writes.** A write whose count nobody reads (``executeDeferred(_:_:)``) is sent
+/// without waiting for its answer; the connection runs statements in the order they were sent,
+/// so the next statement that returns something (a query, an `INSERT … RETURNING`, a counted
+/// write, the commit) is answered after them, and its caller first collects their answers. The
+/// first error among them is thrown there, naming its statement. From the first error on, the
+/// transaction is failed: PostgreSQL refuses every later statement of it, and so does this
+/// executor, with that first error, until ``PostgresHubDatabase`` rolls it back.
+final class PostgresHubExecutor: HubSQLExecutor {
     let connection: PostgresConnection
     let translate: (String) -> String
+    /// Writes sent and not yet answered, oldest first, with their translated text for errors.
+    private var inFlight: [(answer: EventLoopFuture<PostgresQueryResult>, sql: String)] = []
+    /// The transaction's first error; every later statement throws it again.
+    private var failure: (any Error)?
+    /// At most this many writes wait for their answers (a bound on memory: a transaction may
+    /// send a million of them, one per scanned ID).
+    static let inFlightLimit = 512
+
+    init(connection: PostgresConnection, translate: @escaping (String) -> String) {
+        self.connection = connection
+        self.translate = translate
+        inFlight.reserveCapacity(Self.inFlightLimit)
+    }
 
     var dialect: HubDialect { .postgres }
 
     @discardableResult
     func execute(_ sql: String, _ arguments: HubArguments) throws -> Int {
         try run(translate(sql), arguments).metadata.rows ?? 0
+    }
+
+    func executeDeferred(_ sql: String, _ arguments: HubArguments) throws {
+        if let failure { throw failure }
+        try Self.refuseOnEventLoop()
+        let text = translate(sql)
+        inFlight.append((send(text, arguments), text))
+        if inFlight.count >= Self.inFlightLimit { try collect() }
     }
 
     func rows(_ sql: String, _ arguments: HubArguments) throws -> [Row] {
@@ -75,15 +104,66 @@ struct PostgresHubExecutor: HubSQLExecutor {
 
     // MARK: - Sending
 
+    /// Sends `sql` and waits for its answer (after the answers of the writes sent before it).
     private func run(_ sql: String, _ arguments: HubArguments) throws -> PostgresQueryResult {
+        if let failure { throw failure }
         try Self.refuseOnEventLoop()
+        let answer = send(sql, arguments)
+        try collect()
+        do {
+            return try answer.wait()
+        } catch {
+            throw fail(error, sql: sql)
+        }
+    }
+
+    /// Sends `sql` without waiting: the connection queues it behind the statements before it.
+    private func send(_ sql: String, _ arguments: HubArguments) -> EventLoopFuture<PostgresQueryResult> {
         var binds = PostgresBindings(capacity: arguments.values.count)
         for value in arguments.values { binds.append(Self.untyped(value)) }
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresHubDatabase.logger).wait()
-        } catch {
-            throw Self.hubError(error, sql: sql)
+        return connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresHubDatabase.logger)
+    }
+
+    /// Waits for every write in flight; throws the first one's error.
+    private func collect() throws {
+        defer { inFlight.removeAll(keepingCapacity: true) }
+        for (answer, sql) in inFlight {
+            do {
+                _ = try answer.wait()
+            } catch {
+                throw fail(error, sql: sql)
+            }
         }
+    }
+
+    /// Records the transaction's first error (as a hub error naming `sql`) and returns it.
+    private func fail(_ error: any Error, sql: String) -> any Error {
+        let error = failure ?? Self.hubError(error, sql: sql)
+        failure = error
+        return error
+    }
+
+    // MARK: - Ending the transaction
+
+    /// Collects the writes in flight and commits; throws the transaction's first error instead
+    /// (the caller then rolls back).
+    func commit() throws {
+        if let failure { throw failure }
+        // Collected before COMMIT is sent: a write that failed in the client was never run,
+        // so the server would not have failed the transaction for it.
+        try collect()
+        let result = try run("COMMIT", HubArguments())
+        // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
+        if result.metadata.command == "ROLLBACK" {
+            throw HubStoreError("the PostgreSQL hub rolled the transaction back instead of committing it; nothing of it was written")
+        }
+    }
+
+    /// Rolls back, whatever failed (the writes in flight are answered first, in order; their
+    /// answers no longer matter). False when the connection could not even do that.
+    func rollback() -> Bool {
+        inFlight.removeAll()
+        return (try? send("ROLLBACK", HubArguments()).wait()) != nil
     }
 
     /// Throws when called on an event loop's thread, where waiting for the answer would
