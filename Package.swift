@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
-        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore", "HubTestServers"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubCore", "HubStore", "HubStorePostgres", "HubTestServers"]),
         .testTarget(name: "HubDashboardTests", dependencies: [
             "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",
             .product(name: "Hummingbird", package: "hummingbird"),
