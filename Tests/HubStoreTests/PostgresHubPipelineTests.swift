@@ -74,6 +74,23 @@ struct PostgresHubPipelineTests {
         #expect(values == ["c1x"])
     }
 
+    @Test("Hostile values and a statement holding % and $1 in a literal go through a batch unchanged")
+    func hostileValuesRoundTrip() throws {
+        let db = try PostgresHubDatabase(settings: try TestHubStore.freshSchema())
+        let hostile = ["O'Brien \\ '' %1$L %s $1 ?", "'); DROP TABLE cursor; --", "✓ 日本 \u{1F600}", "tab\tnew\nline", ""]
+        try db.write { ex in
+            for (i, value) in hostile.enumerated() { try ex.executeDeferred(Self.insertCursor, Self.cursor("s\(i)", value)) }
+            try ex.executeDeferred("UPDATE cursor SET value = value || '%$1?' WHERE system = ?", ["s0"])
+        }
+        let values: [String: String] = try db.read { ex in
+            Dictionary(uniqueKeysWithValues: try ex.rows("SELECT system, value FROM cursor", HubArguments()).map {
+                ($0["system"] as String, $0["value"] as String)
+            })
+        }
+        #expect(values.count == hostile.count)
+        for (i, value) in hostile.enumerated() { #expect(values["s\(i)"] == (i == 0 ? value + "%$1?" : value)) }
+    }
+
     @Test("A connection broken under pipelined writes fails the transaction; the next one reconnects and nothing was half-committed")
     func brokenConnectionMidPipeline() throws {
         let settings = try TestHubStore.freshSchema()
