@@ -12,6 +12,10 @@ public protocol HubSQLExecutor {
     /// Runs one statement; returns how many rows it changed.
     @discardableResult
     func execute(_ sql: String, _ arguments: HubArguments) throws -> Int
+    /// Runs one statement whose count the caller does not read. An executor may send it without
+    /// waiting for its answer: its error then surfaces at the transaction's next statement that
+    /// returns something, or at its commit (the transaction fails either way).
+    func executeDeferred(_ sql: String, _ arguments: HubArguments) throws
     /// The rows of one query.
     func rows(_ sql: String, _ arguments: HubArguments) throws -> [Row]
     /// Calls `body` with each row of one query, without collecting them.
@@ -22,6 +26,13 @@ public protocol HubSQLExecutor {
     func insertReturningID(_ sql: String, _ arguments: HubArguments) throws -> Int64
     /// Runs several statements without arguments (a migration).
     func executeScript(_ sql: String) throws
+}
+
+extension HubSQLExecutor {
+    /// Runs the statement at once (an executor that can send statements ahead overrides this).
+    public func executeDeferred(_ sql: String, _ arguments: HubArguments) throws {
+        _ = try execute(sql, arguments)
+    }
 }
 
 /// A hub database other than the built-in SQLite file (PostgreSQL, in HubStorePostgres):

@@ -109,8 +109,8 @@ public struct WebhookDeliveryStore: Sendable {
             return try hub.write { tx in
                 try tx.execute("DELETE FROM webhook_delivery WHERE received_at < ?", [cutoff])
                 return try deliveries.map { d in
-                    try tx.execute("INSERT OR IGNORE INTO webhook_delivery (system, delivery_id, received_at) VALUES (?, ?, ?)",
-                                   [d.system.rawValue, d.id, stamp]) > 0
+                    try tx.executeCounted("INSERT OR IGNORE INTO webhook_delivery (system, delivery_id, received_at) VALUES (?, ?, ?)",
+                                          [d.system.rawValue, d.id, stamp]) > 0
                 }
             }
         }

@@ -164,7 +164,7 @@ extension HubStore {
         try coordinate { tx in
             let dbNow = tx.dialect.nowMillis
             try tx.execute("UPDATE worker SET heartbeat_at = \(dbNow) WHERE id = ?", [claim.worker])
-            return try tx.execute(
+            return try tx.executeCounted(
                 "UPDATE work_unit SET lease_expires_at = \(dbNow) + ?, heartbeat_at = \(dbNow) WHERE unit = ? AND token = ? AND owner = ?",
                 [Int64(lease * 1000), claim.unit.description, claim.token, claim.worker]) == 1
         }
@@ -173,7 +173,7 @@ extension HubStore {
     /// Records a claim's unit done for its round and frees it; false when it was taken over.
     public func completeUnit(_ claim: UnitClaim, run: RunID?) throws -> Bool {
         try coordinate { tx in
-            let changed = try tx.execute(
+            let changed = try tx.executeCounted(
                 """
                 UPDATE work_unit SET done_round = ?, owner = NULL, lease_expires_at = NULL, run_id = ?
                 WHERE unit = ? AND token = ? AND owner = ?

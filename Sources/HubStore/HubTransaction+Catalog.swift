@@ -81,7 +81,7 @@ extension HubTransaction {
         switch dialect {
         case .sqlite:
             guard try autoincrements(table), highest > 0 else { return }
-            if try execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", [highest, table]) == 0 {
+            if try executeCounted("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", [highest, table]) == 0 {
                 try execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [table, highest])
             }
         case .postgres:

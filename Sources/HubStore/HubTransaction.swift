@@ -21,9 +21,15 @@ public struct HubTransaction {
         return o
     }
 
-    /// Runs `sql` with `arguments`; returns how many rows it changed.
-    @discardableResult
-    func execute(_ sql: String, _ arguments: HubArguments = HubArguments()) throws -> Int {
+    /// Runs `sql` with `arguments`, a write whose count nobody reads: the database may send it
+    /// without waiting, and report its error at the next read or at commit
+    /// (``HubSQLExecutor/executeDeferred(_:_:)``).
+    func execute(_ sql: String, _ arguments: HubArguments = HubArguments()) throws {
+        try self.sql.executeDeferred(sql, arguments)
+    }
+
+    /// Runs `sql` with `arguments` and waits for it; returns how many rows it changed.
+    func executeCounted(_ sql: String, _ arguments: HubArguments = HubArguments()) throws -> Int {
         try self.sql.execute(sql, arguments)
     }
 

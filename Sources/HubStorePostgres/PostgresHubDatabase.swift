@@ -8,7 +8,8 @@ import SpokePostgres
 /// The hub in a PostgreSQL database: one connection, one transaction at a time.
 ///
 /// ``HubStore``'s API is synchronous, PostgresNIO's is not: each statement is sent on the
-/// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`).
+/// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`),
+/// except writes whose count nobody reads, which are pipelined (see ``PostgresHubExecutor``).
 /// Waiting on an event-loop thread would deadlock, so a call from one is refused with an error
 /// instead. Transactions are serialised by a lock, so the store can be shared between threads
 /// like the SQLite one; a broken connection is reopened by the next transaction.
@@ -16,7 +17,9 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
     // @unchecked: `connection` and `translations` are only touched with `lock` held.
     private let lock = NSLock()
     private var connection: PostgresConnection?
-    private var translations: [String: String] = [:]
+    private var translations: [String: PostgresHubStatement] = [:]
+    /// Whether the open connection has the batch function (``PostgresHubBatch``).
+    private var batches = false
     private var nextConnectionID = 0
     let settings: PostgresSettings
     let applicationName: String
@@ -59,19 +62,19 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
     private func transaction<T>(_ begin: String, _ body: (any HubSQLExecutor) throws -> T) throws -> T {
         try lock.withLock {
             let connection = try open()
-            let executor = PostgresHubExecutor(connection: connection, translate: { self.translated($0) })
+            let executor = PostgresHubExecutor(connection: connection, batches: batches, translate: { self.translated($0) })
             try executor.executeScript(begin)
             let result: T
             do {
                 result = try body(executor)
+                try executor.commit()
             } catch {
-                if !connection.isClosed { try? executor.executeScript("ROLLBACK") } else { self.connection = nil }
-                throw error
-            }
-            do {
-                try executor.executeScript("COMMIT")
-            } catch {
-                if connection.isClosed { self.connection = nil }
+                // A connection that cannot roll back (broken, or not yet noticed to be) is
+                // dropped: the next transaction opens a new one.
+                if connection.isClosed || !executor.rollback() {
+                    self.connection = nil
+                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                }
                 throw error
             }
             return result
@@ -96,7 +99,7 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
                                     .replacingOccurrences(of: "connection.", with: "hub.url's "))
         }
         let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        let executor = PostgresHubExecutor(connection: connection, translate: { $0 })
+        let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
         do {
             if settings.schema != "public" { try executor.executeScript("CREATE SCHEMA IF NOT EXISTS \(schema)") }
             try executor.executeScript("SET search_path TO \(schema)")
@@ -109,14 +112,22 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
             _ = try? connection.close().wait()
             throw error
         }
+        // Without the function (a role refused TEMPORARY), each write is sent alone.
+        do {
+            _ = try executor.execute(PostgresHubBatch.definition, HubArguments())
+            batches = true
+        } catch {
+            batches = false
+            Self.logger.warning("the PostgreSQL hub sends writes one by one: \(error)")
+        }
         self.connection = connection
         return connection
     }
 
     /// `sql` in PostgreSQL's dialect, translated once per statement text (lock held).
-    private func translated(_ sql: String) -> String {
+    private func translated(_ sql: String) -> PostgresHubStatement {
         if let done = translations[sql] { return done }
-        let done = HubDialect.postgres.translate(sql)
+        let done = PostgresHubStatement(HubDialect.postgres.translate(sql))
         translations[sql] = done
         return done
     }

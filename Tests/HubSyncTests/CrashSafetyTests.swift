@@ -3,12 +3,13 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// The run lock, fencing, and creates whose answer was lost.
 @Suite struct CrashSafetyTests {
-    @Test func aSecondRunIsRefusedWhileALiveRunHoldsTheHub() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aSecondRunIsRefusedWhileALiveRunHoldsTheHub(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         let lease = try f.store.acquireRunLock("other-run", now: f.clock.current(), staleAfter: 600)
         await #expect(throws: HubLocked.self) { try await f.sync() }
         #expect(try f.hubSeq() == 0)
@@ -30,8 +31,8 @@ import Testing
         #expect(throws: HubLocked.self) { try store.acquireRunLock("third", now: t0.addingTimeInterval(63), staleAfter: 60) }
     }
 
-    @Test func createsWhoseAnswerWasLostAreFoundByKeyNotSentTwice() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func createsWhoseAnswerWasLostAreFoundByKeyNotSentTwice(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         // The app applies the batch of creates, but hubctl never hears back.
         await f.app.setFailAfterApplying(SpokeError(.unavailable, system: "app", message: "connection reset"))
         let first = try await f.sync()
@@ -50,8 +51,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aCreateThatNeverReachedTheSystemIsSentAgain() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aCreateThatNeverReachedTheSystemIsSentAgain(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         try await f.sync()
         // A run recorded its intent to create a new customer in the app, then died before sending.
         let hubID = try #require(try f.store.read { try $0.link(entity: "customer", system: "sheet", externalID: "s1") }?.hubID)
@@ -69,8 +70,8 @@ import Testing
         #expect(try f.store.read { try $0.link(entity: "customer", system: "app", hubID: hubID) }?.state == .linked)
     }
 
-    @Test func aSystemThatCannotLookUpCreatesParksThemInsteadOfDuplicating() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aSystemThatCannotLookUpCreatesParksThemInsteadOfDuplicating(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.app.setSupportsCreateLookup(false)
         await f.app.setFailAfterApplying(SpokeError(.unavailable, system: "app", message: "connection reset"))
         try await f.sync()
@@ -83,8 +84,8 @@ import Testing
         #expect(await f.app.liveRecordCount("users") == 3)
     }
 
-    @Test func writesNotSentWhenASystemGoesDownMidBatchAreSentOnTheNextRun() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func writesNotSentWhenASystemGoesDownMidBatchAreSentOnTheNextRun(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.sheet.setSendOnly(1)
         let first = try await f.sync()
         #expect(first.status == .partial)
@@ -97,8 +98,8 @@ import Testing
         #expect(await f.sheet.liveRecordCount("customers") == 3)
     }
 
-    @Test func aCreateWithAnUnknownOutcomeIsParkedNotSentAgain() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aCreateWithAnUnknownOutcomeIsParkedNotSentAgain(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.app.setAnswerCreatesIndeterminate(true)
         let first = try await f.sync()
         #expect(first.status == .partial)

@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// T5 of the reliability battery, at the engine: bursts of failures, a system down for a whole
@@ -23,18 +24,18 @@ import Testing
         return (lost, duplicates)
     }
 
-    @Test func outagesLoseAndDuplicateNothing() async throws {
+    @Test(arguments: TestHubStore.all) func outagesLoseAndDuplicateNothing(_ kind: TestHubStore) async throws {
         var lost = 0, duplicates = 0, scenarios = 0, nonRetryableRetried = 0
 
         // A burst of 503s shorter than the retries: the run succeeds.
-        var f = try await SyncCycleTests.seeded()
+        var f = try await SyncCycleTests.seeded(kind)
         await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "503"), times: 2)
         #expect(try await f.sync().status == .ok)
         var r = await Self.lostAndDuplicated(f)
         lost += r.lost; duplicates += r.duplicates; scenarios += 1
 
         // Down for the whole run: partial now, caught up by the next healthy run.
-        f = try await SyncCycleTests.seeded()
+        f = try await SyncCycleTests.seeded(kind)
         await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "connection refused"), times: 1000)
         #expect(try await f.sync().status == .partial)
         await f.app.setFailNext(nil)
@@ -43,7 +44,7 @@ import Testing
         lost += r.lost; duplicates += r.duplicates; scenarios += 1
 
         // A page fails mid-read (the second read call, with pages of one record).
-        f = try await SyncCycleTests.seeded()
+        f = try await SyncCycleTests.seeded(kind)
         await f.crm.setFailNext(SpokeError(.unavailable, system: "crm", message: "reset"), times: 5, after: 1)
         #expect(try await f.sync(SyncOptions(pageSize: 1)).status == .partial)
         await f.crm.setFailNext(nil)
@@ -52,7 +53,7 @@ import Testing
         lost += r.lost; duplicates += r.duplicates; scenarios += 1
 
         // Applied, then the answer was lost.
-        f = try await SyncCycleTests.seeded()
+        f = try await SyncCycleTests.seeded(kind)
         await f.sheet.setFailAfterApplying(SpokeError(.unavailable, system: "sheet", message: "timeout"))
         #expect(try await f.sync().status == .partial)
         #expect(try await f.sync().status == .ok)
@@ -60,7 +61,7 @@ import Testing
         lost += r.lost; duplicates += r.duplicates; scenarios += 1
 
         // Errors that retrying cannot fix are not retried.
-        f = try await SyncCycleTests.seeded()
+        f = try await SyncCycleTests.seeded(kind)
         await f.app.setFailNext(SpokeError(.configuration, system: "app", message: "no such table"), times: 1)
         _ = try await f.sync()
         nonRetryableRetried += f.sleeps.all.count

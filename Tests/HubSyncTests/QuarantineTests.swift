@@ -8,8 +8,8 @@ import Testing
 /// One bad record is one quarantine entry, with a number that stays the same from run to run,
 /// counted once per run however often it is read.
 @Suite struct QuarantineTests {
-    @Test func aRecordFailingRunAfterRunKeepsOneEntryWithTheSameNumberCountedOnce() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aRecordFailingRunAfterRunKeepsOneEntryWithTheSameNumberCountedOnce(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         // In the crm, which is read incrementally: the bad record is retried by ID and read again.
         await f.crm.put("contacts", "c9", ["properties": ["email": "zed@example.com", "score": "lots"]])
         let first = try await f.sync()
@@ -31,8 +31,8 @@ import Testing
         #expect(open.count == 1 && open.first?.id == entry.id)
     }
 
-    @Test func aQuarantinedRecordThatIsDeletedAtItsSourceClosesItsEntry() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test(arguments: TestHubStore.all) func aQuarantinedRecordThatIsDeletedAtItsSourceClosesItsEntry(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.app.put("users", "u9", ["email": "dan@example.com", "full_name": "Dan Fox", "points": "lots"])
         try await f.sync()
         #expect(try f.store.read { try $0.openQuarantine() }.count == 1)

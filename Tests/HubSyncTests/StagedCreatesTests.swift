@@ -2,14 +2,15 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// Creates to a system that stages them (a file) are applied in one write per push, and stay
 /// crash safe: their intents are closed only once the commit succeeded.
 @Suite struct StagedCreatesTests {
-    @Test("Creates a system stages reach it in one write per push and are linked with their base")
-    func stagedCreatesAreCommittedOnceAndLinked() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test("Creates a system stages reach it in one write per push and are linked with their base", arguments: TestHubStore.all)
+    func stagedCreatesAreCommittedOnceAndLinked(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.sheet.setStagesCreates(true)
         let report = try await f.sync(SyncOptions(pageSize: 1))
         #expect(report.status == .ok)
@@ -26,9 +27,9 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test("A staged commit that fails leaves the intents open, and the next run sends those creates once")
-    func aFailedStagedCommitIsSentAgainOnce() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test("A staged commit that fails leaves the intents open, and the next run sends those creates once", arguments: TestHubStore.all)
+    func aFailedStagedCommitIsSentAgainOnce(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         await f.sheet.setStagesCreates(true)
         await f.sheet.setFailStagedCommit(SpokeError(.unavailable, system: "sheet", message: "disk full"))
         let first = try await f.sync(SyncOptions(pageSize: 1))

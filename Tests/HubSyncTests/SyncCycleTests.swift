@@ -8,8 +8,8 @@ import Testing
 @Suite struct SyncCycleTests {
     /// Overlapping data: Ann is in the CRM and the app (emails cased differently), Bob only in
     /// the CRM, Cleo only in the sheet.
-    static func seeded() async throws -> SyncFixture {
-        let f = try SyncFixture()
+    static func seeded(_ hub: TestHubStore) async throws -> SyncFixture {
+        let f = try SyncFixture(hub: hub)
         await f.crm.put("contacts", "c1", ["properties": ["email": "Ann@Example.com ", "given": "Ann", "family": "Lee",
                                                           "country": "DE", "score": 10]])
         await f.crm.put("contacts", "c2", ["properties": ["email": "bob@example.com", "given": "Bob", "family": "Stone",
@@ -19,8 +19,8 @@ import Testing
         return f
     }
 
-    @Test func overlappingRecordsConvergeIntoOneEntityEach() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func overlappingRecordsConvergeIntoOneEntityEach(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         let report = try await f.sync()
         #expect(report.status == .ok)
         #expect(try f.store.read { try $0.entityCount("customer") } == 3)
@@ -44,8 +44,8 @@ import Testing
         #expect(app.values.filter { $0["email"] == "ann@example.com" }.count == 1)
     }
 
-    @Test func aSecondRunWithNothingChangedWritesNothing() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func aSecondRunWithNothingChangedWritesNothing(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         try await f.sync()
         _ = await f.takeWrites()
         let seq = try f.hubSeq()
@@ -64,8 +64,8 @@ import Testing
         #expect(try f.hubSeq() == seq)
     }
 
-    @Test func anEditInEachSystemReachesAllOthersInOneRun() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func anEditInEachSystemReachesAllOthersInOneRun(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         try await f.sync()
         _ = await f.takeWrites()
         let crmAnn: ExternalID = "c1"
@@ -91,8 +91,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func ourOwnWritesAreNotEchoedBack() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func ourOwnWritesAreNotEchoedBack(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         try await f.sync()
         // The CRM's cursor re-reads every record hubctl wrote to it: all must be unchanged.
         let report = try await f.sync()
@@ -101,8 +101,8 @@ import Testing
         #expect(crmPull.updated == 0 && crmPull.created == 0)
     }
 
-    @Test func differentFieldsEditedInTwoSystemsBothSurvive() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func differentFieldsEditedInTwoSystemsBothSurvive(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         try await f.sync()
         let crmBob: ExternalID = "c2"
         let sheetBob = await f.sheet.records("customers").first { $0.value["Email"] == "bob@example.com" }!.key
@@ -116,8 +116,8 @@ import Testing
         #expect(await f.app.records("users").values.contains { $0["email"] == "bob@example.com" && $0["points"] == "99" })
     }
 
-    @Test func theSameFieldEditedInTwoSystemsWithoutChangeTimesIsSettledByThePriorityListAndSaysSo() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func theSameFieldEditedInTwoSystemsWithoutChangeTimesIsSettledByThePriorityListAndSaysSo(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         try await f.sync()
         let crmCleo = await f.crm.records("contacts").first { $0.value.value(atPath: "properties.email") == "cleo@example.com" }!.key
         // Neither system has change times (the crm's cursor is a number): which edit came last is
@@ -137,8 +137,8 @@ import Testing
         #expect(Set(stored[0].candidates.keys) == ["hub", "crm", "sheet"])
     }
 
-    @Test func anUnmappableRecordIsQuarantinedAndTheRestSync() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func anUnmappableRecordIsQuarantinedAndTheRestSync(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         await f.app.put("users", "u9", ["email": "dan@example.com", "full_name": "Dan Fox", "points": "lots"])
         let report = try await f.sync()
         #expect(report.status == .partial)
@@ -198,8 +198,9 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aDryRunWritesNothingAndReportsThePlan() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func aDryRunWritesNothingAndReportsThePlan(_ kind: TestHubStore) async throws {
+        // A dry run works on a scratch SQLite copy of the hub, a PostgreSQL hub's too.
+        let f = try await Self.seeded(kind)
         let report = try await f.sync(SyncOptions(dryRun: true))
         #expect(report.dryRun)
         #expect(await f.takeWrites() == 0)
@@ -209,8 +210,8 @@ import Testing
         #expect(report.plan.contains { $0.system == "sheet" && $0.operation == "create" && $0.fields.contains("Email") })
     }
 
-    @Test func aFailingSystemIsSkippedAndTheOthersSync() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func aFailingSystemIsSkippedAndTheOthersSync(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "connection refused"), times: 3)
         let report = try await f.sync()
         #expect(report.status == .partial)
@@ -223,8 +224,8 @@ import Testing
         #expect(await f.app.records("users").count == 3)
     }
 
-    @Test func aSystemThatFailsBrieflyIsRetriedWithGrowingWaitsAndSyncs() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func aSystemThatFailsBrieflyIsRetriedWithGrowingWaitsAndSyncs(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         await f.app.setFailNext(SpokeError(.unavailable, system: "app", message: "503"), times: 2)
         let report = try await f.sync()
         #expect(report.status == .ok)
@@ -246,16 +247,16 @@ import Testing
         #expect(await f.app.injectedFailures == 1)
     }
 
-    @Test func rejectedRecordsAreNotRetriedAsIfTheSystemWereDown() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func rejectedRecordsAreNotRetriedAsIfTheSystemWereDown(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         await f.app.setFailNext(SpokeError(.configuration, system: "app", message: "no such table"), times: 1)
         let report = try await f.sync()
         #expect(report.status == .partial)
         #expect(f.sleeps.all.isEmpty)
     }
 
-    @Test func onlyAndEntityOptionsLimitTheRun() async throws {
-        let f = try await Self.seeded()
+    @Test(arguments: TestHubStore.all) func onlyAndEntityOptionsLimitTheRun(_ kind: TestHubStore) async throws {
+        let f = try await Self.seeded(kind)
         let report = try await f.sync(SyncOptions(only: ["crm", "sheet"]))
         #expect(report.rows.allSatisfy { $0.system != "app" })
         #expect(await f.app.writeLog.isEmpty)

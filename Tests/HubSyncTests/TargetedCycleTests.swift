@@ -2,13 +2,14 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// The cycles `hubctl run` asks for: read some systems, push to all; and stopping between pages.
 @Suite struct TargetedCycleTests {
-    @Test("A targeted cycle reads only the systems in its scope and pushes to every system")
-    func targetedCycleReadsScopeAndPushesEverywhere() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test("A targeted cycle reads only the systems in its scope and pushes to every system", arguments: TestHubStore.all)
+    func targetedCycleReadsScopeAndPushesEverywhere(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         try await f.sync()
         // An edit in the sheet and one in the CRM; only the sheet is in scope.
         let sheetID = try #require(await f.sheet.records("customers").first { $0.value["Email"] == "cleo@example.com" }?.key)
@@ -37,8 +38,8 @@ import Testing
 
     /// One same-field edit in the sheet (woken) and in the CRM (not read), then one cycle with
     /// `options`: what the CRM, the sheet and the app hold for Cleo, and the conflicts left open.
-    static func sameFieldEdited(_ options: SyncOptions) async throws -> [String] {
-        let f = try await SyncCycleTests.seeded()
+    static func sameFieldEdited(_ options: SyncOptions, _ kind: TestHubStore) async throws -> [String] {
+        let f = try await SyncCycleTests.seeded(kind)
         try await f.sync()
         let sheetID = try #require(await f.sheet.records("customers").first { $0.value["Email"] == "cleo@example.com" }?.key)
         let crmID = try #require(await f.crm.records("contacts").first {
@@ -58,19 +59,19 @@ import Testing
                 conflicts.map { "\($0.field)" }.sorted().joined(separator: ",")]
     }
 
-    @Test("A targeted cycle reads the records it writes to a system it did not read: an unread edit is settled as a full cycle settles it, never overwritten")
-    func unreadEditsOfRecordsAboutToBeWrittenAreReadFirst() async throws {
-        let full = try await Self.sameFieldEdited(SyncOptions())
-        let targeted = try await Self.sameFieldEdited(SyncOptions(pullScope: ["sheet": ["customer"]]))
+    @Test("A targeted cycle reads the records it writes to a system it did not read: an unread edit is settled as a full cycle settles it, never overwritten", arguments: TestHubStore.all)
+    func unreadEditsOfRecordsAboutToBeWrittenAreReadFirst(_ kind: TestHubStore) async throws {
+        let full = try await Self.sameFieldEdited(SyncOptions(), kind)
+        let targeted = try await Self.sameFieldEdited(SyncOptions(pullScope: ["sheet": ["customer"]]), kind)
         #expect(targeted == full)
         // The CRM's other edit (the surname) reached every system in the same cycle.
         #expect(targeted[1].hasSuffix(" Park-Lane"))
         #expect(targeted[2].hasSuffix(" Park-Lane"))
     }
 
-    @Test("A run asked to stop ends between pages, is recorded as stopped, and the next run goes on")
-    func stopRequestedEndsBetweenPages() async throws {
-        let f = try await SyncCycleTests.seeded()
+    @Test("A run asked to stop ends between pages, is recorded as stopped, and the next run goes on", arguments: TestHubStore.all)
+    func stopRequestedEndsBetweenPages(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
         let report = try await f.sync(SyncOptions(pageSize: 1, stopRequested: { true }))
         #expect(report.stopped)
         let run = try #require(try f.store.read { try $0.run(report.runID) })
