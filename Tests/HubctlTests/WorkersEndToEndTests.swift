@@ -88,7 +88,7 @@ struct WorkersEndToEndTests {
         try await eventually("the worker stopped itself") { ProcessState.isStopped(paused.pid) }
         let claimed = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
         let others = try (0..<2).map { _ in try world.startWorker() }
-        // Its 2-second lease expires; the others take pull:app over and finish the round.
+        // Its 30-second lease expires; the others take pull:app over and finish the round.
         try await world.waitForRound(1)
         let token = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
         #expect(Int(token)! > Int(claimed)!)
@@ -108,6 +108,35 @@ struct WorkersEndToEndTests {
         for system in WorkersWorld.systems { #expect(seen[system] == Self.converged, "\(system)") }
         for worker in others + [paused] { kill(worker.pid, SIGTERM) }
         for worker in others + [paused] { #expect(worker.wait().exitCode == 0) }
+    }
+
+    @Test("A worker stopped inside a hub transaction holds the hub until PostgreSQL ends its session; resumed, it fails that page and goes on")
+    func aWorkerStoppedInsideATransactionComesBack() async throws {
+        let world = try await WorkersWorld.make()
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
+        // Alone, it claims pull:app and stops itself in the middle of its first page's hub
+        // transaction, holding the hub's write lock and its unit's row.
+        let stopped = try world.startWorker(faults: "mergeMidTransaction@1:stop")
+        try await eventually("the worker stopped itself") { ProcessState.isStopped(stopped.pid) }
+        let others = try (0..<2).map { _ in try world.startWorker() }
+        // The others wait for the hub until PostgreSQL ends the stopped session (after 60 s idle
+        // in a transaction), then take pull:app over and finish the round.
+        try await world.waitForRound(1)
+        let done = { try await world.psql("SELECT units_done FROM worker WHERE pid = \(stopped.pid)") }
+        let before = Int(try await done()) ?? 0
+        kill(stopped.pid, SIGCONT)
+        // Resumed, its transaction's connection is gone: the page fails, nothing of it was
+        // committed, and the worker reconnects and does more units instead of hanging.
+        try await eventually("the resumed worker did another unit", detail: { String(stopped.stderrSoFar().suffix(3000)) }) {
+            (Int(try await done()) ?? 0) > before
+        }
+        #expect(kill(stopped.pid, 0) == 0)
+        let round = try await world.currentRound()
+        try await world.waitForRound(round + 1)
+        let seen = try await world.contents()
+        for system in WorkersWorld.systems { #expect(seen[system] == Self.converged, "\(system)") }
+        for worker in others + [stopped] { kill(worker.pid, SIGTERM) }
+        for worker in others + [stopped] { #expect(worker.wait().exitCode == 0) }
     }
 
     @Test("A worker whose hub connection PostgreSQL terminates reconnects and goes on; nothing is lost")
