@@ -2,13 +2,14 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// A composite field (the app's `full_name` = first_name + last_name) read back relative to what
 /// the hub knows: editing one part never corrupts the other.
 @Suite struct CompositeSyncTests {
-    static func withEli() async throws -> (SyncFixture, ExternalID) {
-        let f = try SyncFixture()
+    static func withEli(_ kind: TestHubStore) async throws -> (SyncFixture, ExternalID) {
+        let f = try SyncFixture(hub: kind)
         await f.crm.put("contacts", "c1", ["properties": ["email": "eli@example.com", "given": "Eli Jo", "family": "Egan"]])
         try await f.sync()
         let app = try #require(await f.app.records("users").first { $0.value["email"] == "eli@example.com" }?.key)
@@ -16,8 +17,8 @@ import Testing
         return (f, app)
     }
 
-    @Test func editingTheSurnameInAFullNameChangesOnlyTheSurnameEverywhere() async throws {
-        let (f, app) = try await Self.withEli()
+    @Test(arguments: TestHubStore.all) func editingTheSurnameInAFullNameChangesOnlyTheSurnameEverywhere(_ kind: TestHubStore) async throws {
+        let (f, app) = try await Self.withEli(kind)
         await f.app.update("users", app, ["full_name": "Eli Jo Egan-Fix"])
         let report = try await f.sync()
         #expect(report.status == .ok && report.conflicts.isEmpty, "\(report.conflicts) \(report.quarantined)")
@@ -30,8 +31,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aFullNameThatCannotBeSplitWithoutGuessingIsQuarantinedAndChangesNothing() async throws {
-        let (f, app) = try await Self.withEli()
+    @Test(arguments: TestHubStore.all) func aFullNameThatCannotBeSplitWithoutGuessingIsQuarantinedAndChangesNothing(_ kind: TestHubStore) async throws {
+        let (f, app) = try await Self.withEli(kind)
         await f.app.update("users", app, ["full_name": "Ann Marie Smith"])
         let report = try await f.sync()
         let entry = try #require(report.quarantined.first)

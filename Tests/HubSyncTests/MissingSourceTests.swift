@@ -11,8 +11,8 @@ import Testing
     typealias T = DataIntegrityTests
 
     /// Four customers entered in the sheet and synced to crm and app.
-    static func synced() async throws -> SyncFixture {
-        let f = try SyncFixture(json: T.topology())
+    static func synced(_ kind: TestHubStore) async throws -> SyncFixture {
+        let f = try SyncFixture(json: T.topology(), hub: kind)
         for (i, name) in ["ann", "bob", "cy", "dee"].enumerated() {
             await f.sheet.put("c", ExternalID("r\(i)"), T.person("\(name)@example.com", name.capitalized))
         }
@@ -24,8 +24,8 @@ import Testing
         return f
     }
 
-    @Test func anObjectMovedAwayFailsItsSystemAndDeletesNothingAnywhere() async throws {
-        let f = try await Self.synced()
+    @Test(arguments: TestHubStore.all) func anObjectMovedAwayFailsItsSystemAndDeletesNothingAnywhere(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind)
         let seq = try f.hubSeq()
         await f.sheet.setMissing("c")
         let report = try await f.sync()
@@ -57,8 +57,8 @@ import Testing
         #expect(await f.sheet.missingObjects.isEmpty)
     }
 
-    @Test func everyLinkedRecordVanishingAtOnceTripsTheGuardWhateverMinCountSays() async throws {
-        let f = try await Self.synced()
+    @Test(arguments: TestHubStore.all) func everyLinkedRecordVanishingAtOnceTripsTheGuardWhateverMinCountSays(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind)
         for i in 0..<4 { await f.sheet.remove("c", ExternalID("r\(i)")) }
         let report = try await f.sync()
         #expect(report.status == .partial)

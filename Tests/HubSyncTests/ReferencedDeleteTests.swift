@@ -2,6 +2,7 @@ import HubCore
 import HubStore
 import HubSync
 import HubTesting
+import HubTestServers
 import Testing
 
 /// A delete of an entity that live entities still refer to never leaves systems split:
@@ -34,8 +35,8 @@ import Testing
 
     /// Ann and Bruno in the sheet; Bruno has two orders. app refuses to delete a customer that
     /// orders refer to (a foreign key), as SQLite and PostgreSQL do.
-    static func synced(policy: String? = nil) async throws -> SyncFixture {
-        let f = try SyncFixture(json: topology(policy: policy))
+    static func synced(_ kind: TestHubStore, policy: String? = nil) async throws -> SyncFixture {
+        let f = try SyncFixture(json: topology(policy: policy), hub: kind)
         await f.app.addForeignKey(from: "o", "customer_id", to: "c")
         await f.sheet.put("c", "c1", ["email": "ann@example.com", "name": "Ann"])
         await f.sheet.put("c", "c2", ["email": "bruno@example.com", "name": "Bruno"])
@@ -53,8 +54,8 @@ import Testing
         Set(await spoke.records("c").values.compactMap { $0["email"]?.stringValue })
     }
 
-    @Test func byDefaultADeleteOfAReferencedEntityIsHeldAndNothingIsDeletedAnywhere() async throws {
-        let f = try await Self.synced()
+    @Test(arguments: TestHubStore.all) func byDefaultADeleteOfAReferencedEntityIsHeldAndNothingIsDeletedAnywhere(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind)
         await f.sheet.remove("c", "c2")
         let report = try await f.sync()
         #expect(report.status == .partial)
@@ -85,8 +86,8 @@ import Testing
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
     }
 
-    @Test func aHeldDeleteGoesThroughOnceNothingRefersToItAnyMore() async throws {
-        let f = try await Self.synced()
+    @Test(arguments: TestHubStore.all) func aHeldDeleteGoesThroughOnceNothingRefersToItAnyMore(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind)
         await f.sheet.remove("c", "c2")
         try await f.sync()
         await f.sheet.remove("o", "o1")
@@ -99,8 +100,8 @@ import Testing
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
     }
 
-    @Test func aCustomerDeletedWithItsOrdersIsDeletedEverywhereInOneRunChildrenFirst() async throws {
-        let f = try await Self.synced()
+    @Test(arguments: TestHubStore.all) func aCustomerDeletedWithItsOrdersIsDeletedEverywhereInOneRunChildrenFirst(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind)
         await f.sheet.remove("c", "c2")
         await f.sheet.remove("o", "o1")
         await f.sheet.remove("o", "o2")
@@ -114,8 +115,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func cascadeDeletesTheOrdersWithTheirCustomerEverywhere() async throws {
-        let f = try await Self.synced(policy: "cascade")
+    @Test(arguments: TestHubStore.all) func cascadeDeletesTheOrdersWithTheirCustomerEverywhere(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind, policy: "cascade")
         await f.sheet.remove("c", "c2")
         let report = try await f.sync()
         #expect(report.status == .ok, "\(report.quarantined) \(report.systemErrors)")
@@ -129,8 +130,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func restoreRecreatesTheRecordInTheSystemThatDeletedIt() async throws {
-        let f = try await Self.synced(policy: "restore")
+    @Test(arguments: TestHubStore.all) func restoreRecreatesTheRecordInTheSystemThatDeletedIt(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind, policy: "restore")
         await f.sheet.remove("c", "c2")
         let report = try await f.sync()
         #expect(report.status == .ok, "\(report.quarantined)")
@@ -148,8 +149,8 @@ import Testing
     /// T3 found it (seed `b5NvQ6QsqAaB+VdTmi0fiJ5zESjGIcXD9dwd27n+6+M=`): a system that gives a
     /// deleted record's ID to the next new record (SQLite's rowid) made its orders, which still
     /// held the old ID, look re-pointed at the newcomer when a run stopped before re-writing them.
-    @Test func restoredRecordsReferrersKeepItWhenTheSystemGaveItsOldIDToAnotherRecord() async throws {
-        let f = try await Self.synced(policy: "restore")
+    @Test(arguments: TestHubStore.all) func restoredRecordsReferrersKeepItWhenTheSystemGaveItsOldIDToAnotherRecord(_ kind: TestHubStore) async throws {
+        let f = try await Self.synced(kind, policy: "restore")
         // Cleo reaches the hub while the sheet is down, so she is still to be written there.
         await f.app.put("c", "c9", ["email": "cleo@example.com", "name": "Cleo"])
         await f.sheet.setFailNext(SpokeError(.unavailable, system: "sheet", message: "the sheet is down"), times: 1000)
