@@ -2,14 +2,31 @@ import Foundation
 import GRDB
 import HubCore
 import HubTesting
+import HubTestServers
 
 /// Three real systems (a SQLite CRM with a change cursor, a SQLite billing database read in full,
 /// a CSV sheet) with overlapping customers, a workload of edits, and the oracles the battery
 /// judges runs by: per-system snapshots, duplicates, orphans and write counters.
 struct BatteryFixture {
     let dir: String
+    /// The schema of the test cluster holding the hub, when the hub is in PostgreSQL; nil for the
+    /// SQLite hub in `hubPath`.
+    var postgresSchema: String? = nil
     var topologyPath: String { dir + "/topology.json" }
     var hubPath: String { dir + "/battery.hub.sqlite" }
+
+    /// The topology with its hub in `schema` of the test cluster (the password from the
+    /// environment, as a user would write it).
+    static func topology(postgresSchema schema: String) throws -> String {
+        let pg = try TestServices.requirePostgres()
+        let hub = "\"hub\": {\"url\": \"postgres://\(pg.user):${HUBCTL_TEST_POSTGRES_PASSWORD}@\(pg.host):\(pg.port)/"
+            + "\(pg.database)?sslmode=disable\", \"schema\": \"\(schema)\"},"
+        return topology.replacingOccurrences(of: "\"name\": \"battery\",", with: "\"name\": \"battery\",\n  " + hub)
+    }
+
+    static func newSchema() -> String {
+        "battery_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    }
 
     static let topology = """
     {
@@ -48,8 +65,10 @@ struct BatteryFixture {
     """
 
     /// Creates the systems with their initial, overlapping data.
-    static func create(in dir: String) throws -> BatteryFixture {
-        try topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
+    static func create(in dir: String, postgresHub: Bool = false) throws -> BatteryFixture {
+        let schema = postgresHub ? newSchema() : nil
+        try (schema.map { try topology(postgresSchema: $0) } ?? topology)
+            .write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
         try execute(dir + "/crm.db", """
             CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT, tier TEXT,
                 modified_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
@@ -66,7 +85,7 @@ struct BatteryFixture {
             """ + writeCounter("accounts"))
         try "ID,Email,Name,Tier,Score\nr1,fay@example.com,Fay,gold,40\nr2,cleo@example.com,Cleo,,\n"
             .write(toFile: dir + "/customers.csv", atomically: true, encoding: .utf8)
-        return BatteryFixture(dir: dir)
+        return BatteryFixture(dir: dir, postgresSchema: schema)
     }
 
     static func writeCounter(_ table: String) -> String {
@@ -98,12 +117,20 @@ struct BatteryFixture {
         try csv.write(toFile: dir + "/customers.csv", atomically: true, encoding: .utf8)
     }
 
-    /// Copies the whole fixture (systems and hub) to a new folder.
+    /// Copies the whole fixture (systems and hub) to a new folder; a PostgreSQL hub is copied
+    /// into a new schema with `hubctl hub migrate`.
     func copy(to target: String) throws -> BatteryFixture {
         for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
             try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: target + "/" + name)
         }
-        return BatteryFixture(dir: target)
+        guard postgresSchema != nil else { return BatteryFixture(dir: target) }
+        let schema = Self.newSchema()
+        let pg = try TestServices.requirePostgres()
+        let url = "postgres://\(pg.user):${HUBCTL_TEST_POSTGRES_PASSWORD}@\(pg.host):\(pg.port)/\(pg.database)?sslmode=disable"
+        let migrated = try HubctlProcess.run(["hub", "migrate", "-t", topologyPath, "--to", url, "--schema", schema])
+        guard migrated.exitCode == 0 else { throw BatteryError("copying the hub failed: \(migrated.stderr)\(migrated.stdout)") }
+        try Self.topology(postgresSchema: schema).write(toFile: target + "/topology.json", atomically: true, encoding: .utf8)
+        return BatteryFixture(dir: target, postgresSchema: schema)
     }
 
     func sync(_ environment: [String: String] = [:]) throws -> HubctlProcess.Result {
@@ -160,13 +187,9 @@ struct BatteryFixture {
 
     /// Records in the SQLite systems that no live link knows.
     func orphans() throws -> Int {
-        let hub = try DatabaseQueue(path: hubPath)
-        defer { try? hub.close() }
         var n = 0
         for (system, file, table) in [("crm", "crm.db", "contacts"), ("billing", "billing.db", "accounts")] {
-            let linked = Set(try hub.read {
-                try String.fetchAll($0, sql: "SELECT external_id FROM xref WHERE system = ? AND state = 'linked'", arguments: [system])
-            })
+            let linked = try linkedIDs(system)
             let ids = try Self.rows(dir + "/" + file, "SELECT CAST(id AS TEXT) AS id FROM \(table)").compactMap { $0["id"] }
             n += ids.filter { !linked.contains($0) }.count
         }
@@ -180,8 +203,28 @@ struct BatteryFixture {
          try String(contentsOfFile: dir + "/customers.csv", encoding: .utf8))
     }
 
-    /// `PRAGMA integrity_check` of the hub.
+    /// The external IDs of a system's live links in the hub.
+    func linkedIDs(_ system: String) throws -> Set<String> {
+        if let schema = postgresSchema {
+            let pg = try TestServices.requirePostgres()
+            let sql = "SELECT external_id FROM \"\(schema)\".xref WHERE system = '\(system)' AND state = 'linked'"
+            let out = try ExternalTool.runSync("psql", ["-h", pg.host, "-p", String(pg.port), "-U", pg.user, "-d", pg.database,
+                                                        "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                               environment: ["PGPASSWORD": pg.password, "PGSSLMODE": "disable"])
+            guard out.status == 0 else { throw BatteryError("psql failed: \(out.stderr)") }
+            return Set(out.stdout.split(separator: "\n").map(String.init))
+        }
+        let hub = try DatabaseQueue(path: hubPath)
+        defer { try? hub.close() }
+        return Set(try hub.read {
+            try String.fetchAll($0, sql: "SELECT external_id FROM xref WHERE system = ? AND state = 'linked'", arguments: [system])
+        })
+    }
+
+    /// `PRAGMA integrity_check` of a SQLite hub; a PostgreSQL hub's pages are the server's to
+    /// keep whole (its write-ahead log), so it answers "ok".
     func hubIntegrity() throws -> String {
+        guard postgresSchema == nil else { return "ok" }
         let hub = try DatabaseQueue(path: hubPath)
         defer { try? hub.close() }
         return try hub.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") ?? "" }

@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubTesting
+import HubTestServers
 import Testing
 
 /// T1 and T2 of the reliability battery: `hubctl sync-all` killed with SIGKILL at every fault
@@ -10,9 +11,11 @@ import Testing
 @Suite(.serialized) struct CrashPointTests {
     /// A converged fixture with the workload applied, and a reference: the same state synced
     /// without faults.
-    static func prepare() throws -> (base: TemporaryDirectory, reference: BatteryFixture.Snapshot, hits: [FaultPoint: Int]) {
+    static func prepare(postgresHub: Bool) throws
+        -> (base: TemporaryDirectory, fixture: BatteryFixture, reference: BatteryFixture.Snapshot, hits: [FaultPoint: Int])
+    {
         let base = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: base.path)
+        let fixture = try BatteryFixture.create(in: base.path, postgresHub: postgresHub)
         let converge = try fixture.sync()
         guard converge.exitCode == 0 else { throw BatteryError("converging failed: \(converge.stderr)\(converge.stdout)") }
         try fixture.applyWorkload()
@@ -28,7 +31,7 @@ import Testing
             let parts = line.split(separator: " ")
             if let point = FaultPoint(rawValue: String(parts[0])), let n = Int(parts[1]) { hits[point] = max(hits[point] ?? 0, n) }
         }
-        return (base, try reference.snapshot(), hits)
+        return (base, fixture, try reference.snapshot(), hits)
     }
 
     /// Which hits of a point to fault: the first, the middle and the last; every one with
@@ -40,8 +43,19 @@ import Testing
 
     @Test(arguments: [FaultAction.crash, .throw])
     func faultingARunAtEveryPointLosesAndDuplicatesNothing(_ action: FaultAction) throws {
-        let (base, reference, hits) = try Self.prepare()
-        let fixture = BatteryFixture(dir: base.path)
+        try Self.battery(action, postgresHub: false)
+    }
+
+    /// T1 again with the hub in PostgreSQL: each case's hub is a copy in a schema of its own
+    /// (`hubctl hub migrate`), and the kills land between and inside PostgreSQL transactions.
+    @Test(.enabled(if: TestServices.runPostgresTests, "needs the test cluster (scripts/with-test-services.sh)"))
+    func killingARunOnAPostgreSQLHubAtEveryPointLosesAndDuplicatesNothing() throws {
+        try Self.battery(.crash, postgresHub: true)
+    }
+
+    static func battery(_ action: FaultAction, postgresHub: Bool) throws {
+        let (base, fixture, reference, hits) = try Self.prepare(postgresHub: postgresHub)
+        _ = base
         // The workload's run passes every point but two, reached below: the recovery of
         // unanswered creates, and a record being quarantined.
         var reached = Set(hits.keys)
@@ -113,13 +127,13 @@ import Testing
 
         let unreached = Set(FaultPoint.allCases).subtracting(reached)
         #expect(unreached.isEmpty, "fault points never reached: \(unreached.map(\.rawValue).sorted())")
-        Scorecard.record(action == .crash ? "T1" : "T5-faults", [
+        Scorecard.record(postgresHub ? "T1-postgres-hub" : action == .crash ? "T1" : "T5-faults", [
             "cases": Double(cases), "cases_faulted": Double(killed), "points_reached": Double(reached.count),
             "points_unreached": Double(unreached.count), "duplicates": Double(duplicates), "orphans": Double(orphans),
             "divergent_fields": Double(divergent), "not_quiescent": Double(notQuiescent),
             "recovery_failures": Double(recoveryFailures.count),
         ])
-        if action == .crash { Scorecard.record("T2", ["hub_integrity_failures": Double(integrityFailures), "kills": Double(killed)]) }
+        if action == .crash && !postgresHub { Scorecard.record("T2", ["hub_integrity_failures": Double(integrityFailures), "kills": Double(killed)]) }
         #expect(killed == cases)
         #expect(duplicates == 0)
         #expect(orphans == 0)
