@@ -46,11 +46,12 @@ import Testing
         try Self.battery(action, postgresHub: false)
     }
 
-    /// T1 again with the hub in PostgreSQL: each case's hub is a copy in a schema of its own
-    /// (`hubctl hub migrate`), and the kills land between and inside PostgreSQL transactions.
-    @Test(.enabled(if: TestServices.runPostgresTests, "needs the test cluster (scripts/with-test-services.sh)"))
-    func killingARunOnAPostgreSQLHubAtEveryPointLosesAndDuplicatesNothing() throws {
-        try Self.battery(.crash, postgresHub: true)
+    /// T1 and T5 again with the hub in PostgreSQL: each case's hub is a copy in a schema of its
+    /// own (`hubctl hub migrate`), and the faults land between and inside PostgreSQL transactions.
+    @Test(.enabled(if: TestServices.runPostgresTests, "needs the test cluster (scripts/with-test-services.sh)"),
+          arguments: [FaultAction.crash, .throw])
+    func faultingARunOnAPostgreSQLHubAtEveryPointLosesAndDuplicatesNothing(_ action: FaultAction) throws {
+        try Self.battery(action, postgresHub: true)
     }
 
     static func battery(_ action: FaultAction, postgresHub: Bool) throws {
@@ -127,7 +128,7 @@ import Testing
 
         let unreached = Set(FaultPoint.allCases).subtracting(reached)
         #expect(unreached.isEmpty, "fault points never reached: \(unreached.map(\.rawValue).sorted())")
-        Scorecard.record(postgresHub ? "T1-postgres-hub" : action == .crash ? "T1" : "T5-faults", [
+        Scorecard.record((action == .crash ? "T1" : "T5-faults") + (postgresHub ? "-postgres-hub" : ""), [
             "cases": Double(cases), "cases_faulted": Double(killed), "points_reached": Double(reached.count),
             "points_unreached": Double(unreached.count), "duplicates": Double(duplicates), "orphans": Double(orphans),
             "divergent_fields": Double(divergent), "not_quiescent": Double(notQuiescent),
