@@ -15,6 +15,12 @@ as_postgres() { as_root runuser -u postgres -- "$@"; }
 usage() { echo "usage: $0 start DIR PORT | restart DIR [fast|immediate] | stop DIR" >&2; exit 64; }
 
 [ $# -ge 2 ] || usage
+# The server outlives this script: it must not inherit the caller's descriptors beyond 0-2 (a
+# caller waiting for those to close, as Foundation's Process does, would wait for the server).
+for fd in /proc/$$/fd/*; do
+  n="${fd##*/}"
+  if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+done
 command="$1" dir="$2"
 case "$command" in
 start)
