@@ -68,6 +68,68 @@ struct PostgresHubRestartTests {
         #expect(audit.stdout.contains("Clean: no findings"), "\(audit.stdout)")
     }
 
+    @Test("Two workers across a PostgreSQL hub restarted, then crashed, mid-round: both stay alive, do more units, and every record ends in every system exactly once")
+    func workersSurviveARestartedHub() async throws {
+        let cluster = try await OwnPostgresCluster.start()
+        defer { cluster.stop() }
+        let tmp = try TemporaryDirectory()
+        let topology = try Self.makeSystems(in: tmp.path, cluster: cluster)
+        let environment = ["HUB_PGPASSWORD": cluster.password]
+        let started = StartedProcesses()
+        defer { started.killAll() }
+        let workers = try (0..<2).map { _ in
+            let worker = try HubctlProcess.start(["run", "--worker", "--lease", "2s", "--every", "1s", "-t", topology], environment: environment)
+            started.processes.append(worker.process)
+            return worker
+        }
+        func sqlite(_ file: String, _ sql: String) async throws -> String {
+            try await SystemTools.must("sqlite3", ["-separator", ",", "-cmd", ".timeout 5000", tmp.path + "/" + file, sql])
+        }
+        func doneRound() async -> Int {
+            (try? await cluster.psql("SELECT coalesce(min(done_round), 0) FROM hub.work_unit")).flatMap { Int($0) } ?? 0
+        }
+        func unitsDone() async throws -> [String] {
+            try await cluster.psql("SELECT units_done FROM hub.worker ORDER BY pid").components(separatedBy: "\n")
+        }
+
+        // Restarted (fast) once the hub holds some records, in the middle of the first round.
+        try await eventually("the first round is under way") { (try? await cluster.psql("SELECT count(*) > 0 FROM hub.entity")) == "t" }
+        #expect(await doneRound() == 0, "the first round had ended before the restart")
+        try await cluster.restart("fast")
+        try await eventually("a round done after the restart") { await doneRound() >= 1 }
+        var expected = Dictionary(uniqueKeysWithValues: Self.everyone.map { ("c\($0)@example.com", Self.row($0)) })
+        try await eventually("a second round done") { await doneRound() >= 2 }
+        try await Self.expectEverySystemHolds(expected, in: tmp.path, sqlite)
+
+        // An edit in each system, then a crash (immediate) as soon as the next round has begun.
+        _ = try await sqlite("app.db", "UPDATE users SET given = 'Edited-in-app' WHERE email = 'c5@example.com'")
+        _ = try await sqlite("books.db", "UPDATE clients SET lname = 'Edited-in-books' WHERE mail = 'c2500@example.com'")
+        expected["c5@example.com"] = "Edited-in-app|L5|5"
+        expected["c2500@example.com"] = "F2500|Edited-in-books|2500"
+        let round = Int(try await cluster.psql("SELECT round FROM hub.work_round"))!
+        try await eventually("the next round began") { (try? await cluster.psql("SELECT round FROM hub.work_round")).flatMap { Int($0) } ?? 0 > round }
+        let before = try await unitsDone()
+        try await cluster.restart("immediate")
+        let crashed = Int(try await cluster.psql("SELECT round FROM hub.work_round"))!
+        try await eventually("two rounds done after the crash") { await doneRound() >= crashed + 1 }
+
+        // Both workers are alive and each did more units after the crash.
+        for worker in workers { #expect(worker.process.isRunning, "\(String(worker.stderrSoFar().suffix(2000)))") }
+        try await eventually("each worker did another unit after the crash") {
+            let after = try await unitsDone()
+            return after.count == 2 && zip(before, after).allSatisfy { (Int($1) ?? 0) > (Int($0) ?? 0) }
+        }
+        try await Self.expectEverySystemHolds(expected, in: tmp.path, sqlite)
+        for worker in workers { kill(worker.pid, SIGTERM) }
+        for worker in workers {
+            let result = worker.wait()
+            #expect(result.exitCode == 0, "\(String(result.stderr.suffix(2000)))")
+            #expect(!(result.stdout + result.stderr).contains(cluster.password), "the hub's password was printed")
+        }
+        let audit = try await SystemTools.hubctl(["audit", "--deep", "-t", topology], environment: environment)
+        #expect(audit.exitCode == 0, "\(audit.stdout)\(audit.stderr)")
+    }
+
     /// Customer `i`'s row as `first|last|phone`.
     static func row(_ i: Int) -> String { "F\(i)|L\(i)|\(i)" }
 
