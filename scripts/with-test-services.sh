@@ -53,14 +53,7 @@ if [ ! -x "$PG_BIN/initdb" ]; then
 fi
 PG_PORT="$(free_port)"
 PG_PASSWORD="pw-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-mkdir -p "$PG_DATA"
-chown postgres "$WORK" "$PG_DATA"
-printf '%s\n' "$PG_PASSWORD" > "$WORK/pwfile"
-chown postgres "$WORK/pwfile"
-as_root runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DATA" --auth-local=trust --auth-host=scram-sha-256 \
-  --username=postgres --pwfile="$WORK/pwfile" --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$WORK/initdb.log" 2>&1 \
-  || { cat "$WORK/initdb.log" >&2; exit 1; }
-rm -f "$WORK/pwfile"
+PG_PASSWORD="$PG_PASSWORD" scripts/pg-cluster.sh init "$WORK"
 # TLS with a throwaway self-signed certificate, so sslmode require and verify-full can be tested.
 SSL_OPTS=""
 if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
@@ -70,11 +63,7 @@ if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey rsa:2048 -nod
   SSL_OPTS="-c ssl=on"
   export HUBCTL_TEST_POSTGRES_TLS=1
 fi
-as_root runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg.log" start \
-  -o "-k $WORK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 $SSL_OPTS" \
-  >/dev/null || { cat "$WORK/pg.log" >&2; exit 1; }
-as_root runuser -u postgres -- psql -q -h "$WORK" -p "$PG_PORT" -d postgres -v ON_ERROR_STOP=1 \
-  -c "CREATE ROLE hubctl LOGIN CREATEDB CREATEROLE PASSWORD '$PG_PASSWORD'" -c "CREATE DATABASE hubctl_test OWNER hubctl" >/dev/null
+PG_PASSWORD="$PG_PASSWORD" scripts/pg-cluster.sh start "$WORK" "$PG_PORT" "-c max_connections=300 $SSL_OPTS"
 export HUBCTL_TEST_POSTGRES_HOST=127.0.0.1 HUBCTL_TEST_POSTGRES_PORT="$PG_PORT" HUBCTL_TEST_POSTGRES_USER=hubctl \
   HUBCTL_TEST_POSTGRES_PASSWORD="$PG_PASSWORD" HUBCTL_TEST_POSTGRES_DATABASE=hubctl_test
 log "PostgreSQL 15 on 127.0.0.1:$PG_PORT"
