@@ -48,8 +48,8 @@ struct WorkerFaultBatteryTests {
         var pool = try (0..<3).map { _ in try world.startWorker() }
         figures.workersStarted = 3
         try await world.waitForRounds(2)
-        var first = try await world.check()
-        #expect(first.duplicates == 0 && first.lost == 0, "\(first.notes)")
+        let converged = try await world.check()
+        #expect(converged.duplicates == 0 && converged.lost == 0, "\(converged.notes)")
 
         let faults = Fault.allCases.flatMap { Array(repeating: $0, count: Self.repeats) }.shuffled(using: &random)
         for (k, fault) in faults.enumerated() {
@@ -121,8 +121,8 @@ struct WorkerFaultBatteryTests {
               SELECT system, count(*) AS n, count(DISTINCT external_id) AS d FROM xref WHERE state = 'linked' GROUP BY system) s
             """) == WorkerFaultWorld.systems.sorted().map { "\($0) \(customers) \(customers)" }.joined(separator: ","))
         #expect(try await world.hub("SELECT count(*) FROM intent") == "0")
-        first = try await world.check()
-        #expect(first.duplicates == 0 && first.lost == 0, "\(first.notes)")
+        let end = try await world.check()
+        #expect(end.duplicates == 0 && end.lost == 0, "\(end.notes)")
 
         let seconds = Date().timeIntervalSince(started)
         print("T11: \(figures.faults) faults in \(Int(seconds)) s: \(figures)")
