@@ -104,9 +104,10 @@ let package = Package(
         // Test support: in-memory spoke, spoke conformance suite, fixtures.
         .target(name: "HubTesting", dependencies: ["HubCore"]),
         // Test support: real servers the tests talk to (the fake CRM with scripted faults), the
-        // services the test script starts (PostgreSQL, Kinto), and a hub of either kind (TestHubStore).
+        // services the test script starts (PostgreSQL, Kinto), a cluster of a test's own
+        // (OwnPostgresCluster), and a hub of either kind (TestHubStore).
         .target(name: "HubTestServers", dependencies: [
-            "HubCore", "HubStore", "HubStorePostgres", "SpokePostgres", .product(name: "FlyingFox", package: "FlyingFox"),
+            "HubCore", "HubStore", "HubStorePostgres", "SpokePostgres", "HubTesting", .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
@@ -134,7 +135,7 @@ let package = Package(
         ]),
         .testTarget(name: "HubAuditTests", dependencies: [
             "HubCore", "HubTopology", "HubMapping", "HubStore", "HubSync", "HubAudit", "HubStewardship", "HubTesting",
-            .product(name: "GRDB", package: "GRDB.swift"),
+            "HubTestServers", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The reliability battery: kills, faults, locks and malformed input against the binary.
         .testTarget(name: "ReliabilityTests", dependencies: [

@@ -71,6 +71,7 @@ extension SyncEngine {
         var page: SpokePage
         do {
             page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: from, limit: options.pageSize) }
+                .quarantiningIDsHoldingNUL()
         } catch let error as SpokeError where error.kind == .configuration && !watch.compared {
             // A database refuses to select a column it no longer has: drift, or a mistake in the mapping?
             guard let object = await discovered(spoke, watch.mapper), !object.fromSample else { throw error }

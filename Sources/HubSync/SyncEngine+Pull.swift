@@ -166,7 +166,7 @@ extension SyncEngine {
         while true {
             let position = cursor
             let page = try await settings.withRetries(spoke) { try await spoke.scanIDs(binding, after: position, limit: 5000) }
-            try write(ctx) { try $0.addScannedIDs(page.ids) }
+            try write(ctx) { try $0.addScannedIDs(page.ids.filter { !$0.holdsNUL }) }
             if let next = page.next { cursor = next }
             if page.isLast { break }
         }

@@ -15,4 +15,12 @@ public enum ProcessTable {
 
     /// True when `pid` no longer exists, not even as a zombie waiting to be reaped.
     public static func isGone(_ pid: Int32) -> Bool { !FileManager.default.fileExists(atPath: "/proc/\(pid)") }
+
+    /// True when `pid` is stopped (state `T` in `/proc/PID/stat`), by SIGSTOP or a fault's `stop`.
+    public static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
+              stat.distance(from: close, to: stat.endIndex) > 2
+        else { return false }
+        return stat[stat.index(close, offsetBy: 2)] == "T"
+    }
 }

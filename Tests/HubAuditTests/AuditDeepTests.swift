@@ -2,12 +2,13 @@ import HubAudit
 import HubCore
 import HubStewardship
 import HubStore
+import HubTestServers
 import Testing
 
 /// `--deep` reads every system and finds exactly the records planted behind the hub's back.
 @Suite struct AuditDeepTests {
-    @Test func aRecordDeletedInASystemIsADanglingLink() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aRecordDeletedInASystemIsADanglingLink(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let bob = try f.hubID("crm", "c2")
         await f.crm.remove("contacts", "c2")
         let report = try await f.audit(AuditOptions(deep: true))
@@ -18,8 +19,8 @@ import Testing
         #expect(report.summary("crm", "customer")?.records == 3)
     }
 
-    @Test func recordsNoLinkKnowsAreOrphansWithWhatAMatchWouldDo() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func recordsNoLinkKnowsAreOrphansWithWhatAMatchWouldDo(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let cleo = try f.hubID("app", "u8")
         // A new person, a second record of Ann in the app, and Cleo in the sheet after her link was removed.
         await f.app.put("users", "u50", ["email": "eve@example.com", "full_name": "Eve Stone", "country": "Germany"])
@@ -44,8 +45,8 @@ import Testing
         #expect(report.summary("sheet", "customer")?.extra == 0)
     }
 
-    @Test func valuesChangedBehindTheChangeTrackingAreDriftOnTheFieldsTheSystemIsWritten() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func valuesChangedBehindTheChangeTrackingAreDriftOnTheFieldsTheSystemIsWritten(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let ann = try f.hubID("crm", "c1")
         await f.crm.editUnseen("contacts", "c1", ["given": "Annie", "country": "BR"])
         let report = try await f.audit(AuditOptions(deep: true, planRepairs: true))
@@ -61,8 +62,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).digest == ["field_drift crm customer 1"])
     }
 
-    @Test func repairingDriftMakesTheNextSyncWriteExactlyTheDriftedFields() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func repairingDriftMakesTheNextSyncWriteExactlyTheDriftedFields(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.crm.editUnseen("contacts", "c1", ["given": "Annie"])
         let report = try await f.audit(AuditOptions(deep: true, planRepairs: true))
         let results = try await Repairer(steward: f.steward())
@@ -83,8 +84,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func aDanglingLinkRepairedIsCreatedAgainByTheNextSync() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aDanglingLinkRepairedIsCreatedAgainByTheNextSync(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let bob = try f.hubID("crm", "c2")
         // Lost in crm, and a propagate policy would delete Bob everywhere: re-create him instead.
         await f.crm.remove("contacts", "c2")
@@ -101,10 +102,10 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func aFieldWithAConflictParkedForAPersonIsNotDrift() async throws {
+    @Test(arguments: TestHubStore.all) func aFieldWithAConflictParkedForAPersonIsNotDrift(_ hub: TestHubStore) async throws {
         let json = AuditFixture.topologyJSON.replacingOccurrences(
             of: "\"match\": [[\"email\"]]\n    }\n  },", with: "\"match\": [[\"email\"]],\n      \"conflicts\": {\"resolve\": \"manual\"}\n    }\n  },")
-        let f = try await AuditFixture.seeded(json: json)
+        let f = try await AuditFixture.seeded(hub, json: json)
         await f.crm.update("contacts", "c1", ["given": "Annie"])
         await f.app.update("users", "u7", ["full_name": "Anna Lee"])
         let sync = try await f.sync()
@@ -113,8 +114,8 @@ import Testing
         #expect(report.digest == ["open_conflict - customer 1"])
     }
 
-    @Test func aSystemThatCannotBeReadIsAFindingAndTheOthersAreStillRead() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aSystemThatCannotBeReadIsAFindingAndTheOthersAreStillRead(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.crm.setFailNext(SpokeError(.unavailable, system: "crm", message: "connection refused"))
         await f.app.remove("users", "u8")
         let report = try await f.audit(AuditOptions(deep: true))
@@ -123,8 +124,8 @@ import Testing
         #expect(report.summary("crm", "customer")?.records == nil)
     }
 
-    @Test func aRecordThatCannotBeMappedIsReportedUnlessQuarantined() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aRecordThatCannotBeMappedIsReportedUnlessQuarantined(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.app.put("users", "u60", ["email": ["not": "text"], "full_name": "Odd"])
         let report = try await f.audit(AuditOptions(deep: true))
         #expect(report.digest == ["unmappable_record app customer 1"])

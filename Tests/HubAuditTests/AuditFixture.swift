@@ -1,15 +1,16 @@
 import Foundation
-import GRDB
 import HubAudit
 import HubCore
 import HubStewardship
-import HubStore
+@testable import HubStore
 import HubSync
+import HubTestServers
 import HubTesting
 import HubTopology
 
-/// Three in-memory systems, a hub in a temporary file (so tests can tamper with it through
-/// SQL, as a person editing it by hand would), and a clock tests move by hand.
+/// Three in-memory systems, a hub (a SQLite file, or a fresh schema of the PostgreSQL test
+/// cluster) that tests can tamper with through SQL, as a person editing it by hand would, and a
+/// clock tests move by hand.
 ///
 /// After ``seeded()`` and one sync: employees Maria and Tom (crm only); customers Ann (gold,
 /// rep Tom), Bob (silver, rep Maria), Cleo (no tier) and Dan (gold). The crm reads contacts
@@ -86,18 +87,18 @@ final class AuditFixture: Sendable {
     }
     """
 
-    init(json: String = AuditFixture.topologyJSON) throws {
+    init(_ hub: TestHubStore, json: String = AuditFixture.topologyJSON) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hubctl-audit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         topology = try TopologyLoader.decode(json, baseDirectory: directory)
-        store = try HubStore(path: directory + "/hub.sqlite")
+        store = hub == .sqlite ? try HubStore(path: directory + "/hub.sqlite") : try hub.make()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     /// The fixture with its seed data, synced once.
-    static func seeded(json: String = AuditFixture.topologyJSON) async throws -> AuditFixture {
-        let f = try AuditFixture(json: json)
+    static func seeded(_ hub: TestHubStore, json: String = AuditFixture.topologyJSON) async throws -> AuditFixture {
+        let f = try AuditFixture(hub, json: json)
         await f.crm.put("reps", "r1", ["mail": "maria@acme.test", "display": "Maria"])
         await f.crm.put("reps", "r2", ["mail": "tom@acme.test", "display": "Tom", "boss": "r1"])
         await f.crm.put("contacts", "c1", ["email": "ann@example.com", "given": "Ann", "family": "Lee", "country": "DE",
@@ -137,11 +138,17 @@ final class AuditFixture: Sendable {
 
     static let ana = Steward.Attribution(by: "ana", reason: "test")
 
-    /// Runs SQL on the hub file through a connection of its own, as a person editing it would.
-    func tamper(_ sql: String, _ arguments: StatementArguments = StatementArguments()) throws {
-        let db = try DatabaseQueue(path: directory + "/hub.sqlite")
-        try db.write { try $0.execute(sql: sql, arguments: arguments) }
-        try db.close()
+    /// Runs one statement on the hub behind the engine's back, as a person editing it would:
+    /// written in SQLite's dialect with `?` placeholders, which a PostgreSQL hub translates.
+    func tamper(_ sql: String, _ arguments: HubArguments = HubArguments()) throws {
+        try store.write { _ = try $0.executeCounted(sql, arguments) }
+    }
+
+    /// Sets one field of a hub entity's data behind the engine's back (no version, no history).
+    func tamper(_ hubID: HubID, set field: String, to value: Value) throws {
+        guard var data = try store.read({ try $0.entity(hubID) })?.data else { throw FixtureError("no entity \(hubID)") }
+        data[field] = value
+        try tamper("UPDATE entity SET data = ? WHERE hub_id = ?", [HubTransaction.encode(data), hubID.rawValue])
     }
 
     /// The hub entity linked to a system's record.

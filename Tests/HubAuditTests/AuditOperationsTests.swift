@@ -2,12 +2,13 @@ import HubAudit
 import HubCore
 import HubStore
 import HubSync
+import HubTestServers
 import Testing
 
 /// Operational checks: conflicts, quarantine, unfinished writes, stale cursors, unpushed changes.
 @Suite struct AuditOperationsTests {
-    @Test func aQuarantinedRecordIsReportedWithItsReason() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aQuarantinedRecordIsReportedWithItsReason(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.crm.put("contacts", "c70", ["given": "No Email"])
         let sync = try await f.sync()
         #expect(sync.quarantined.count == 1)
@@ -19,8 +20,8 @@ import Testing
         #expect(finding.samples.first?.detail == "missing_required (pull)")
     }
 
-    @Test func aCursorThatHasNotMovedForLongerThanTheLimitIsStale() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aCursorThatHasNotMovedForLongerThanTheLimitIsStale(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         f.clock.advance(seconds: 3 * 86_400)
         #expect(try await f.audit(AuditOptions(staleCursorAfter: 7 * 86_400)).isClean)
         let report = try await f.audit(AuditOptions(staleCursorAfter: 2 * 86_400))
@@ -29,8 +30,8 @@ import Testing
         #expect(report.findings(.staleCursor).first?.message.contains("(3 d, limit 2 d)") == true)
     }
 
-    @Test func hubChangesNotPushedYetAreABacklogPerSystem() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func hubChangesNotPushedYetAreABacklogPerSystem(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let dan = try f.hubID("sheet", "s1")
         try f.store.write { tx in
             var record = try tx.entity(dan)!
@@ -46,8 +47,8 @@ import Testing
         #expect(try await f.audit().isClean)
     }
 
-    @Test func unfinishedCreatesAndOpenIntentsAreReported() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func unfinishedCreatesAndOpenIntentsAreReported(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let clean = try await f.audit()
         #expect(clean.checks.first { $0.check == .unfinishedIntent }?.status == .passed)
         let bob = try f.hubID("crm", "c2")

@@ -3,14 +3,15 @@ import HubCore
 import HubStewardship
 import HubStore
 import HubSync
+import HubTestServers
 import Testing
 
 /// A delete held because other records refer to it (`referenced_delete`) is settled by
 /// `repush`: the record is re-created in the system that deleted it, its referrers there are
 /// pointed at the new record, and the quarantine entry is closed.
 @Suite struct HeldDeleteRepushTests {
-    @Test func repushRecreatesAHeldRecordPointsItsReferrersAtItAndClosesTheEntry() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func repushRecreatesAHeldRecordPointsItsReferrersAtItAndClosesTheEntry(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         // Tom (r2) is Ann's support rep in the CRM; the CRM loses him.
         await f.crm.remove("reps", "r2")
         let held = try await f.sync()

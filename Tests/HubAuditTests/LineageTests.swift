@@ -3,12 +3,13 @@ import HubCore
 import HubStewardship
 import HubStore
 import HubSync
+import HubTestServers
 import Testing
 
 /// `links`, `explain` and `runs show`: where links and values came from, from either side.
 @Suite struct LineageTests {
-    @Test func linksShowEverySystemsIDWithHowAndWhenItWasLinked() async throws {
-        let f = try AuditFixture()
+    @Test(arguments: TestHubStore.all) func linksShowEverySystemsIDWithHowAndWhenItWasLinked(_ hub: TestHubStore) async throws {
+        let f = try AuditFixture(hub)
         await f.crm.put("contacts", "c1", ["email": "ann@example.com", "given": "Ann", "tier": "gold"])
         await f.app.put("users", "u7", ["email": "ANN@example.com", "full_name": "Ann Lee"])
         let run = try await f.sync().runID
@@ -23,8 +24,8 @@ import Testing
         #expect(byApp.systems.allSatisfy { $0.run == run && $0.belongs == true })
     }
 
-    @Test func linksNameTheStewardshipEntryOfALinkMadeByHandAndTheEntitiesAMergeJoined() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func linksNameTheStewardshipEntryOfALinkMadeByHandAndTheEntitiesAMergeJoined(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let dan = try f.hubID("sheet", "s1"), cleo = try f.hubID("app", "u8")
         try f.tamper("DELETE FROM xref WHERE system = 'sheet' AND hub_id = ?", [dan.rawValue])
         let linked = try await f.steward().link("customer", .hub(dan), system: "sheet", externalID: "s1", as: AuditFixture.ana)
@@ -42,8 +43,8 @@ import Testing
         #expect(try inspector.links("customer", .hub(dan)).absorbed == [cleo])
     }
 
-    @Test func linksOfAnUnknownRecordOrEntityAreNotFound() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func linksOfAnUnknownRecordOrEntityAreNotFound(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let inspector = LinkInspector(topology: f.topology, store: f.store)
         #expect(throws: AuditError(.notFound, "no customer is linked to crm nope",
                                    hint: "`hubctl audit --deep --system crm` lists the records no link knows")) {
@@ -54,16 +55,16 @@ import Testing
         #expect(throws: AuditError.self) { try inspector.links("customer", .system("nowhere", "1")) }
     }
 
-    @Test func referencesNameASystemOnlyWhenTheTopologyHasIt() throws {
-        let f = try AuditFixture()
+    @Test(arguments: TestHubStore.all) func referencesNameASystemOnlyWhenTheTopologyHasIt(_ hub: TestHubStore) throws {
+        let f = try AuditFixture(hub)
         #expect(EntityReference(parsing: "crm:42", topology: f.topology) == .system("crm", "42"))
         #expect(EntityReference(parsing: "crm:a:b", topology: f.topology) == .system("crm", "a:b"))
         #expect(EntityReference(parsing: "0190f0a1-aaaa", topology: f.topology) == .hub("0190f0a1-aaaa"))
         #expect(EntityReference(parsing: "urn:x", topology: f.topology) == .hub("urn:x"))
     }
 
-    @Test func explainGivesEachFieldsOriginHistoryAndConflicts() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func explainGivesEachFieldsOriginHistoryAndConflicts(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let ann = try f.hubID("crm", "c1")
         let seedRun = try #require(try f.store.read { try $0.runs(limit: 1) }.first?.id)
         await f.app.update("users", "u7", ["full_name": "Anna Lee"])
@@ -97,8 +98,8 @@ import Testing
         }
     }
 
-    @Test func explainNamesTheStewardshipEntryBehindAManualValue() async throws {
-        let (f, ann, work) = try await MergeTests.duplicated()
+    @Test(arguments: TestHubStore.all) func explainNamesTheStewardshipEntryBehindAManualValue(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await MergeTests.duplicated(hub)
         let merge = try f.steward().merge("customer", survivor: .hub(work), absorbed: .hub(ann), as: AuditFixture.ana)
         let lineage = try LineageExplainer(topology: f.topology, store: f.store).explain("customer", .hub(work))
         let tier = try #require(lineage.fields.first { $0.field == "tier" })
@@ -111,8 +112,8 @@ import Testing
         #expect(absorbed.events.map(\.kind) == [.created, .deleted])
     }
 
-    @Test func runsShowCountsQuarantineAndConflictsOfOneRun() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func runsShowCountsQuarantineAndConflictsOfOneRun(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.crm.put("contacts", "c70", ["given": "No Email"])
         await f.crm.update("contacts", "c1", ["given": "Annie"])
         await f.app.update("users", "u7", ["full_name": "Anna Lee"])

@@ -3,6 +3,7 @@ import HubCore
 import HubStewardship
 import HubStore
 import HubSync
+import HubTestServers
 import Testing
 
 /// Merging two hub entities that are the same person: one entity linked everywhere, no
@@ -10,8 +11,8 @@ import Testing
 @Suite struct MergeTests {
     /// Ann signs up in the app a second time with her work address: a second hub entity, which the
     /// sync pushes to crm as well. Returns (Ann, Ann at work).
-    static func duplicated() async throws -> (AuditFixture, HubID, HubID) {
-        let f = try await AuditFixture.seeded()
+    static func duplicated(_ hub: TestHubStore) async throws -> (AuditFixture, HubID, HubID) {
+        let f = try await AuditFixture.seeded(hub)
         await f.app.put("users", "u9", ["email": "ann.lee@work.example", "full_name": "Ann Lee", "country": "Germany"])
         try await f.sync()
         let ann = try f.hubID("crm", "c1"), work = try f.hubID("app", "u9")
@@ -31,8 +32,8 @@ import Testing
 
     enum InMemorySpokeKind { case crm, app }
 
-    @Test func aMergeLeavesOneEntityLinkedEverywhereAndTheSyncAfterItIsQuiet() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func aMergeLeavesOneEntityLinkedEverywhereAndTheSyncAfterItIsQuiet(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         let outcome = try f.steward().merge("customer", survivor: .system("crm", "c1"), absorbed: .system("app", "u9"),
                                             as: AuditFixture.ana)
         #expect(outcome.entry.hubID == ann && outcome.entry.otherHubID == work)
@@ -59,8 +60,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func theSystemsOwnRecordIsKeptOverTheCopyHubctlCreatedAndValuesMergeByTheSurvivor() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func theSystemsOwnRecordIsKeptOverTheCopyHubctlCreatedAndValuesMergeByTheSurvivor(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         // Ann at work survives: crm's own record of Ann (c1) is kept, the copy of Ann at work goes.
         let workInCRM = try #require(try f.link("crm", work)?.externalID)
         _ = try f.steward().merge("customer", survivor: .hub(work), absorbed: .hub(ann), as: AuditFixture.ana)
@@ -85,8 +86,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func withDeleteDuplicatesARecordTheSystemCreatedItselfGoesToo() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func withDeleteDuplicatesARecordTheSystemCreatedItselfGoesToo(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         _ = try f.steward().merge("customer", survivor: .hub(ann), absorbed: .hub(work), deleteDuplicates: true,
                                   as: AuditFixture.ana)
         try await f.sync()
@@ -98,8 +99,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func referencesToTheAbsorbedEntityPointAtTheSurvivor() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func referencesToTheAbsorbedEntityPointAtTheSurvivor(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         await f.crm.put("reps", "r3", ["mail": "t.becker@acme.test", "display": "Tom B"])
         await f.crm.put("contacts", "c3", ["email": "eve@example.com", "given": "Eve", "owner": "r3"])
         try await f.sync()
@@ -119,8 +120,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func aDryRunMergeChangesNothing() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func aDryRunMergeChangesNothing(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         let seq = try f.hubSeq()
         let before = try f.store.read { try $0.links(hubID: ann) + $0.links(hubID: work) }
         let outcome = try f.steward().merge("customer", survivor: .hub(ann), absorbed: .hub(work), as: AuditFixture.ana,
@@ -132,8 +133,8 @@ import Testing
         #expect(try f.store.read { try $0.entity(work)?.isDeleted } == false)
     }
 
-    @Test func mergingRefusesAnEntityWithItselfAndATombstone() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func mergingRefusesAnEntityWithItselfAndATombstone(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         #expect(throws: StewardshipError.self) {
             try f.steward().merge("customer", survivor: .hub(ann), absorbed: .system("crm", "c1"), as: AuditFixture.ana)
         }
@@ -146,8 +147,8 @@ import Testing
         }
     }
 
-    @Test func unmergingBeforeAnySyncRestoresLinksAndValuesExactly() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func unmergingBeforeAnySyncRestoresLinksAndValuesExactly(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         func snapshot() throws -> [String] {
             try f.store.read { tx in
                 (try tx.links(hubID: ann) + tx.links(hubID: work)).map { "\($0.system) \($0.externalID?.rawValue ?? "-") \($0.hubID) \($0.state)" }
@@ -169,8 +170,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func unmergingAfterTheSyncCreatesTheDeletedDuplicatesAgain() async throws {
-        let (f, ann, work) = try await Self.duplicated()
+    @Test(arguments: TestHubStore.all) func unmergingAfterTheSyncCreatesTheDeletedDuplicatesAgain(_ hub: TestHubStore) async throws {
+        let (f, ann, work) = try await Self.duplicated(hub)
         _ = try f.steward().merge("customer", survivor: .hub(ann), absorbed: .hub(work), as: AuditFixture.ana)
         try await f.sync()
         #expect(await Self.anns(f, "contacts", .crm).count == 1)

@@ -3,13 +3,14 @@ import HubCore
 import HubStewardship
 import HubStore
 @testable import HubSync
+import HubTestServers
 import HubTopology
 import Testing
 
 /// Link, unlink and relink by hand, recorded with who and why, and quiet syncs afterwards.
 @Suite struct StewardshipTests {
-    @Test func linkingARecordWhoseLinkWasLostMakesTheNextSyncQuiet() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func linkingARecordWhoseLinkWasLostMakesTheNextSyncQuiet(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let dan = try f.hubID("sheet", "s1")
         try f.tamper("DELETE FROM xref WHERE system = 'sheet' AND hub_id = ?", [dan.rawValue])
         let outcome = try await f.steward().link("customer", .hub(dan), system: "sheet", externalID: "s1", as: AuditFixture.ana)
@@ -24,8 +25,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func linkingFillsTheHubsGapsFromThePulledRecordAndKeepsItsOrigin() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func linkingFillsTheHubsGapsFromThePulledRecordAndKeepsItsOrigin(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let cleo = try f.hubID("app", "u8")
         let cleoInCRM = try #require(try f.link("crm", cleo)?.externalID)
         try f.tamper("DELETE FROM xref WHERE system = 'crm' AND hub_id = ?", [cleo.rawValue])
@@ -45,8 +46,8 @@ import Testing
         #expect(await f.takeWrites() == 0)
     }
 
-    @Test func linkRefusesARecordLinkedElsewhereAndAnEntityAlreadyLinkedInTheSystem() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func linkRefusesARecordLinkedElsewhereAndAnEntityAlreadyLinkedInTheSystem(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let ann = try f.hubID("crm", "c1")
         await #expect(throws: StewardshipError.self) {
             try await f.steward().link("customer", .hub(ann), system: "crm", externalID: "c2", as: AuditFixture.ana)
@@ -72,8 +73,8 @@ import Testing
         #expect(try f.store.read { try $0.stewardship(limit: 10) }.isEmpty)
     }
 
-    @Test func closingALinkKeepsBothSidesAndNoSyncLinksThemAgain() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func closingALinkKeepsBothSidesAndNoSyncLinksThemAgain(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let dan = try f.hubID("sheet", "s1")
         let outcome = try f.steward().unlink("customer", system: "sheet", externalID: "s1", entityReference: nil, mode: .close,
                                              as: AuditFixture.ana)
@@ -88,8 +89,8 @@ import Testing
         #expect(report.summary("sheet", "customer")?.closed == 1)
     }
 
-    @Test func forgettingALinkLetsTheMatchRulesLinkTheRecordAgain() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func forgettingALinkLetsTheMatchRulesLinkTheRecordAgain(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let dan = try f.hubID("sheet", "s1")
         _ = try f.steward().unlink("customer", system: "sheet", externalID: nil, entityReference: .system("sheet", "s1"),
                                    mode: .forget, as: AuditFixture.ana)
@@ -99,8 +100,8 @@ import Testing
         #expect(await f.sheet.records("gold").count == 2)
     }
 
-    @Test func relinkMovesARecordToAnotherEntityAndTheOldOneIsReportedMissing() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func relinkMovesARecordToAnotherEntityAndTheOldOneIsReportedMissing(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let bob = try f.hubID("crm", "c2"), cleo = try f.hubID("app", "u8")
         try f.tamper("DELETE FROM xref WHERE system = 'crm' AND hub_id = ?", [cleo.rawValue])
         await #expect(throws: StewardshipError.self) {
@@ -118,8 +119,8 @@ import Testing
         #expect(report.findings(.missingLink).first?.samples.first?.hubID == bob)
     }
 
-    @Test func everyChangeIsLoggedWithWhoWhenAndWhyAndADryRunWritesNothing() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func everyChangeIsLoggedWithWhoWhenAndWhyAndADryRunWritesNothing(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let seq = try f.hubSeq()
         let dry = try f.steward().unlink("customer", system: "crm", externalID: "c2", entityReference: nil, mode: .close,
                                          as: .init(by: "ana", reason: nil), dryRun: true)
@@ -138,8 +139,8 @@ import Testing
         #expect(log[0].detail["mode"] == "close")
     }
 
-    @Test func aChangeByHandWaitsForARunningSyncAndLeavesTheLockFree() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func aChangeByHandWaitsForARunningSyncAndLeavesTheLockFree(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let lease = try f.store.acquireRunLock("run-elsewhere", now: f.clock.current(), staleAfter: 600)
         #expect(throws: HubLocked.self) {
             try f.steward().unlink("customer", system: "crm", externalID: "c2", entityReference: nil, mode: .close,

@@ -3,14 +3,15 @@ import HubCore
 import HubStewardship
 import HubStore
 import HubSync
+import HubTestServers
 import HubTopology
 import Testing
 
 /// Deletes are reversible: the hub keeps what it deleted, and `undelete` brings it back in every
 /// system it was deleted from.
 @Suite struct UndeleteTests {
-    @Test func anEntityDeletedEverywhereIsRecreatedEverywhereAndTheNextSyncIsQuiet() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func anEntityDeletedEverywhereIsRecreatedEverywhereAndTheNextSyncIsQuiet(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let ann = try f.hubID(email: "ann@example.com")
         await f.app.remove("users", "u7")
         let deleting = try await f.sync()
@@ -41,8 +42,8 @@ import Testing
         #expect(try await f.audit(AuditOptions(deep: true)).isClean)
     }
 
-    @Test func undeletingALiveEntityDoesNothingAndAMergedOneIsRefused() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func undeletingALiveEntityDoesNothingAndAMergedOneIsRefused(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let bob = try f.hubID(email: "bob@example.com")
         let outcome = try await f.steward().undelete("customer", [.hub(bob)], run: nil, as: AuditFixture.ana)
         #expect(outcome.first?.nothingToDo == true)
@@ -53,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func anEntityWhoseIdentityWasTakenMeanwhileIsNotRestored() async throws {
-        let f = try await AuditFixture.seeded()
+    @Test(arguments: TestHubStore.all) func anEntityWhoseIdentityWasTakenMeanwhileIsNotRestored(_ hub: TestHubStore) async throws {
+        let f = try await AuditFixture.seeded(hub)
         let ann = try f.hubID(email: "ann@example.com")
         await f.app.remove("users", "u7")
         try await f.sync()

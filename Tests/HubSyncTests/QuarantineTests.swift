@@ -41,6 +41,34 @@ import Testing
         #expect(next.status == .ok, "\(next.quarantined)")
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
     }
+
+    @Test(arguments: TestHubStore.all)
+    func aRecordWhoseIDHoldsNULIsQuarantinedAndTheRestOfItsPageSyncs(_ kind: TestHubStore) async throws {
+        let f = try await SyncCycleTests.seeded(kind)
+        // PostgreSQL text cannot hold NUL, and SQLite would keep the link under "u" only. The app
+        // is read in full: the record is read, and quarantined, on every run.
+        await f.app.put("users", "u\u{0}x", ["email": "nul@example.com", "full_name": "Nul Byte"])
+        await f.app.put("users", "u8", ["email": "gus@example.com", "full_name": "Gus Moe"])
+        for _ in 0..<2 {
+            let run = try await f.sync()
+            #expect(run.systemErrors.isEmpty, "\(run.systemErrors)")
+            #expect(run.quarantined.map(\.reason) == [.malformed], "\(run.quarantined)")
+            let entry = try #require(run.quarantined.first)
+            #expect(entry.source == "users id u\\0x" && entry.externalID == nil, "\(entry)")
+            #expect(entry.message.contains("the ID holds NUL (U+0000), which the hub cannot store"), "\(entry.message)")
+            let crm = await f.crm.records("contacts").values
+            #expect(crm.contains { $0.value(atPath: "properties.email") == "gus@example.com" }, "\(crm)")
+            #expect(!crm.contains { $0.value(atPath: "properties.email") == "nul@example.com" })
+        }
+        #expect(try f.store.read { try $0.openQuarantine() }.count == 1)
+        // Fixed at the source (the record under an ID without NUL): the entry closes, the record syncs.
+        await f.app.remove("users", "u\u{0}x")
+        await f.app.put("users", "u9", ["email": "nul@example.com", "full_name": "Nul Byte"])
+        let fixed = try await f.sync()
+        #expect(fixed.status == .ok, "\(fixed.quarantined) \(fixed.systemErrors)")
+        #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
+        #expect(await f.crm.records("contacts").values.contains { $0.value(atPath: "properties.email") == "nul@example.com" })
+    }
 }
 
 /// `newest` decides by change times only where the systems have them.

@@ -1,22 +1,12 @@
 import Foundation
 import HubCore
+import HubTesting
 import HubTopology
 import Testing
 
 /// The decoder never crashes: any change to a valid topology loads or is rejected with
 /// diagnostics that have a message and point into the file.
 @Suite struct FuzzTests {
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let replacements: [Value] = [
         .null, true, false, 0, 1, 2, -1, .int(.max), 1.5, "", " ", "x", "ref", "string", "priority", "push", "pull", "both",
         "sqlite", "postgres", "${X}", "${X:-y}", "$$", "${", "YYYY", "DD/MM/YYYY", "unix", "customer", "employee", "crm",
@@ -56,7 +46,7 @@ import Testing
         let text = try String(contentsOf: Paths.testsFolder.appendingPathComponent("Fixtures/base.json"), encoding: .utf8)
         let base = try JSONParser.parse(text)
         let allPaths = Self.paths(base).filter { !$0.isEmpty }
-        var rng = Rng(state: 0xF022)
+        var rng = SeededRandom(0xF022)
         var rejected = 0
         for _ in 0..<3000 {
             var doc = base

@@ -205,21 +205,28 @@ struct BatteryFixture {
 
     /// The external IDs of a system's live links in the hub.
     func linkedIDs(_ system: String) throws -> Set<String> {
+        Set(try hubColumn("SELECT external_id FROM xref WHERE system = '\(system)' AND state = 'linked'"))
+    }
+
+    /// The first column of a query on the hub (SQL both databases read alike), as text: with
+    /// GRDB on a SQLite hub, with `psql` on the hub's schema of the test cluster.
+    func hubColumn(_ sql: String) throws -> [String] {
         if let schema = postgresSchema {
             let pg = try TestServices.requirePostgres()
-            let sql = "SELECT external_id FROM \"\(schema)\".xref WHERE system = '\(system)' AND state = 'linked'"
             let out = try ExternalTool.runSync("psql", ["-h", pg.host, "-p", String(pg.port), "-U", pg.user, "-d", pg.database,
-                                                        "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                                        "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", "SET search_path TO \"\(schema)\"",
+                                                        "-c", sql],
                                                environment: ["PGPASSWORD": pg.password, "PGSSLMODE": "disable"])
             guard out.status == 0 else { throw BatteryError("psql failed: \(out.stderr)") }
-            return Set(out.stdout.split(separator: "\n").map(String.init))
+            return out.stdout.split(separator: "\n").map(String.init)
         }
         let hub = try DatabaseQueue(path: hubPath)
         defer { try? hub.close() }
-        return Set(try hub.read {
-            try String.fetchAll($0, sql: "SELECT external_id FROM xref WHERE system = ? AND state = 'linked'", arguments: [system])
-        })
+        return try hub.read { try String.fetchAll($0, sql: sql) }
     }
+
+    /// The highest change sequence number of the hub's entities.
+    func hubSeq() throws -> Int64 { Int64(try hubColumn("SELECT coalesce(max(seq), 0) FROM entity").first ?? "") ?? -1 }
 
     /// `PRAGMA integrity_check` of a SQLite hub; a PostgreSQL hub's pages are the server's to
     /// keep whole (its write-ahead log), so it answers "ok".

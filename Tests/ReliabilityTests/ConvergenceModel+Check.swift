@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HubCore
 
 /// The oracles of T3, run after the two quiet syncs: every system against the model.
 extension ConvergenceModel {
@@ -62,7 +63,7 @@ extension ConvergenceModel {
         }
         figures[.lostUpdates] += lost.count
         figures[.conflictsExpected] += expectedConflicts.count
-        let open = try ConvergenceWorld.rows(world.hubPath, "SELECT reason, message FROM quarantine WHERE resolved_at IS NULL")
+        let open = try world.hubRows("SELECT reason, message FROM quarantine WHERE resolved_at IS NULL")
         figures[.quarantinedRemaining] += open.count
         for entry in open { problems.append("open quarantine entry: \((entry["reason"] ?? nil) ?? "") \((entry["message"] ?? nil) ?? "")") }
         return problems
@@ -92,14 +93,13 @@ extension ConvergenceModel {
 
     /// `c:email|field` and `o:number|field` of every conflict the hub recorded.
     func recordedConflicts() throws -> Set<String> {
-        let rows = try ConvergenceWorld.rows(world.hubPath, """
-            SELECT c.field AS field, json_extract(e.data, '$.email') AS email, json_extract(e.data, '$.number') AS number
-            FROM conflict c JOIN entity e ON e.hub_id = c.hub_id
-            """)
+        let rows = try world.hubRows("SELECT c.field AS field, e.data AS data FROM conflict c JOIN entity e ON e.hub_id = c.hub_id")
         return Set(rows.compactMap { row in
-            guard let field = row["field"] ?? nil else { return nil }
-            if let email = row["email"] ?? nil { return "c:\(email)|\(field)" }
-            if let number = row["number"] ?? nil { return "o:\(number)|\(field)" }
+            guard let field = row["field"] ?? nil, case .object(let data)? = try? JSONParser.parse((row["data"] ?? nil) ?? "") else {
+                return nil
+            }
+            if case .string(let email)? = data["email"] { return "c:\(email)|\(field)" }
+            if case .string(let number)? = data["number"] { return "o:\(number)|\(field)" }
             return nil
         })
     }

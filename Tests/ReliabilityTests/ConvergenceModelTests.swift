@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubTestServers
 import HubTesting
 import PropertyBased
 import Testing
@@ -13,6 +14,9 @@ import Testing
 ///
 /// Each sequence has its own seed; a failing one is shrunk and printed with it
 /// (`.fixedSeed("…")`), and `HUBCTL_T3_SEED=… swift test --filter ConvergenceModelTests` replays it.
+///
+/// The same sequences also run with the hub in PostgreSQL (`T3-postgres-hub`): fewer, as many as
+/// fit in about a minute of CI, each on a copy of the synced start moved into a schema of its own.
 @Suite struct ConvergenceModelTests {
     /// Sequences run in this process (faults thrown at the engine's fault points), in two halves
     /// that run side by side.
@@ -20,8 +24,13 @@ import Testing
     /// Sequences whose faulted syncs are `hubctl sync-all` processes killed with SIGKILL.
     static var killedCount: Int { Int(ProcessInfo.processInfo.environment["HUBCTL_T3_KILLED"] ?? "") ?? 16 }
 
+    /// Sequences on a PostgreSQL hub, faults thrown in this process, and with `sync-all` killed.
+    static var postgresCount: Int { Int(ProcessInfo.processInfo.environment["HUBCTL_T3_PG_SEQUENCES"] ?? "") ?? 40 }
+    static var postgresKilledCount: Int { Int(ProcessInfo.processInfo.environment["HUBCTL_T3_PG_KILLED"] ?? "") ?? 4 }
+
     /// Figures of every sequence, written to the scorecard when the last of the three runs ends.
-    static let totals = Totals(parts: 3)
+    static let totals = Totals(parts: 3, row: "T3")
+    static let postgresTotals = Totals(parts: 1, row: "T3-postgres-hub")
 
     @Test("Random edit sequences over four systems converge to the model, with syncs failed at fault points",
           .shrinking, ConvergenceSeed(), arguments: [0, 1])
@@ -40,22 +49,43 @@ import Testing
     func randomSequencesConvergeWithKilledProcesses() async throws {
         let shrink = ShrinkBudget()
         await propertyCheck(count: Self.killedCount, input: ConvergenceStep.sequences()) { steps in
-            // Here every sync step kills the process at a fault point before its recovery run.
-            let killing = steps.map { step in
-                var s = step
-                if s.kind >= 80 { s.a -= s.a % 3 }
-                return s
-            }
-            Self.totals.add(await Self.run(killing, kills: true, shrink))
+            Self.totals.add(await Self.run(Self.killing(steps), kills: true, shrink))
         }
         shrink.report()
         if Self.totals.partDone() { await ConvergenceStart.shared.discard() }
     }
 
+    @Test("Random edit sequences converge to the model on a PostgreSQL hub, with syncs failed at fault points and sync-all killed",
+          .shrinking, ConvergenceSeed(), .enabled(if: TestServices.runPostgresTests, "needs the test cluster (scripts/with-test-services.sh)"))
+    func randomSequencesConvergeOnAPostgreSQLHub() async throws {
+        let shrink = ShrinkBudget()
+        let started = Date()
+        await propertyCheck(count: Self.postgresCount, input: ConvergenceStep.sequences()) { steps in
+            Self.postgresTotals.add(await Self.run(steps, kills: false, shrink, hub: .postgres))
+        }
+        await propertyCheck(count: Self.postgresKilledCount, input: ConvergenceStep.sequences()) { steps in
+            Self.postgresTotals.add(await Self.run(Self.killing(steps), kills: true, shrink, hub: .postgres))
+        }
+        shrink.report()
+        print("T3 on a PostgreSQL hub: \(Int(Date().timeIntervalSince(started))) s")
+        if Self.postgresTotals.partDone() { await ConvergenceStart.shared.discard() }
+    }
+
+    /// The steps with every sync step made to kill the process at a fault point before its recovery run.
+    static func killing(_ steps: [ConvergenceStep]) -> [ConvergenceStep] {
+        steps.map { step in
+            var s = step
+            if s.kind >= 80 { s.a -= s.a % 3 }
+            return s
+        }
+    }
+
     /// Runs one sequence in a copy of the synced start and checks it; returns its figures. A
     /// step that throws (a system the test could not edit or read) fails the sequence too:
     /// property checks do not report thrown errors themselves.
-    static func run(_ steps: [ConvergenceStep], kills: Bool, _ shrink: ShrinkBudget) async -> ConvergenceFigures {
+    static func run(_ steps: [ConvergenceStep], kills: Bool, _ shrink: ShrinkBudget, hub: TestHubStore = .sqlite) async
+        -> ConvergenceFigures
+    {
         // Shrinking a failure re-runs shrunk sequences; past a budget they pass unrun, so the
         // search ends, and the smallest failure seen is reported after the check.
         guard shrink.mayRun() else { return ConvergenceFigures() }
@@ -63,8 +93,9 @@ import Testing
         let dir: ScratchDirectory
         do {
             dir = try ScratchDirectory()
-            model = ConvergenceModel(world: ConvergenceWorld(dir: dir.path), kills: kills,
-                                     state: try await ConvergenceStart.shared.copy(to: dir.path))
+            let state = try await ConvergenceStart.shared.copy(to: dir.path)
+            let world = hub == .postgres ? try ConvergenceWorld.movingHubToPostgres(in: dir.path) : ConvergenceWorld(dir: dir.path)
+            model = ConvergenceModel(world: world, kills: kills, state: state)
         } catch {
             Issue.record("T3 could not create its systems: \(error)")
             return ConvergenceFigures()
@@ -89,6 +120,7 @@ import Testing
             shrink.failed(steps.count, report)
             Issue.record(Comment(rawValue: report))
         }
+        model.world.postgresHub?.drop()
         _ = dir
         return model.figures
     }
@@ -120,14 +152,18 @@ import Testing
         }
     }
 
-    /// Figures summed over every sequence; the `T3` scorecard row is written when every part ran.
+    /// Figures summed over every sequence; the scorecard row is written when every part ran.
     final class Totals: Sendable {
         private let lock = NSLock()
         private let parts: Int
+        private let row: String
         nonisolated(unsafe) private var figures = ConvergenceFigures()
         nonisolated(unsafe) private var done = 0
 
-        init(parts: Int) { self.parts = parts }
+        init(parts: Int, row: String) {
+            self.parts = parts
+            self.row = row
+        }
 
         func add(_ f: ConvergenceFigures) {
             lock.lock(); defer { lock.unlock() }
@@ -140,9 +176,9 @@ import Testing
             done += 1
             let f = figures, last = done == parts
             lock.unlock()
-            print("T3: \(f[.sequences]) sequences, \(f[.operations]) operations, \(f[.syncs]) syncs, \(f[.faultsFired]) faults fired (\(f[.kills]) kills)")
+            print("\(row): \(f[.sequences]) sequences, \(f[.operations]) operations, \(f[.syncs]) syncs, \(f[.faultsFired]) faults fired (\(f[.kills]) kills)")
             guard last else { return false }
-            Scorecard.record("T3", f.scorecard)
+            Scorecard.record(row, f.scorecard)
             return true
         }
     }

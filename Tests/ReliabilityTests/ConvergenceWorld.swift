@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import HubAdapters
 import HubCore
-import HubStore
+@testable import HubStore
+import HubStorePostgres
 import HubSync
+import HubTestServers
 import HubTesting
 import HubTopology
 
@@ -11,7 +13,8 @@ import HubTopology
 /// read by a `modified_at` cursor), `billing` (SQLite read in full, a composite name and a value
 /// map), `sheet` (two CSV files) and `export` (two JSON Lines files, a composite name and a JSON
 /// field). Each holds customers and orders, an order referring to its customer by the system's
-/// own ID. The world edits each system the way its users would and reads every row back.
+/// own ID. The world edits each system the way its users would and reads every row back. Its hub
+/// is a SQLite file in the folder, or a schema of the PostgreSQL test cluster (``postgresHub``).
 struct ConvergenceWorld: Sendable {
     enum System: String, CaseIterable, Comparable, CustomStringConvertible {
         case app, billing, sheet, export
@@ -49,8 +52,51 @@ struct ConvergenceWorld: Sendable {
     }
 
     let dir: String
+    /// The hub when it is in PostgreSQL; nil for the SQLite file at ``hubPath``.
+    var postgresHub: PostgresHub? = nil
     var topologyPath: String { dir + "/topology.json" }
     var hubPath: String { dir + "/t3.hub.sqlite" }
+
+    /// A hub in a fresh schema of the PostgreSQL test cluster, opened once for every sync of a
+    /// sequence, and dropped with ``drop()``.
+    struct PostgresHub: Sendable {
+        let database: PostgresHubDatabase
+        let schema: String
+        var store: HubStore { HubStore(database: database) }
+
+        init() throws {
+            let settings = try TestHubStore.freshSchema()
+            database = try PostgresHubDatabase(settings: settings, applicationName: "hubctl-t3")
+            schema = settings.schema
+        }
+
+        /// Drops the schema and closes the connection.
+        func drop() {
+            _ = try? store.write { try $0.executeCounted("DROP SCHEMA \"\(schema)\" CASCADE") }
+            database.close()
+        }
+    }
+
+    /// The world in `dir` with its hub moved into a new PostgreSQL schema: the SQLite hub file
+    /// the folder holds (a copy of the synced start) is copied there, and the topology points
+    /// `hubctl` at it (the password from the environment, as a user would write it).
+    static func movingHubToPostgres(in dir: String) throws -> ConvergenceWorld {
+        let hub = try PostgresHub()
+        let file = dir + "/t3.hub.sqlite"
+        if FileManager.default.fileExists(atPath: file) {
+            var options = HubCopyOptions()
+            options.lockSource = false
+            let report = try HubStore(path: file).copy(to: hub.store, options: options)
+            guard report.matches else { throw BatteryError("copying the T3 hub into PostgreSQL did not verify") }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
+        }
+        let pg = try TestServices.requirePostgres()
+        let url = "postgres://\(pg.user):${HUBCTL_TEST_POSTGRES_PASSWORD}@\(pg.host):\(pg.port)/\(pg.database)?sslmode=disable"
+        try topology.replacingOccurrences(of: #""hub": { "path": "t3.hub.sqlite" }"#,
+                                          with: #""hub": { "url": "\#(url)", "schema": "\#(hub.schema)" }"#)
+            .write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
+        return ConvergenceWorld(dir: dir, postgresHub: hub)
+    }
 
     static let tierCodes = ["gold": "G", "silver": "S", "bronze": "B"]
 
@@ -123,7 +169,7 @@ struct ConvergenceWorld: Sendable {
     """
 
     /// Creates the four systems, empty, and the topology.
-    static func create(in dir: String) throws -> ConvergenceWorld {
+    static func create(in dir: String, hub: TestHubStore = .sqlite) throws -> ConvergenceWorld {
         try topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
         let touch = { (table: String) in
             """
@@ -150,7 +196,7 @@ struct ConvergenceWorld: Sendable {
         try "ID,Number,Customer,Amount\n".write(toFile: dir + "/sheet/orders.csv", atomically: true, encoding: .utf8)
         try "".write(toFile: dir + "/export/customers.jsonl", atomically: true, encoding: .utf8)
         try "".write(toFile: dir + "/export/orders.jsonl", atomically: true, encoding: .utf8)
-        return ConvergenceWorld(dir: dir)
+        return hub == .postgres ? try movingHubToPostgres(in: dir) : ConvergenceWorld(dir: dir)
     }
 
     /// Triggers counting every insert, update and delete of the tables.
@@ -170,8 +216,8 @@ struct ConvergenceWorld: Sendable {
     /// run then fails a system or the whole run, as a crash there would leave it).
     @discardableResult
     func sync(fault: (point: FaultPoint, hit: Int)? = nil) async throws -> SyncReport? {
-        let topology = try TopologyLoader.load(path: topologyPath, environment: [:])
-        let store = try HubStore(path: hubPath)
+        let topology = try TopologyLoader.load(path: topologyPath, environment: ProcessInfo.processInfo.environment)
+        let store = try postgresHub?.store ?? HubStore(path: hubPath)
         let engine = SyncEngine(runtime: SpokeFactory.runtime(topology), store: store,
                                 settings: EngineSettings(readAttempts: 1, retryDelay: 0))
         guard let fault else { return try await engine.syncAll() }
@@ -208,6 +254,28 @@ struct ConvergenceWorld: Sendable {
 
     // MARK: - SQL helpers
 
+    /// Rows of a query on the hub, written in SQLite's dialect (a PostgreSQL hub translates it).
+    func hubRows(_ sql: String) throws -> [[String: String?]] {
+        try (postgresHub?.store ?? HubStore(path: hubPath)).read { tx in
+            try tx.rows(sql).map { row in
+                var out: [String: String?] = [:]
+                for column in row.columnNames { out[column] = Self.text(row[column]) }
+                return out
+            }
+        }
+    }
+
+    /// A value as the battery compares it: integers without a fraction, blobs by their size.
+    static func text(_ v: DatabaseValue) -> String? {
+        switch v.storage {
+        case .null: nil
+        case .int64(let i): String(i)
+        case .double(let d): d == d.rounded() ? String(Int64(d)) : String(d)
+        case .string(let s): s
+        case .blob(let b): "blob(\(b.count))"
+        }
+    }
+
     static func execute(_ path: String, _ sql: String, _ arguments: StatementArguments = []) throws {
         let db = try DatabaseQueue(path: path)
         defer { try? db.close() }
@@ -220,16 +288,7 @@ struct ConvergenceWorld: Sendable {
         return try db.read { db in
             try GRDB.Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 var out: [String: String?] = [:]
-                for column in row.columnNames {
-                    let v: DatabaseValue = row[column]
-                    switch v.storage {
-                    case .null: out[column] = .some(nil)
-                    case .int64(let i): out[column] = String(i)
-                    case .double(let d): out[column] = d == d.rounded() ? String(Int64(d)) : String(d)
-                    case .string(let s): out[column] = s
-                    case .blob(let b): out[column] = "blob(\(b.count))"
-                    }
-                }
+                for column in row.columnNames { out[column] = .some(text(row[column])) }
                 return out
             }
         }

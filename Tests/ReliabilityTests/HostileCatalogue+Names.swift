@@ -27,7 +27,7 @@ extension HostileCatalogue {
     }
 
     static func topology(_ run: HostileRun, _ systems: [String]) throws {
-        try run.write("topology.json", "{\"version\": 1, \"name\": \"t9\", \(HostileValueWorld.entity), \"systems\": {\(systems.joined(separator: ",\n"))}}")
+        try run.write("topology.json", "{\"version\": 1, \"name\": \"t9\", \(run.hubJSON)\(HostileValueWorld.entity), \"systems\": {\(systems.joined(separator: ",\n"))}}")
     }
 
     static func sqlite(_ run: HostileRun, _ sql: String) throws {

@@ -58,7 +58,37 @@ enum HostileCatalogue {
         let fromKinto = ["quotes", "SQL injection", "NUL inside", "an = formula", "emoji, combining marks, RTL override",
                          "line breaks", "backslash escapes", "10,000 levels of JSON nesting as text"]
         out += fromKinto.map { valueCase(value($0), from: "kinto", .services) }
+        out += ["sheet", "lines"].map(idHoldingNULCase)
         return out
+    }
+
+    /// A record whose ID holds NUL, which no hub can keep (PostgreSQL text cannot hold it;
+    /// SQLite would cut it there): quarantined as malformed in its source, the rest synced, the
+    /// source file untouched, and the next run writes nothing.
+    static func idHoldingNULCase(from source: String) -> HostileCase {
+        HostileCase(family: families[source]!, name: "an ID holding NUL in \(source)") { run in
+            let world = try await HostileValueWorld.make(.files, run, services: run.services)
+            try await world.seed(source, key: "k0", text: Array("plain".utf8))
+            let path = source == "sheet" ? "sheet/notes.csv" : "lines/notes.jsonl"
+            let row = source == "sheet" ? Array("r".utf8) + [0] + Array("x,k1,nul id\n".utf8)
+                : Array(#"{"id":"r\u0000x","key":"k1","text":"nul id"}"#.utf8) + [0x0A]
+            try run.write(path, (run.bytes(path) ?? []) + row)
+            let file = run.bytes(path)
+            for attempt in 1...2 {
+                let sync = try await run.sync(exits: [3], says: ["NUL"])
+                let entries = sync.quarantined.filter { $0.system == source && $0.direction == "pull" && $0.reason == "malformed" }
+                run.expectSame(entries.count == 1 && sync.quarantined.count == 1 && entries[0].message.contains("holds NUL"),
+                               "run \(attempt) quarantined \(sync.quarantined)")
+                run.expectSame(sync.writes == (attempt == 1 ? 3 : 0), "run \(attempt) wrote \(sync.writes) times")
+            }
+            for system in world.systems {
+                let back = try await world.read(system)
+                run.expectSame(back["k0"] == Array("plain".utf8), "\(system) lost the plain record: \(describe(back["k0"]))")
+                if system != source { run.expectSame(back["k1"] == nil, "\(system) got the record whose ID holds NUL") }
+            }
+            run.expectSame(run.bytes(path) == file, "the source file was changed")
+            await world.tearDown()
+        }
     }
 
     static let families: [String: HostileCase.Family] = [

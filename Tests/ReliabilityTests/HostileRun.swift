@@ -51,13 +51,17 @@ final class HostileRun: @unchecked Sendable {
     private var exported: [String: String] = [:]
     /// PostgreSQL and Kinto, when the test script started them.
     let services: HostileServices?
+    /// The schema holding the case's hub in the test cluster, when the hub is in PostgreSQL;
+    /// nil for a SQLite hub in the case's folder.
+    let hubSchema: String?
     // Guarded by `lock`.
     private var tally = HostileTally()
     private let lock = NSLock()
 
-    init(name: String, services: HostileServices?) throws {
+    init(name: String, services: HostileServices?, postgresHub: Bool = false) throws {
         self.name = name
         self.services = services
+        hubSchema = postgresHub ? "t9hub_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased() : nil
         root = FileManager.default.temporaryDirectory.appendingPathComponent("hubctl-t9-\(UUID().uuidString)").path
         dir = root + "/case"
         outside = root + "/outside"
@@ -69,7 +73,22 @@ final class HostileRun: @unchecked Sendable {
         try Data(#"{"id":"d1","key":"decoy","text":"untouched"}"#.utf8 + [0x0A]).write(to: URL(fileURLWithPath: outside + "/notes.jsonl"))
     }
 
-    func removeSandbox() { try? FileManager.default.removeItem(atPath: root) }
+    /// Removes the sandbox, and the hub's schema when it is in PostgreSQL.
+    func removeSandbox() {
+        try? FileManager.default.removeItem(atPath: root)
+        if let hubSchema, let pg = services?.postgres {
+            _ = try? ExternalTool.runSync("psql", ["-X", "-q", "-h", pg.host, "-p", String(pg.port), "-U", pg.user, "-d", pg.database,
+                                                   "-c", "DROP SCHEMA IF EXISTS \(hubSchema) CASCADE"], environment: ["PGPASSWORD": pg.password])
+        }
+    }
+
+    /// The topology's `hub` member for a hub in PostgreSQL (its password from the environment),
+    /// or nothing for the default SQLite hub in the case's folder.
+    var hubJSON: String {
+        guard let hubSchema else { return "" }
+        let url = "postgres://${T9_PG_USER}:${T9_PG_PASSWORD}@${T9_PG_HOST}:${T9_PG_PORT}/${T9_PG_DB}?sslmode=disable"
+        return #""hub": {"url": "\#(url)", "schema": "\#(hubSchema)"}, "#
+    }
 
     var result: HostileTally {
         lock.lock()
@@ -191,9 +210,9 @@ final class HostileRun: @unchecked Sendable {
     }
 
     /// Runs `hostile` in a fresh sandbox and returns its tally, the runner's checks included.
-    static func run(_ hostile: HostileCase, services: HostileServices?) async -> HostileTally {
+    static func run(_ hostile: HostileCase, services: HostileServices?, postgresHub: Bool = false) async -> HostileTally {
         let run: HostileRun
-        do { run = try HostileRun(name: hostile.name, services: services) } catch {
+        do { run = try HostileRun(name: hostile.name, services: services, postgresHub: postgresHub) } catch {
             return HostileTally(unclearFailures: 1, notes: ["sandbox: \(error)"])
         }
         defer { run.removeSandbox() }

@@ -1,19 +1,22 @@
 import Foundation
-import GRDB
 import HubCore
+import HubTestServers
 import HubTesting
 import Testing
 
-/// T4 (no echo) and T10 (one run at a time) of the reliability battery.
+/// T4 (no echo) and T10 (one run at a time) of the reliability battery, on a SQLite hub and on
+/// a PostgreSQL hub (rows `T4-postgres-hub`, `T10-postgres-hub`, `T10-fencing-postgres-hub`),
+/// where the run lock is a row of the hub's schema that every write checks under `FOR UPDATE`.
 @Suite(.serialized) struct LockAndEchoTests {
-    @Test func fiveRunsAfterConvergingWriteNothingAnywhere() throws {
+    @Test(arguments: TestHubStore.all)
+    func fiveRunsAfterConvergingWriteNothingAnywhere(_ hub: TestHubStore) throws {
         let tmp = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: tmp.path)
+        let fixture = try BatteryFixture.create(in: tmp.path, postgresHub: hub == .postgres)
         #expect(try fixture.sync().exitCode == 0)
         try fixture.applyWorkload()
         #expect(try fixture.sync().exitCode == 0)
         let before = try fixture.writeState()
-        let hubSeq = try Self.hubSeq(fixture)
+        let hubSeq = try fixture.hubSeq()
         var echoWrites = 0
         for _ in 0..<5 {
             let run = try HubctlProcess.run(["sync-all", "--json", "-t", fixture.topologyPath])
@@ -27,21 +30,16 @@ import Testing
         }
         let after = try fixture.writeState()
         echoWrites += (after.crm - before.crm) + (after.billing - before.billing) + (after.csv == before.csv ? 0 : 1)
-        let hubWrites = Int(try Self.hubSeq(fixture) - hubSeq)
-        Scorecard.record("T4", ["echo_writes": Double(echoWrites), "hub_entity_writes": Double(hubWrites), "quiet_runs": 5])
+        let hubWrites = Int(try fixture.hubSeq() - hubSeq)
+        Scorecard.record("T4" + hub.scorecardSuffix, ["echo_writes": Double(echoWrites), "hub_entity_writes": Double(hubWrites), "quiet_runs": 5])
         #expect(echoWrites == 0)
         #expect(hubWrites == 0)
     }
 
-    static func hubSeq(_ fixture: BatteryFixture) throws -> Int64 {
-        let hub = try DatabaseQueue(path: fixture.hubPath)
-        defer { try? hub.close() }
-        return try hub.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(seq), 0) FROM entity") ?? 0 }
-    }
-
-    @Test func twoRunsStartedTogetherNeverBothRun() throws {
+    @Test(arguments: TestHubStore.all)
+    func twoRunsStartedTogetherNeverBothRun(_ hub: TestHubStore) throws {
         let tmp = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: tmp.path)
+        let fixture = try BatteryFixture.create(in: tmp.path, postgresHub: hub == .postgres)
         #expect(try fixture.sync().exitCode == 0)
         let trials = 50
         var exactlyOne = 0, refusedWith75 = 0
@@ -57,25 +55,26 @@ import Testing
             refusedWith75 += refused
         }
         let duplicates = try fixture.snapshot().duplicates
-        Scorecard.record("T10", ["trials": Double(trials), "exactly_one_ran": Double(exactlyOne), "duplicates": Double(duplicates)])
+        Scorecard.record("T10" + hub.scorecardSuffix, ["trials": Double(trials), "exactly_one_ran": Double(exactlyOne), "duplicates": Double(duplicates)])
         #expect(exactlyOne == trials)
         #expect(duplicates == 0)
     }
 
-    @Test func aLockLeftByAKilledRunIsTakenOver() throws {
+    @Test(arguments: TestHubStore.all)
+    func aLockLeftByAKilledRunIsTakenOver(_ hub: TestHubStore) throws {
         let tmp = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: tmp.path)
+        let fixture = try BatteryFixture.create(in: tmp.path, postgresHub: hub == .postgres)
         let killed = try fixture.sync(["HUBCTL_FAULTS": "runAfterLock@1:crash"])
         #expect(killed.killedBySignal)
         let next = try fixture.sync()
         #expect(next.exitCode == 0, "\(next.stderr)")
-        let generation = try Self.lockGeneration(fixture)
-        #expect(generation == 2)
+        #expect(try fixture.hubColumn("SELECT generation FROM run_lock") == ["2"])
     }
 
-    @Test func aStoppedRunThatLostItsLockCannotWriteWhenItResumes() throws {
+    @Test(arguments: TestHubStore.all)
+    func aStoppedRunThatLostItsLockCannotWriteWhenItResumes(_ hub: TestHubStore) throws {
         let tmp = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: tmp.path)
+        let fixture = try BatteryFixture.create(in: tmp.path, postgresHub: hub == .postgres)
         #expect(try fixture.sync().exitCode == 0)
         try fixture.applyWorkload()
         // The zombie pauses right after taking the lock; we stop it there, as soon as its fault
@@ -98,14 +97,8 @@ import Testing
         #expect(resumed.exitCode == 75)
         #expect(resumed.stderr.contains("was taken over by a newer run"))
         let zombieCommits = try fixture.writeState() == state ? 0 : 1
-        Scorecard.record("T10-fencing", ["zombie_commits_accepted": Double(zombieCommits)])
+        Scorecard.record("T10-fencing" + hub.scorecardSuffix, ["zombie_commits_accepted": Double(zombieCommits)])
         #expect(zombieCommits == 0)
         #expect(try fixture.snapshot().duplicates == 0)
-    }
-
-    static func lockGeneration(_ fixture: BatteryFixture) throws -> Int64 {
-        let hub = try DatabaseQueue(path: fixture.hubPath)
-        defer { try? hub.close() }
-        return try hub.read { try Int64.fetchOne($0, sql: "SELECT generation FROM run_lock") ?? -1 }
     }
 }

@@ -1,16 +1,18 @@
 import Foundation
 import GRDB
 import HubCore
+import HubTestServers
 import HubTesting
 import Testing
 
 /// T7 of the reliability battery: malformed records interleaved with good ones are quarantined
 /// with where they are and why; every good record syncs in the same run; fixing the source and
-/// retrying clears the quarantine without duplicates.
+/// retrying clears the quarantine without duplicates. On a PostgreSQL hub too (`T7-postgres-hub`).
 @Suite struct MalformedRecordTests {
-    @Test func badRecordsAreQuarantinedAndGoodOnesSyncInTheSameRun() throws {
+    @Test(arguments: TestHubStore.all)
+    func badRecordsAreQuarantinedAndGoodOnesSyncInTheSameRun(_ hub: TestHubStore) throws {
         let tmp = try TemporaryDirectory()
-        let fixture = try BatteryFixture.create(in: tmp.path)
+        let fixture = try BatteryFixture.create(in: tmp.path, postgresHub: hub == .postgres)
         #expect(try fixture.sync().exitCode == 0)
 
         // 20 good rows in the sheet and 10 in billing, with bad ones between them.
@@ -79,7 +81,7 @@ import Testing
         let remaining = try HubctlProcess.run(["quarantine", "list", "--json", "-t", fixture.topologyPath])
         let remainingCount = try remaining.json().objectValue?["result"]?.objectValue?["entries"]?.arrayValue?.count ?? -1
         let after = try fixture.snapshot()
-        Scorecard.record("T7", [
+        Scorecard.record("T7" + hub.scorecardSuffix, [
             "bad_injected": Double(bad), "quarantined": Double(quarantined.count), "good_records": 30,
             "good_synced": Double(goodSynced), "left_after_retry": Double(left), "quarantined_remaining": Double(remainingCount),
             "duplicates": Double(after.duplicates),

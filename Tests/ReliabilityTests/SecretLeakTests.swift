@@ -15,6 +15,10 @@ import Testing
 /// Every stdout and stderr, the hub and its WAL, the systems' files and rows, and every request
 /// the fake APIs received (but for each one's own credential header) are scanned for each canary
 /// raw, base64, percent-encoded, hex and as any 12-character piece of its random part.
+///
+/// With a PostgreSQL hub (`T8-postgres-hub`) the hub's URL holds an eighth canary as its
+/// password (a role of its own), a wrong one and an unreachable server are two more failure runs,
+/// and every row of every table of the hub's schema is scanned as well.
 @Suite(.enabled(if: TestServices.runPostgresTests && TestServices.runKintoTests,
                 "needs PostgreSQL and Kinto: run scripts/with-test-services.sh swift test"))
 struct SecretLeakTests {
@@ -24,8 +28,9 @@ struct SecretLeakTests {
         return "hubctl-canary-\(slot)-\(hex)" + (awkward ? #"@/%"q'x"# : "")
     }
 
-    @Test func noSecretLeaksFromAnyCommandOnAnyPath() async throws {
-        let world = try await LeakWorld.make()
+    @Test(arguments: TestHubStore.all)
+    func noSecretLeaksFromAnyCommandOnAnyPath(_ hub: TestHubStore) async throws {
+        let world = try await LeakWorld.make(hub: hub)
         var scanner = LeakScanner(canaries: world.canaries)
 
         // Working systems: every command, with and without --json.
@@ -59,7 +64,7 @@ struct SecretLeakTests {
 
         for leak in scanner.leaks.prefix(20) { Issue.record("leak: \(leak)") }
         #expect(scanner.places > 100, "\(scanner.places) places scanned")
-        Scorecard.record("T8", ["leaks": Double(scanner.leaks.count), "canary_slots": Double(world.slots),
+        Scorecard.record("T8" + hub.scorecardSuffix, ["leaks": Double(scanner.leaks.count), "canary_slots": Double(world.slots),
                                 "places_scanned": Double(scanner.places), "bytes_scanned": Double(scanner.bytes)])
     }
 }
@@ -167,6 +172,9 @@ final class LeakWorld: @unchecked Sendable {
     var postgres: TestServices.Postgres!
     var schema = ""
     var roles: [String] = []
+    /// The hub's schema when the hub is in PostgreSQL, and the role that owns its tables.
+    var hubSchema: String?
+    var hubRole: (user: String, password: String)?
     var kinto: (root: String, user: String, password: String, bucket: String)!
 
     init(dir: TemporaryDirectory) { self.dir = dir }
@@ -180,13 +188,13 @@ final class LeakWorld: @unchecked Sendable {
     static let connectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("topologies/connectors").path
 
-    static func make() async throws -> LeakWorld {
+    static func make(hub: TestHubStore) async throws -> LeakWorld {
         let world = LeakWorld(dir: try TemporaryDirectory())
-        try await world.build()
+        try await world.build(postgresHub: hub == .postgres)
         return world
     }
 
-    private func build() async throws {
+    private func build(postgresHub: Bool) async throws {
         let c = SecretLeakTests.self
         let pgPassword = c.canary("pgfield", awkward: true), urlPassword = c.canary("pgurl", awkward: true)
         let bearer = c.canary("bearer"), tenant = c.canary("header"), apiKey = c.canary("apikey")
@@ -194,6 +202,11 @@ final class LeakWorld: @unchecked Sendable {
         let wrongPG = c.canary("wrongpg", awkward: true), wrongToken = c.canary("wrongtoken"), wrongKinto = c.canary("wrongbasic")
         canaries = [pgPassword, urlPassword, bearer, tenant, apiKey, kintoPassword, connectorKey, wrongPG, wrongToken, wrongKinto]
         slots = 7
+        let hubPassword = c.canary("hubpw", awkward: true), wrongHub = c.canary("wronghub", awkward: true)
+        if postgresHub {
+            canaries += [hubPassword, wrongHub]
+            slots += 1
+        }
 
         // PostgreSQL: two roles with awkward passwords, one schema, a table each.
         postgres = try TestServices.requirePostgres()
@@ -211,6 +224,19 @@ final class LeakWorld: @unchecked Sendable {
             GRANT ALL ON ALL TABLES IN SCHEMA \(schema) TO \(roles[0]), \(roles[1]);
             GRANT ALL ON ALL SEQUENCES IN SCHEMA \(schema) TO \(roles[0]), \(roles[1]);
             """)
+        if postgresHub {
+            // The hub: a role of its own, creating its tables in a schema of its own.
+            let hubRole = "r3_" + schema, hub = "hub_" + schema
+            roles.append(hubRole)
+            hubSchema = hub
+            self.hubRole = (hubRole, hubPassword)
+            try await psql("""
+                CREATE ROLE \(hubRole) LOGIN PASSWORD \(literal(hubPassword));
+                CREATE SCHEMA \(hub);
+                GRANT USAGE, CREATE ON SCHEMA \(hub) TO \(hubRole);
+                GRANT CREATE ON DATABASE \(postgres.database) TO \(hubRole);
+                """)
+        }
         // Two fake APIs: a bearer token and a custom header; an API-key header.
         crm = try await FakeCRM.start(token: bearer)
         await crm.add("contacts", ["email": "cleo@example.com", "name": "Cleo"])
@@ -249,8 +275,11 @@ final class LeakWorld: @unchecked Sendable {
             .write(toFile: dir.path + "/customers.csv", atomically: true, encoding: .utf8)
         let crmShape = #""records": "results", "record_fields": "properties", "envelope": "properties", "limit_param": "limit", "pagination": {"style": "cursor", "param": "after", "next": "paging.next.after"}"#
         let map = #""fields": {"email": "email", "name": "name"}"#
+        let hubJSON = hubSchema.map { hub in
+            #""hub": {"url": "postgres://\#(roles[2]):${HUB_PASSWORD}@${BILLING_HOST}:${HUB_PORT}/${BILLING_DB}?sslmode=disable", "schema": "\#(hub)"},"#
+        } ?? ""
         try """
-            {"version": 1, "name": "t8",
+            {"version": 1, "name": "t8", \(hubJSON)
              "entities": {"customer": {"fields": {"email": {"type": "string", "required": true, "normalize": ["trim", "lowercase"]},
                                                   "name": {"type": "string"}}, "match": [["email"]]}},
              "systems": {
@@ -291,12 +320,22 @@ final class LeakWorld: @unchecked Sendable {
             "KEYED_URL": await keyed.url(), "KEYED_KEY": apiKey, "KINTO_URL": root, "KINTO_PASSWORD": kintoPassword,
             "NOTES_KEY": connectorKey,
         ]
+        if postgresHub {
+            environment["HUB_PASSWORD"] = hubPassword.addingPercentEncoding(withAllowedCharacters: unreserved)!
+            environment["HUB_PORT"] = String(postgres.port)
+        }
         failures = [
             ("wrong passwords", ["BILLING_PASSWORD": wrongPG, "CRM_TOKEN": wrongToken, "KINTO_PASSWORD": wrongKinto]),
             ("unreachable systems", ["BILLING_PORT": "1", "CRM_URL": "http://127.0.0.1:1", "KINTO_URL": "http://127.0.0.1:1/v1"]),
             ("500s echoing the request", [:]),
             ("connector errors", ["LEAKY_FAIL": "1"]),
         ]
+        if postgresHub {
+            failures += [
+                ("a wrong hub password", ["HUB_PASSWORD": wrongHub.addingPercentEncoding(withAllowedCharacters: unreserved)!]),
+                ("an unreachable hub", ["HUB_PORT": "1"]),
+            ]
+        }
     }
 
     /// Makes the fake APIs answer 500 (echoing the request's headers) for the "500s" run.
@@ -310,7 +349,10 @@ final class LeakWorld: @unchecked Sendable {
     func stop() async {
         await crm.stop()
         await keyed.stop()
-        _ = try? await psql("DROP SCHEMA \(schema) CASCADE; DROP ROLE \(roles[0]); DROP ROLE \(roles[1]);")
+        if let hubSchema {
+            _ = try? await psql("DROP SCHEMA \(hubSchema) CASCADE; REVOKE ALL ON DATABASE \(postgres.database) FROM \(roles[2]);")
+        }
+        _ = try? await psql("DROP SCHEMA \(schema) CASCADE; " + roles.map { "DROP ROLE \($0);" }.joined(separator: " "))
     }
 
     /// Runs hubctl in the world's folder with its environment (and `extra` over it).
@@ -393,6 +435,15 @@ final class LeakWorld: @unchecked Sendable {
             let rows = (try? await psql("SELECT row_to_json(t) FROM \(schema).\(table) t", quiet: true)) ?? ""
             scanner.scan(rows, "PostgreSQL table \(table)")
         }
+        if let hubSchema, let hubRole {
+            // As the hub's role, which owns its tables.
+            let tables = try await psql("SELECT tablename FROM pg_tables WHERE schemaname = '\(hubSchema)' ORDER BY 1", as: hubRole)
+            let names = tables.split(separator: "\n").map(String.init)
+            #expect(names.contains("entity") && names.contains("xref"), "the hub's tables: \(names)")
+            for table in names {
+                scanner.scan(try await psql("SELECT row_to_json(t) FROM \(hubSchema).\"\(table)\" t", as: hubRole), "hub table \(table)")
+            }
+        }
         scanner.scan(try await curl(["\(kinto.root)/buckets/\(kinto.bucket)/collections/people/records"]), "Kinto records")
         for (fake, allowed) in [(crm!, ["authorization", "x-tenant-secret"]), (keyed!, ["x-api-key"])] {
             for request in await fake.requests {
@@ -404,9 +455,10 @@ final class LeakWorld: @unchecked Sendable {
     }
 
     @discardableResult
-    func psql(_ sql: String, quiet: Bool = false) async throws -> String {
+    func psql(_ sql: String, quiet: Bool = false, as role: (user: String, password: String)? = nil) async throws -> String {
         try await tool("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", postgres.host, "-p", String(postgres.port),
-                                "-U", postgres.user, "-d", postgres.database, "-c", sql], ["PGPASSWORD": postgres.password])
+                                "-U", role?.user ?? postgres.user, "-d", postgres.database, "-c", sql],
+                       ["PGPASSWORD": role?.password ?? postgres.password])
     }
 
     @discardableResult
