@@ -155,7 +155,10 @@ struct PostgresHubRestartTests {
         let printed = run.result.stdout + run.result.stderr
         #expect(!printed.contains(cluster.password), "the hub's password was printed", sourceLocation: sourceLocation)
         #expect(!run.result.killedBySignal, "\(run.result.stderr)", sourceLocation: sourceLocation)
-        if run.result.exitCode != 0 {
+        // A run the hub failed as a whole names the hub on stderr (exit 1). A run the hub came
+        // back for ends partial instead (exit 3): the systems whose part the fault broke are
+        // listed with PostgreSQL's error on stdout, and the next run completes them.
+        if run.result.exitCode == 1 {
             #expect(run.result.stderr.contains("PostgreSQL hub postgres://hubctl@127.0.0.1:\(cluster.port)/hubctl_test?schema=hub is reachable"),
                     "a failed run names the hub: \(run.result.stderr)", sourceLocation: sourceLocation)
         }
