@@ -85,10 +85,8 @@ import Testing
         #expect(requests <= 10, "\(style): \(requests) requests")
         // The sheet synced its two customers; the CRM's first page (10 records), read before the
         // repeat showed, stays synced.
-        let hub = try DatabaseQueue(path: tmp.path + "/hostile.hub.sqlite")
-        let entities = try await hub.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM entity") }
+        let entities = try FixtureHub(tmp.path, "hostile.hub.sqlite").int("SELECT count(*) FROM entity")
         #expect(entities == 12, "\(style)")
-        try hub.close()
         await crm.stop()
     }
 

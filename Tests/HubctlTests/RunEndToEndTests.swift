@@ -256,11 +256,11 @@ import Testing
         #expect(nothing.exitCode == 0)
         // A live process holds the lock (this test's own PID, with a fresh heartbeat).
         let stamp = Timestamp.string(Date())
-        try await DatabaseQueue(path: dir + "/run.hub.sqlite").write { db in
-            try db.execute(sql: "UPDATE run_lock SET run_id = 'other', pid = ?, host = ?, acquired_at = ?, heartbeat_at = ? WHERE id = 1",
-                           arguments: [getpid(), ProcessInfo.processInfo.hostName, stamp, stamp])
-            try db.execute(sql: "UPDATE schedule_state SET next_due_at = '2000-01-01T00:00:00.000Z'")
-        }
+        try FixtureHub(dir, "run.hub.sqlite").execute("""
+            UPDATE run_lock SET run_id = 'other', pid = \(getpid()), host = '\(ProcessInfo.processInfo.hostName)',
+                acquired_at = '\(stamp)', heartbeat_at = '\(stamp)' WHERE id = 1;
+            UPDATE schedule_state SET next_due_at = '2000-01-01T00:00:00.000Z'
+            """)
         let locked = try await SystemTools.hubctl(["run", "--once", "-t", topo], environment: Self.environment)
         #expect(locked.exitCode == 75)
         #expect(locked.stderr.contains("another run holds this hub"))

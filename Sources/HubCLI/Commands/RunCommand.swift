@@ -79,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub()
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubLocation): \(error)")
+            console.error("cannot open the hub \(topology.hubDescription): \(error)")
             console.hint(topology.hubURL == nil ? "check that the hub's folder exists and is writable"
                          : "check that PostgreSQL is reachable and the hub's user may create tables in its schema")
             throw ExitCode(1)
@@ -163,7 +163,7 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubLocation): \(topology.secrets.redact(String(describing: error)))")
+            console.error("cannot open the hub \(topology.hubDescription): \(topology.secrets.redact(String(describing: error)))")
             console.hint("check that PostgreSQL is reachable and the hub's user may create tables in its schema")
             throw ExitCode(1)
         }

@@ -101,7 +101,7 @@ enum SyncRunner {
             console.error("the run failed: \(error)")
             console.hint(topology.hubURL == nil
                          ? "check that the hub file \(topology.hubPath) is writable and not used by another program"
-                         : "check that the PostgreSQL hub \(topology.hubLocation) is reachable")
+                         : "check that the PostgreSQL hub \(topology.hubDescription) is reachable")
             return ExitCode(.failure)
         }
     }

@@ -14,6 +14,18 @@ extension Topology {
             ?? "a PostgreSQL hub (hub.url)"
     }
 
+    /// ``hubLocation`` and, when the environment chose it, which variables did:
+    /// `postgres://hubctl@db:5432/hubs?schema=staging (from HUBCTL_HUB and HUBCTL_HUB_SCHEMA)`.
+    var hubDescription: String {
+        hubOverrides.isEmpty ? hubLocation : "\(hubLocation) (from \(hubOverrides.joined(separator: " and ")))"
+    }
+
+    /// The hub as JSON: its `location` and `from` (`topology`, or the variables that chose it).
+    var hubJSON: Value {
+        .object(["location": .string(hubLocation),
+                 "from": .string(hubOverrides.isEmpty ? "topology" : hubOverrides.joined(separator: " "))])
+    }
+
     /// True when the hub exists: its SQLite file does, or it is in PostgreSQL (opening creates its schema).
     var hubExists: Bool { hubURL != nil || FileManager.default.fileExists(atPath: hubPath) }
 
