@@ -19,6 +19,12 @@ struct FixtureHub {
             ? EndToEndHub.schema(forFixtureIn: URL(fileURLWithPath: file).deletingLastPathComponent().path) : nil
     }
 
+    /// The SQLite hub in `sqliteFile`, in either pass (a hub a test put there itself).
+    init(sqliteFile: String) {
+        file = sqliteFile
+        schema = nil
+    }
+
     /// The hub of the topology in `folder`, whose SQLite file is `folder/name`.
     init(_ folder: String, _ name: String) { self.init(file: folder + "/" + name) }
 

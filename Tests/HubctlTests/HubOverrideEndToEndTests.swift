@@ -24,7 +24,7 @@ import Testing
         let hub = try status.result().objectValue?["hub"]?.objectValue
         #expect(hub?["location"]?.stringValue == "\(tmp.path)/hubs/ci hub.sqlite" && hub?["from"] == "HUBCTL_HUB", "\(status.stdout)")
 
-        let moved = FixtureHub(file: tmp.path + "/hubs/ci hub.sqlite")
+        let moved = FixtureHub(sqliteFile: tmp.path + "/hubs/ci hub.sqlite")
         #expect(try moved.int("SELECT count(*) FROM entity") == 4)
         #expect(try moved.int("SELECT count(*) FROM xref") == 12)
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
@@ -68,6 +68,6 @@ import Testing
         #expect(schema.exitCode == 78)
         #expect((schema.stdout + schema.stderr).contains("HUBCTL_HUB_SCHEMA: a schema needs a PostgreSQL hub"), "\(schema.stderr)")
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == 0)
-        #expect(try !FixtureHub(tmp.path, "e2e.hub.sqlite").exists())
+        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
     }
 }

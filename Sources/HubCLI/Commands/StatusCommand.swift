@@ -39,7 +39,9 @@ struct StatusCommand: AsyncParsableCommand {
             if topology.hubURL != nil { board = WorkBoardRenderer(board: try store.workBoard(), now: report.generatedAt) }
         } catch {
             console.error("cannot read the hub \(topology.hubDescription): \(error)")
-            console.hint("a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)")
+            console.hint(topology.hubURL == nil
+                         ? "a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)"
+                         : "check that the PostgreSQL hub is reachable and that \(topology.hubURLSource)'s user and password are right")
             throw ExitCode(1)
         }
         if json {

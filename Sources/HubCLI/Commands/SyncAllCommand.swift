@@ -101,7 +101,8 @@ enum SyncRunner {
             console.error("the run failed: \(error)")
             console.hint(topology.hubURL == nil
                          ? "check that the hub file \(topology.hubPath) is writable and not used by another program"
-                         : "check that the PostgreSQL hub \(topology.hubDescription) is reachable")
+                         : "check that the PostgreSQL hub \(topology.hubDescription) is reachable and that \(topology.hubURLSource)'s "
+                             + "user and password are right, then run again")
             return ExitCode(.failure)
         }
     }
