@@ -70,4 +70,25 @@ import Testing
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == 0)
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
     }
+
+    @Test("A PostgreSQL hub that cannot be reached: sync-all, run --once and status exit 1 naming the hub, not its password, and what to check")
+    func anUnreachableHubFailsNamingIt() throws {
+        let tmp = try TemporaryDirectory()
+        try SyncAllEndToEndTests.makeSystems(in: tmp.path)
+        let topology = tmp.path + "/topology.json"
+        // Nothing listens on port 1: the connection is refused at once.
+        let environment = ["HUBCTL_HUB": "postgres://hubctl:${HUB_PW}@127.0.0.1:1/hubs", "HUB_PW": "pw-never-printed"]
+        for command in [["sync-all"], ["run", "--once", "--listen", "off"], ["status"]] {
+            let result = try HubctlProcess.run(command + ["-t", topology], environment: environment)
+            let output = result.stdout + result.stderr
+            #expect(result.exitCode == 1, "\(command): \(output)")
+            #expect(result.stderr.contains("hub postgres://hubctl@127.0.0.1:1/hubs (from HUBCTL_HUB)"), "\(command): \(output)")
+            #expect(result.stderr.contains("the connection was refused"), "\(command): \(output)")
+            #expect(result.stderr.contains("Hint: check that PostgreSQL is running and reachable there, that HUBCTL_HUB's user "
+                                           + "and password are right"), "\(command): \(output)")
+            #expect(!output.contains("pw-never-printed"))
+        }
+        #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == 0)
+        #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/billing.db") == 0)
+    }
 }

@@ -38,10 +38,10 @@ struct StatusCommand: AsyncParsableCommand {
             // Workers share only a PostgreSQL hub (`hubctl run --worker`).
             if topology.hubURL != nil { board = WorkBoardRenderer(board: try store.workBoard(), now: report.generatedAt) }
         } catch {
-            console.error("cannot read the hub \(topology.hubDescription): \(error)")
+            console.error(topology.hubOpenFailure(error))
             console.hint(topology.hubURL == nil
                          ? "a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)"
-                         : "check that the PostgreSQL hub is reachable and that \(topology.hubURLSource)'s user and password are right")
+                         : topology.hubOpenHint)
             throw ExitCode(1)
         }
         if json {

@@ -47,6 +47,20 @@ extension Topology {
         }
     }
 
+    /// `cannot open the hub <where> (from HUBCTL_HUB): <why>`, for an error of ``openHub(applicationName:)``.
+    func hubOpenFailure(_ error: any Error) -> String {
+        let reason = String(describing: error).replacingOccurrences(of: "cannot open the PostgreSQL hub: ", with: "")
+        return "cannot open the hub \(hubDescription): \(secrets.redact(reason))"
+    }
+
+    /// What to do when the hub cannot be opened.
+    var hubOpenHint: String {
+        hubURL == nil
+            ? "check that the hub's folder exists and is writable, and that no other program holds the file \(hubPath)"
+            : "check that PostgreSQL is running and reachable there, that \(hubURLSource)'s user and password are right "
+                + "and that the user may create tables in the hub's schema; then run again"
+    }
+
     /// Where a PostgreSQL hub's URL came from, for hints: `hub.url` or `HUBCTL_HUB`.
     var hubURLSource: String { hubOverrides.contains(TopologyLoader.hubVariable) ? TopologyLoader.hubVariable : "hub.url" }
 
