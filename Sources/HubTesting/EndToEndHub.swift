@@ -40,7 +40,13 @@ public enum EndToEndHub {
         let cwd = directory ?? FileManager.default.currentDirectoryPath
         let file = URL(fileURLWithPath: topologyPath(arguments, given: given), relativeTo: URL(fileURLWithPath: cwd + "/"))
         if let text = try? String(contentsOf: file, encoding: .utf8), namesPostgresHub(text) { return [:] }
-        return ["HUBCTL_HUB": url, "HUBCTL_HUB_SCHEMA": schema(forFixtureIn: file.deletingLastPathComponent().path)]
+        return variables(forFixtureIn: file.deletingLastPathComponent().path)
+    }
+
+    /// `HUBCTL_HUB` and `HUBCTL_HUB_SCHEMA` for the fixture in `directory` in the PostgreSQL pass
+    /// (none otherwise), for tests that start `hubctl` through a script of their own.
+    public static func variables(forFixtureIn directory: String) -> [String: String] {
+        isPostgres ? ["HUBCTL_HUB": url, "HUBCTL_HUB_SCHEMA": schema(forFixtureIn: directory)] : [:]
     }
 
     /// The topology file a `hubctl` command line reads: `-t`/`--topology`, `HUBCTL_TOPOLOGY`, the

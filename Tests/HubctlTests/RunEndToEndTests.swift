@@ -231,14 +231,16 @@ import Testing
         let (tmp, topo) = try Self.systems(csvRows: 1500)
         defer { withExtendedLifetime(tmp) {} }
         let command = "\(HubctlProcess.executable.path) sync-all -t \(topo)"
-        // `script` gives the command a terminal and copies what it wrote to stdout.
+        // `script` gives the command a terminal and copies what it wrote to stdout; in the
+        // PostgreSQL pass, with the hub HubctlProcess would give it.
         // (An empty NO_COLOR counts as unset, per no-color.org.)
+        let environment = Self.environment.merging(EndToEndHub.variables(forFixtureIn: tmp.path)) { $1 }
         let onTTY = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
-                                               environment: Self.environment.merging(["NO_COLOR": ""]) { $1 })
+                                               environment: environment.merging(["NO_COLOR": ""]) { $1 })
         #expect(onTTY.contains("\r\u{1B}[K"))
         #expect(onTTY.contains("\u{1B}[1msheet\u{1B}[0m customer pull  1,000 read"))
         let plain = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
-                                               environment: Self.environment.merging(["NO_COLOR": "1"]) { $1 })
+                                               environment: environment.merging(["NO_COLOR": "1"]) { $1 })
         #expect(!plain.contains("\u{1B}[1m"))
         let piped = try await SystemTools.hubctl(["sync-all", "-t", topo], environment: Self.environment)
         #expect(piped.exitCode == 0)
