@@ -63,6 +63,11 @@ extension TopologyLoader {
         if let hub = node.object() {
             if isURL {
                 (out.hubURL, out.hubSchema) = decoder.decodeHubURL(node, hub)
+            } else if let separator = target.range(of: "://") {
+                // Another database's URL would otherwise name a strange SQLite file.
+                let scheme = target[..<separator.lowerBound]
+                let named = scheme.allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) } ? " \(scheme)://" : ""
+                node.report("expected a postgres:// URL or a SQLite file's path, not a\(named) URL")
             } else if let path = hub["path"], let name = path.name("a file path") {
                 if hub["schema"] != nil { node.report("\(schemaSource) needs a PostgreSQL URL") }
                 out.hubURL = nil

@@ -91,4 +91,18 @@ import Testing
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == 0)
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/billing.db") == 0)
     }
+
+    @Test("demo --reset refuses to start the systems over while HUBCTL_HUB keeps another hub, and deletes nothing")
+    func demoResetRefusesAnotherHub() throws {
+        let tmp = try TemporaryDirectory()
+        let hub = tmp.path + "/elsewhere.hub.sqlite"
+        #expect(try HubctlProcess.run(["demo", "demo"], in: tmp.path, environment: ["HUBCTL_HUB": hub]).exitCode == 0)
+        let before = try FixtureHub(sqliteFile: hub).int("SELECT count(*) FROM xref")
+        let reset = try HubctlProcess.run(["demo", "demo", "--reset"], in: tmp.path, environment: ["HUBCTL_HUB": hub])
+        #expect(reset.exitCode == 64)
+        #expect(reset.stderr.contains("--reset deletes the demo's own SQLite hub, but HUBCTL_HUB chooses another hub"), "\(reset.stderr)")
+        #expect(FileManager.default.fileExists(atPath: tmp.path + "/demo/crm.db"))
+        #expect(try FixtureHub(sqliteFile: hub).int("SELECT count(*) FROM xref") == before && before > 0)
+        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/demo/demo.hub.sqlite"))
+    }
 }
