@@ -23,10 +23,10 @@ struct DemoCommand: AsyncParsableCommand {
         let topologyPath = dir + "/topology.json"
         let exists = fm.fileExists(atPath: topologyPath)
         let environment = ProcessInfo.processInfo.environment
-        if reset, let variable = [TopologyLoader.hubVariable, TopologyLoader.hubSchemaVariable]
+        if reset && exists, let variable = [TopologyLoader.hubVariable, TopologyLoader.hubSchemaVariable]
             .first(where: { !(environment[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty })
         {
-            // Starting over with the systems but not their hub would leave the hub linking records that are gone.
+            // Starting the systems over but not their hub would leave the hub linking records that are gone.
             console.error("--reset deletes the demo's own SQLite hub, but \(variable) chooses another hub, which it would keep")
             console.hint("unset \(TopologyLoader.hubVariable) and \(TopologyLoader.hubSchemaVariable), "
                          + "or name a new schema in \(TopologyLoader.hubSchemaVariable) and give the demo a new folder")
