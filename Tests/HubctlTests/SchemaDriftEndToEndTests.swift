@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 import HubTesting
 import Testing
@@ -227,7 +226,8 @@ import Testing
         let quiet = try demo.hubctl(["sync-all", "--json"])
         #expect(try Self.writes(quiet) == 0)
         let hub = FixtureHub(demo.dir, "demo.hub.sqlite")
-        let phone = try hub.value("SELECT \(hub.jsonText("data", "phone")) FROM entity WHERE \(hub.jsonText("data", "email")) = 'carla@example.com'")
+        let phone = try hub.value(
+            "SELECT \(hub.jsonText("data", "phone")) FROM entity WHERE \(hub.jsonText("data", "email")) = 'carla@example.com'")
         #expect(phone == "+1 555 0199")
     }
 

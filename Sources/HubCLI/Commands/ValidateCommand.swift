@@ -55,6 +55,7 @@ struct ValidateCommand: ParsableCommand {
             "warning_count": .int(Int64(warnings.count)),
         ]
         if let hub { result["hub"] = hub }
-        return JSONDocument.make("validate", .object(result), diagnostics: diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") })
+        return JSONDocument.make("validate", .object(result),
+                                 diagnostics: diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") })
     }
 }
