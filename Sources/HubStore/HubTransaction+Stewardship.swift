@@ -12,12 +12,14 @@ extension HubTransaction {
             by: row["by"], reason: row["reason"], at: row["at"], undoneBy: row["undone_by"])
     }
 
-    /// Stores a stewardship entry; returns its number.
+    /// Stores a stewardship entry; returns its number, the next after the last one kept on either
+    /// hub: an entry rolled back (a dry run) leaves no gap, although PostgreSQL's identity
+    /// sequences do not roll back (the hub's write lock keeps two writers from taking one number).
     public func recordStewardship(_ entry: StewardshipEntry) throws -> Int64 {
         try insert(
             """
-            INSERT INTO stewardship (action, entity, hub_id, other_hub_id, system, external_id, detail, by, reason, at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO stewardship (id, action, entity, hub_id, other_hub_id, system, external_id, detail, by, reason, at)
+            VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM stewardship), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [entry.action.rawValue, entry.entity.rawValue, entry.hubID.rawValue, entry.otherHubID?.rawValue,
              entry.system?.rawValue, entry.externalID?.rawValue, Self.encode(entry.detail), entry.by, entry.reason, entry.at])

@@ -81,23 +81,38 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
         }
     }
 
-    /// The open connection, connecting first if needed (lock held).
-    private func open() throws -> PostgresConnection {
-        if let connection, !connection.isClosed { return connection }
+    /// True when the database holds a hub in `settings.schema` (its migration table); connects
+    /// without creating anything, for commands that must not create a hub (a dry run).
+    public static func exists(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws -> Bool {
+        let connection = try connect(settings, applicationName: applicationName, id: 0)
+        defer { _ = try? connection.close().wait() }
+        let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+        let found: Int64? = try executor.value(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'hub_migration'",
+            HubArguments([settings.schema]))
+        return (found ?? 0) > 0
+    }
+
+    /// A new connection to the hub's database, its errors worded for the hub.
+    private static func connect(_ settings: PostgresSettings, applicationName: String, id: Int) throws -> PostgresConnection {
         try PostgresHubExecutor.refuseOnEventLoop()
-        nextConnectionID += 1
         let configuration = try settings.connectionConfiguration(applicationName: applicationName)
-        let connection: PostgresConnection
         do {
-            connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: nextConnectionID,
-                logger: Self.logger
+            return try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
             ).wait()
         } catch {
             throw HubStoreError("cannot open the PostgreSQL hub: "
                                 + PostgresErrors.connectionError(error, system: "hub", settings: settings).message
                                     .replacingOccurrences(of: "connection.", with: "hub.url's "))
         }
+    }
+
+    /// The open connection, connecting first if needed (lock held).
+    private func open() throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        nextConnectionID += 1
+        let connection = try Self.connect(settings, applicationName: applicationName, id: nextConnectionID)
         let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
         do {

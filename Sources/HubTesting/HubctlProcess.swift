@@ -45,7 +45,8 @@ public struct HubctlProcess {
         try start(arguments, in: directory, environment: environment).wait()
     }
 
-    /// Starts `hubctl` without waiting.
+    /// Starts `hubctl` without waiting; in the PostgreSQL pass of the end-to-end tests, on the
+    /// fixture's PostgreSQL hub (see ``EndToEndHub``).
     public static func start(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws
         -> Running
     {
@@ -55,8 +56,11 @@ public struct HubctlProcess {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["HUBCTL_TOPOLOGY"] = nil
+        env["HUBCTL_HUB"] = nil
+        env["HUBCTL_HUB_SCHEMA"] = nil
         env["HUBCTL_FAULTS"] = nil
         env["HUBCTL_FAULT_LEDGER"] = nil
+        for (k, v) in EndToEndHub.variables(arguments: arguments, directory: directory, given: environment) { env[k] = v }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("hubctl-out-\(UUID().uuidString)")

@@ -16,6 +16,9 @@ public struct Topology: Sendable {
     public var hubURL: String?
     /// The PostgreSQL schema holding the hub (`hub.schema`; nil: `public`).
     public var hubSchema: String?
+    /// The environment variables that chose the hub instead of the topology's `hub`
+    /// (`HUBCTL_HUB`, `HUBCTL_HUB_SCHEMA`); empty when the topology file did.
+    public var hubOverrides: [String] = []
     /// Entities in declaration order.
     public var entities: [EntityDefinition]
     /// Systems in declaration order.

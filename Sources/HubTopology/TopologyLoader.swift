@@ -6,8 +6,9 @@ import HubCore
 ///
 /// Loading never connects to a system: it is safe to run anywhere, e.g. in CI.
 public enum TopologyLoader {
-    /// Loads the topology at `path`.
-    /// - Parameter environment: where `${NAME}` references are looked up.
+    /// Loads the topology at `path`, with the hub the environment names instead of its own
+    /// when `HUBCTL_HUB` or `HUBCTL_HUB_SCHEMA` is set (see ``overridingHub(_:environment:workingDirectory:)``).
+    /// - Parameter environment: where `${NAME}` references and those variables are looked up.
     /// - Throws: ``TopologyError``.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws -> Topology
@@ -23,7 +24,8 @@ public enum TopologyLoader {
             throw TopologyError(file: path, diagnostics: [Diagnostic(path: "", message: "the file is not UTF-8 text")])
         }
         let base = url.deletingLastPathComponent().standardizedFileURL.path
-        return try decode(text, fileName: path, baseDirectory: base, environment: environment)
+        return try overridingHub(try decode(text, fileName: path, baseDirectory: base, environment: environment),
+                                 environment: environment)
     }
 
     /// Decodes topology JSON text.

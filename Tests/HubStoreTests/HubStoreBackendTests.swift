@@ -57,6 +57,21 @@ import Testing
         #expect(intents.map(\.run) == ["r1", "r2"])
     }
 
+    @Test("A stewardship entry rolled back (a dry run) leaves no gap in the entries' numbers", arguments: TestHubStore.all)
+    func aRolledBackStewardshipEntryLeavesNoGap(_ kind: TestHubStore) throws {
+        struct DryRun: Error {}
+        let store = try kind.make()
+        let entry = StewardshipEntry(action: .merge, entity: "customer", hubID: "h1", by: "ana", reason: "same person", at: Self.at)
+        #expect(throws: DryRun.self) {
+            try store.write { tx -> Void in
+                #expect(try tx.recordStewardship(entry) == 1)
+                throw DryRun()
+            }
+        }
+        let (first, second) = try store.write { tx in (try tx.recordStewardship(entry), try tx.recordStewardship(entry)) }
+        #expect(first == 1 && second == 2)
+    }
+
     @Test("Intents recorded together are recorded as one by one: in order, a repeated create keeping its last intent",
           arguments: TestHubStore.all)
     func intentsRecordedTogether(_ kind: TestHubStore) throws {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 import HubTesting
 import Testing
@@ -23,7 +22,11 @@ import Testing
             try HubctlProcess.run(arguments + ["-t", topology])
         }
 
+        /// Runs statements on one of the demo's SQLite systems.
         func sql(_ file: String, _ statements: String) throws { try SyncAllEndToEndTests.execute(dir + "/" + file, statements) }
+
+        /// The demo's hub, on either database.
+        var hub: FixtureHub { FixtureHub(dir, "demo.hub.sqlite") }
     }
 
     struct DemoError: Error { var message: String }
@@ -97,11 +100,11 @@ import Testing
               },
               digest: ["field_drift crm customer 1"], check: "field_drift", ids: ["3"]),
         Plant(name: "a link removed from the hub", deep: false,
-              plant: { try $0.sql("demo.hub.sqlite", "DELETE FROM xref WHERE system = 'sheet' AND external_id = 'r1'") },
+              plant: { try $0.hub.execute("DELETE FROM xref WHERE system = 'sheet' AND external_id = 'r1'") },
               digest: ["missing_link sheet customer 1"], check: "missing_link", ids: []),
         Plant(name: "one external ID linked to two entities", deep: false,
               plant: {
-                  try $0.sql("demo.hub.sqlite", """
+                  try $0.hub.execute("""
                       DROP INDEX xref_by_external_id;
                       UPDATE xref SET external_id = 'u-100' WHERE system = 'app' AND external_id = 'u-101';
                       """)
@@ -109,7 +112,7 @@ import Testing
               digest: ["duplicate_external_id app customer 1"], check: "duplicate_external_id", ids: ["u-100"]),
         Plant(name: "a link to an entity the hub does not have", deep: false,
               plant: {
-                  try $0.sql("demo.hub.sqlite", """
+                  try $0.hub.execute("""
                       INSERT INTO xref (entity, system, external_id, hub_id, state, base_data, linked_by, linked_at)
                       VALUES ('customer', 'crm', '99', 'no-such-hub-id', 'linked', '{}', 'created', '2026-01-01T00:00:00.000Z')
                       """)
@@ -139,7 +142,7 @@ import Testing
             DELETE FROM contacts WHERE contact_id = 2;
             UPDATE contacts SET given_name = 'Zed', modified_at = '2000-01-01T00:00:00.000Z' WHERE contact_id = 3;
             """)
-        try demo.sql("demo.hub.sqlite", "DELETE FROM xref WHERE system = 'sheet' AND external_id = 'r2'")
+        try demo.hub.execute("DELETE FROM xref WHERE system = 'sheet' AND external_id = 'r2'")
         let plan = demo.dir + "/plan.json"
         let audit = try demo.run(["audit", "--deep", "--fix-plan", plan])
         #expect(audit.exitCode == 1)

@@ -16,7 +16,9 @@ struct DashboardBrowserTests {
     @Test("Every page renders the demo in Chromium, screenshots are not blank, and a conflict resolved through the form changes the next sync")
     func dashboardInChromium() async throws {
         let script = Self.repository.appendingPathComponent("scripts/dashboard-browser-test.sh").path
-        let out = try await SystemTools.run(script, [HubctlProcess.executable.path])
+        // The script's own hubctl commands share one hub: in the PostgreSQL pass, a schema of its own.
+        let hub = EndToEndHub.variables(forFixtureIn: FileManager.default.temporaryDirectory.path + "/dashboard-\(UUID().uuidString)")
+        let out = try await SystemTools.run(script, [HubctlProcess.executable.path], environment: hub)
         #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
         #expect(out.stdout.contains("12 passed, 0 failed"), "\(out.stdout)")
         #expect(!out.stdout.contains("BLANK"))

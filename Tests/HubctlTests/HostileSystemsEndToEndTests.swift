@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 import HubTesting
 import HubTestServers
@@ -85,10 +84,8 @@ import Testing
         #expect(requests <= 10, "\(style): \(requests) requests")
         // The sheet synced its two customers; the CRM's first page (10 records), read before the
         // repeat showed, stays synced.
-        let hub = try DatabaseQueue(path: tmp.path + "/hostile.hub.sqlite")
-        let entities = try await hub.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM entity") }
+        let entities = try FixtureHub(tmp.path, "hostile.hub.sqlite").int("SELECT count(*) FROM entity")
         #expect(entities == 12, "\(style)")
-        try hub.close()
         await crm.stop()
     }
 

@@ -99,11 +99,11 @@ struct KeysetCursorEndToEndTests {
 
         // A cursor stored by an earlier hubctl (the last value, inclusive) still reads: the rows
         // at that value once, recognised as unchanged; then the keyset takes over.
-        let hub = directory.path + "/hub.sqlite"
-        try await SystemTools.must("sqlite3", [hub, #"UPDATE cursor SET value = '{"v":"2024-01-01 00:00:00"}' WHERE system = 'app'"#])
+        let hub = FixtureHub(directory.path, "hub.sqlite")
+        try hub.execute(#"UPDATE cursor SET value = '{"v":"2024-01-01 00:00:00"}' WHERE system = 'app'"#)
         let old = try await sync()
         #expect(old.app == 201 && old.writes == 0 && old.sheet == 0)
-        let stored = try await SystemTools.must("sqlite3", [hub, "SELECT value FROM cursor WHERE system = 'app'"])
+        let stored = try hub.rows("SELECT value FROM cursor WHERE system = 'app'").joined(separator: "\n")
         #expect(stored.contains(#""from":{"v":"2024-01-01 00:00:00"}"#), "\(stored)")
 
         // The default window (a cursor given by name) on top of that cursor: the inclusive

@@ -150,16 +150,24 @@ import Testing
         #expect(try await Self.post(port, "crm", id: "evt_3", timestamp: now - 3600, body: body, secret: Self.secret) == 401)
         #expect(try await Self.post(port, "nope", id: "evt_4", timestamp: now, body: body, secret: Self.secret) == 404)
 
-        // /metrics parses as Prometheus text and counts each outcome.
-        let scraped = try await Self.curl(["http://127.0.0.1:\(port)/metrics"])
+        // /metrics parses as Prometheus text and counts each outcome. The cycle that wrote Zoe's
+        // row is counted when it ends, a moment after the row is there (longer on a PostgreSQL hub).
+        let ok = #"hubctl_runs_total{result="ok"}"#
+        var scraped = try await Self.curl(["http://127.0.0.1:\(port)/metrics"])
+        var samples = try PrometheusText.parse(scraped.body)
+        let deadline = Date().addingTimeInterval(60)
+        while (samples[ok] ?? 0) < 3, Date() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            scraped = try await Self.curl(["http://127.0.0.1:\(port)/metrics"])
+            samples = try PrometheusText.parse(scraped.body)
+        }
         #expect(scraped.status == 200)
-        let samples = try PrometheusText.parse(scraped.body)
         #expect(samples[#"hubctl_webhook_deliveries_total{system="crm",outcome="accepted"}"#] == 1)
         #expect(samples[#"hubctl_webhook_deliveries_total{system="crm",outcome="replayed"}"#] == 1)
         #expect(samples[#"hubctl_webhook_deliveries_total{system="crm",outcome="bad_signature"}"#] == 1)
         #expect(samples[#"hubctl_webhook_deliveries_total{system="crm",outcome="stale"}"#] == 1)
         #expect(samples[#"hubctl_webhook_deliveries_total{system="",outcome="unknown_system"}"#] == 1)
-        #expect((samples[#"hubctl_runs_total{result="ok"}"#] ?? 0) >= 3)
+        #expect((samples[ok] ?? 0) >= 3)
         #expect((samples[#"hubctl_records_total{system="crm",entity="customer",direction="push",operation="created"}"#] ?? 0) >= 1)
         #expect(samples.keys.contains { $0.hasPrefix("hubctl_run_duration_seconds_bucket") })
         #expect(samples.keys.contains { $0.hasPrefix("hubctl_last_success_timestamp_seconds{system=\"crm\"") })
@@ -231,14 +239,16 @@ import Testing
         let (tmp, topo) = try Self.systems(csvRows: 1500)
         defer { withExtendedLifetime(tmp) {} }
         let command = "\(HubctlProcess.executable.path) sync-all -t \(topo)"
-        // `script` gives the command a terminal and copies what it wrote to stdout.
+        // `script` gives the command a terminal and copies what it wrote to stdout; in the
+        // PostgreSQL pass, with the hub HubctlProcess would give it.
         // (An empty NO_COLOR counts as unset, per no-color.org.)
+        let environment = Self.environment.merging(EndToEndHub.variables(forFixtureIn: tmp.path)) { $1 }
         let onTTY = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
-                                               environment: Self.environment.merging(["NO_COLOR": ""]) { $1 })
+                                               environment: environment.merging(["NO_COLOR": ""]) { $1 })
         #expect(onTTY.contains("\r\u{1B}[K"))
         #expect(onTTY.contains("\u{1B}[1msheet\u{1B}[0m customer pull  1,000 read"))
         let plain = try await SystemTools.must("script", ["-qec", command, "/dev/null"],
-                                               environment: Self.environment.merging(["NO_COLOR": "1"]) { $1 })
+                                               environment: environment.merging(["NO_COLOR": "1"]) { $1 })
         #expect(!plain.contains("\u{1B}[1m"))
         let piped = try await SystemTools.hubctl(["sync-all", "-t", topo], environment: Self.environment)
         #expect(piped.exitCode == 0)
@@ -256,11 +266,11 @@ import Testing
         #expect(nothing.exitCode == 0)
         // A live process holds the lock (this test's own PID, with a fresh heartbeat).
         let stamp = Timestamp.string(Date())
-        try await DatabaseQueue(path: dir + "/run.hub.sqlite").write { db in
-            try db.execute(sql: "UPDATE run_lock SET run_id = 'other', pid = ?, host = ?, acquired_at = ?, heartbeat_at = ? WHERE id = 1",
-                           arguments: [getpid(), ProcessInfo.processInfo.hostName, stamp, stamp])
-            try db.execute(sql: "UPDATE schedule_state SET next_due_at = '2000-01-01T00:00:00.000Z'")
-        }
+        try FixtureHub(dir, "run.hub.sqlite").execute("""
+            UPDATE run_lock SET run_id = 'other', pid = \(getpid()), host = '\(ProcessInfo.processInfo.hostName)',
+                acquired_at = '\(stamp)', heartbeat_at = '\(stamp)' WHERE id = 1;
+            UPDATE schedule_state SET next_due_at = '2000-01-01T00:00:00.000Z'
+            """)
         let locked = try await SystemTools.hubctl(["run", "--once", "-t", topo], environment: Self.environment)
         #expect(locked.exitCode == 75)
         #expect(locked.stderr.contains("another run holds this hub"))

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 import HubTesting
 import Testing
@@ -48,15 +47,10 @@ import Testing
 
         /// One system's cursors and push marks in the hub, and the hub's open quarantine.
         func progress(_ system: String) throws -> (cursors: [String], marks: [String], quarantined: Int) {
-            let hub = try DatabaseQueue(path: dir + "/demo.hub.sqlite")
-            defer { try? hub.close() }
-            return try hub.read { db in
-                (try String.fetchAll(db, sql: "SELECT entity || ' ' || value || ' ' || updated_at FROM cursor WHERE system = ? ORDER BY 1",
-                                     arguments: [system]),
-                 try String.fetchAll(db, sql: "SELECT entity || ' ' || seq || ' ' || updated_at FROM push_mark WHERE system = ? ORDER BY 1",
-                                     arguments: [system]),
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL") ?? 0)
-            }
+            let hub = FixtureHub(dir, "demo.hub.sqlite")
+            return (try hub.rows("SELECT entity || ' ' || value || ' ' || updated_at FROM cursor WHERE system = '\(system)' ORDER BY 1"),
+                    try hub.rows("SELECT entity || ' ' || seq || ' ' || updated_at FROM push_mark WHERE system = '\(system)' ORDER BY 1"),
+                    try hub.int("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"))
         }
 
         /// Applies `discover SYSTEM --diff --json`'s patch to the topology, as a person would.
@@ -231,10 +225,9 @@ import Testing
         #expect(try Self.writes(edit) >= 1)
         let quiet = try demo.hubctl(["sync-all", "--json"])
         #expect(try Self.writes(quiet) == 0)
-        let hub = try DatabaseQueue(path: demo.dir + "/demo.hub.sqlite")
-        let phone = try hub.read { db in
-            try String.fetchOne(db, sql: "SELECT json_extract(data, '$.phone') FROM entity WHERE json_extract(data, '$.email') = 'carla@example.com'")
-        }
+        let hub = FixtureHub(demo.dir, "demo.hub.sqlite")
+        let phone = try hub.value(
+            "SELECT \(hub.jsonText("data", "phone")) FROM entity WHERE \(hub.jsonText("data", "email")) = 'carla@example.com'")
         #expect(phone == "+1 555 0199")
     }
 
@@ -251,8 +244,7 @@ import Testing
         #expect(try Self.writes(back) == 0)
         #expect(try Self.drift(back).isEmpty)
         #expect(try demo.contents() == before)
-        let hub = try DatabaseQueue(path: demo.dir + "/demo.hub.sqlite")
-        #expect(try hub.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM schema_drift WHERE resolved_at IS NULL") } == 0)
+        #expect(try FixtureHub(demo.dir, "demo.hub.sqlite").int("SELECT count(*) FROM schema_drift WHERE resolved_at IS NULL") == 0)
     }
 
     /// SQLite's hidden rowid is no column of the catalog, yet a table keyed by it has not lost it.
@@ -389,8 +381,7 @@ import Testing
         let dry = try demo.hubctl(["sync-all", "--dry-run", "--json"])
         #expect(dry.exitCode == 3, "\(dry.stdout)")
         #expect(try Self.drift(dry).first?.value(atPath: "new_field") == "first")
-        let hub = try DatabaseQueue(path: demo.dir + "/demo.hub.sqlite")
-        #expect(try hub.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM schema_drift") } == 0)
+        #expect(try FixtureHub(demo.dir, "demo.hub.sqlite").int("SELECT count(*) FROM schema_drift") == 0)
     }
 
     // MARK: - JSON Lines and exec

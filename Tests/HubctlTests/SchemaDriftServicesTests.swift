@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 import HubTesting
 import HubTestServers
@@ -46,12 +45,8 @@ struct SchemaDriftServicesTests {
 
     /// The hub's value of one canonical field for one customer.
     func hubValue(_ world: FourSystems, _ email: String, _ field: String) throws -> String? {
-        let hub = try DatabaseQueue(path: world.directory.path + "/four-systems-kinto.hub.sqlite")
-        defer { try? hub.close() }
-        return try hub.read { db in
-            try String.fetchOne(db, sql: "SELECT json_extract(data, ?) FROM entity WHERE json_extract(data, '$.email') = ?",
-                                arguments: ["$." + field, email])
-        }
+        let hub = FixtureHub(world.directory.path, "four-systems-kinto.hub.sqlite")
+        return try hub.value("SELECT \(hub.jsonText("data", field)) FROM entity WHERE \(hub.jsonText("data", "email")) = '\(email)'")
     }
 
     @Test func postgresColumnsAddedRenamedRetypedAndDroppedAreReportedAndNeverEmptyAnotherSystem() async throws {

@@ -224,7 +224,7 @@ import Testing
         #expect(try Self.writeCount(tmp.path + "/crm.db") == 0)
         #expect(try Self.writeCount(tmp.path + "/billing.db") == 0)
         #expect(try Self.csv(tmp.path) == sheetBefore)
-        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
+        #expect(try !FixtureHub(tmp.path, "e2e.hub.sqlite").exists())
     }
 
     @Test func onlyAndEntityRejectUnknownNames() throws {

@@ -29,7 +29,7 @@ import Testing
         #expect((try json.json().objectValue?["diagnostics"]?.arrayValue?.count ?? 0) >= 4)
 
         // Nothing was connected to or created.
-        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/e2e.hub.sqlite"))
+        #expect(try !FixtureHub(tmp.path, "e2e.hub.sqlite").exists())
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/crm.db"))
     }
 

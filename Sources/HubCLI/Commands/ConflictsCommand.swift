@@ -85,7 +85,7 @@ func openHub(_ options: TopologyOptions) throws -> (Console, Topology, HubStore)
     let topology = try options.load(console: console)
     console.redactor = topology.secrets
     guard topology.hubExists else {
-        console.error("no hub at \(topology.hubLocation) yet")
+        console.error("no hub at \(topology.hubDescription) yet")
         console.hint("run `hubctl sync-all -t \(options.path)` first")
         throw ExitCode(.failure)
     }

@@ -22,6 +22,16 @@ struct DemoCommand: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         let topologyPath = dir + "/topology.json"
         let exists = fm.fileExists(atPath: topologyPath)
+        let environment = ProcessInfo.processInfo.environment
+        if reset && exists, let variable = [TopologyLoader.hubVariable, TopologyLoader.hubSchemaVariable]
+            .first(where: { !(environment[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty })
+        {
+            // Starting the systems over but not their hub would leave the hub linking records that are gone.
+            console.error("--reset deletes the demo's own SQLite hub, but \(variable) chooses another hub, which it would keep")
+            console.hint("unset \(TopologyLoader.hubVariable) and \(TopologyLoader.hubSchemaVariable), "
+                         + "or name a new schema in \(TopologyLoader.hubSchemaVariable) and give the demo a new folder")
+            throw ExitCode(.usage)
+        }
         if reset && exists {
             for name in ["crm.db", "app.db", "sheet", "topology.json", "demo.hub.sqlite", "demo.hub.sqlite-wal",
                          "demo.hub.sqlite-shm"] {
@@ -53,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
         console.out("")
         console.out("""
             Every customer is now in every system, each in its own schema, linked through the hub \
-            (\(directory)/demo.hub.sqlite). Try:
+            (\(topology.hubOverrides.isEmpty ? "\(directory)/demo.hub.sqlite" : topology.hubDescription)). Try:
 
               sqlite3 \(directory)/app.db "SELECT id, email, full_name, country, plan FROM users"
               sqlite3 \(directory)/crm.db "UPDATE contacts SET given_name = 'Anna' WHERE contact_id = 1"

@@ -79,9 +79,8 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub()
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubLocation): \(error)")
-            console.hint(topology.hubURL == nil ? "check that the hub's folder exists and is writable"
-                         : "check that PostgreSQL is reachable and the hub's user may create tables in its schema")
+            console.error(topology.hubOpenFailure(error))
+            console.hint(topology.hubOpenHint)
             throw ExitCode(1)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
@@ -163,8 +162,8 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error("cannot open the hub \(topology.hubLocation): \(topology.secrets.redact(String(describing: error)))")
-            console.hint("check that PostgreSQL is reachable and the hub's user may create tables in its schema")
+            console.error(topology.hubOpenFailure(error))
+            console.hint(topology.hubOpenHint)
             throw ExitCode(1)
         }
         let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,

@@ -38,18 +38,22 @@ struct StatusCommand: AsyncParsableCommand {
             // Workers share only a PostgreSQL hub (`hubctl run --worker`).
             if topology.hubURL != nil { board = WorkBoardRenderer(board: try store.workBoard(), now: report.generatedAt) }
         } catch {
-            console.error("cannot read the hub \(topology.hubLocation): \(error)")
-            console.hint("a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)")
+            console.error(topology.hubOpenFailure(error))
+            console.hint(topology.hubURL == nil
+                         ? "a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)"
+                         : topology.hubOpenHint)
             throw ExitCode(1)
         }
         if json {
             var result = report.json
-            if let board, case .object(var fields) = result {
-                fields["workers"] = board.json
+            if case .object(var fields) = result {
+                fields["hub"] = topology.hubJSON
+                if let board { fields["workers"] = board.json }
                 result = .object(fields)
             }
             console.out(JSONDocument.make("status", result, generatedAt: Timestamp.string(report.generatedAt)))
         } else {
+            console.out("Hub: \(topology.hubDescription)\n")
             console.out(StatusRenderer(report: report).render() + (board?.render() ?? ""))
         }
         if !report.healthy { throw ExitCode(1) }

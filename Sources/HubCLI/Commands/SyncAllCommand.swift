@@ -58,7 +58,12 @@ struct SyncAllCommand: AsyncParsableCommand {
 enum SyncRunner {
     static func run(_ topology: Topology, _ options: SyncOptions) async throws -> SyncReport {
         // A dry run must not even create the hub: without one it plans against an empty hub.
-        let store = options.dryRun && !topology.hubExists ? try HubStore.inMemory() : try topology.openHub()
+        let store: HubStore
+        do {
+            store = options.dryRun && !topology.hubExists ? try HubStore.inMemory() : try topology.openHub()
+        } catch {
+            throw HubUnavailable(error: error)
+        }
         let report = try await engine(topology, store: store).syncAll(options)
         if !options.dryRun && !report.stopped { try recordSchedule(report, options, topology, store) }
         return report
@@ -83,9 +88,18 @@ enum SyncRunner {
         return SyncEngine(runtime: SpokeFactory.runtime(topology), store: store, settings: settings)
     }
 
+    /// The hub could not be opened (unreachable, a login refused, a file not writable): nothing ran.
+    struct HubUnavailable: Error {
+        var error: any Error
+    }
+
     /// The exit for a run that could not complete: 75 when another run holds the hub, else 1.
     static func exit(for error: any Error, topology: Topology, console: Console) -> ExitCode {
         switch error {
+        case let unavailable as HubUnavailable:
+            console.error(topology.hubOpenFailure(unavailable.error))
+            console.hint(topology.hubOpenHint)
+            return ExitCode(.failure)
         case let locked as HubLocked:
             console.error(locked.description)
             console.hint(locked.holder.worker != nil
@@ -101,7 +115,8 @@ enum SyncRunner {
             console.error("the run failed: \(error)")
             console.hint(topology.hubURL == nil
                          ? "check that the hub file \(topology.hubPath) is writable and not used by another program"
-                         : "check that the PostgreSQL hub \(topology.hubLocation) is reachable")
+                         : "check that the PostgreSQL hub \(topology.hubDescription) is reachable and that \(topology.hubURLSource)'s "
+                             + "user and password are right, then run again")
             return ExitCode(.failure)
         }
     }

@@ -18,14 +18,14 @@ struct ValidateCommand: ParsableCommand {
         do {
             let topology = try TopologyLoader.load(path: options.path)
             if json {
-                console.out(document(valid: true, diagnostics: [], warnings: topology.warnings))
+                console.out(document(valid: true, diagnostics: [], warnings: topology.warnings, hub: topology.hubJSON))
             } else {
                 let entities = topology.entities.map(\.name.rawValue).joined(separator: ", ")
                 let systems = topology.systems.map { "\($0.name) (\($0.adapter.rawValue), \($0.direction.rawValue))" }
                     .joined(separator: ", ")
                 console.out("\(options.path) is valid: \(topology.entities.count) entities (\(entities)); "
                             + "\(topology.systems.count) systems: \(systems).")
-                console.out("Hub: \(topology.hubLocation)")
+                console.out("Hub: \(topology.hubDescription)")
                 for w in topology.warnings {
                     console.out("warning: " + (w.position.map { "\($0) " } ?? "") + w.description)
                 }
@@ -40,7 +40,7 @@ struct ValidateCommand: ParsableCommand {
         }
     }
 
-    func document(valid: Bool, diagnostics: [Diagnostic], warnings: [Diagnostic]) -> String {
+    func document(valid: Bool, diagnostics: [Diagnostic], warnings: [Diagnostic], hub: Value? = nil) -> String {
         func encode(_ d: Diagnostic, _ severity: String) -> Value {
             var o: [String: Value] = [
                 "severity": .string(severity), "path": .string(d.path), "pointer": .string(d.pointer), "message": .string(d.message),
@@ -48,11 +48,14 @@ struct ValidateCommand: ParsableCommand {
             if let p = d.position { o["line"] = .int(Int64(p.line)); o["column"] = .int(Int64(p.column)) }
             return .object(o)
         }
-        return JSONDocument.make("validate", .object([
+        var result: [String: Value] = [
             "file": .string(options.path),
             "valid": .bool(valid),
             "error_count": .int(Int64(diagnostics.count)),
             "warning_count": .int(Int64(warnings.count)),
-        ]), diagnostics: diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") })
+        ]
+        if let hub { result["hub"] = hub }
+        return JSONDocument.make("validate", .object(result),
+                                 diagnostics: diagnostics.map { encode($0, "error") } + warnings.map { encode($0, "warning") })
     }
 }
