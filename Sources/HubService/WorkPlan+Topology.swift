@@ -35,6 +35,7 @@ extension WorkPlan {
         for system in topology.systems where system.direction.pulls { add(.pull, system, barrier: []) }
         let reads = Set(units)
         for system in topology.systems where system.direction.pushes { add(.push, system, barrier: reads) }
-        self.init(units: units, after: after)
+        // Claims prefer units by key (`pull:app/…` before `pull:crm/…`), as whole-system units were.
+        self.init(units: units.sorted(), after: after)
     }
 }

@@ -77,7 +77,7 @@ public struct WorkUnit: Sendable, Hashable, Comparable, CustomStringConvertible 
 /// The units of a topology and the order a round must do them in: a unit is claimable only once
 /// every unit in its `after` is done for the round (built by the service from the topology).
 public struct WorkPlan: Sendable, Hashable {
-    /// Every unit, in the order claims prefer them.
+    /// Every unit, in the order claims prefer them (among those ready).
     public var units: [WorkUnit]
     /// The units each unit waits for within a round.
     public var after: [WorkUnit: Set<WorkUnit>]
