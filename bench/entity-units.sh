@@ -4,7 +4,8 @@
 # system `crm` through a fresh PostgreSQL hub, once with one `sync-all` and then with 1, 2 and 4
 # `hubctl run --worker`, each on a fresh copy. A worker round is done when every unit of the hub
 # is done for it. Shows what units per entity let run side by side within one system (orders and
-# tickets), next to what stays in a row (customers before them, hub writes one at a time).
+# tickets), next to what stays in a row (customers before them, hub writes one at a time). Then
+# three quiet rounds (nothing changed), each started at once: what a round of units costs.
 #
 #   bench/entity-units.sh [N]     # N customers (default 1000); HUBCTL: the binary
 #
@@ -97,16 +98,25 @@ for W in 1 2 4; do
     sleep 0.2
   done
   end=$(now)
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid"; done
-  for pid in "${PIDS[@]}"; do wait "$pid" || true; done
-  PIDS=()
-  printf "%d worker(s):              %6.1f s   crm rows: %s   units per worker: %s\n" "$W" "$(echo "$end - $start" | bc)" \
-    "$(sqlite3 "$dir/crm.db" "SELECT (SELECT count(*) FROM people) || ' ' || (SELECT count(*) FROM purchases) || ' ' || (SELECT count(*) FROM cases)")" \
-    "$(psql -qAtX -c "SELECT string_agg(units_done::text, ' ' ORDER BY units_done DESC) FROM $schema.worker")"
-  # Each unit's run: when it started and ended, in seconds from the first unit's start.
-  psql -qAtX -F ' ' -c "WITH r AS (SELECT u.unit, r.started_at::timestamptz AS s, r.finished_at::timestamptz AS f
+  # Each unit's run of the initial sync: when it started and ended, from the first unit's start.
+  units=$(psql -qAtX -F ' ' -c "WITH r AS (SELECT u.unit, r.started_at::timestamptz AS s, r.finished_at::timestamptz AS f
                                    FROM $schema.work_unit u JOIN $schema.run r ON r.id = u.run_id)
                         SELECT unit, round(extract(epoch from (s - (SELECT min(s) FROM r)))::numeric, 1) || ' → '
                                      || round(extract(epoch from (f - (SELECT min(s) FROM r)))::numeric, 1) || ' s'
-                        FROM r ORDER BY s" | sed 's/^/    /'
+                        FROM r ORDER BY s" | sed 's/^/    /')
+  # Quiet rounds (nothing changed): three more, each started at once (as a webhook would), timed together.
+  quiet_start=$(now)
+  for r in 2 3 4; do
+    psql -qAtX -c "UPDATE $schema.work_round SET wake = 1" > /dev/null
+    until [ "$(psql -qAtX -c "SELECT min(done_round) >= $r FROM $schema.work_unit" 2>/dev/null || echo f)" = "t" ]; do sleep 0.05; done
+  done
+  quiet=$(echo "($(now) - $quiet_start) / 3" | bc -l)
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid"; done
+  for pid in "${PIDS[@]}"; do wait "$pid" || true; done
+  PIDS=()
+  printf "%d worker(s):              %6.1f s   quiet round: %4.2f s   crm rows: %s   units per worker: %s\n" "$W" \
+    "$(echo "$end - $start" | bc)" "$quiet" \
+    "$(sqlite3 "$dir/crm.db" "SELECT (SELECT count(*) FROM people) || ' ' || (SELECT count(*) FROM purchases) || ' ' || (SELECT count(*) FROM cases)")" \
+    "$(psql -qAtX -c "SELECT string_agg(units_done::text, ' ' ORDER BY units_done DESC) FROM $schema.worker")"
+  echo "$units"
 done
