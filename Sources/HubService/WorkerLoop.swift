@@ -25,17 +25,19 @@ public struct WorkerSettings: Sendable {
     }
 }
 
-/// One `hubctl run --worker`: claims a unit (the pull or the push of one system), runs it while
-/// a heartbeat renews its lease, marks it done, and claims the next, until asked to stop.
+/// One `hubctl run --worker`: claims a unit (the pull or the push of one entity in one system,
+/// or a system's finishing step), runs it while a heartbeat renews its lease, marks it done, and
+/// claims the next, until asked to stop.
 ///
 /// Several workers on one PostgreSQL hub share the work: the hub decides who holds what (see
-/// ``HubStore/claimUnit(worker:units:interval:lease:runLockStaleAfter:now:)``). A worker that
+/// ``HubStore/claimUnit(worker:plan:interval:lease:runLockStaleAfter:now:)``, in the order of
+/// ``WorkPlan/init(_:)``). A worker that
 /// loses its lease (stopped, or cut off longer than the lease) stops its unit after the current
 /// page, and that page's hub write is refused by the fence.
 public final class WorkerLoop: Sendable {
     public let id: String
     let store: HubStore
-    let units: [WorkUnit]
+    let plan: WorkPlan
     let settings: WorkerSettings
     let logger: Logger
     let runUnit: @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport
@@ -54,7 +56,7 @@ public final class WorkerLoop: Sendable {
         self.id = id
         self.planner = planner
         self.store = store
-        self.units = Self.units(of: topology)
+        self.plan = WorkPlan(topology)
         self.settings = settings
         var logger = logger
         logger[metadataKey: "worker"] = .string(id)
@@ -62,13 +64,6 @@ public final class WorkerLoop: Sendable {
         self.clock = clock
         self.secrets = topology.secrets
         self.runUnit = runUnit
-    }
-
-    /// A topology's units: the pull of every system that is read, the push of every system written to.
-    public static func units(of topology: Topology) -> [WorkUnit] {
-        topology.systems.flatMap { system in
-            (system.direction.pulls ? [WorkUnit(.pull, system.name)] : []) + (system.direction.pushes ? [WorkUnit(.push, system.name)] : [])
-        }
     }
 
     /// Asks the loop to stop: the unit in progress stops after its current page and is released.
@@ -92,13 +87,13 @@ public final class WorkerLoop: Sendable {
 
     /// Claims and runs units until ``requestStop()``; the worker's units are released when it ends.
     public func run() async throws {
-        try store.registerWorker(id, units: units)
-        logger.info("worker started", metadata: ["event": "worker.started", "units": .string(units.map(\.description).joined(separator: ","))])
+        try store.registerWorker(id, units: plan.units)
+        logger.info("worker started", metadata: ["event": "worker.started", "units": .string(plan.units.map(\.description).joined(separator: ","))])
         var lastIdle = ""
         while !stopFlag.isSet && !Task.isCancelled {
             let outcome: ClaimOutcome
             do {
-                outcome = try store.claimUnit(worker: id, units: units, interval: settings.interval, lease: settings.lease,
+                outcome = try store.claimUnit(worker: id, plan: plan, interval: settings.interval, lease: settings.lease,
                                               runLockStaleAfter: settings.runLockStaleAfter, now: clock.now())
             } catch {
                 logger.error("cannot claim a unit: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.claim_failed"])
@@ -173,13 +168,16 @@ public final class WorkerLoop: Sendable {
         }
     }
 
-    /// After a pull unit: its system's schedule states, succeeded or failed (for `hubctl status`).
+    /// After a pull unit: the schedule state covering its entity (the entity's own schedule, or
+    /// its system's), succeeded or failed (for `hubctl status`).
     func recordSchedule(_ claim: UnitClaim, _ report: SyncReport) {
         guard claim.unit.phase == .pull else { return }
         let now = clock.now()
         do {
             let states = try store.scheduleStates()
-            let changed = planner.targets(of: claim.unit.system).map { target in
+            let targets = planner.targets(of: claim.unit.system)
+            let covering = targets.first { $0.entity != nil && $0.entity == claim.unit.entity } ?? targets.first { $0.entity == nil }
+            let changed = (covering.map { [$0] } ?? []).map { target in
                 let state = states.first { $0.system == target.system && $0.entity == target.entity }
                     ?? ScheduleStateRecord(system: target.system, entity: target.entity)
                 if let error = report.systemErrors[claim.unit.system] { return planner.failed(state, at: now, error: error) }

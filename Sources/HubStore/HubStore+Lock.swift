@@ -40,7 +40,7 @@ public struct HubLocked: Error, Sendable, CustomStringConvertible {
 public struct FencedOut: Error, Sendable, CustomStringConvertible {
     /// The run lock's generation, or the unit's fencing token.
     public var generation: Int64
-    /// The work unit whose lease was lost (`pull:crm`), nil for the run lock.
+    /// The work unit whose lease was lost (`pull:crm/customer`), nil for the run lock.
     public var unit: String? = nil
     public var description: String {
         if let unit {

@@ -380,6 +380,34 @@ extension HubStore {
                 fenced_writes INTEGER NOT NULL DEFAULT 0
             ) WITHOUT ROWID;
             """),
+        // Workers share the work by (system, entity) units and per-system finishing steps
+        // (`pull:crm/customer`, `pull-deletes:crm`). The whole-system units of the step above are
+        // retired: dropped with their rows, so a worker still holding one is fenced out (its
+        // token is gone). The deletes a pull unit found wait in `found_delete` for the system's
+        // `pull-deletes` unit, which applies them children first.
+        HubMigration("workers: units per system and entity, found deletes waiting for their system's children", """
+            DROP TABLE work_unit;
+            CREATE TABLE work_unit (
+                unit TEXT PRIMARY KEY,
+                phase TEXT NOT NULL CHECK (phase IN ('pull', 'pull-deletes', 'push', 'push-deletes')),
+                system TEXT NOT NULL,
+                entity TEXT,
+                done_round INTEGER NOT NULL DEFAULT 0,
+                owner TEXT,
+                token INTEGER NOT NULL DEFAULT 0,
+                lease_expires_at INTEGER,
+                heartbeat_at INTEGER,
+                run_id TEXT
+            ) WITHOUT ROWID;
+            CREATE TABLE found_delete (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                tombstone INTEGER NOT NULL,
+                start_cursor TEXT,
+                PRIMARY KEY (system, entity, hub_id)
+            ) WITHOUT ROWID;
+            """),
     ]
 
     /// The SQLite hub's migrations, for GRDB.

@@ -2,29 +2,6 @@ import Foundation
 import GRDB
 import HubCore
 
-/// The pull or the push of one system: what one `hubctl run --worker` claims at a time.
-public struct WorkUnit: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public enum Phase: String, Sendable, Hashable { case pull, push }
-    public var phase: Phase
-    public var system: SystemName
-
-    public init(_ phase: Phase, _ system: SystemName) {
-        self.phase = phase
-        self.system = system
-    }
-
-    /// `pull:crm`, `push:crm` (the `work_unit` row's key).
-    public var description: String { "\(phase.rawValue):\(system.rawValue)" }
-
-    /// Parses `pull:crm`.
-    public init?(_ text: String) {
-        guard let colon = text.firstIndex(of: ":"), let phase = Phase(rawValue: String(text[..<colon])) else { return nil }
-        self.init(phase, SystemName(String(text[text.index(after: colon)...])))
-    }
-
-    public static func < (a: WorkUnit, b: WorkUnit) -> Bool { a.description < b.description }
-}
-
 /// A unit held by a worker: pass it to every hub write of the unit's work (the fence).
 public struct UnitClaim: Sendable, Hashable {
     public var unit: WorkUnit
@@ -99,62 +76,63 @@ extension HubStore {
                 "INSERT INTO worker (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, \(now), \(now))",
                 [id, host, getpid()])
             for unit in units {
-                try tx.execute("INSERT OR IGNORE INTO work_unit (unit, phase, system) VALUES (?, ?, ?)",
-                               [unit.description, unit.phase.rawValue, unit.system.rawValue])
+                try tx.execute("INSERT OR IGNORE INTO work_unit (unit, phase, system, entity) VALUES (?, ?, ?, ?)",
+                               [unit.description, unit.phase.rawValue, unit.system.rawValue, unit.entity?.rawValue])
             }
         }
     }
 
-    /// Claims one unit for `worker`, in one transaction holding the run lock's row (so a
+    /// Claims one unit of `plan` for `worker`, in one transaction holding the run lock's row (so a
     /// `sync-all` and the workers exclude each other):
     ///
     /// - the next round starts (when every unit of this one is done) once `interval` has
     ///   passed since this one began by the database's clock, or at once after ``requestRound()``;
-    /// - a pull unit not done this round, unowned or with its lease expired, is claimable;
-    /// - a push unit only once every pull unit is done this round (pushes see every pull);
+    /// - a unit not done this round, unowned or with its lease expired, is claimable once every
+    ///   unit the plan puts before it is done this round (pushes after every pull, a child
+    ///   entity's pull after its parent's, a system's deletes after its pulls or pushes);
     /// - rows another transaction holds are passed over (`FOR UPDATE SKIP LOCKED`).
     ///
     /// The claim's token is one more than the unit's last; its lease ends `lease` seconds from now.
-    public func claimUnit(worker: String, units: [WorkUnit], interval: TimeInterval, lease: TimeInterval,
+    public func claimUnit(worker: String, plan: WorkPlan, interval: TimeInterval, lease: TimeInterval,
                           runLockStaleAfter: TimeInterval, now: Date) throws -> ClaimOutcome {
         try coordinate { tx in
             let dbNow = tx.dialect.nowMillis
             try tx.execute("UPDATE worker SET heartbeat_at = \(dbNow) WHERE id = ?", [worker])
             if let holder = try tx.liveRunLockHolder(now: now, staleAfter: runLockStaleAfter) { return .runLocked(holder) }
-            let pulls = units.filter { $0.phase == .pull }.map(\.description)
-            let pushes = units.filter { $0.phase == .push }.map(\.description)
             guard let roundRow = try tx.rows("SELECT round, started_at, wake, \(dbNow) AS now FROM work_round WHERE id = 1").first
             else { throw HubStoreError("the hub has no work_round row; it was edited by hand") }
             var round: Int64 = roundRow["round"]
             let nowMillis: Int64 = roundRow["now"]
+            var done = try tx.unitsDone(plan.units, round: round)
             // Every unit done (a topology may have no push unit at all): the next round may start.
-            if try tx.unitsNotDone(pulls + pushes, round: round) == 0 {
+            if done.count == Set(plan.units).count {
                 let startedAt: Int64? = roundRow["started_at"]
                 let due = startedAt.map { nowMillis - $0 >= Int64(interval * 1000) } ?? true
                 guard due || (roundRow["wake"] as Int64) != 0 else { return .idle }
                 try tx.execute("UPDATE work_round SET round = round + 1, started_at = \(dbNow), wake = 0 WHERE id = 1 AND round = ?",
                                [round])
                 round += 1
+                done = []
             }
-            let candidates = try tx.unitsNotDone(pulls, round: round) == 0 ? pushes : pulls
-            guard !candidates.isEmpty,
-                let row = try tx.rows(
+            // The first ready unit whose row is free; a row another claim or page holds is passed over.
+            for unit in plan.ready(done: done) {
+                guard let row = try tx.rows(
                     """
-                    SELECT unit, token FROM work_unit
-                    WHERE unit \(tx.dialect.inJSONArray) AND done_round < ? AND (owner IS NULL OR lease_expires_at < \(dbNow))
-                    ORDER BY unit LIMIT 1
+                    SELECT token FROM work_unit
+                    WHERE unit = ? AND done_round < ? AND (owner IS NULL OR lease_expires_at < \(dbNow))
                     """ + tx.dialect.forUpdateSkipLocked,
-                    [JSONWriter.string(.array(candidates.map { .string($0) })), round]).first,
-                let unit = WorkUnit(row["unit"] as String)
-            else { return .idle }
-            let token = (row["token"] as Int64) + 1
-            try tx.execute(
-                """
-                UPDATE work_unit SET owner = ?, token = ?, lease_expires_at = \(dbNow) + ?, heartbeat_at = \(dbNow), run_id = NULL
-                WHERE unit = ?
-                """,
-                [worker, token, Int64(lease * 1000), unit.description])
-            return .claimed(UnitClaim(unit: unit, token: token, round: round, worker: worker))
+                    [unit.description, round]).first
+                else { continue }
+                let token = (row["token"] as Int64) + 1
+                try tx.execute(
+                    """
+                    UPDATE work_unit SET owner = ?, token = ?, lease_expires_at = \(dbNow) + ?, heartbeat_at = \(dbNow), run_id = NULL
+                    WHERE unit = ?
+                    """,
+                    [worker, token, Int64(lease * 1000), unit.description])
+                return .claimed(UnitClaim(unit: unit, token: token, round: round, worker: worker))
+            }
+            return .idle
         }
     }
 
@@ -223,15 +201,21 @@ extension HubStore {
                              heartbeatAt: Self.date(row["heartbeat_at"]), stoppedAt: (row["stopped_at"] as Int64?).map(Self.date),
                              unitsDone: row["units_done"], fencedWrites: row["fenced_writes"])
             }
-            let units = try tx.rows("SELECT * FROM work_unit ORDER BY system, phase DESC").compactMap { row -> WorkUnitRecord? in
+            let units = try tx.rows("SELECT * FROM work_unit").compactMap { row -> WorkUnitRecord? in
                 guard let unit = WorkUnit(row["unit"] as String) else { return nil }
                 let owner: String? = row["owner"]
                 return WorkUnitRecord(unit: unit, doneRound: row["done_round"], owner: owner, token: row["token"],
                                       leaseLeft: owner == nil ? nil : (row["lease_expires_at"] as Int64?).map { Double($0 - nowMillis) / 1000 },
                                       run: (row["run_id"] as String?).map(RunID.init))
             }
+            // A system's units together, in the order a round does them.
+            let phases = WorkUnit.Phase.allCases
+            let sorted = units.sorted { a, b in
+                (a.unit.system.rawValue, phases.firstIndex(of: a.unit.phase)!, a.unit.entity?.rawValue ?? "")
+                    < (b.unit.system.rawValue, phases.firstIndex(of: b.unit.phase)!, b.unit.entity?.rawValue ?? "")
+            }
             return WorkBoard(round: round?["round"] ?? 0, roundStartedAt: (round?["started_at"] as Int64?).map(Self.date),
-                             workers: workers, units: units)
+                             workers: workers, units: sorted)
         }
     }
 
@@ -252,11 +236,13 @@ extension HubTransaction {
         }
     }
 
-    /// How many of `units` are not done for `round`.
-    func unitsNotDone(_ units: [String], round: Int64) throws -> Int {
-        guard !units.isEmpty else { return 0 }
-        return try value(Int.self, "SELECT COUNT(*) FROM work_unit WHERE unit \(dialect.inJSONArray) AND done_round < ?",
-                         [JSONWriter.string(.array(units.map { .string($0) })), round]) ?? 0
+    /// Which of `units` are done for `round`.
+    func unitsDone(_ units: [WorkUnit], round: Int64) throws -> Set<WorkUnit> {
+        guard !units.isEmpty else { return [] }
+        let keys = try rows("SELECT unit FROM work_unit WHERE unit \(dialect.inJSONArray) AND done_round >= ?",
+                            [JSONWriter.string(.array(units.map { .string($0.description) })), round])
+            .map { $0["unit"] as String }
+        return Set(keys.compactMap(WorkUnit.init))
     }
 
     /// The run lock's holder when it is live (see ``HubStore/acquireRunLock(_:now:staleAfter:)``),

@@ -326,11 +326,11 @@ extension SyncEngine {
     }
 
     /// Sends the deletes that waited for the records referring to them, children first; those
-    /// still waiting (a child's delete was refused) are reported.
-    func pushWaitingDeletes(_ system: SystemDefinition, _ ctx: RunContext) async throws {
+    /// still waiting (a child's delete was refused) are reported. With `only`, that entity's.
+    func pushWaitingDeletes(_ system: SystemDefinition, _ ctx: RunContext, only: EntityName? = nil) async throws {
         guard let spoke = spokes[system.name] else { return }
         let waiting = try store.read { tx in
-            try topology.referenceOrder.reversed().map { entity in
+            try topology.referenceOrder.reversed().filter { only == nil || $0 == only }.map { entity in
                 (entity, try tx.openQuarantine(system: system.name, entity: entity, direction: .push)
                     .filter { $0.reason == QuarantineReason.waitsForReferences }.compactMap(\.hubID))
             }
@@ -341,7 +341,7 @@ extension SyncEngine {
             let counts = try await pushBatch(records, spoke, mapper, advanceMarkTo: nil, ctx)
             ctx.report.add(system.name, entity, push: counts)
         }
-        for entry in try store.read({ try $0.openQuarantine(system: system.name, entity: nil, direction: .push) })
+        for entry in try store.read({ try $0.openQuarantine(system: system.name, entity: only, direction: .push) })
             where entry.reason == QuarantineReason.waitsForReferences
         {
             ctx.noteQuarantined(entry)

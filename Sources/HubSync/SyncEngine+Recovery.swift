@@ -11,9 +11,11 @@ extension SyncEngine {
     /// is quarantined as `indeterminate_create` for a person.
     ///
     /// A system whose lookup fails is skipped for this run, like any failing system. With
-    /// `only`, just that system's intents (a worker's push unit settles its own system's).
-    func recoverIntents(_ options: SyncOptions, _ ctx: RunContext, only: SystemName? = nil) async throws {
-        let intents = try store.read { try $0.openIntents() }.filter { only == nil || $0.system == only }
+    /// `only` (and `entity`), just that system's intents (of that entity): a worker's push unit
+    /// settles its own.
+    func recoverIntents(_ options: SyncOptions, _ ctx: RunContext, only: SystemName? = nil, entity: EntityName? = nil) async throws {
+        let intents = try store.read { try $0.openIntents() }
+            .filter { (only == nil || $0.system == only) && (entity == nil || $0.entity == entity) }
         guard !intents.isEmpty else { return }
         var groups: [String: [WriteIntent]] = [:]
         for intent in intents { groups["\(intent.system)/\(intent.entity)", default: []].append(intent) }

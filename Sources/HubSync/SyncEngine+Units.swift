@@ -7,34 +7,53 @@ extension SyncEngine {
     /// Seconds after which a silent run's lock on the hub is taken over (`HUBCTL_LOCK_TIMEOUT`).
     public var lockTimeout: TimeInterval { settings.lockTimeout }
 
-    /// Runs one worker's unit: exactly the pull part or the push part of ``syncAll(_:)``'s cycle
-    /// for one system, as its own run (one `runs` row per unit).
+    /// Runs one worker's unit as its own run (one `runs` row per unit): the part of
+    /// ``syncAll(_:)``'s cycle that concerns one entity of one system, or a system's finishing step.
     ///
-    /// A pull unit reads the system's entities in reference order, applies the deletes found
-    /// (children first) and settles the references whose target it read. A push unit first
-    /// settles the creates an earlier holder sent without recording the answer (it was killed),
-    /// then pushes every entity, the deletes waiting for their children and the references
-    /// written without their target. Every hub write checks `claim`'s token first: a worker
-    /// whose unit was taken over cannot commit (``FencedOut``).
+    /// - `pull:S/E` reads E from S (its parents there were read before it, in this round) and
+    ///   settles the references whose target it read itself (a manager read after their report).
+    ///   The deletes it finds are applied at once when no other entity of S refers to E;
+    ///   otherwise they wait in the hub for `pull-deletes:S`.
+    /// - `pull-deletes:S` applies the deletes S's pull units found, children first, as
+    ///   ``syncAll(_:)`` does at the end of a system's pull.
+    /// - `push:S/E` first settles E's creates an earlier holder sent to S without recording the
+    ///   answer (it was killed), then pushes E, the references written without their target, and
+    ///   the deletes that waited for E's own records (an employee's manager).
+    /// - `push-deletes:S` sends S's deletes that waited for the records referring to them.
+    ///
+    /// Every hub write checks `claim`'s token first: a worker whose unit was taken over cannot
+    /// commit (``FencedOut``).
     public func runUnit(_ claim: UnitClaim, _ options: SyncOptions = SyncOptions()) async throws -> SyncReport {
         guard let system = topology.system(claim.unit.system) else {
-            throw HubStoreError("the unit \(claim.unit) names a system the topology does not have")
+            throw HubStoreError("the unit \(claim.unit) names a system the topology does not have; stop this worker and "
+                                + "start it again with the topology the other workers use")
+        }
+        let entity = claim.unit.entity
+        if let entity, mapper(system.name, entity) == nil {
+            throw HubStoreError("the unit \(claim.unit) names an entity '\(system.name)' does not map; stop this worker and "
+                                + "start it again with the topology the other workers use")
         }
         let runID = RunID(runIDs.next())
         let ctx = RunContext(runID: runID, report: SyncReport(runID: runID, dryRun: false, startedAt: Timestamp.string(clock.now())),
                              clock: clock)
         ctx.fence = .unit(claim)
         try write(ctx) { try $0.beginRun(runID, startedAt: ctx.report.startedAt, dryRun: false, topologyHash: nil) }
-        let entities = topology.referenceOrder
-        for entity in entities where mapper(system.name, entity) != nil { ctx.report.add(system.name, entity) }
+        for e in topology.referenceOrder where (entity == nil || e == entity) && mapper(system.name, e) != nil {
+            ctx.report.add(system.name, e)
+        }
         do {
-            switch claim.unit.phase {
-            case .pull:
-                try await pullSystem(system, entities, options, ctx)
-                try resolvePendingPullReferences(ctx)
-            case .push:
-                try await recoverIntents(options, ctx, only: system.name)
-                try await pushSystem(system, entities, options, ctx)
+            switch (claim.unit.phase, entity) {
+            case (.pull, let entity?):
+                try await pullUnit(system, entity, options, ctx)
+            case (.push, let entity?):
+                try await recoverIntents(options, ctx, only: system.name, entity: entity)
+                try await pushUnit(system, entity, options, ctx)
+            case (.pullDeletes, _):
+                try applyFoundDeletes(system, options, ctx)
+            case (.pushDeletes, _):
+                try await catchingFailure(system.name, ctx) { try await pushWaitingDeletes(system, ctx) }
+            case (.pull, nil), (.push, nil):
+                throw HubStoreError("the unit \(claim.unit) names no entity")
             }
         } catch is RunStopped {
             ctx.report.stopped = true
@@ -46,5 +65,62 @@ extension SyncEngine {
             throw fenced
         }
         return try finish(ctx)
+    }
+
+    /// `pull:S/E`: one entity's pull, its deletes applied or kept for `pull-deletes:S`, then the
+    /// references it read before their target.
+    func pullUnit(_ system: SystemDefinition, _ entity: EntityName, _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard options.pulls(system.name, entity), let mapper = self.mapper(system.name, entity) else { return }
+        try await catchingFailure(system.name, ctx) {
+            guard let pending = try await pull(system, mapper, options, ctx) else { return }
+            if topology.referrers(of: entity, in: system.name).isEmpty {
+                try applyPendingDeletes(pending, options, ctx)
+            } else if !pending.missing.isEmpty {
+                let found = FoundDeletes(system: system.name, entity: entity, hubIDs: pending.missing.map(\.hubID),
+                                         tombstones: pending.tombstones, startCursor: pending.startCursor)
+                try write(ctx) { try $0.recordFoundDeletes(found) }
+            }
+        }
+        try resolvePendingPullReferences(ctx)
+    }
+
+    /// `pull-deletes:S`: the deletes S's pull units found, children first (reverse reference
+    /// order), each entity's forgotten once applied. A record found deleted that is no longer
+    /// linked (a unit done twice found it twice) is passed over.
+    func applyFoundDeletes(_ system: SystemDefinition, _ options: SyncOptions, _ ctx: RunContext) throws {
+        try catchingFailure(system.name, ctx) {
+            for entity in topology.referenceOrder.reversed() {
+                guard let mapper = self.mapper(system.name, entity),
+                    let found = try store.read({ try $0.foundDeletes(system: system.name, entity: entity) })
+                else { continue }
+                let links = try store.read { tx in
+                    try tx.links(entity: entity, system: system.name, hubIDs: found.hubIDs)
+                }
+                let missing = found.hubIDs.compactMap { links[$0] }.filter { $0.state == .linked }
+                try applyPendingDeletes(PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: found.tombstones,
+                                                       startCursor: found.startCursor), options, ctx)
+                try write(ctx) { try $0.clearFoundDeletes(system: system.name, entity: entity) }
+            }
+        }
+    }
+
+    /// `push:S/E`: one entity's push, the references it wrote without their target, and the
+    /// deletes waiting for its own records when no other entity of S refers to it.
+    func pushUnit(_ system: SystemDefinition, _ entity: EntityName, _ options: SyncOptions, _ ctx: RunContext) async throws {
+        guard ctx.report.systemErrors[system.name] == nil, let mapper = self.mapper(system.name, entity) else { return }
+        try await catchingFailure(system.name, ctx) {
+            try await push(system, mapper, options, ctx)
+            if topology.referrers(of: entity, in: system.name).isEmpty { try await pushWaitingDeletes(system, ctx, only: entity) }
+            try await resolvePendingPushReferences(system, options, ctx)
+        }
+    }
+
+    /// Runs `body`; a failure is recorded for the system (the run is `partial`), as in a cycle.
+    func catchingFailure(_ system: SystemName, _ ctx: RunContext, _ body: () async throws -> Void) async throws {
+        do { try await body() } catch { try fail(system, error, ctx) }
+    }
+
+    func catchingFailure(_ system: SystemName, _ ctx: RunContext, _ body: () throws -> Void) throws {
+        do { try body() } catch { try fail(system, error, ctx) }
     }
 }

@@ -9,7 +9,11 @@ import Testing
 /// Two workers are two connections to the same schema, as two processes would be.
 @Suite(.serialized, .enabled(if: TestServices.runPostgresTests, "needs PostgreSQL: run scripts/with-test-services.sh swift test"))
 struct WorkUnitStoreTests {
-    static let units: [WorkUnit] = [WorkUnit(.pull, "crm"), WorkUnit(.pull, "app"), WorkUnit(.push, "crm"), WorkUnit(.push, "app")]
+    static let pulls = [WorkUnit(.pull, "crm", "customer"), WorkUnit(.pull, "app", "customer")]
+    static let pushes = [WorkUnit(.push, "crm", "customer"), WorkUnit(.push, "app", "customer")]
+    static let units = pulls + pushes
+    /// Two systems of one entity each: the pushes wait for both pulls.
+    static let plan = WorkPlan(units: units, after: Dictionary(uniqueKeysWithValues: pushes.map { ($0, Set(pulls)) }))
 
     /// Two stores (two connections) on one fresh hub schema.
     static func twoWorkers() throws -> (HubStore, HubStore) {
@@ -22,7 +26,7 @@ struct WorkUnitStoreTests {
     }
 
     static func claim(_ store: HubStore, _ worker: String, lease: TimeInterval = 30, interval: TimeInterval = 300) throws -> ClaimOutcome {
-        try store.claimUnit(worker: worker, units: units, interval: interval, lease: lease, runLockStaleAfter: 600, now: Date())
+        try store.claimUnit(worker: worker, plan: plan, interval: interval, lease: lease, runLockStaleAfter: 600, now: Date())
     }
 
     static func claimed(_ outcome: ClaimOutcome) -> UnitClaim? {
@@ -117,10 +121,10 @@ struct WorkUnitStoreTests {
     @Test("Without push units, the next round still waits until every pull of this one is done")
     func pullOnlyRoundsWaitForTheirPulls() throws {
         let store = HubStore(database: try PostgresHubDatabase(settings: try TestHubStore.freshSchema()))
-        let units = [WorkUnit(.pull, "crm"), WorkUnit(.pull, "app")]
-        try store.registerWorker("a", units: units)
+        let plan = WorkPlan(units: Self.pulls)
+        try store.registerWorker("a", units: plan.units)
         func claim() throws -> UnitClaim? {
-            Self.claimed(try store.claimUnit(worker: "a", units: units, interval: 0, lease: 30, runLockStaleAfter: 600, now: Date()))
+            Self.claimed(try store.claimUnit(worker: "a", plan: plan, interval: 0, lease: 30, runLockStaleAfter: 600, now: Date()))
         }
         let first = try #require(try claim())
         let second = try #require(try claim())
@@ -147,6 +151,127 @@ struct WorkUnitStoreTests {
         #expect(holder.run == "r1")
         try b.releaseRunLock(lease)
         #expect(Self.claimed(try Self.claim(a, "a")) != nil)
+    }
+}
+
+/// Units of one system with several entities: claim order, finishing steps, keys.
+@Suite(.serialized, .enabled(if: TestServices.runPostgresTests, "needs PostgreSQL: run scripts/with-test-services.sh swift test"))
+struct EntityUnitStoreTests {
+    // crm: customer, and order and ticket referring to it; app: customer.
+    static let customer = WorkUnit(.pull, "crm", "customer")
+    static let order = WorkUnit(.pull, "crm", "order")
+    static let ticket = WorkUnit(.pull, "crm", "ticket")
+    static let deletes = WorkUnit(.pullDeletes, "crm")
+    static let app = WorkUnit(.pull, "app", "customer")
+    static let pushes = [WorkUnit(.push, "crm", "customer"), WorkUnit(.push, "crm", "order"), WorkUnit(.push, "app", "customer")]
+    static let plan: WorkPlan = {
+        let reads: Set<WorkUnit> = [customer, order, ticket, deletes, app]
+        var after: [WorkUnit: Set<WorkUnit>] = [order: [customer], ticket: [customer], deletes: [customer, order, ticket]]
+        for push in pushes { after[push] = reads }
+        after[pushes[1]]?.insert(pushes[0])
+        return WorkPlan(units: [customer, order, ticket, deletes, app] + pushes, after: after)
+    }()
+
+    static func twoWorkers() throws -> (HubStore, HubStore) {
+        let settings = try TestHubStore.freshSchema()
+        let a = HubStore(database: try PostgresHubDatabase(settings: settings))
+        let b = HubStore(database: try PostgresHubDatabase(settings: settings))
+        try a.registerWorker("a", units: plan.units)
+        try b.registerWorker("b", units: plan.units)
+        return (a, b)
+    }
+
+    static func claim(_ store: HubStore, _ worker: String) throws -> UnitClaim? {
+        WorkUnitStoreTests.claimed(try store.claimUnit(worker: worker, plan: plan, interval: 300, lease: 30, runLockStaleAfter: 600, now: Date()))
+    }
+
+    @Test("A child entity's pull waits for its parent's, two children of one system are claimed side by side, and the system's deletes wait for both")
+    func childrenWaitForTheirParentAndRunSideBySide() throws {
+        let (a, b) = try Self.twoWorkers()
+        let first = try #require(try Self.claim(a, "a"))
+        let second = try #require(try Self.claim(b, "b"))
+        #expect([first.unit, second.unit] == [Self.customer, Self.app])
+        // crm's children wait for crm's customers; app's pull is held: nothing else is ready.
+        #expect(try Self.claim(a, "a") == nil)
+        #expect(try a.completeUnit(first, run: nil))
+        let order = try #require(try Self.claim(a, "a"))
+        let ticket = try #require(try Self.claim(b, "b"))
+        #expect(order.unit == Self.order && ticket.unit == Self.ticket)
+        // Both of crm's children are held at once, by two workers.
+        let held = try a.workBoard().units.filter { $0.owner != nil }.map(\.unit)
+        #expect(Set(held) == [Self.order, Self.ticket, Self.app])
+        #expect(try a.completeUnit(order, run: nil))
+        #expect(try Self.claim(a, "a") == nil)  // crm's deletes wait for the ticket's pull too
+        #expect(try b.completeUnit(ticket, run: nil))
+        let deletes = try #require(try Self.claim(a, "a"))
+        #expect(deletes.unit == Self.deletes)
+        #expect(try b.completeUnit(second, run: nil))
+        #expect(try Self.claim(b, "b") == nil)  // the pushes wait for crm's deletes
+        #expect(try a.completeUnit(deletes, run: nil))
+        let push = try #require(try Self.claim(b, "b"))
+        let other = try #require(try Self.claim(a, "a"))
+        #expect(push.unit == Self.pushes[0] && other.unit == Self.pushes[2])  // crm's orders wait for crm's customers
+        #expect(try Self.claim(a, "a") == nil)
+        #expect(try b.completeUnit(push, run: nil))
+        #expect(try Self.claim(b, "b")?.unit == Self.pushes[1])
+    }
+
+    @Test("Unit keys name any system and entity exactly once, and the whole-system keys of an earlier hubctl name nothing")
+    func keysAreUnambiguous() throws {
+        let hostile: [WorkUnit] = [
+            WorkUnit(.pull, "a:b", "c"), WorkUnit(.pull, "a", "b:c"), WorkUnit(.pull, "a/b", "c"), WorkUnit(.pull, "a", "b/c"),
+            WorkUnit(.push, "50% off", "x%2Fy"), WorkUnit(.pullDeletes, "a/b"), WorkUnit(.pushDeletes, "crm \"main\""),
+            WorkUnit(.pull, "crm", "customer"),
+        ]
+        #expect(Set(hostile.map(\.description)).count == hostile.count)
+        for unit in hostile { #expect(WorkUnit(unit.description) == unit) }
+        #expect(WorkUnit(.pull, "crm", "customer").description == "pull:crm/customer")
+        #expect(WorkUnit(.pullDeletes, "crm").description == "pull-deletes:crm")
+        for old in ["pull:crm", "push:crm", "pull-deletes:crm/customer", "pull:/customer", "pull:crm/", "sync:crm/customer"] {
+            #expect(WorkUnit(old) == nil)
+        }
+    }
+
+    @Test("A unit row of an earlier hubctl is neither claimed, listed nor waited for")
+    func earlierUnitsAreIgnored() throws {
+        let settings = try TestHubStore.freshSchema()
+        let database = try PostgresHubDatabase(settings: settings)
+        let a = HubStore(database: database)
+        try a.registerWorker("a", units: Self.plan.units)
+        try database.write { sql in
+            _ = try sql.execute("INSERT INTO work_unit (unit, phase, system) VALUES ('pull:crm', 'pull', 'crm')", [])
+        }
+        var claimed: [WorkUnit] = []
+        while let claim = try Self.claim(a, "a") {
+            claimed.append(claim.unit)
+            #expect(try a.completeUnit(claim, run: nil))
+        }
+        #expect(claimed.count == Self.plan.units.count)
+        #expect(Set(claimed) == Set(Self.plan.units))
+        #expect(try a.workBoard().units.map(\.unit).contains { $0.entity == nil && $0.phase == .pull } == false)
+    }
+
+    @Test("Deletes a pull found wait in the hub until applied, first finder's cursor kept, and are forgotten per entity")
+    func foundDeletesWaitInTheHub() throws {
+        let (a, _) = try Self.twoWorkers()
+        try a.write { tx in
+            try tx.recordFoundDeletes(FoundDeletes(system: "crm", entity: "customer", hubIDs: ["h1", "h2"], tombstones: true,
+                                                   startCursor: Cursor("10")))
+            // The unit done again after a takeover: h2 found again from a later cursor, h3 new.
+            try tx.recordFoundDeletes(FoundDeletes(system: "crm", entity: "customer", hubIDs: ["h2", "h3"], tombstones: true,
+                                                   startCursor: Cursor("20")))
+            try tx.recordFoundDeletes(FoundDeletes(system: "crm", entity: "order", hubIDs: ["o1"], tombstones: false, startCursor: nil))
+        }
+        let customers = try #require(try a.read { try $0.foundDeletes(system: "crm", entity: "customer") })
+        #expect(customers.hubIDs == ["h1", "h2", "h3"])
+        #expect(customers.tombstones)
+        #expect(customers.startCursor == Cursor("10"))
+        let orders = try #require(try a.read { try $0.foundDeletes(system: "crm", entity: "order") })
+        #expect(orders.hubIDs == ["o1"] && !orders.tombstones && orders.startCursor == nil)
+        try a.write { try $0.clearFoundDeletes(system: "crm", entity: "customer") }
+        #expect(try a.read { try $0.foundDeletes(system: "crm", entity: "customer") } == nil)
+        #expect(try a.read { try $0.foundDeletes(system: "crm", entity: "order") } != nil)
+        #expect(try a.read { try $0.foundDeletes(system: "app", entity: "customer") } == nil)
     }
 }
 

@@ -39,7 +39,7 @@ struct WorkersEndToEndTests {
         let status = try await workers.hubctl(["status", "--json"])
         let board = try #require(try status.result().value(atPath: "workers"))
         #expect(board.value(atPath: "workers")?.arrayValue?.count == 3)
-        #expect(board.value(atPath: "units")?.arrayValue?.count == 8)
+        #expect(board.value(atPath: "units")?.arrayValue?.count == 8)  // a pull and a push of each system's one entity
         let done = board.value(atPath: "workers")?.arrayValue?.compactMap { $0.value(atPath: "units_done")?.intValue } ?? []
         #expect(done.reduce(0, +) >= 16, "two rounds of eight units at least: \(done)")
 
@@ -57,16 +57,16 @@ struct WorkersEndToEndTests {
     func aKilledWorkersUnitIsTakenOver() async throws {
         let world = try await WorkersWorld.make()
         defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
-        // Alone, it pulls all four systems, then dies right after the first push answer (push:app's creates).
+        // Alone, it pulls all four systems, then dies right after the first push answer (push:app/customer's creates).
         let doomed = try world.startWorker(faults: "pushAfterResponse@1:crash")
         let died = doomed.wait()
         #expect(died.killedBySignal, "\(died.stderr)")
-        #expect(try await world.psql("SELECT owner IS NOT NULL, token FROM work_unit WHERE unit = 'push:app'") == "t|1")
+        #expect(try await world.psql("SELECT owner IS NOT NULL, token FROM work_unit WHERE unit = 'push:app/customer'") == "t|1")
         #expect(try await world.psql("SELECT count(*) FROM intent WHERE system = 'app'") != "0")
 
         let others = try (0..<2).map { _ in try world.startWorker() }
         try await world.waitForRound(2)
-        #expect(try await world.psql("SELECT token >= 2 FROM work_unit WHERE unit = 'push:app'") == "t")
+        #expect(try await world.psql("SELECT token >= 2 FROM work_unit WHERE unit = 'push:app/customer'") == "t")
         #expect(try await world.psql("SELECT count(*) FROM intent") == "0")
         let seen = try await world.contents()
         for system in WorkersWorld.systems { #expect(seen[system] == Self.converged, "\(system): no duplicate, nothing lost") }
@@ -79,18 +79,18 @@ struct WorkersEndToEndTests {
     func aPausedWorkerIsFencedOut() async throws {
         let world = try await WorkersWorld.make()
         defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
-        // Alone, it claims pull:app, reads its first page and stops itself (SIGSTOP) before merging it.
+        // Alone, it claims pull:app/customer, reads its first page and stops itself (SIGSTOP) before merging it.
         // Its lease is longer than the others' so that its first heartbeat (a third of the lease
         // after the claim) is not in flight when it stops, even on a loaded machine: a process
         // stopped inside a transaction holds that transaction's row locks until PostgreSQL ends
         // its session (60 s), which is another fault than the one proved here.
         let paused = try world.startWorker(faults: "readAfterPageFetched@1:stop", lease: "30s")
         try await eventually("the worker stopped itself") { ProcessState.isStopped(paused.pid) }
-        let claimed = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
+        let claimed = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app/customer'")
         let others = try (0..<2).map { _ in try world.startWorker() }
-        // Its 30-second lease expires; the others take pull:app over and finish the round.
+        // Its 30-second lease expires; the others take pull:app/customer over and finish the round.
         try await world.waitForRound(1)
-        let token = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app'")
+        let token = try await world.psql("SELECT token FROM work_unit WHERE unit = 'pull:app/customer'")
         #expect(Int(token)! > Int(claimed)!)
 
         kill(paused.pid, SIGCONT)
@@ -114,13 +114,13 @@ struct WorkersEndToEndTests {
     func aWorkerStoppedInsideATransactionComesBack() async throws {
         let world = try await WorkersWorld.make()
         defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
-        // Alone, it claims pull:app and stops itself in the middle of its first page's hub
+        // Alone, it claims pull:app/customer and stops itself in the middle of its first page's hub
         // transaction, holding the hub's write lock and its unit's row.
         let stopped = try world.startWorker(faults: "mergeMidTransaction@1:stop")
         try await eventually("the worker stopped itself") { ProcessState.isStopped(stopped.pid) }
         let others = try (0..<2).map { _ in try world.startWorker() }
         // The others wait for the hub until PostgreSQL ends the stopped session (after 60 s idle
-        // in a transaction), then take pull:app over and finish the round.
+        // in a transaction), then take pull:app/customer over and finish the round.
         try await world.waitForRound(1)
         let done = { try await world.psql("SELECT units_done FROM worker WHERE pid = \(stopped.pid)") }
         let before = Int(try await done()) ?? 0
@@ -187,6 +187,84 @@ struct WorkersEndToEndTests {
         for system in WorkersWorld.systems { #expect(seen[system]?["dora@example.com"] == "Dorothy|Dunn|", "\(system)") }
         for worker in [listening, other] { kill(worker.pid, SIGTERM) }
         for worker in [listening, other] { #expect(worker.wait().exitCode == 0) }
+    }
+
+    /// The shop world's rows once converged, then after ``WorkersWorld/editShop()``.
+    static let shopConverged = [
+        "customer|ann@example.com|Ann|", "customer|bob@example.com|Bob|", "customer|cid@example.com|Cid|",
+        "customer|dora@example.com|Dora|", "order|1001|ann@example.com|10", "order|1002|bob@example.com|20",
+        "order|1003|bob@example.com|30", "order|2001|dora@example.com|40", "ticket|C1|dora@example.com|Refund",
+        "ticket|T1|bob@example.com|Broken", "ticket|T2|cid@example.com|Late",
+    ]
+    static let shopEdited = [
+        "customer|ann@example.com|Ann|", "customer|cid@example.com|Cid|", "customer|dora@example.com|Dora D.|",
+        "customer|eve@example.com|Eve|", "order|1001|ann@example.com|10", "order|1004|eve@example.com|50",
+        "order|2001|dora@example.com|40", "ticket|C1|dora@example.com|Refund", "ticket|T2|cid@example.com|Late",
+        "ticket|T3|eve@example.com|Question",
+    ]
+
+    @Test("Two workers work on one system's entities at once; references and a parent deleted with its children end as after one sync-all")
+    func entitiesOfOneSystemAreSharedAndConvergeLikeOneSyncAll() async throws {
+        let workers = try await WorkersWorld.makeShop()
+        let single = try await WorkersWorld.makeShop()
+        defer { workers.started.killAll(); let (a, b) = (workers.drop, single.drop); Task { await a(); await b() } }
+        let first = try await single.hubctl(["sync-all"])
+        #expect(first.exitCode == 0, "\(first.stdout)\(first.stderr)")
+
+        // Alone, the first worker pulls crm's customers, claims crm's orders (they wait for the
+        // customers), reads their first page and stops itself, holding the unit (90 s lease).
+        let paused = try workers.startWorker(faults: "readAfterPageFetched@2:stop", lease: "90s")
+        try await eventually("the worker stopped itself") { ProcessState.isStopped(paused.pid) }
+        let pausedID = try await workers.psql("SELECT id FROM worker WHERE pid = \(paused.pid)")
+        #expect(try await workers.psql("SELECT owner FROM work_unit WHERE unit = 'pull:crm/order'") == pausedID)
+        // A second worker takes crm's tickets meanwhile: another entity of the same system.
+        let other = try workers.startWorker()
+        try await eventually("crm's tickets pulled by the second worker") {
+            try await workers.psql("SELECT done_round FROM work_unit WHERE unit = 'pull:crm/ticket'") == "1"
+        }
+        let otherID = try await workers.psql("SELECT id FROM worker WHERE pid = \(other.pid)")
+        #expect(try await workers.psql("SELECT owner FROM work_unit WHERE unit = 'pull:crm/order'") == pausedID)
+        #expect(try await workers.psql("SELECT units_done FROM worker WHERE id = '\(pausedID)'") == "1")
+        #expect(Int(try await workers.psql("SELECT units_done FROM worker WHERE id = '\(otherID)'"))! >= 1)
+        // crm's tickets have their run; crm's deletes and every push wait for crm's orders.
+        #expect(try await workers.psql("""
+            SELECT r.status FROM work_unit u JOIN run r ON r.id = u.run_id WHERE u.unit = 'pull:crm/ticket'
+            """) == "ok")
+        #expect(try await workers.psql("""
+            SELECT count(*) FROM work_unit WHERE (unit = 'pull-deletes:crm' OR phase LIKE 'push%') AND (done_round > 0 OR owner IS NOT NULL)
+            """) == "0")
+        // The status lists both, one unit held and one done, for the same system.
+        let status = try await workers.hubctl(["status", "--json"])
+        let units = try status.result().value(atPath: "workers.units")?.arrayValue ?? []
+        let crm = units.filter { $0.value(atPath: "system")?.stringValue == "crm" }
+        #expect(crm.first { $0.value(atPath: "unit")?.stringValue == "pull:crm/order" }?.value(atPath: "owner")?.stringValue == pausedID)
+        #expect(crm.first { $0.value(atPath: "unit")?.stringValue == "pull:crm/ticket" }?.value(atPath: "done_round")?.intValue == 1)
+        #expect(crm.first { $0.value(atPath: "unit")?.stringValue == "pull:crm/ticket" }?.value(atPath: "entity")?.stringValue == "ticket")
+
+        kill(paused.pid, SIGCONT)
+        try await workers.waitForRound(1)
+        // Per system: 3 pulls, its pull-deletes, 3 pushes, its push-deletes.
+        #expect(try await workers.psql("SELECT count(*) FROM work_unit") == "16")
+        try await WorkersWorld.expectSameShop(workers, single, Self.shopConverged)
+
+        // Bob deleted in shop with his orders and ticket, Eve added with hers; Dora renamed in crm.
+        for world in [workers, single] { try await world.editShop() }
+        let round = try await workers.currentRound()
+        let second = try await single.hubctl(["sync-all"])
+        #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
+        try await workers.waitForRound(round + 1)
+        try await WorkersWorld.expectSameShop(workers, single, Self.shopEdited)
+        // Bob's delete was applied by shop's deletes unit (the one run with rows for all three of
+        // shop's entities), after his orders' and tickets' pull units had applied theirs.
+        let applied = try await workers.psql("""
+            SELECT string_agg(c.entity || ' ' || c.deleted || ' in a run of ' || (SELECT count(*) FROM run_count o WHERE o.run_id = c.run_id
+                                                                              AND o.direction = 'pull'), ', ' ORDER BY c.entity)
+            FROM run_count c WHERE c.system = 'shop' AND c.direction = 'pull' AND c.deleted > 0
+            """)
+        #expect(applied == "customer 1 in a run of 3, order 2 in a run of 1, ticket 1 in a run of 1", "\(applied)")
+        #expect(try await workers.psql("SELECT count(*) FROM found_delete") == "0")
+        for worker in [paused, other] { kill(worker.pid, SIGTERM) }
+        for worker in [paused, other] { #expect(worker.wait().exitCode == 0) }
     }
 
     @Test("run --worker on a SQLite hub is refused with the reason and what to do (78)")

@@ -56,6 +56,7 @@ struct WorkBoardRenderer {
             }),
             "units": .array(board.units.map { u in
                 .object(["unit": .string(u.unit.description), "phase": .string(u.unit.phase.rawValue), "system": .string(u.unit.system.rawValue),
+                         "entity": u.unit.entity.map { .string($0.rawValue) } ?? .null,
                          "owner": u.owner.map(Value.string) ?? .null, "token": .int(u.token),
                          "lease_left_seconds": u.leaseLeft.map { .double(($0 * 10).rounded() / 10) } ?? .null,
                          "done_round": .int(u.doneRound), "run_id": u.run.map { .string($0.rawValue) } ?? .null])
