@@ -237,14 +237,22 @@ struct BatteryFixture {
         return try hub.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") ?? "" }
     }
 
+    /// Opens a system's SQLite file as its other programs do: waiting (up to 10 s) while a
+    /// sync writes it, instead of failing with "database is locked".
+    static func open(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     static func execute(_ path: String, _ sql: String) throws {
-        let db = try DatabaseQueue(path: path)
+        let db = try open(path)
         defer { try? db.close() }
         try db.write { try $0.execute(sql: sql) }
     }
 
     static func rows(_ path: String, _ sql: String) throws -> [[String: String]] {
-        let db = try DatabaseQueue(path: path)
+        let db = try open(path)
         defer { try? db.close() }
         return try db.read { db in
             try Row.fetchAll(db, sql: sql).map { row in
