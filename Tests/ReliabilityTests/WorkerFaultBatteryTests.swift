@@ -151,7 +151,10 @@ struct WorkerFaultBatteryTests {
         let paused = try world.startWorker(faults: "readAfterPageFetched@\(hit):stop", lease: "6s")
         try await eventually("the worker stopped itself", within: 120) { ProcessTable.isStopped(paused.pid) }
         let held = try await world.leases(of: paused.pid)
-        try #require(!held.isEmpty, "the stopped worker holds no lease")
+        // On a loaded machine its lease may already have run out and its unit been taken over
+        // before this look (then `held` is empty and there is nothing left to wait for); either
+        // way its write after SIGCONT must be refused.
+        if held.isEmpty { print("T11: the stopped worker's unit was taken over before it was looked at") }
         // Another worker takes each of its units over: the unit's token grows.
         try await eventually("the stopped worker's units were taken over") {
             let now = try await world.hub("SELECT unit || '=' || token FROM work_unit")
