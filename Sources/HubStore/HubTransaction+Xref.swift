@@ -54,7 +54,8 @@ extension HubTransaction {
                 + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
                 + "AND state = 'linked' AND base_hash IS NOT NULL"
             let args = HubArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
-            try forEachRow(sql, args) { row in out[ExternalID(row["external_id"] as String)] = row["base_hash"] as String }
+            // Columns by position: a name is looked up among the columns on every row.
+            try forEachRow(sql, args) { row in out[ExternalID(row[0] as String)] = row[1] as String }
         }
         return out
     }
