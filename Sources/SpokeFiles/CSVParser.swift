@@ -48,6 +48,13 @@ struct CSVParser: Sendable {
             cell.append(byte)
         }
 
+        /// The rest of an unquoted cell, read in one go up to its delimiter or line end.
+        func appendRun() throws(FileIOError) {
+            let room = record.oversize ? 0 : max(0, maxRecordBytes - size)
+            size += try reader.readRun(into: &cell, until: delimiter, Self.cr, room: room)
+            if size > maxRecordBytes, !record.oversize { record.oversize = true; record.cells = []; record.invalidUTF8 = [] }
+        }
+
         func endCell() {
             defer { cell.removeAll(keepingCapacity: true) }
             if record.oversize { return }
@@ -102,6 +109,7 @@ struct CSVParser: Sendable {
                     return record
                 }
                 append(byte)
+                try appendRun()
                 guard let next = try reader.next() else { endCell(); return record }
                 byte = next
             }

@@ -154,7 +154,8 @@ private struct Parser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
             index += 1
             skipWhitespace()
-            let childPath = path.isEmpty ? key : path + "." + key
+            // Paths only name recorded positions: not built for every key otherwise.
+            let childPath = !recordPositions ? "" : path.isEmpty ? key : path + "." + key
             if object[key] != nil {
                 let saved = index
                 index = keyStart
@@ -181,7 +182,7 @@ private struct Parser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
         while true {
             skipWhitespace()
-            array.append(try parseValue(path: "\(path)[\(array.count)]"))
+            array.append(try parseValue(path: recordPositions ? "\(path)[\(array.count)]" : ""))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input; expected ',' or ']'") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
