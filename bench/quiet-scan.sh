@@ -48,5 +48,6 @@ grep -q '"warehouse"' "$WORK/topology.json" && SYSTEMS="$SYSTEMS warehouse"
 for system in $SYSTEMS; do
     timed_run "quiet, $system alone ($N rows)" "$N" sync-all -t topology.json --only "$system"
 done
-COUNT=$(echo $SYSTEMS | wc -w)
-timed_run "quiet, all systems ($((COUNT * N)) rows)" "$((COUNT * N))" sync-all -t topology.json
+# The source (crm) has a cursor: within its lookback window after the initial sync (5 minutes)
+# it is read again too, so the rows are counted from the run's report.
+timed_run "quiet, all systems" read sync-all -t topology.json

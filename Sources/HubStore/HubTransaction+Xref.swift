@@ -49,7 +49,8 @@ extension HubTransaction {
     {
         var out: [ExternalID: String] = [:]
         out.reserveCapacity(externalIDs.count)
-        for chunk in Self.chunks(externalIDs) {
+        // A page of a thousand records in one statement (one set of index seeks, sorted once).
+        for chunk in Self.chunks(externalIDs, size: 1000) {
             let sql = "SELECT external_id, base_hash FROM xref INDEXED BY xref_by_external_id "
                 + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
                 + "AND state = 'linked' AND base_hash IS NOT NULL"

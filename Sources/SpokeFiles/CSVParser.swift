@@ -1,3 +1,5 @@
+import HubCore
+
 /// Reads CSV records (RFC 4180) one at a time from a ``ByteReader``.
 ///
 /// - Cells may be quoted; inside quotes, `""` is a quote and delimiters, CR and LF are text.
@@ -58,8 +60,10 @@ struct CSVParser: Sendable {
         func endCell() {
             defer { cell.removeAll(keepingCapacity: true) }
             if record.oversize { return }
-            if let text = String(validating: cell, as: UTF8.self) {
-                record.cells.append(text)
+            // HubCore's check, then a plain decode: `String(validating:)` is generic, and looks
+            // up type metadata for every cell.
+            if cell.withUnsafeBytes({ UTF8Validation.firstInvalidOffset($0) }) == nil {
+                record.cells.append(String(decoding: cell, as: UTF8.self))
             } else {
                 record.invalidUTF8.append(record.cells.count)
                 record.cells.append(String(decoding: cell, as: UTF8.self))
