@@ -38,7 +38,9 @@ let package = Package(
         // Topology files: decoding, validation, ${ENV} substitution.
         .target(name: "HubTopology", dependencies: ["HubCore"]),
         // Field mapping, transforms, normalisation, filters, hashing.
-        .target(name: "HubMapping", dependencies: ["HubCore", "HubTopology"]),
+        .target(name: "HubMapping", dependencies: [
+            "HubCore", "HubTopology", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The hub database. The only module that knows SQL for the hub.
         .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The hub in PostgreSQL (`"hub": {"url": "postgres://…"}`): HubStore's SQL on PostgresNIO,

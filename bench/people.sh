@@ -37,13 +37,18 @@ JSON
 }
 
 # timed_run LABEL ROWS ARGS…: runs "$HUBCTL" ARGS… in "$WORK" under /usr/bin/time and prints its
-# wall time, CPU time (user + system), peak RSS and, when ROWS > 0, CPU µs per row.
+# wall time, CPU time (user + system), peak RSS and, when ROWS > 0, CPU µs per row; ROWS "read"
+# takes the rows the run's report says it read (the READ column of its pull lines).
 timed_run() {
     local label="$1" rows="$2"; shift 2
     (cd "$WORK" && /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$HUBCTL" "$@" >"$WORK/out.txt" 2>&1) || {
         cat "$WORK/out.txt"; exit 1; }
     local wall user sys rss cpu per=""
     read -r wall user sys rss < "$WORK/time.txt"
+    if [ "$rows" = read ]; then
+        rows="$(awk '$3 == "pull" && $4 ~ /^[0-9]+$/ { n += $4 } END { print n + 0 }' "$WORK/out.txt")"
+        label="$label ($rows rows read)"
+    fi
     cpu="$(echo "$user + $sys" | bc)"
     [ "$rows" -gt 0 ] && per="$(printf "%6.2f µs/row" "$(echo "$cpu * 1000000 / $rows" | bc -l)")"
     printf "%-36s %8.2f s wall %8.2f s cpu %7.1f MB peak RSS  %s\n" "$label" "$wall" "$cpu" \

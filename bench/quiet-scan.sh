@@ -11,6 +11,9 @@
 # part of the test suite; numbers go to docs/performance.md. QUIET_SCAN_REUSE=1 keeps the systems
 # of an earlier run of the same N (skips the initial sync).
 set -euo pipefail
+# A password in PG_URL reaches hubctl through the environment, never through the topology.
+QUIET_SCAN_PG_PASSWORD="$(echo "${PG_URL:-}" | sed -nE 's#^postgres(ql)?://[^:/@]+:([^@]*)@.*#\2#p')"
+export QUIET_SCAN_PG_PASSWORD
 cd "$(dirname "$0")/.."
 . bench/people.sh
 N="${1:-100000}"
@@ -28,8 +31,10 @@ if [ "${QUIET_SCAN_REUSE:-0}" != 1 ] || [ ! -f "$WORK/hub.sqlite" ]; then
         \"fields\": { \"email\": \"email\", \"first\": \"first\", \"last\": \"last\", \"city\": \"city\" } } } }"
     if [ -n "${PG_URL:-}" ]; then
         psql "$PG_URL" -q -c "DROP TABLE IF EXISTS $PG_TABLE; CREATE TABLE $PG_TABLE (id bigserial PRIMARY KEY, email text, first text, last text, city text);"
+        # A topology never holds a password: it names the environment variable it comes from.
+        TOPOLOGY_URL="$(echo "$PG_URL" | sed -E 's#^(postgres(ql)?://[^:/@]+):[^@]*@#\1:${QUIET_SCAN_PG_PASSWORD}@#')"
         EXTRA="$EXTRA,
-    \"warehouse\": { \"adapter\": \"postgres\", \"connection\": { \"url\": \"$PG_URL\" },
+    \"warehouse\": { \"adapter\": \"postgres\", \"connection\": { \"url\": \"$TOPOLOGY_URL\" },
       \"entities\": { \"person\": { \"object\": \"$PG_TABLE\", \"id\": \"id\",
         \"fields\": { \"email\": \"email\", \"first\": \"first\", \"last\": \"last\", \"city\": \"city\" } } } }"
     fi
@@ -43,5 +48,6 @@ grep -q '"warehouse"' "$WORK/topology.json" && SYSTEMS="$SYSTEMS warehouse"
 for system in $SYSTEMS; do
     timed_run "quiet, $system alone ($N rows)" "$N" sync-all -t topology.json --only "$system"
 done
-COUNT=$(echo $SYSTEMS | wc -w)
-timed_run "quiet, all systems ($((COUNT * N)) rows)" "$((COUNT * N))" sync-all -t topology.json
+# The source (crm) has a cursor: within its lookback window after the initial sync (5 minutes)
+# it is read again too, so the rows are counted from the run's report.
+timed_run "quiet, all systems" read sync-all -t topology.json

@@ -1,3 +1,4 @@
+import Crypto
 import HubCore
 
 /// Content hashes of canonical values, used to recognise unchanged records (and hubctl's own
@@ -59,11 +60,26 @@ public enum ContentHash {
             JSONWriter.write(value, to: &out)
         }
 
-        /// The hash of the object written to `out` (which holds the padded message afterwards).
+        /// The hash of the object written to `out` (closed with `}` afterwards).
+        ///
+        /// Every record read is hashed, so the digest comes from swift-crypto (BoringSSL's
+        /// SHA-256, with the CPU's SHA instructions where it has them); HubCore's own
+        /// ``HubCore/SHA256`` gives the same digest, without them.
         public func finish(_ out: inout [UInt8]) -> String {
             out.append(UInt8(ascii: "}"))
-            return SHA256.hexDigest(padding: &out, length: 32)
+            let digest = Crypto.SHA256.hash(data: out)
+            return digest.withUnsafeBytes { bytes in
+                String(unsafeUninitializedCapacity: 32) { text in
+                    for i in 0..<16 {
+                        text[2 * i] = Self.hexDigits[Int(bytes[i] >> 4)]
+                        text[2 * i + 1] = Self.hexDigits[Int(bytes[i] & 0xF)]
+                    }
+                    return 32
+                }
+            }
         }
+
+        private static let hexDigits = Array("0123456789abcdef".utf8)
     }
 }
 

@@ -40,6 +40,9 @@ public struct EntityMapper: Sendable {
     private let inboundSlots: [Int]
     /// Per field mapping: the definition of its canonical field, where it has a slot.
     private let inboundSlotDefinitions: [FieldDefinition?]
+    /// The field mappings that have a slot, in the order of their slots (mappings sharing a
+    /// slot in mapping order: the last one's value is hashed, as ``inbound(_:base:)`` keeps it).
+    private let inboundOrder: [Int]
     /// Per field mapping: the parts of its dotted system path (empty for a plain name).
     private let pathParts: [[String]]
     /// Per field mapping (same order as `mapping.fields`): what is computed once.
@@ -54,6 +57,9 @@ public struct EntityMapper: Sendable {
         var inverse: [(system: Value, normalizedSystem: Value, canonical: String)]
         /// Value-map keys by their text after the canonical field's normalisation.
         var normalizedKeys: [String: String]
+        /// True when a text value reads as itself: a single `string` field without value map,
+        /// normalisation or default (``readScalar(_:raw:def:)`` then has nothing to do).
+        var plainText = false
     }
 
     /// A mapper for a system whose adapter behaves as `traits` says.
@@ -92,12 +98,14 @@ public struct EntityMapper: Sendable {
         if zip(mapping.fields, pulled).contains(where: { $0.isComposite && $1 }) {
             self.inboundSlots = []
             self.inboundSlotDefinitions = []
+            self.inboundOrder = []
         } else {
             let slots = zip(mapping.fields, pulled).map { m, pulls in
                 pulls && defs[m.canonical[0].rawValue] != nil ? keys.fields.firstIndex(of: m.canonical[0].rawValue) ?? -1 : -1
             }
             self.inboundSlots = slots
             self.inboundSlotDefinitions = zip(mapping.fields, slots).map { m, slot in slot >= 0 ? defs[m.canonical[0].rawValue] : nil }
+            self.inboundOrder = slots.indices.filter { slots[$0] >= 0 }.sorted { (slots[$0], $0) < (slots[$1], $1) }
         }
         self.outboundFields = outbound
         self.mappedFields = all
@@ -111,6 +119,8 @@ public struct EntityMapper: Sendable {
             let def = m.canonical.first.flatMap { defs[$0.rawValue] }
             let normalize = def?.normalize ?? []
             var p = Prepared(defaultValue: nil, inverse: [], normalizedKeys: [:])
+            p.plainText = !m.isComposite && def?.type == .string && normalize.isEmpty && m.normalize.isEmpty && m.values.isEmpty
+                && m.defaultValue == nil
             if let d = m.defaultValue, let def {
                 switch ValueConversion.toCanonical(d, type: def.type, format: nil) {
                 case .success(let v): p.defaultValue = normalize.apply(v)
@@ -197,6 +207,9 @@ public struct EntityMapper: Sendable {
     /// The canonical value of a field mapping with one canonical field, from the system value
     /// `raw` (with empty text already read as null where the system cannot tell them apart).
     func readScalar(_ index: Int, raw: Value, def: FieldDefinition) -> Result<Value, ConversionFailure> {
+        if prepared[index].plainText, case .string(let text) = raw {
+            return .success(emptyTextReadsAsNull && text.isEmpty ? .null : raw)
+        }
         let m = mapping.fields[index]
         let p = prepared[index]
         var v = m.normalize.isEmpty ? raw : m.normalize.apply(Self.scalarText(raw))
@@ -231,16 +244,16 @@ public struct EntityMapper: Sendable {
     /// depends on a base) or the record cannot be read (``inbound(_:base:)`` says why).
     public func inboundHash(_ record: SpokeRecord) -> String? {
         guard !inboundSlots.isEmpty || inboundFields.isEmpty else { return nil }
-        var values = [Value?](repeating: nil, count: inboundKeys.fields.count)
-        for (index, slot) in inboundSlots.enumerated() where slot >= 0 {
-            var raw = Self.value(in: record.fields, path: mapping.fields[index].systemField, parts: pathParts[index]) ?? .null
-            if emptyTextReadsAsNull, raw == "" { raw = .null }
-            guard case .success(let v) = readScalar(index, raw: raw, def: inboundSlotDefinitions[index]!) else { return nil }
-            values[slot] = v
-        }
         var out = inboundKeys.buffer()
-        for (slot, v) in values.enumerated() {
-            if let v { inboundKeys.append(v, at: slot, to: &out) }
+        for (n, index) in inboundOrder.enumerated() {
+            var raw = Self.value(in: record.fields, path: mapping.fields[index].systemField, parts: pathParts[index]) ?? .null
+            if emptyTextReadsAsNull, case .string(let text) = raw, text.isEmpty { raw = .null }
+            guard case .success(let v) = readScalar(index, raw: raw, def: inboundSlotDefinitions[index]!) else { return nil }
+            let slot = inboundSlots[index]
+            // A later mapping of the same canonical field wins (each is still read: one that
+            // cannot be read fails the record, as it does in `inbound`).
+            if n + 1 < inboundOrder.count, inboundSlots[inboundOrder[n + 1]] == slot { continue }
+            inboundKeys.append(v, at: slot, to: &out)
         }
         return inboundKeys.finish(&out)
     }

@@ -75,6 +75,8 @@ extension SyncEngine {
         // Records read that are linked once their page is merged: when a full read saw every
         // linked record, none can have been deleted and no ID comparison is needed.
         var linkedSeen = 0
+        // Base hashes are read as a range of the hub's index until a page's IDs prove too spread.
+        var baseHashRanges = true
         while true {
             try options.checkStop()
             let position = cursor
@@ -96,7 +98,9 @@ extension SyncEngine {
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
                 merger.counted = retried
+                merger.baseHashRanges = baseHashRanges
                 try merger.apply(page.records)
+                baseHashRanges = merger.baseHashRanges
                 for invalid in page.invalid { malformed.insert(try merger.quarantine(invalid)) }
                 try faultPoint(.mergeMidTransaction)
                 tombstoned += try merger.linkedRecords(page.deleted)
@@ -206,6 +210,10 @@ struct PageMerger {
     var linkedSeen = 0
     /// Records already counted in this pull (retried before the read): applied again, counted once.
     var counted: Set<ExternalID> = []
+    /// True while base hashes are read as one range of the hub's index (see
+    /// ``HubTransaction/linkedBaseHashesInRange(entity:system:externalIDs:)``); false once a
+    /// page's IDs were too spread for it.
+    var baseHashRanges = false
     /// Links of referenced records found in this page (see ``referenceTarget(_:_:)``).
     var referenceLinks: [String: Link] = [:]
 
@@ -257,10 +265,16 @@ struct PageMerger {
     /// whole page, in a run over a table without a usable cursor where nothing changed. None
     /// when the mapping reads composites or references (their reading depends on the base, or
     /// on other links).
-    func unchangedRecords(_ records: [SpokeRecord]) throws -> [Bool] {
+    mutating func unchangedRecords(_ records: [SpokeRecord]) throws -> [Bool] {
         let none = [Bool](repeating: false, count: records.count)
         guard !mapper.hasComposites, !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return none }
-        let hashes = try tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: records.map(\.id))
+        let ids = records.map(\.id)
+        var inRange: [ExternalID: String]?
+        if baseHashRanges {
+            inRange = try tx.linkedBaseHashesInRange(entity: entity.name, system: system, externalIDs: ids)
+            baseHashRanges = inRange != nil
+        }
+        let hashes = try inRange ?? tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: ids)
         guard !hashes.isEmpty else { return none }
         return records.map { record in
             guard let base = hashes[record.id], let hash = mapper.inboundHash(record) else { return false }

@@ -110,6 +110,36 @@ struct ByteReader {
         }
     }
 
+    /// Consumes the bytes before the next `stop`, `otherStop` or line feed (or the end), which
+    /// it leaves unread, appending at most `room` of them to `bytes`; returns how many it
+    /// consumed. A scan of the buffer, not a call per byte: a CSV cell's text in one go.
+    mutating func readRun(into bytes: inout [UInt8], until stop: UInt8, _ otherStop: UInt8, room: Int) throws(FileIOError) -> Int {
+        var total = 0
+        while true {
+            if index >= buffer.count {
+                guard try refill() else { return total }
+            }
+            let start = index
+            let end = buffer.withUnsafeBufferPointer { p in
+                var i = start
+                while i < p.count, p[i] != stop, p[i] != otherStop, p[i] != 0x0A { i += 1 }
+                return i
+            }
+            let count = end - start
+            let take = min(max(0, room - total), count)
+            if take > 0 { bytes.append(contentsOf: buffer[start..<start + take]) }
+            if capturing {
+                let kept = min(max(0, captureLimit - captured.count), count)
+                if kept > 0 { captured.append(contentsOf: buffer[start..<start + kept]) }
+                if kept < count { captureOverflowed = true }
+            }
+            index = end
+            offset += count
+            total += count
+            if end < buffer.count { return total }
+        }
+    }
+
     /// Skips a UTF-8 byte order mark at the current position; returns true if there was one.
     mutating func skipByteOrderMark() throws(FileIOError) -> Bool {
         guard try peek() == 0xEF, buffer.count - index >= 3,

@@ -1,3 +1,5 @@
+import HubCore
+
 /// Reads CSV records (RFC 4180) one at a time from a ``ByteReader``.
 ///
 /// - Cells may be quoted; inside quotes, `""` is a quote and delimiters, CR and LF are text.
@@ -48,11 +50,20 @@ struct CSVParser: Sendable {
             cell.append(byte)
         }
 
+        /// The rest of an unquoted cell, read in one go up to its delimiter or line end.
+        func appendRun() throws(FileIOError) {
+            let room = record.oversize ? 0 : max(0, maxRecordBytes - size)
+            size += try reader.readRun(into: &cell, until: delimiter, Self.cr, room: room)
+            if size > maxRecordBytes, !record.oversize { record.oversize = true; record.cells = []; record.invalidUTF8 = [] }
+        }
+
         func endCell() {
             defer { cell.removeAll(keepingCapacity: true) }
             if record.oversize { return }
-            if let text = String(validating: cell, as: UTF8.self) {
-                record.cells.append(text)
+            // HubCore's check, then a plain decode: `String(validating:)` is generic, and looks
+            // up type metadata for every cell.
+            if cell.withUnsafeBytes({ UTF8Validation.firstInvalidOffset($0) }) == nil {
+                record.cells.append(String(decoding: cell, as: UTF8.self))
             } else {
                 record.invalidUTF8.append(record.cells.count)
                 record.cells.append(String(decoding: cell, as: UTF8.self))
@@ -102,6 +113,7 @@ struct CSVParser: Sendable {
                     return record
                 }
                 append(byte)
+                try appendRun()
                 guard let next = try reader.next() else { endCell(); return record }
                 byte = next
             }

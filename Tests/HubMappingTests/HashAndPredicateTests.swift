@@ -79,6 +79,22 @@ import Testing
             == m.inboundHash(SpokeRecord(id: "1", fields: ["Email": "a@x.org"])))
     }
 
+    @Test("plain text fields hash hostile values exactly as their reading does, and tell every one apart")
+    func plainTextHashesHostileValues() throws {
+        let m = try mapper(#""first_name": "first", "last_name": "last", "full_name": "full""#)
+        let csv = try mapper(#""first_name": "First", "last_name": "Last""#, nestedPaths: false, emptyTextReadsAsNull: true)
+        let values: [Value] = ["", " ", "a\u{0}b", "\"quoted\"", "it's", "e\u{301}", "\u{e9}", "line\nbreak", "\u{1F600}", 7, true]
+        var hashes: Set<String> = []
+        for v in values {
+            try expectSameHash(m, ["first": v, "last": "x", "full": .null])
+            try expectSameHash(csv, ["First": v, "Last": v])
+            hashes.insert(m.inboundHash(SpokeRecord(id: "1", fields: ["first": v]))!)
+        }
+        // 7 and "7", true and "true" read alike as text; every other value hashes apart (NFC and NFD too).
+        #expect(hashes.count == values.count)
+        #expect(m.inboundHash(SpokeRecord(id: "1", fields: ["first": 7])) == m.inboundHash(SpokeRecord(id: "1", fields: ["first": "7"])))
+    }
+
     @Test("a record that cannot be read, or a mapping with a composite, has no direct hash")
     func noDirectHashWhereTheReadingFailsOrDependsOnABase() throws {
         let m = try mapper(#""email": "email", "age": "age""#)
@@ -93,6 +109,14 @@ import Testing
         let fields = ["é", "b", "a", "c", "b", "zz"]
         #expect(ContentHash.of(record, keys: ContentHash.Keys(fields)) == ContentHash.of(record, fields: fields))
         #expect(ContentHash.Keys(fields).fields == ["a", "b", "c", "zz", "é"])
+    }
+
+    @Test("content hashes (swift-crypto's SHA-256) equal HubCore's SHA-256 at every block boundary")
+    func contentHashesEqualHubCoresSHA256() {
+        for length in 0..<150 {
+            let text = String(repeating: "a", count: length)
+            #expect(ContentHash.of(["t": .string(text)], fields: ["t"]) == SHA256.hex(#"{"t":""# + text + #""}"#, hexLength: 32))
+        }
     }
 
     @Test("the allocation-free digest equals SHA-256 at every padding boundary")

@@ -73,6 +73,35 @@ import Testing
         #expect(hashes == ["1": "h"])
     }
 
+    @Test("Base hashes read as one range of close IDs are those read by ID; a range holding too many links is refused",
+          arguments: TestHubStore.all)
+    func baseHashesReadAsARangeAreThoseReadByID(_ kind: TestHubStore) throws {
+        let store = try kind.make()
+        try store.write { tx in
+            for i in 10..<40 {
+                var link = Self.link("h\(i)", "id\(i)")
+                link.baseHash = "hash \(i)"
+                if i == 12 { link.state = .deleted }
+                if i == 13 { link.baseHash = nil }
+                if i == 14 { link.system = "app" }
+                try tx.saveLink(link)
+            }
+        }
+        let page: [ExternalID] = ["id15", "id11", "id12", "id13", "id14", "id10", "id16", "id1"]
+        let (byID, inRange, spread) = try store.read { tx in
+            (try tx.linkedBaseHashes(entity: "customer", system: "crm", externalIDs: page),
+             try tx.linkedBaseHashesInRange(entity: "customer", system: "crm", externalIDs: page),
+             try tx.linkedBaseHashesInRange(entity: "customer", system: "crm", externalIDs: ["id10", "id39"]))
+        }
+        #expect(byID == ["id10": "hash 10", "id11": "hash 11", "id15": "hash 15", "id16": "hash 16"])
+        // The range (id1 … id16, in byte order) holds six links of crm: read, each asked-for ID
+        // has its own hash or none.
+        #expect(inRange != nil)
+        for id in page { #expect(inRange?[id] == byID[id]) }
+        // 30 links between id10 and id39 for two IDs: more than twice as many, so no range read.
+        #expect(spread == nil)
+    }
+
     @Test("The open intents of one run, system and entity are paged in the order they were recorded", arguments: TestHubStore.all)
     func openIntentsArePagedByRunSystemAndEntity(_ kind: TestHubStore) throws {
         let store = try kind.make()

@@ -143,6 +143,8 @@ private struct Parser {
         var object: [String: Value] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+        // Room for a typical record's keys at once, rather than growing (and rehashing) twice.
+        object.reserveCapacity(6)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -154,15 +156,16 @@ private struct Parser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
             index += 1
             skipWhitespace()
-            let childPath = path.isEmpty ? key : path + "." + key
-            if object[key] != nil {
+            // Paths only name recorded positions: not built for every key otherwise.
+            let childPath = !recordPositions ? "" : path.isEmpty ? key : path + "." + key
+            // One lookup per key: a duplicate is found as its value is stored, and reported at its key.
+            if object.updateValue(try parseValue(path: childPath), forKey: key) != nil {
                 let saved = index
                 index = keyStart
                 let e = error("duplicate key '\(key)'")
                 index = saved
                 throw e
             }
-            object[key] = try parseValue(path: childPath)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input; expected ',' or '}'") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -181,7 +184,7 @@ private struct Parser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
         while true {
             skipWhitespace()
-            array.append(try parseValue(path: "\(path)[\(array.count)]"))
+            array.append(try parseValue(path: recordPositions ? "\(path)[\(array.count)]" : ""))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input; expected ',' or ']'") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -72,38 +72,8 @@ extension DiscoveredObject {
     /// The fields a sample of JSON records shows, as dotted paths into nested objects, each
     /// with the kind of the values seen (`any` when they disagree or were all null).
     public static func inferred(name: String, from records: [[String: Value]], keys: Set<String> = []) -> DiscoveredObject {
-        var order: [String] = []
-        var kinds: [String: ValueKind?] = [:]
-        func visit(_ value: Value, _ path: String) {
-            if case .object(let o) = value, !o.isEmpty {
-                for key in o.keys.sorted() { visit(o[key]!, path.isEmpty ? key : path + "." + key) }
-                return
-            }
-            let kind: ValueKind?
-            switch value {
-            case .null: kind = nil
-            case .bool: kind = .boolean
-            case .int: kind = .integer
-            case .double: kind = .number
-            case .string(let s):
-                if s.count == 10, s.dropFirst(4).first == "-", s.dropFirst(7).first == "-" { kind = .date }
-                else if s.count > 10, s.dropFirst(4).first == "-", s.dropFirst(10).first == "T" { kind = .datetime }
-                else { kind = .text }
-            case .array, .object: kind = .json
-            }
-            if kinds[path] == nil { order.append(path); kinds[path] = .some(kind) ; return }
-            let seen = kinds[path]!
-            if seen == nil { kinds[path] = .some(kind) }
-            else if let kind, seen != kind {
-                // Integers and numbers mix into numbers; anything else into any.
-                kinds[path] = .some((seen == .integer && kind == .number) || (seen == .number && kind == .integer) ? .number : .any)
-            }
-        }
-        for record in records { visit(.object(record), "") }
-        let fields = order.map { path in
-            let kind = kinds[path].flatMap { $0 } ?? .any
-            return DiscoveredField(name: path, nativeType: kind.rawValue, kind: kind, isKey: keys.contains(path))
-        }
-        return DiscoveredObject(name: name, fields: fields, fromSample: true)
+        var inference = SchemaInference()
+        for record in records { inference.add(record) }
+        return inference.object(name: name, keys: keys)
     }
 }
