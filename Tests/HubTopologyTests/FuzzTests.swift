@@ -46,7 +46,7 @@ import Testing
         let text = try String(contentsOf: Paths.testsFolder.appendingPathComponent("Fixtures/base.json"), encoding: .utf8)
         let base = try JSONParser.parse(text)
         let allPaths = Self.paths(base).filter { !$0.isEmpty }
-        var rng = SeededRandom(0xF022)
+        var rng = SplitMix64(seed: 0xF022)
         var rejected = 0
         for _ in 0..<3000 {
             var doc = base

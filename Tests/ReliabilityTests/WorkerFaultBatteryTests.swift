@@ -38,7 +38,7 @@ struct WorkerFaultBatteryTests {
     func repeatedWorkerFaultsLoseAndDuplicateNothing() async throws {
         let seed = Self.seed
         print("T11: seed \(seed) (HUBCTL_T11_SEED=\(seed) replays this order and timing)")
-        var random = SeededRandom(seed)
+        var random = SplitMix64(seed: seed)
         let started = Date()
         let world = try await WorkerFaultWorld.make()
         defer { world.stop() }
