@@ -153,8 +153,11 @@ public final class WorkerLoop: Sendable {
                 logger.info("unit stopped before its end; released", metadata: ["event": "unit.released", "run_id": .string(report.runID.rawValue)])
             } else if try store.completeUnit(claim, run: report.runID) {
                 recordSchedule(claim, report)
-                logger.info("unit done: \(report.status.rawValue)",
-                            metadata: ["event": "unit.done", "run_id": .string(report.runID.rawValue), "status": .string(report.status.rawValue)])
+                var metadata: Logger.Metadata = ["event": "unit.done", "run_id": .string(report.runID.rawValue),
+                                                 "status": .string(report.status.rawValue)]
+                // Why the unit's system failed (already redacted), so that the log says what to fix.
+                if let error = report.systemErrors[claim.unit.system] { metadata["error"] = .string(secrets.redact(error)) }
+                logger.info("unit done: \(report.status.rawValue)", metadata: metadata)
             } else {
                 logger.warning("unit finished after its lease was taken over; its last writes were refused",
                                metadata: ["event": "unit.lease_lost"])

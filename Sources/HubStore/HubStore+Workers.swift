@@ -236,6 +236,17 @@ extension HubTransaction {
         }
     }
 
+    /// The reads of `system` (its pull and pull-deletes units) done for `round` whose run failed:
+    /// the system was not read whole this round, so nothing may be pushed to it until it is.
+    public func failedReads(system: SystemName, round: Int64) throws -> [WorkUnit] {
+        try rows(
+            """
+            SELECT u.unit FROM work_unit u JOIN run r ON r.id = u.run_id
+            WHERE u.system = ? AND u.phase IN ('pull', 'pull-deletes') AND u.done_round = ? AND r.status = 'failed'
+            ORDER BY u.unit
+            """, [system.rawValue, round]).compactMap { WorkUnit($0["unit"] as String) }
+    }
+
     /// Which of `units` are done for `round`.
     func unitsDone(_ units: [WorkUnit], round: Int64) throws -> Set<WorkUnit> {
         guard !units.isEmpty else { return [] }

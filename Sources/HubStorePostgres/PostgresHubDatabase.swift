@@ -108,6 +108,22 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
         }
     }
 
+    /// Creates the hub's schema unless it exists. Two processes starting on a new hub at once
+    /// (workers) can both try: PostgreSQL's `IF NOT EXISTS` does not keep the second from
+    /// failing on the catalog's unique index, so a failure is ignored once the schema is there.
+    private static func createSchema(_ quoted: String, named name: String, on connection: PostgresConnection) throws {
+        func executor() -> PostgresHubExecutor {
+            PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+        }
+        do {
+            try executor().executeScript("CREATE SCHEMA IF NOT EXISTS \(quoted)")
+        } catch {
+            // A new executor: the first keeps its failure.
+            let found: Int64? = try executor().value("SELECT count(*) FROM pg_namespace WHERE nspname = $1", HubArguments([name]))
+            guard (found ?? 0) > 0 else { throw error }
+        }
+    }
+
     /// The open connection, connecting first if needed (lock held).
     private func open() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
@@ -116,7 +132,7 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
         let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
         do {
-            if settings.schema != "public" { try executor.executeScript("CREATE SCHEMA IF NOT EXISTS \(schema)") }
+            if settings.schema != "public" { try Self.createSchema(schema, named: settings.schema, on: connection) }
             try executor.executeScript("SET search_path TO \(schema)")
             // A process stopped inside a transaction (SIGSTOP, a debugger) must not hold the
             // hub's rows forever: the server ends such a session after a minute, which releases

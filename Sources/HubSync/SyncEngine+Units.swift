@@ -42,6 +42,10 @@ extension SyncEngine {
             ctx.report.add(system.name, e)
         }
         do {
+            if !claim.unit.phase.reads, let failed = try unreadSystem(system, claim) {
+                ctx.report.systemErrors[system.name] = failed
+                return try finish(ctx)
+            }
             switch (claim.unit.phase, entity) {
             case (.pull, let entity?):
                 try await pullUnit(system, entity, options, ctx)
@@ -65,6 +69,16 @@ extension SyncEngine {
             throw fenced
         }
         return try finish(ctx)
+    }
+
+    /// Why nothing may be written to `system` in `claim`'s round, or nil: a read of it failed this
+    /// round (as ``syncAll(_:)`` skips a system whose pull failed). Its records the hub has not
+    /// read yet would otherwise be created there a second time, from another system's copy.
+    func unreadSystem(_ system: SystemDefinition, _ claim: UnitClaim) throws -> String? {
+        let failed = try store.read { try $0.failedReads(system: system.name, round: claim.round) }
+        guard !failed.isEmpty else { return nil }
+        return "not written this round: reading \(system.name) failed (\(failed.map(\.description).joined(separator: ", "))), "
+            + "so records it holds that the hub has not read could be created there twice; the next round reads it again, then writes"
     }
 
     /// `pull:S/E`: one entity's pull, its deletes applied or kept for `pull-deletes:S`, then the

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HubCore
 import HubStore
 import HubStorePostgres
@@ -32,6 +33,20 @@ struct WorkUnitStoreTests {
     static func claimed(_ outcome: ClaimOutcome) -> UnitClaim? {
         if case .claimed(let claim) = outcome { return claim }
         return nil
+    }
+
+    @Test("Workers started at the same moment on a new hub all open it: the schema is created once, migrated once")
+    func workersStartingTogetherOpenANewHub() throws {
+        for _ in 0..<5 {
+            let settings = try TestHubStore.freshSchema()
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do { _ = try PostgresHubDatabase(settings: settings) } catch {
+                    failures.withLock { $0.append(String(describing: error)) }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        }
     }
 
     @Test("Two workers claim different pull units, and pushes wait until every pull of the round is done")
