@@ -45,4 +45,12 @@ public protocol HubDatabase: Sendable {
     func write<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
     /// Runs `body` with a consistent read-only view.
     func read<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
+    /// Runs `body` in one read-write transaction of the workers' coordination (claims, lease
+    /// renewals), which must not wait behind this process's own sync work: a database whose
+    /// ``write(_:)`` runs one transaction at a time gives it a connection of its own.
+    func coordinate<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
+}
+
+extension HubDatabase {
+    public func coordinate<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T { try write(body) }
 }

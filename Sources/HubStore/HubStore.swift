@@ -125,11 +125,13 @@ public struct HubStore: Sendable {
 
     /// Runs `body` in one transaction that coordinates processes (the run lock, work units):
     /// on another database it does not wait for the hub's writer (``HubDialect/hubWriteLock``),
-    /// only for the rows it reads with ``HubDialect/forUpdate``.
+    /// only for the rows it reads with ``HubDialect/forUpdate``, and runs on a connection of its
+    /// own (``HubDatabase/coordinate(_:)``): a lease renewal waits for the unit's row while a
+    /// page holds it, then goes ahead of this process's next page.
     func coordinate<T>(_ body: (HubTransaction) throws -> T) throws -> T {
         switch backend {
         case .sqlite: try immediateWrite(body)
-        case .database(let database): try database.write { try body(HubTransaction($0)) }
+        case .database(let database): try database.coordinate { try body(HubTransaction($0)) }
         }
     }
 

@@ -5,80 +5,53 @@ import HubStore
 import PostgresNIO
 import SpokePostgres
 
-/// The hub in a PostgreSQL database: one connection, one transaction at a time.
+/// The hub in a PostgreSQL database: one connection for the sync's transactions, one at a time,
+/// and a second one, opened when first needed, for the workers' coordination (claims, lease
+/// renewals): a heartbeat sent during a page waits only for the unit's row that page holds, and
+/// is applied the moment it commits, not after this process's next page.
 ///
 /// ``HubStore``'s API is synchronous, PostgresNIO's is not: each statement is sent on the
 /// connection's event loop and the calling thread waits for its answer (`EventLoopFuture.wait`),
 /// except writes whose count nobody reads, which are pipelined (see ``PostgresHubExecutor``).
 /// Waiting on an event-loop thread would deadlock, so a call from one is refused with an error
-/// instead. Transactions are serialised by a lock, so the store can be shared between threads
-/// like the SQLite one; a broken connection is reopened by the next transaction.
-public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
-    // @unchecked: `connection` and `translations` are only touched with `lock` held.
-    private let lock = NSLock()
-    private var connection: PostgresConnection?
-    private var translations: [String: PostgresHubStatement] = [:]
-    /// Whether the open connection has the batch function (``PostgresHubBatch``).
-    private var batches = false
-    private var nextConnectionID = 0
+/// instead. Each connection's transactions are serialised by a lock (``PostgresHubSession``), so
+/// the store can be shared between threads like the SQLite one; a broken connection is reopened
+/// by the next transaction.
+public final class PostgresHubDatabase: HubDatabase, Sendable {
+    private let main: PostgresHubSession
+    private let coordination: PostgresHubSession
     let settings: PostgresSettings
-    let applicationName: String
     static let logger = Logger(label: "hubctl.hub.postgres")
 
     /// Connects to the hub's database (the schema named in `settings`, created if missing) and
     /// brings its schema up to date.
     public init(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws {
         self.settings = settings
-        self.applicationName = applicationName
+        main = PostgresHubSession(settings: settings, applicationName: applicationName)
+        coordination = PostgresHubSession(settings: settings, applicationName: applicationName)
         try write { _ in }
         try HubStore.migrate(self)
-    }
-
-    deinit {
-        guard let connection else { return }
-        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// `user@host:port/database` and the schema: never the password.
     public var location: String { "postgres://\(settings)" + (settings.schema == "public" ? "" : "?schema=\(settings.schema)") }
 
     public func write<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
+        try main.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
     }
 
     public func read<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
+        try main.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
     }
 
-    /// Closes the connection (a later transaction reopens it).
+    public func coordinate<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T {
+        try coordination.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
+    }
+
+    /// Closes the connections (a later transaction reopens them).
     public func close() {
-        lock.withLock {
-            guard let connection else { return }
-            self.connection = nil
-            _ = try? connection.close().wait()
-        }
-    }
-
-    private func transaction<T>(_ begin: String, _ body: (any HubSQLExecutor) throws -> T) throws -> T {
-        try lock.withLock {
-            let connection = try open()
-            let executor = PostgresHubExecutor(connection: connection, batches: batches, translate: { self.translated($0) })
-            try executor.executeScript(begin)
-            let result: T
-            do {
-                result = try body(executor)
-                try executor.commit()
-            } catch {
-                // A connection that cannot roll back (broken, or not yet noticed to be) is
-                // dropped: the next transaction opens a new one.
-                if connection.isClosed || !executor.rollback() {
-                    self.connection = nil
-                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
-                }
-                throw error
-            }
-            return result
-        }
+        main.close()
+        coordination.close()
     }
 
     /// True when the database holds a hub in `settings.schema` (its migration table); connects
@@ -94,7 +67,7 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
     }
 
     /// A new connection to the hub's database, its errors worded for the hub.
-    private static func connect(_ settings: PostgresSettings, applicationName: String, id: Int) throws -> PostgresConnection {
+    static func connect(_ settings: PostgresSettings, applicationName: String, id: Int) throws -> PostgresConnection {
         try PostgresHubExecutor.refuseOnEventLoop()
         let configuration = try settings.connectionConfiguration(applicationName: applicationName)
         do {
@@ -111,7 +84,7 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
     /// Creates the hub's schema unless it exists. Two processes starting on a new hub at once
     /// (workers) can both try: PostgreSQL's `IF NOT EXISTS` does not keep the second from
     /// failing on the catalog's unique index, so a failure is ignored once the schema is there.
-    private static func createSchema(_ quoted: String, named name: String, on connection: PostgresConnection) throws {
+    static func createSchema(_ quoted: String, named name: String, on connection: PostgresConnection) throws {
         func executor() -> PostgresHubExecutor {
             PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
         }
@@ -122,44 +95,5 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
             let found: Int64? = try executor().value("SELECT count(*) FROM pg_namespace WHERE nspname = $1", HubArguments([name]))
             guard (found ?? 0) > 0 else { throw error }
         }
-    }
-
-    /// The open connection, connecting first if needed (lock held).
-    private func open() throws -> PostgresConnection {
-        if let connection, !connection.isClosed { return connection }
-        nextConnectionID += 1
-        let connection = try Self.connect(settings, applicationName: applicationName, id: nextConnectionID)
-        let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
-        do {
-            if settings.schema != "public" { try Self.createSchema(schema, named: settings.schema, on: connection) }
-            try executor.executeScript("SET search_path TO \(schema)")
-            // A process stopped inside a transaction (SIGSTOP, a debugger) must not hold the
-            // hub's rows forever: the server ends such a session after a minute, which releases
-            // its locks and refuses its late writes; a statement waiting for a lock gives up
-            // after 90 s with an error instead of hanging.
-            try executor.executeScript("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '90s'")
-        } catch {
-            _ = try? connection.close().wait()
-            throw error
-        }
-        // Without the function (a role refused TEMPORARY), each write is sent alone.
-        do {
-            _ = try executor.execute(PostgresHubBatch.definition, HubArguments())
-            batches = true
-        } catch {
-            batches = false
-            Self.logger.warning("the PostgreSQL hub sends writes one by one: \(error)")
-        }
-        self.connection = connection
-        return connection
-    }
-
-    /// `sql` in PostgreSQL's dialect, translated once per statement text (lock held).
-    private func translated(_ sql: String) -> PostgresHubStatement {
-        if let done = translations[sql] { return done }
-        let done = PostgresHubStatement(HubDialect.postgres.translate(sql))
-        translations[sql] = done
-        return done
     }
 }

@@ -116,6 +116,37 @@ struct WorkUnitStoreTests {
         #expect(try a.read { try $0.runs(limit: 10) }.contains { $0.id == "current" })
     }
 
+    @Test("A heartbeat sent during a long page is applied as soon as that page commits, before the next page of the same worker")
+    func heartbeatsDoNotWaitBehindTheWorkersPages() throws {
+        let (a, b) = try Self.twoWorkers()
+        let claim = try #require(Self.claimed(try Self.claim(a, "a", lease: 1)))
+        let page = { (seconds: Double) in
+            try a.write { tx in
+                try tx.checkFence(.unit(claim), now: Date())
+                Thread.sleep(forTimeInterval: seconds)
+            }
+        }
+        // A heartbeat (another thread) sent while the first page holds the unit's row; the lease
+        // runs out during that page; the next page starts the moment the first commits.
+        let renewed = Mutex<Bool?>(nil)
+        let heartbeat = Thread {
+            Thread.sleep(forTimeInterval: 0.3)
+            renewed.withLock { $0 = try? a.renewLease(claim, lease: 60) }
+        }
+        heartbeat.start()
+        try page(2)
+        var leaseDuringSecondPage: Double?
+        try a.write { tx in
+            try tx.checkFence(.unit(claim), now: Date())
+            // Seen from another worker's connection while this page holds the row.
+            leaseDuringSecondPage = try b.workBoard().units.first { $0.unit == claim.unit }?.leaseLeft
+        }
+        try waitUntil { renewed.withLock { $0 } != nil }
+        #expect(renewed.withLock { $0 } == true)
+        #expect((leaseDuringSecondPage ?? -1) > 30, "the lease had run out during the worker's next page: \(String(describing: leaseDuringSecondPage))")
+        #expect(Self.claimed(try Self.claim(b, "b"))?.unit != claim.unit)
+    }
+
     @Test("The next round starts when every push is done and its interval has passed, or at once when woken")
     func roundsAdvance() throws {
         let (a, _) = try Self.twoWorkers()
