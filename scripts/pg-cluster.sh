@@ -5,7 +5,10 @@
 #   PG_PASSWORD=… scripts/pg-cluster.sh init DIR        # initdb into DIR/pg as `postgres`, scram auth
 #   PG_PASSWORD=… scripts/pg-cluster.sh start DIR PORT ['-c name=value …']
 #                                    # (init if needed,) start on 127.0.0.1:PORT, socket in DIR,
-#                                    # role `hubctl` (that password) owning the database hubctl_test
+#                                    # role `hubctl` (that password) owning the database hubctl_test;
+#                                    # fsync and synchronous_commit off for speed: a test that
+#                                    # crashes the server passes '-c synchronous_commit=on', or the
+#                                    # crash forgets the last commits
 #   scripts/pg-cluster.sh restart DIR [fast|immediate]  # immediate = a crash, then recovery
 #   scripts/pg-cluster.sh stop DIR                      # stop (immediate) and remove DIR
 #

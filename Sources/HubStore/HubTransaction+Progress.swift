@@ -171,6 +171,16 @@ extension HubTransaction {
             """, [system.rawValue, entity?.rawValue, entity?.rawValue, direction.rawValue]).map(Self.quarantineEntry)
     }
 
+    /// True when `externalID` of this system and entity has an open quarantine entry for
+    /// `reason` in `direction` (one index seek, for a check made record by record).
+    public func hasOpenQuarantine(system: SystemName, entity: EntityName, externalID: ExternalID, reason: QuarantineReason,
+                                  direction: SyncDirection) throws -> Bool {
+        try !rows("""
+            SELECT 1 FROM quarantine
+            WHERE resolved_at IS NULL AND system = ? AND entity = ? AND external_id = ? AND reason = ? AND direction = ? LIMIT 1
+            """, [system.rawValue, entity.rawValue, externalID.rawValue, reason.rawValue, direction.rawValue]).isEmpty
+    }
+
     /// Open quarantine entries, oldest first.
     public func openQuarantine(limit: Int = 1000) throws -> [QuarantineEntry] {
         try rows("SELECT * FROM quarantine WHERE resolved_at IS NULL ORDER BY id LIMIT ?", [limit]).map(Self.quarantineEntry)

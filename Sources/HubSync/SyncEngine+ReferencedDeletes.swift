@@ -109,9 +109,9 @@ extension PageMerger {
     /// delete held for a person: the link is dropped (and its entry closed) so that a record
     /// re-added with another ID can take its place.
     func replacesHeldDelete(_ otherID: ExternalID, of hubID: HubID) throws -> Bool {
-        let held = try tx.openQuarantine(system: system, entity: entity.name, direction: .pull)
-            .contains { $0.externalID == otherID && $0.reason == .referencedDelete }
-        guard held else { return false }
+        guard try tx.hasOpenQuarantine(system: system, entity: entity.name, externalID: otherID, reason: .referencedDelete,
+                                       direction: .pull)
+        else { return false }
         try tx.deleteLink(entity: entity.name, system: system, hubID: hubID)
         try repointReferrers(try liveReferrers([hubID])[hubID] ?? [], to: hubID, from: otherID)
         try tx.resolveQuarantine(system: system, entity: entity.name, externalID: otherID, hubID: nil, direction: .pull,

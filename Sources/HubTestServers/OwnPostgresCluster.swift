@@ -32,7 +32,10 @@ public struct OwnPostgresCluster: Sendable {
         let password = "pw-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let cluster = OwnPostgresCluster(directory: directory, port: port, password: password)
         do {
-            try await must(script, ["start", directory, String(port)], environment: ["PG_PASSWORD": password])
+            // Commits durable across a crash (`restart immediate`): with the shared cluster's
+            // `synchronous_commit = off` a crash forgets the last commits (the hub's and the
+            // systems' alike), and a test would count what the server lost as hubctl's loss.
+            try await must(script, ["start", directory, String(port), "-c synchronous_commit=on"], environment: ["PG_PASSWORD": password])
         } catch {
             cluster.stop()
             throw error
