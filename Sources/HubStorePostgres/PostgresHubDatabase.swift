@@ -23,15 +23,18 @@ public final class PostgresHubDatabase: HubDatabase, @unchecked Sendable {
     private var nextConnectionID = 0
     let settings: PostgresSettings
     let applicationName: String
+    /// True when opening created the hub (no schema step had been applied); set only by `init`.
+    public private(set) var created = false
     static let logger = Logger(label: "hubctl.hub.postgres")
 
     /// Connects to the hub's database (the schema named in `settings`, created if missing) and
     /// brings its schema up to date.
+    /// - Throws: ``HubFromNewerHubctl`` for a hub a newer hubctl upgraded (nothing is written).
     public init(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws {
         self.settings = settings
         self.applicationName = applicationName
         try write { _ in }
-        try HubStore.migrate(self)
+        created = try HubStore.migrate(self)
     }
 
     deinit {

@@ -79,9 +79,7 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub()
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error(topology.hubOpenFailure(error))
-            console.hint(topology.hubOpenHint)
-            throw ExitCode(1)
+            throw topology.reportOpenFailure(error, console)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
                                       logger: logger, metricsFile: metricsFile,
@@ -162,9 +160,7 @@ struct RunCommand: AsyncParsableCommand {
             store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error(topology.hubOpenFailure(error))
-            console.hint(topology.hubOpenHint)
-            throw ExitCode(1)
+            throw topology.reportOpenFailure(error, console)
         }
         let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
                               settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
