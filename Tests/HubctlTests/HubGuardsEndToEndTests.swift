@@ -83,7 +83,7 @@ import Testing
         let csv = try SyncAllEndToEndTests.csv(tmp.path)
 
         for command in [["sync-all"], ["sync-all", "--dry-run"], ["run", "--once", "--listen", "off"], ["status"], ["audit"],
-                        ["check"], ["conflicts", "list"]] {
+                        ["check"], ["conflicts", "list"], ["hub", "migrate", "--to", tmp.path + "/copy.sqlite"]] {
             let result = try HubctlProcess.run(command + ["-t", topology], environment: hub.environment)
             #expect(result.exitCode == 1, "\(command): \(result.stdout)\(result.stderr)")
             #expect(result.stderr.contains("Error: cannot open the hub \(hub.description): this hub was upgraded by a newer "
@@ -93,6 +93,7 @@ import Testing
             if let password = hub.password { #expect(!(result.stdout + result.stderr).contains(password)) }
         }
         #expect(try hub.dump() == before)
+        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/copy.sqlite"))
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/crm.db") == writes.0)
         #expect(try SyncAllEndToEndTests.writeCount(tmp.path + "/billing.db") == writes.1)
         #expect(try SyncAllEndToEndTests.csv(tmp.path) == csv)

@@ -14,7 +14,8 @@ struct SyncAllCommand: AsyncParsableCommand {
         abstract: "Pull from every system, merge into the hub, push to every system.",
         discussion: """
             Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts, an unreachable system \
-            while the rest synced, or a schema change that paused a system × entity); 1 failed; 78 invalid topology.
+            while the rest synced, or a schema change that paused a system × entity); 1 failed, or a hub \
+            that a newer hubctl upgraded refused; 78 invalid topology, or a HUBCTL_HUB file in a missing folder.
             """)
 
     @OptionGroup var options: TopologyOptions

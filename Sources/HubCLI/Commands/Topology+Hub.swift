@@ -38,10 +38,11 @@ extension Topology {
 
     /// Opens the hub, creating it (or its schema) if needed: the SQLite file at `hub.path`, or
     /// the PostgreSQL database at `hub.url` (its sessions named `applicationName` in `pg_stat_activity`).
-    /// A hub it creates is said on stderr (`created a new hub at …`), so that a typo in its address
-    /// shows. The folder of a SQLite hub the environment or `--to` names is never created.
+    /// A hub it creates is said (`created a new hub at …`) to `announce`, by default on stderr, so
+    /// that a typo in its address shows. The folder of a SQLite hub the environment or `--to`
+    /// names is never created.
     /// - Throws: ``HubFolderMissing``; `HubFromNewerHubctl` for a hub a newer hubctl upgraded.
-    func openHub(applicationName: String = "hubctl-hub") throws -> HubStore {
+    func openHub(applicationName: String = "hubctl-hub", announce: ((String) -> Void)? = nil) throws -> HubStore {
         let store: HubStore
         let created: Bool
         var folderNote = ""
@@ -60,9 +61,14 @@ extension Topology {
             created = store.created
         }
         if created {
-            var console = Console()
-            console.redactor = secrets
-            console.note("created a new hub at \(hubDescription)\(folderNote)")
+            let line = "created a new hub at \(hubDescription)\(folderNote)"
+            if let announce {
+                announce(line)
+            } else {
+                var console = Console()
+                console.redactor = secrets
+                console.note(line)
+            }
         }
         return store
     }
