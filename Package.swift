@@ -116,7 +116,8 @@ let package = Package(
         .testTarget(name: "HubTopologyTests", dependencies: ["HubCore", "HubTopology", "HubTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: [
-            "HubCore", "HubStore", "HubStorePostgres", "HubTestServers", "SpokePostgres",
+            "HubCore", "HubStore", "HubStorePostgres", "HubTestServers", "HubTesting", "SpokePostgres",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "HubDashboardTests", dependencies: [
             "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",

@@ -424,18 +424,24 @@ extension HubStore {
     /// Brings the hub schema of another database up to date: the same steps as SQLite's, in
     /// its dialect, each applied once and recorded in `hub_migration`. All in one transaction,
     /// under the dialect's migration lock, so two processes opening a new hub cannot both apply
-    /// a step.
-    public static func migrate(_ database: any HubDatabase) throws {
+    /// a step. Returns true when it created the hub (no step had been applied).
+    /// - Throws: ``HubFromNewerHubctl`` for a hub a newer hubctl upgraded, writing nothing.
+    @discardableResult
+    public static func migrate(_ database: any HubDatabase) throws -> Bool {
         try database.write { sql in
             if let lock = sql.dialect.migrationLock { _ = try sql.rows(lock, []) }
             try sql.executeScript(
                 "CREATE TABLE IF NOT EXISTS hub_migration (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-            let applied = Set(try sql.rows("SELECT identifier FROM hub_migration", []).map { $0["identifier"] as String })
+            let steps = try sql.rows("SELECT identifier FROM hub_migration ORDER BY applied_at, identifier", [])
+                .map { $0["identifier"] as String }
+            try refuseNewer(steps, location: database.location)
+            let applied = Set(steps)
             for step in migrations where !applied.contains(step.identifier) {
                 try sql.executeScript(step.sql(in: sql.dialect))
                 try sql.execute("INSERT INTO hub_migration (identifier, applied_at) VALUES (?, ?)",
                                 [step.identifier, Timestamp.string(Date())])
             }
+            return applied.isEmpty
         }
     }
 }

@@ -125,7 +125,91 @@ public struct WebhookDeliveryStore: Sendable {
     }
 }
 
+extension WebhookDeliveryStore {
+    /// A kept delivery ID and when it was received (a timestamp).
+    public typealias Kept = (delivery: WebhookDeliveryID, receivedAt: String)
+
+    /// Where the IDs are kept, for people: the file, or the table of the hub at `hubLocation`.
+    func place(hubLocation: String) -> String { path ?? "the webhook_delivery table of \(hubLocation)" }
+
+    /// Every kept delivery ID, oldest first.
+    func all() throws -> [Kept] {
+        let sql = "SELECT system, delivery_id, received_at FROM webhook_delivery ORDER BY received_at, system, delivery_id"
+        switch backend {
+        case .file(let reader):
+            return try reader.read { db in
+                try Row.fetchAll(db, sql: sql).map { (WebhookDeliveryID(system: SystemName($0["system"] as String), id: $0["delivery_id"]),
+                                                      $0["received_at"]) }
+            }
+        case .hub(let hub):
+            return try hub.read { tx in
+                try tx.rows(sql).map { (WebhookDeliveryID(system: SystemName($0["system"] as String), id: $0["delivery_id"]),
+                                        $0["received_at"]) }
+            }
+        }
+    }
+
+    /// Adds delivery IDs as they were received (their times kept, so they are forgotten when
+    /// they would have been), in one transaction; returns how many were not kept yet.
+    func add(_ kept: [Kept]) throws -> Int {
+        let sql = "INSERT OR IGNORE INTO webhook_delivery (system, delivery_id, received_at) VALUES (?, ?, ?)"
+        switch backend {
+        case .file(let writer):
+            return try writer.write { db in
+                let insert = try db.cachedStatement(sql: sql)
+                return try kept.reduce(0) { added, k in
+                    try insert.execute(arguments: [k.delivery.system.rawValue, k.delivery.id, k.receivedAt])
+                    return added + db.changesCount
+                }
+            }
+        case .hub(let hub):
+            return try hub.write { tx in
+                try kept.reduce(0) { added, k in
+                    added + (try tx.executeCounted(sql, [k.delivery.system.rawValue, k.delivery.id, k.receivedAt]))
+                }
+            }
+        }
+    }
+}
+
+/// What ``HubStore/copyWebhookDeliveries(to:)`` copied.
+public struct WebhookDeliveryCopy: Sendable {
+    /// Where the source hub keeps its delivery IDs (its `<hub>-webhooks` file, or its own
+    /// table); nil for a hub file that has no delivery file beside it.
+    public var from: String?
+    /// Where the copy's delivery IDs went; nil when there was nothing to copy.
+    public var to: String?
+    /// How many delivery IDs the source keeps.
+    public var count: Int
+    /// How many of them the target did not hold yet (a PostgreSQL hub's own table was already
+    /// copied with the hub's tables).
+    public var added: Int
+}
+
 extension HubStore {
+    /// Copies the webhook delivery IDs this hub keeps into `target`'s delivery store, with the
+    /// times they were received, so that a delivery accepted before a move is still refused as a
+    /// replay after it. A SQLite hub keeps them in its `<hub>-webhooks` file, outside the hub's
+    /// tables, which ``copy(to:options:)`` copies; a hub file without one has none (nothing is
+    /// created). The target's store is created only when there is something to put in it.
+    public func copyWebhookDeliveries(to target: HubStore) throws -> WebhookDeliveryCopy {
+        let source: WebhookDeliveryStore
+        if let path {
+            guard FileManager.default.fileExists(atPath: path + "-webhooks") else {
+                return WebhookDeliveryCopy(from: nil, to: nil, count: 0, added: 0)
+            }
+            source = try WebhookDeliveryStore(hubPath: path)
+        } else {
+            source = try webhookDeliveries()
+        }
+        let kept = try source.all()
+        let from = source.place(hubLocation: location)
+        guard !kept.isEmpty else { return WebhookDeliveryCopy(from: from, to: nil, count: 0, added: 0) }
+        let destination = try target.webhookDeliveries()
+        return WebhookDeliveryCopy(from: from, to: destination.place(hubLocation: target.location), count: kept.count,
+                                   added: try destination.add(kept))
+    }
+
     /// The webhook delivery store beside this hub (`<hub>-webhooks`); for a hub in memory, one
     /// in memory shared by every caller; for a hub held by another database, its own table.
     public func webhookDeliveries() throws -> WebhookDeliveryStore {

@@ -27,6 +27,9 @@ public struct HubStore: Sendable {
     public let path: String?
     /// An in-memory hub's webhook delivery store (a hub file has one beside it).
     let memoryDeliveries: WebhookDeliveryStore?
+    /// True when opening a SQLite hub file created its schema: the file was new, or empty.
+    /// (A hub held by another database tells this through ``migrate(_:)``.)
+    public let created: Bool
 
     /// A hub held by another database (its schema already brought up to date, see
     /// ``migrate(_:)``).
@@ -34,6 +37,7 @@ public struct HubStore: Sendable {
         self.backend = .database(database)
         self.path = nil
         memoryDeliveries = nil
+        created = false
     }
 
     /// True for a SQLite hub (a file or in memory).
@@ -60,7 +64,9 @@ public struct HubStore: Sendable {
     }
 
     /// Opens (creating if needed) the hub at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    /// - Parameter creatingFolder: create the file's folder if it is missing (else that is an error).
+    /// - Throws: ``HubFromNewerHubctl`` for a hub a newer hubctl upgraded, before writing anything.
+    public init(path: String, creatingFolder: Bool = true) throws {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
@@ -70,9 +76,12 @@ public struct HubStore: Sendable {
         }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            guard creatingFolder else { throw HubStoreError("the folder \(directory) of the hub \(path) does not exist") }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
+        let applied = try queue.read { try Self.appliedSteps($0) }
+        try Self.refuseNewer(applied, location: path)
         try queue.writeWithoutTransaction { db in
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             if mode?.lowercased() != "wal" {
@@ -83,21 +92,26 @@ public struct HubStore: Sendable {
         self.backend = .sqlite(queue)
         self.path = path
         memoryDeliveries = nil
+        created = applied.isEmpty
     }
 
     /// Opens an existing hub for reading only: no migration, no journal change, nothing written
     /// (for commands that only look, such as `hubctl check`).
+    /// - Throws: ``HubFromNewerHubctl`` for a hub a newer hubctl upgraded.
     public static func openReadOnly(path: String) throws -> HubStore {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(5)
-        return HubStore(queue: try DatabaseQueue(path: path, configuration: config), path: path)
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try refuseNewer(try queue.read { try appliedSteps($0) }, location: path)
+        return HubStore(queue: queue, path: path)
     }
 
     private init(queue: DatabaseQueue, path: String?) {
         self.backend = .sqlite(queue)
         self.path = path
         memoryDeliveries = nil
+        created = false
     }
 
     /// An empty hub in memory, for tests.
@@ -109,6 +123,7 @@ public struct HubStore: Sendable {
         self.backend = .sqlite(queue)
         self.path = nil
         memoryDeliveries = try WebhookDeliveryStore.inMemory()
+        created = false
     }
 
     /// Runs `body` in one write transaction: everything it does commits together or not at all.

@@ -4,6 +4,7 @@ import HubCore
 import HubStore
 import PostgresNIO
 import SpokePostgres
+import Synchronization
 
 /// The hub in a PostgreSQL database: one connection for the sync's transactions, one at a time,
 /// and a second one, opened when first needed, for the workers' coordination (claims, lease
@@ -21,16 +22,22 @@ public final class PostgresHubDatabase: HubDatabase, Sendable {
     private let main: PostgresHubSession
     private let coordination: PostgresHubSession
     let settings: PostgresSettings
+    /// Whether opening created the hub (no schema step had been applied); set only by `init`.
+    private let createdFlag = Mutex(false)
+    /// True when opening created the hub (no schema step had been applied).
+    public var created: Bool { createdFlag.withLock { $0 } }
     static let logger = Logger(label: "hubctl.hub.postgres")
 
     /// Connects to the hub's database (the schema named in `settings`, created if missing) and
     /// brings its schema up to date.
+    /// - Throws: ``HubFromNewerHubctl`` for a hub a newer hubctl upgraded (nothing is written).
     public init(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws {
         self.settings = settings
         main = PostgresHubSession(settings: settings, applicationName: applicationName)
         coordination = PostgresHubSession(settings: settings, applicationName: applicationName)
         try write { _ in }
-        try HubStore.migrate(self)
+        let created = try HubStore.migrate(self)
+        createdFlag.withLock { $0 = created }
     }
 
     /// `user@host:port/database` and the schema: never the password.

@@ -25,6 +25,13 @@ struct FixtureHub {
         schema = nil
     }
 
+    /// The PostgreSQL hub in `postgresSchema` of the test cluster, in either pass (a hub a test
+    /// chose itself with `HUBCTL_HUB_SCHEMA`).
+    init(postgresSchema: String) {
+        file = ""
+        schema = postgresSchema
+    }
+
     /// The hub of the topology in `folder`, whose SQLite file is `folder/name`.
     init(_ folder: String, _ name: String) { self.init(file: folder + "/" + name) }
 

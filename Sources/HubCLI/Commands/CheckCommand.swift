@@ -26,8 +26,18 @@ struct CheckCommand: AsyncParsableCommand {
             throw ExitCode(.usage)
         }
         let chosen = topology.systems.filter { systems.isEmpty || systems.contains($0.name.rawValue) }
-        // The hub, if there is one, says which objects have been synced (read only: check writes nothing).
-        let hub = topology.hubExists ? try? topology.openHubReadOnly() : nil
+        // The hub, if there is one, says which objects have been synced (read only: check writes
+        // nothing). One that cannot be read is left out, but one a newer hubctl upgraded is refused.
+        var hub: HubStore?
+        if topology.hubExists {
+            do {
+                hub = try topology.openHubReadOnly()
+            } catch let newer as HubFromNewerHubctl {
+                throw topology.reportOpenFailure(newer, console)
+            } catch {
+                hub = nil
+            }
+        }
         var reports: [SystemCheck] = []
         for system in chosen { reports.append(await SystemCheck.run(system, topology, hub: hub)) }
         if json {

@@ -89,7 +89,11 @@ func openHub(_ options: TopologyOptions) throws -> (Console, Topology, HubStore)
         console.hint("run `hubctl sync-all -t \(options.path)` first")
         throw ExitCode(.failure)
     }
-    return (console, topology, try topology.openHub())
+    do {
+        return (console, topology, try topology.openHub())
+    } catch {
+        throw topology.reportOpenFailure(error, console)
+    }
 }
 
 extension ConflictRecord {

@@ -23,10 +23,12 @@ struct HubMigrateCommand: AsyncParsableCommand {
             Copies every table of the hub (entities, history, links, identity keys, cursors, push marks, \
             intents, runs, conflicts, quarantine, the stewardship log …) with its keys, in one transaction on \
             the target, while holding the hub's run lock; then compares rows and a checksum per table and \
-            audits both hubs. Afterwards point the topology's "hub" at the target. See docs/scale-out.md.
+            audits both hubs. The webhook delivery IDs a SQLite hub keeps beside it (<hub>-webhooks) are \
+            copied too. Afterwards point the topology's "hub" (or HUBCTL_HUB, if it chose the hub) at the \
+            target. A SQLite --to must be in an existing folder. See docs/scale-out.md.
 
             Exit codes: 0 copied and every table matches; 1 refused, failed or a mismatch; 64 the target is \
-            the hub itself; 75 a run holds either hub; 78 invalid topology or --to.
+            the hub itself; 75 a run holds either hub; 78 invalid topology or --to, or its folder is missing.
             """)
 
     @OptionGroup var options: TopologyOptions
@@ -48,7 +50,7 @@ struct HubMigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let (hubConsole, topology, source) = try openHub(options)
         var console = hubConsole
-        let target: Topology
+        var target: Topology
         do {
             target = try TopologyLoader.retargetingHub(topology, to: to, schema: schema, source: "--to",
                                                        baseDirectory: FileManager.default.currentDirectoryPath)
@@ -56,42 +58,90 @@ struct HubMigrateCommand: AsyncParsableCommand {
             console.error(error.description)
             throw ExitCode(.config)
         }
+        target.hubOverrides = ["--to"]
         console.redactor = target.secrets
         let targetStore: HubStore
         do {
             targetStore = try target.openHub()
         } catch {
-            console.error("cannot open the target hub \(target.hubLocation): \(error)")
-            throw ExitCode(.failure)
+            throw target.reportOpenFailure(error, console)
         }
         let report = try copy(from: source, to: targetStore, console)
+        // Outside the hub's tables: the delivery IDs a SQLite hub keeps in a file beside it.
+        let deliveries: WebhookDeliveryCopy?
+        do {
+            deliveries = report.matches ? try source.copyWebhookDeliveries(to: targetStore) : nil
+        } catch {
+            console.error("the hub was copied, but not its webhook delivery IDs: \(error)")
+            console.hint("run again with --replace: the delivery IDs are copied after the hub")
+            throw ExitCode(.failure)
+        }
         // Both hubs audited from the hub alone: the copy must find what the original finds.
         let sourceAudit = try await audit(topology, source)
         let targetAudit = try await audit(target, targetStore)
         let sameFindings = Self.findingKeys(sourceAudit) == Self.findingKeys(targetAudit)
         let ok = report.matches && sameFindings
         let switchTo = Self.hubJSON(target, given: to)
+        let environment = Self.environment(from: topology, to: target, given: to)
         if json {
             console.out(JSONDocument.make("hub migrate", .object([
-                "source": .string(topology.hubLocation), "target": .string(target.hubLocation), "ok": .bool(ok),
+                "source": .string(topology.hubLocation), "source_from": topology.hubJSON.objectValue?["from"] ?? .null,
+                "target": .string(target.hubLocation), "ok": .bool(ok),
                 "seconds": .double(report.seconds), "tables": .array(report.tables.map(Self.json)),
+                "webhook_deliveries": deliveries.map(Self.json) ?? .null,
                 "audit": .object(["source_findings": .int(Int64(sourceAudit.findings.count)),
                                   "target_findings": .int(Int64(targetAudit.findings.count)), "same": .bool(sameFindings),
                                   "target": AuditReportRenderer.json(targetAudit)]),
                 "switch_hub_to": .string(switchTo),
+                "set_environment": environment.map { .object($0.mapValues { $0.map(Value.string) ?? .null }) } ?? .null,
             ])))
         } else {
-            console.out(Self.render(report, from: topology.hubLocation, to: target.hubLocation))
+            console.out(Self.render(report, from: topology.hubDescription, to: target.hubLocation))
+            if let deliveries { console.out(Self.render(deliveries, source: topology.hubLocation)) }
             console.out("")
             let findings = targetAudit.isClean ? "clean" : counted(targetAudit.findings.count, "finding")
             console.out("Audit (hub only) of the target: \(findings), "
                          + (sameFindings ? "the same as the source's." : "the source's: \(counted(sourceAudit.findings.count, "finding")).")
                          + (targetAudit.isClean ? "" : " See `hubctl audit` once the topology points at it."))
-            console.out(ok
-                ? "Copied and verified. Now set the topology's hub to \(switchTo) and run `hubctl audit`."
-                : "The copy does not match the hub (see above); keep the topology's hub as it is.")
+            console.out(Self.advice(ok: ok, topology: topology, switchTo: switchTo, environment: environment))
         }
         if !ok { throw ExitCode(.failure) }
+    }
+
+    /// The last line: what to point at the copy, the topology's hub or the variables that chose
+    /// the hub copied (which would otherwise keep choosing it).
+    static func advice(ok: Bool, topology: Topology, switchTo: String, environment: [String: String?]?) -> String {
+        let chosenBy = topology.hubOverrides.joined(separator: " and ")
+        guard ok else {
+            return "The copy does not match the hub (see above); keep "
+                + (topology.hubOverrides.isEmpty ? "the topology's hub" : chosenBy) + " as it is."
+        }
+        guard let environment else { return "Copied and verified. Now set the topology's hub to \(switchTo) and run `hubctl audit`." }
+        let settings = environment.sorted { $0.key < $1.key }.map { name, value in
+            value.map { "set \(name)=\(shellQuoted($0))" } ?? "unset \(name)"
+        }
+        return "Copied and verified. The hub copied was chosen by \(chosenBy), not by the topology: now "
+            + settings.joined(separator: " and ") + " (or unset \(chosenBy) and set the topology's hub to \(switchTo)), "
+            + "and run `hubctl audit`."
+    }
+
+    /// The variables to change so that they choose the copy (a value, or nil to unset it), when
+    /// the environment chose the hub copied; nil when the topology did.
+    static func environment(from topology: Topology, to target: Topology, given: String) -> [String: String?]? {
+        guard !topology.hubOverrides.isEmpty else { return nil }
+        let schemaSet = topology.hubOverrides.contains(TopologyLoader.hubSchemaVariable)
+        var out: [String: String?] = [TopologyLoader.hubVariable: target.hubURL == nil ? target.hubPath : given]
+        if let schema = target.hubSchema {
+            out[TopologyLoader.hubSchemaVariable] = schema
+        } else if schemaSet {
+            out[TopologyLoader.hubSchemaVariable] = .some(nil)
+        }
+        return out
+    }
+
+    /// `text` in single quotes for a POSIX shell (so `${NAME}` is left to hubctl).
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Runs the copy, turning its refusals into exit codes with hints.
@@ -156,6 +206,20 @@ struct HubMigrateCommand: AsyncParsableCommand {
         lines.append(table.render())
         for t in report.tables { if let note = t.note { lines.append("\(t.name): \(note)") } }
         return lines.joined(separator: "\n")
+    }
+
+    /// What happened to the webhook delivery IDs, in one line.
+    static func render(_ copy: WebhookDeliveryCopy, source: String) -> String {
+        guard let from = copy.from else {
+            return "Webhook delivery IDs: none to copy (no \(source)-webhooks file beside the hub)."
+        }
+        guard let to = copy.to else { return "Webhook delivery IDs: none to copy (\(from) keeps none)." }
+        return "Webhook delivery IDs: \(counted(copy.count, "ID")) copied from \(from) to \(to) (\(copy.added) new there), "
+            + "so a delivery accepted before the move is still refused as a replay."
+    }
+
+    static func json(_ copy: WebhookDeliveryCopy) -> Value {
+        .object(["from": copy.from.json, "to": copy.to.json, "count": .int(Int64(copy.count)), "added": .int(Int64(copy.added))])
     }
 
     static func json(_ t: HubCopyReport.Table) -> Value {

@@ -29,7 +29,8 @@ struct RunCommand: AsyncParsableCommand {
             push of one system at a time, held by a lease (--lease) and fenced by a token; rounds start \
             --every apart (docs/scale-out.md).
 
-            Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid topology.
+            Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid \
+            topology, or a HUBCTL_HUB file in a missing folder.
             """)
 
     @OptionGroup var options: TopologyOptions
@@ -76,12 +77,11 @@ struct RunCommand: AsyncParsableCommand {
         let store: HubStore
         let engine: SyncEngine
         do {
-            store = try topology.openHub()
+            // Said in the log's format: with --log-format json, stderr holds only JSON lines.
+            store = try topology.openHub { logger.notice("\($0)", metadata: ["event": "hub.created"]) }
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error(topology.hubOpenFailure(error))
-            console.hint(topology.hubOpenHint)
-            throw ExitCode(1)
+            throw topology.reportOpenFailure(error, console)
         }
         let runner = ContinuousRunner(planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
                                       logger: logger, metricsFile: metricsFile,
@@ -159,12 +159,12 @@ struct RunCommand: AsyncParsableCommand {
         let engine: SyncEngine
         do {
             // Named after the worker in pg_stat_activity.
-            store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63)))
+            store = try topology.openHub(applicationName: String("hubctl-worker \(id)".prefix(63))) {
+                logger.notice("\($0)", metadata: ["event": "hub.created"])
+            }
             engine = try SyncRunner.engine(topology, store: store)
         } catch {
-            console.error(topology.hubOpenFailure(error))
-            console.hint(topology.hubOpenHint)
-            throw ExitCode(1)
+            throw topology.reportOpenFailure(error, console)
         }
         let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
                               settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),

@@ -38,11 +38,8 @@ struct StatusCommand: AsyncParsableCommand {
             // Workers share only a PostgreSQL hub (`hubctl run --worker`).
             if topology.hubURL != nil { board = WorkBoardRenderer(board: try store.workBoard(), now: report.generatedAt) }
         } catch {
-            console.error(topology.hubOpenFailure(error))
-            console.hint(topology.hubURL == nil
-                         ? "a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)"
-                         : topology.hubOpenHint)
-            throw ExitCode(1)
+            throw topology.reportOpenFailure(error, console, hint: topology.hubURL == nil
+                ? "a hub from an older hubctl is brought up to date by any run (`hubctl run --once`)" : nil)
         }
         if json {
             var result = report.json

@@ -14,7 +14,8 @@ struct SyncAllCommand: AsyncParsableCommand {
         abstract: "Pull from every system, merge into the hub, push to every system.",
         discussion: """
             Exit codes: 0 ok; 3 partial (quarantined records, parked conflicts, an unreachable system \
-            while the rest synced, or a schema change that paused a system × entity); 1 failed; 78 invalid topology.
+            while the rest synced, or a schema change that paused a system × entity); 1 failed, or a hub \
+            that a newer hubctl upgraded refused; 78 invalid topology, or a HUBCTL_HUB file in a missing folder.
             """)
 
     @OptionGroup var options: TopologyOptions
@@ -57,10 +58,16 @@ struct SyncAllCommand: AsyncParsableCommand {
 /// Builds the engine for a topology and runs one cycle.
 enum SyncRunner {
     static func run(_ topology: Topology, _ options: SyncOptions) async throws -> SyncReport {
-        // A dry run must not even create the hub: without one it plans against an empty hub.
+        // A dry run must not even create the hub: without one it plans against an empty hub (and
+        // is refused where the run would be: a hub in a folder it must not create).
         let store: HubStore
         do {
-            store = options.dryRun && !topology.hubExists ? try HubStore.inMemory() : try topology.openHub()
+            if options.dryRun && !topology.hubExists {
+                try topology.checkHubFolder()
+                store = try HubStore.inMemory()
+            } else {
+                store = try topology.openHub()
+            }
         } catch {
             throw HubUnavailable(error: error)
         }
@@ -93,13 +100,12 @@ enum SyncRunner {
         var error: any Error
     }
 
-    /// The exit for a run that could not complete: 75 when another run holds the hub, else 1.
+    /// The exit for a run that could not complete: 75 when another run holds the hub, 78 when
+    /// the hub's folder must not be created, else 1.
     static func exit(for error: any Error, topology: Topology, console: Console) -> ExitCode {
         switch error {
         case let unavailable as HubUnavailable:
-            console.error(topology.hubOpenFailure(unavailable.error))
-            console.hint(topology.hubOpenHint)
-            return ExitCode(.failure)
+            return topology.reportOpenFailure(unavailable.error, console)
         case let locked as HubLocked:
             console.error(locked.description)
             console.hint(locked.holder.worker != nil

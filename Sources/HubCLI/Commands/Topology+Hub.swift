@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import HubCore
 import HubStore
@@ -37,20 +38,80 @@ extension Topology {
 
     /// Opens the hub, creating it (or its schema) if needed: the SQLite file at `hub.path`, or
     /// the PostgreSQL database at `hub.url` (its sessions named `applicationName` in `pg_stat_activity`).
-    func openHub(applicationName: String = "hubctl-hub") throws -> HubStore {
-        guard let hubURL else { return try HubStore(path: hubPath) }
-        do {
-            return HubStore(database: try PostgresHubDatabase(settings: try hubSettings(hubURL), applicationName: applicationName))
-        } catch let error as HubStoreError where hubOverrides.contains(TopologyLoader.hubVariable) {
-            // The URL came from the environment: name the variable, not the topology's member.
-            throw HubStoreError(error.message.replacingOccurrences(of: "hub.url", with: TopologyLoader.hubVariable))
+    /// A hub it creates is said (`created a new hub at …`) to `announce`, by default on stderr, so
+    /// that a typo in its address shows. The folder of a SQLite hub the environment or `--to`
+    /// names is never created.
+    /// - Throws: ``HubFolderMissing``; `HubFromNewerHubctl` for a hub a newer hubctl upgraded.
+    func openHub(applicationName: String = "hubctl-hub", announce: ((String) -> Void)? = nil) throws -> HubStore {
+        let store: HubStore
+        let created: Bool
+        var folderNote = ""
+        if let hubURL {
+            do {
+                let database = try PostgresHubDatabase(settings: try hubSettings(hubURL), applicationName: applicationName)
+                (store, created) = (HubStore(database: database), database.created)
+            } catch let error as HubStoreError where hubAddressSource != nil {
+                // The URL came from the environment or --to: name it, not the topology's member.
+                throw HubStoreError(error.message.replacingOccurrences(of: "hub.url", with: hubURLSource))
+            }
+        } else {
+            try checkHubFolder()
+            if let folder = missingHubFolder { folderNote = " and its folder \(folder)" }
+            store = try HubStore(path: hubPath, creatingFolder: hubAddressSource == nil)
+            created = store.created
         }
+        if created {
+            let line = "created a new hub at \(hubDescription)\(folderNote)"
+            if let announce {
+                announce(line)
+            } else {
+                var console = Console()
+                console.redactor = secrets
+                console.note(line)
+            }
+        }
+        return store
+    }
+
+    /// The folder of the SQLite hub's file when it does not exist (nil for a PostgreSQL hub).
+    var missingHubFolder: String? {
+        guard hubURL == nil else { return nil }
+        let folder = (hubPath as NSString).deletingLastPathComponent
+        return folder.isEmpty || FileManager.default.fileExists(atPath: folder) ? nil : folder
+    }
+
+    /// Throws ``HubFolderMissing`` when the environment or `--to` names a SQLite hub in a folder
+    /// that does not exist (the topology's own `hub.path` gets its folder created).
+    func checkHubFolder() throws {
+        guard let source = hubAddressSource, let folder = missingHubFolder else { return }
+        throw HubFolderMissing(source: source, hub: hubPath, folder: folder)
     }
 
     /// `cannot open the hub <where> (from HUBCTL_HUB): <why>`, for an error of ``openHub(applicationName:)``.
     func hubOpenFailure(_ error: any Error) -> String {
+        if let newer = error as? HubFromNewerHubctl { return "cannot open the hub \(hubDescription): \(newer.reason)" }
         let reason = String(describing: error).replacingOccurrences(of: "cannot open the PostgreSQL hub: ", with: "")
         return "cannot open the hub \(hubDescription): \(secrets.redact(reason))"
+    }
+
+    /// Prints why the hub could not be opened and what to do (`hint`, or ``hubOpenHint``), and
+    /// returns the exit code: 78 for a folder that must not be created, 1 otherwise.
+    func reportOpenFailure(_ error: any Error, _ console: Console, hint: String? = nil) -> ExitCode {
+        switch error {
+        case let missing as HubFolderMissing:
+            console.error(missing.description)
+            console.hint(missing.hint)
+            return ExitCode(.config)
+        case is HubFromNewerHubctl:
+            console.error(hubOpenFailure(error))
+            console.hint("run that hubctl version or a newer one on this hub (this is hubctl \(HubctlVersion.current)): "
+                         + "an older one would misread it, or write rows its schema does not expect")
+            return ExitCode(.failure)
+        default:
+            console.error(hubOpenFailure(error))
+            console.hint(hint ?? hubOpenHint)
+            return ExitCode(.failure)
+        }
     }
 
     /// What to do when the hub cannot be opened.
@@ -61,8 +122,12 @@ extension Topology {
                 + "and that the user may create tables in the hub's schema; then run again"
     }
 
-    /// Where a PostgreSQL hub's URL came from, for hints: `hub.url` or `HUBCTL_HUB`.
-    var hubURLSource: String { hubOverrides.contains(TopologyLoader.hubVariable) ? TopologyLoader.hubVariable : "hub.url" }
+    /// Where the hub's address came from when not from the topology: `HUBCTL_HUB`, or `--to`
+    /// for the target of `hub migrate` (`HUBCTL_HUB_SCHEMA` alone keeps the topology's address).
+    var hubAddressSource: String? { hubOverrides.first { $0 != TopologyLoader.hubSchemaVariable } }
+
+    /// Where a PostgreSQL hub's URL came from, for hints: `hub.url`, `HUBCTL_HUB` or `--to`.
+    var hubURLSource: String { hubAddressSource ?? "hub.url" }
 
     /// Opens the hub to read only: the SQLite file without migrating it; a PostgreSQL hub as
     /// usual (its transactions for reading are read-only).
