@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "HubMappingTests", dependencies: ["HubCore", "HubTopology", "HubMapping"]),
         .testTarget(name: "HubStoreTests", dependencies: [
             "HubCore", "HubStore", "HubStorePostgres", "HubTestServers", "SpokePostgres",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "HubDashboardTests", dependencies: [
             "HubCore", "HubTopology", "HubStore", "HubSchedule", "HubDashboard", "HubTestServers",
