@@ -29,6 +29,8 @@ import Testing
         #expect(p.journalMode == "wal")
         #expect(p.synchronous == 2)
         #expect(p.integrity == "ok")
+        // Migrations sort on disk; the hub's own temporary tables stay in memory afterwards.
+        #expect(try store.read { try $0.value(Int.self, "PRAGMA temp_store") } == 2)
         // Reopening runs no migration twice.
         _ = try HubStore(path: path)
     }
