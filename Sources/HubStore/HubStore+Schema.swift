@@ -408,6 +408,19 @@ extension HubStore {
                 PRIMARY KEY (system, entity, hub_id)
             ) WITHOUT ROWID;
             """),
+        // A pull over a system without a usable cursor reads each page's base hashes
+        // (`linkedBaseHashes`) from an index alone, without a seek into xref's rows for each
+        // ID. SQLite has no INCLUDE: a partial index of the live links with a hash, which a
+        // pending create does not enter (`state` is a column too: SQLite 3.40 does not count a
+        // column the predicate fixes as covered). PostgreSQL's unique index on the external ID
+        // carries state and hash itself, so its links keep one index per external ID.
+        HubMigration("performance: live links' base hashes by external ID from the index alone", """
+            CREATE INDEX xref_linked_base_hash ON xref(entity, system, external_id, state, base_hash)
+                WHERE state = 'linked' AND base_hash IS NOT NULL;
+            """, postgres: """
+            DROP INDEX xref_by_external_id;
+            CREATE UNIQUE INDEX xref_by_external_id ON xref (entity, system, external_id) INCLUDE (state, base_hash);
+            """),
     ]
 
     /// The SQLite hub's migrations, for GRDB.

@@ -51,19 +51,27 @@ extension HubTransaction {
         out.reserveCapacity(externalIDs.count)
         // A page of a thousand records in one statement (one set of index seeks, sorted once).
         for chunk in Self.chunks(externalIDs, size: 1000) {
-            let sql = "SELECT external_id, base_hash FROM xref INDEXED BY xref_by_external_id "
-                + "WHERE entity = ? AND system = ? AND external_id IN (\(Self.placeholders(chunk.count))) "
-                + "AND state = 'linked' AND base_hash IS NOT NULL"
             let args = HubArguments([entity.rawValue, system.rawValue] + chunk.map(\.rawValue))
             // Columns by name: a PostgreSQL hub's rows do not keep the column order.
-            try forEachRow(sql, args) { row in out[ExternalID(row["external_id"] as String)] = row["base_hash"] as String }
+            try forEachRow(Self.linkedBaseHashesSQL(count: chunk.count), args) { row in
+                out[ExternalID(row["external_id"] as String)] = row["base_hash"] as String
+            }
         }
         return out
     }
 
+    /// The statement of ``linkedBaseHashes(entity:system:externalIDs:)`` for `count` IDs. Its
+    /// columns are all in the index it names (PostgreSQL's unique index on the external ID
+    /// includes them), so no row of xref is read.
+    static func linkedBaseHashesSQL(count: Int) -> String {
+        "SELECT external_id, base_hash FROM xref INDEXED BY xref_linked_base_hash "
+            + "WHERE entity = ? AND system = ? AND external_id IN (\(placeholders(count))) "
+            + "AND state = 'linked' AND base_hash IS NOT NULL"
+    }
+
     /// ``linkedBaseHashes(entity:system:externalIDs:)`` read as one range of the index, from
-    /// the least to the greatest of the IDs, when that range holds at most twice as many links
-    /// as there are IDs (a page of IDs hubctl created, UUIDv7 in file order, is one short
+    /// the least to the greatest of the IDs, when that range holds at most twice as many live
+    /// links as there are IDs (a page of IDs hubctl created, UUIDv7 in file order, is one short
     /// range); nil when it holds more (a table's integer IDs, as text, spread over the whole
     /// index). Links in the range that are not asked for come too, and are harmless: only an
     /// ID's own hash can make it unchanged, and an ID the range misses reads as changed.
@@ -76,17 +84,19 @@ extension HubTransaction {
         var out: [ExternalID: String] = [:]
         out.reserveCapacity(externalIDs.count)
         var seen = 0
-        // State and hash are filtered here, not in SQL, so that the limit bounds the rows walked.
-        let sql = "SELECT external_id, state, base_hash FROM xref INDEXED BY xref_by_external_id "
-            + "WHERE entity = ? AND system = ? AND external_id BETWEEN ? AND ? LIMIT ?"
-        try forEachRow(sql, [entity.rawValue, system.rawValue, least.rawValue, greatest.rawValue, most + 1]) { row in
+        try forEachRow(Self.linkedBaseHashesInRangeSQL, [entity.rawValue, system.rawValue, least.rawValue, greatest.rawValue, most + 1]) { row in
             seen += 1
-            if row["state"] as String == LinkState.linked.rawValue, let hash = row["base_hash"] as String? {
-                out[ExternalID(row["external_id"] as String)] = hash
-            }
+            out[ExternalID(row["external_id"] as String)] = row["base_hash"] as String
         }
         return seen > most ? nil : out
     }
+
+    /// The statement of ``linkedBaseHashesInRange(entity:system:externalIDs:)``: one range of
+    /// the index that holds the live links' hashes (SQLite's holds nothing else, so the limit
+    /// bounds the entries walked), no row of xref read.
+    static let linkedBaseHashesInRangeSQL = "SELECT external_id, base_hash FROM xref INDEXED BY xref_linked_base_hash "
+        + "WHERE entity = ? AND system = ? AND external_id BETWEEN ? AND ? "
+        + "AND state = 'linked' AND base_hash IS NOT NULL LIMIT ?"
 
     /// The links of several hub entities in one system.
     public func links(entity: EntityName, system: SystemName, hubIDs: [HubID]) throws -> [HubID: Link] {

@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import HubCore
-import HubStore
+@testable import HubStore
 import HubTestServers
 import Testing
 
@@ -28,6 +29,8 @@ import Testing
         #expect(p.journalMode == "wal")
         #expect(p.synchronous == 2)
         #expect(p.integrity == "ok")
+        // Migrations sort on disk; the hub's own temporary tables stay in memory afterwards.
+        #expect(try store.read { try $0.value(Int.self, "PRAGMA temp_store") } == 2)
         // Reopening runs no migration twice.
         _ = try HubStore(path: path)
     }
@@ -100,6 +103,63 @@ import Testing
         for id in page { #expect(inRange?[id] == byID[id]) }
         // 30 links between id10 and id39 for two IDs: more than twice as many, so no range read.
         #expect(spread == nil)
+    }
+
+    /// The plan of `sql` with `arguments`, one line per node: SQLite's `EXPLAIN QUERY PLAN`
+    /// details, PostgreSQL's `EXPLAIN` lines with scans of the whole table and bitmap scans
+    /// ruled out (on a table this small the planner would rather read it all).
+    static func plan(_ store: HubStore, _ sql: String, _ arguments: HubArguments) throws -> String {
+        try store.write { tx in
+            if tx.dialect == .sqlite {
+                return try tx.rows("EXPLAIN QUERY PLAN " + sql, arguments).map { $0["detail"] as String }.joined(separator: "\n")
+            }
+            try tx.execute("SET LOCAL enable_seqscan = off")
+            try tx.execute("SET LOCAL enable_bitmapscan = off")
+            return try tx.rows("EXPLAIN " + sql, arguments).map { $0[0] as String }.joined(separator: "\n")
+        }
+    }
+
+    @Test("A page's base hashes are read from an index alone, by ID and as a range, without reading a link's row",
+          arguments: TestHubStore.all)
+    func baseHashesAreReadFromAnIndexAlone(_ kind: TestHubStore) throws {
+        let store = try kind.make()
+        try store.write { tx in
+            for i in 1...20 { try tx.saveLink(Self.link("h\(i)", "\(i)")) }
+        }
+        let byID = try Self.plan(store, HubTransaction.linkedBaseHashesSQL(count: 3), ["customer", "crm", "1", "2", "3"])
+        let range = try Self.plan(store, HubTransaction.linkedBaseHashesInRangeSQL, ["customer", "crm", "1", "3", 7])
+        for plan in [byID, range] {
+            if kind == .sqlite {
+                #expect(plan.contains("USING COVERING INDEX xref_linked_base_hash"), "\(plan)")
+            } else {
+                #expect(plan.contains("Index Only Scan using xref_by_external_id"), "\(plan)")
+            }
+        }
+    }
+
+    @Test("A hub made before the base-hash index gets it when opened, and its links read the same hashes")
+    func aHubMadeBeforeTheBaseHashIndexGetsItWhenOpened() throws {
+        let path = Self.temporaryPath()
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let step = try #require(HubStore.migrations.last)
+        #expect(step.sql.contains("xref_linked_base_hash"))
+        var earlier = DatabaseMigrator()
+        for old in HubStore.migrations.dropLast() {
+            earlier.registerMigration(old.identifier) { db in try db.execute(sql: old.sql) }
+        }
+        try earlier.migrate(try DatabaseQueue(path: path))
+        let store = try HubStore(path: path)
+        let indexes = try store.read { try $0.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'xref'") }
+            .map { $0["name"] as String }
+        #expect(Set(indexes).isSuperset(of: ["xref_by_external_id", "xref_linked_base_hash"]))
+        try store.write { tx in
+            try tx.saveLink(Self.link("h1", "1"))
+            var pending = Self.link("h2", "2")
+            pending.state = .pendingCreate
+            try tx.saveLink(pending)
+        }
+        let hashes = try store.read { try $0.linkedBaseHashes(entity: "customer", system: "crm", externalIDs: ["1", "2"]) }
+        #expect(hashes == ["1": "h"])
     }
 
     @Test("The open intents of one run, system and entity are paged in the order they were recorded", arguments: TestHubStore.all)
