@@ -133,8 +133,12 @@ final class ChildProcess: Sendable {
         if poll() == nil { kill(-pid, SIGTERM) }
         if !waitForExit(seconds: grace) { kill(-pid, SIGKILL) }
         _ = waitForExit(seconds: 5)
-        // Whatever else the connector left in its group.
+        // Whatever else the connector left in its group, gone before this returns. A killed
+        // process takes a moment to die on a busy machine; the wait is bounded, since a process
+        // that died but that its new parent has not reaped yet still counts in the group.
         kill(-pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(2)
+        while kill(-pid, 0) == 0, Date() < deadline { usleep(10_000) }
         ChildRegistry.shared.remove(self)
     }
 
