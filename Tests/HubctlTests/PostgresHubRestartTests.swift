@@ -31,8 +31,8 @@ struct PostgresHubRestartTests {
             try await SystemTools.must("sqlite3", ["-separator", ",", "-cmd", ".timeout 5000", tmp.path + "/" + file, sql])
         }
 
-        // The first sync: restarted (fast) once the hub holds some of the records.
-        let first = try await Self.syncAll(topology, cluster, faultWhen: "SELECT count(*) > 0 FROM hub.entity") {
+        // The first sync: restarted (fast) once it has committed two pages to the hub.
+        let first = try await Self.syncAll(topology, cluster, stoppedAfterPage: 2) {
             try await cluster.restart("fast")
         }
         Self.expectFailureNamesTheHub(first, cluster)
@@ -49,8 +49,7 @@ struct PostgresHubRestartTests {
         expected["c5@example.com"] = "Edited-in-app|L5|5"
         expected["c2500@example.com"] = "F2500|Edited-in-books|2500"
         expected["c3100@example.com"] = "Edited-in-sheet|L3100|3100"
-        let runs = try await cluster.psql("SELECT count(*) FROM hub.run")
-        let second = try await Self.syncAll(topology, cluster, faultWhen: "SELECT count(*) > \(runs) FROM hub.run") {
+        let second = try await Self.syncAll(topology, cluster, stoppedAfterPage: 2) {
             try await cluster.restart("immediate")
         }
         Self.expectFailureNamesTheHub(second, cluster)
@@ -137,20 +136,20 @@ struct PostgresHubRestartTests {
     /// Customer `i`'s row as `first|last|phone`.
     static func row(_ i: Int) -> String { "F\(i)|L\(i)|\(i)" }
 
-    /// Starts `sync-all`, waits until `condition` (a query on the hub) holds while it runs, runs
-    /// `fault`, and waits for the sync to end; whether the fault came while the sync ran.
-    static func syncAll(_ topology: String, _ cluster: OwnPostgresCluster, faultWhen condition: String,
+    /// Starts `sync-all`, which stops itself (SIGSTOP, a fault point) once it has committed
+    /// `page` pages to the hub; runs `fault` while it is stopped, resumes it (SIGCONT) and waits
+    /// for it to end; whether the fault came while the sync ran. A stop at a known page, not a
+    /// poll of the hub, so that a loaded machine cannot let a short sync end before the fault.
+    static func syncAll(_ topology: String, _ cluster: OwnPostgresCluster, stoppedAfterPage page: Int,
                         _ fault: () async throws -> Void) async throws -> (result: HubctlProcess.Result, inFlight: Bool) {
-        let running = try HubctlProcess.start(["sync-all", "-t", topology], environment: ["HUB_PGPASSWORD": cluster.password])
-        defer { if running.process.isRunning { kill(running.pid, SIGKILL) } }
-        try await eventually("the sync is under way (\(condition))") {
-            guard running.process.isRunning else { return true }
-            return (try? await cluster.psql(condition)) == "t"
+        let running = try HubctlProcess.start(["sync-all", "-t", topology], environment: [
+            "HUB_PGPASSWORD": cluster.password, "HUBCTL_FAULTS": "readAfterPageCommit@\(page):stop",
+        ])
+        defer { if running.process.isRunning { kill(running.pid, SIGCONT); kill(running.pid, SIGKILL) } }
+        try await eventually("the sync stopped itself after page \(page)") {
+            !running.process.isRunning || ProcessTable.isStopped(running.pid)
         }
-        // Stopped from here until the fault is over, so that a loaded machine cannot let the sync end in between.
-        kill(running.pid, SIGSTOP)
         let inFlight = running.process.isRunning
-        defer { kill(running.pid, SIGCONT) }
         try await fault()
         kill(running.pid, SIGCONT)
         return (running.wait(), inFlight)
