@@ -66,7 +66,7 @@ public final class PostgresHubDatabase: HubDatabase, Sendable {
     public static func exists(settings: PostgresSettings, applicationName: String = "hubctl-hub") throws -> Bool {
         let connection = try connect(settings, applicationName: applicationName, id: 0)
         defer { _ = try? connection.close().wait() }
-        let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+        let executor = PostgresHubExecutor.unbatched(connection)
         let found: Int64? = try executor.value(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'hub_migration'",
             HubArguments([settings.schema]))
@@ -93,7 +93,7 @@ public final class PostgresHubDatabase: HubDatabase, Sendable {
     /// failing on the catalog's unique index, so a failure is ignored once the schema is there.
     static func createSchema(_ quoted: String, named name: String, on connection: PostgresConnection) throws {
         func executor() -> PostgresHubExecutor {
-            PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+            PostgresHubExecutor.unbatched(connection)
         }
         do {
             try executor().executeScript("CREATE SCHEMA IF NOT EXISTS \(quoted)")

@@ -86,6 +86,12 @@ final class PostgresHubExecutor: HubSQLExecutor {
         return id
     }
 
+    /// An executor that sends each write alone and translates statements afresh: for setting up
+    /// a connection, before any batch function or translation cache exists.
+    static func unbatched(_ connection: PostgresConnection) -> PostgresHubExecutor {
+        PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+    }
+
     func executeScript(_ sql: String) throws {
         for statement in Self.statements(sql) { _ = try run(statement, HubArguments()) }
     }

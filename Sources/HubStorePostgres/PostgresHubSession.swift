@@ -68,7 +68,7 @@ final class PostgresHubSession: @unchecked Sendable {
         nextConnectionID += 1
         let connection = try PostgresHubDatabase.connect(settings, applicationName: applicationName, id: nextConnectionID)
         let schema = "\"" + settings.schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        let executor = PostgresHubExecutor(connection: connection, batches: false, translate: { PostgresHubStatement($0) })
+        let executor = PostgresHubExecutor.unbatched(connection)
         do {
             if settings.schema != "public" { try PostgresHubDatabase.createSchema(schema, named: settings.schema, on: connection) }
             try executor.executeScript("SET search_path TO \(schema)")
