@@ -421,6 +421,21 @@ extension HubStore {
             DROP INDEX xref_by_external_id;
             CREATE UNIQUE INDEX xref_by_external_id ON xref (entity, system, external_id) INCLUDE (state, base_hash);
             """),
+        // A table read in parts by several workers (`"partitions"`) has one pull unit per part.
+        // Each part's unit records what it saw here; the system's `pull-deletes` unit looks for
+        // the table's deletes once every part of the round was read.
+        HubMigration("workers: tables read in parts, what each part's read saw", """
+            CREATE TABLE partition_read (
+                system TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                part INTEGER NOT NULL,
+                parts INTEGER NOT NULL,
+                round INTEGER NOT NULL,
+                linked_seen INTEGER NOT NULL,
+                malformed TEXT NOT NULL,
+                PRIMARY KEY (system, entity, part)
+            ) WITHOUT ROWID;
+            """),
     ]
 
     /// The SQLite hub's migrations, for GRDB.

@@ -2,7 +2,8 @@ import Foundation
 import HubCore
 
 /// What one `hubctl run --worker` claims at a time: the pull or the push of one entity in one
-/// system, or a system's finishing step (the deletes that wait for the system's other entities).
+/// system (or one part of a pull, for a table read in parts), or a system's finishing step (the
+/// deletes that wait for the system's other entities).
 public struct WorkUnit: Sendable, Hashable, Comparable, CustomStringConvertible {
     public enum Phase: String, Sendable, Hashable, CaseIterable {
         /// Reads one entity of a system into the hub.
@@ -22,17 +23,23 @@ public struct WorkUnit: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var system: SystemName
     /// The entity of a pull or push unit; nil for a system's finishing step.
     public var entity: EntityName?
+    /// The part of the entity's records a pull unit reads, for a table read in parts
+    /// (`"partitions"` in its mapping); nil: all of them.
+    public var partition: IDPartition?
 
-    public init(_ phase: Phase, _ system: SystemName, _ entity: EntityName? = nil) {
+    public init(_ phase: Phase, _ system: SystemName, _ entity: EntityName? = nil, partition: IDPartition? = nil) {
         self.phase = phase
         self.system = system
         self.entity = entity
+        self.partition = partition
     }
 
-    /// The `work_unit` row's key: `pull:crm/customer`, `pull-deletes:crm`. Names are written with
-    /// `%`, `:` and `/` percent-encoded, so any system or entity name has exactly one key.
+    /// The `work_unit` row's key: `pull:crm/customer`, `pull:crm/customer/2of4` (a part of a
+    /// pull), `pull-deletes:crm`. Names are written with `%`, `:` and `/` percent-encoded, so any
+    /// system or entity name has exactly one key.
     public var description: String {
         "\(phase.rawValue):\(Self.escape(system.rawValue))" + (entity.map { "/\(Self.escape($0.rawValue))" } ?? "")
+            + (partition.map { "/\($0)" } ?? "")
     }
 
     /// Parses a key written by ``description``; nil for anything else, such as the `pull:crm`
@@ -41,11 +48,14 @@ public struct WorkUnit: Sendable, Hashable, Comparable, CustomStringConvertible 
         guard let colon = text.firstIndex(of: ":"), let phase = Phase(rawValue: String(text[..<colon])) else { return nil }
         let parts = text[text.index(after: colon)...].split(separator: "/", omittingEmptySubsequences: false)
         guard let system = parts.first.flatMap({ Self.unescape(String($0)) }), !system.isEmpty else { return nil }
-        let entity = parts.count == 2 ? Self.unescape(String(parts[1])) : nil
+        let entity = parts.count >= 2 ? Self.unescape(String(parts[1])) : nil
         switch (phase, parts.count) {
         case (.pull, 2), (.push, 2):
             guard let entity, !entity.isEmpty else { return nil }
             self.init(phase, SystemName(system), EntityName(entity))
+        case (.pull, 3):
+            guard let entity, !entity.isEmpty, let partition = IDPartition(String(parts[2])), partition.count > 1 else { return nil }
+            self.init(phase, SystemName(system), EntityName(entity), partition: partition)
         case (.pullDeletes, 1), (.pushDeletes, 1):
             self.init(phase, SystemName(system))
         default:

@@ -18,6 +18,12 @@ struct DryRunSpoke: Spoke {
 
     func readsIncrementally(_ object: ObjectBinding) -> Bool { base.readsIncrementally(object) }
 
+    func readsPartitions(_ object: ObjectBinding) -> Bool { base.readsPartitions(object) }
+
+    func read(_ object: ObjectBinding, partition: IDPartition, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try await base.read(object, partition: partition, after: cursor, limit: limit)
+    }
+
     func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         try await base.scanIDs(object, after: cursor, limit: limit)
     }

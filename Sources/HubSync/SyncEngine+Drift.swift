@@ -32,6 +32,8 @@ struct SchemaWatch {
     var started = false
     /// Type changes the mapping still converts, reported when the pull completes.
     var typeChanges: [SchemaComparison.TypeChange] = []
+    /// The part of the records a worker's unit reads (a table read in parts); nil: all.
+    var partition: IDPartition?
 }
 
 extension SyncEngine {
@@ -70,8 +72,11 @@ extension SyncEngine {
         watch.started = true
         var page: SpokePage
         do {
-            page = try await settings.withRetries(spoke) { try await spoke.read(binding, after: from, limit: options.pageSize) }
-                .quarantiningIDsHoldingNUL()
+            let partition = watch.partition
+            page = try await settings.withRetries(spoke) {
+                if let partition { try await spoke.read(binding, partition: partition, after: from, limit: options.pageSize) }
+                else { try await spoke.read(binding, after: from, limit: options.pageSize) }
+            }.quarantiningIDsHoldingNUL()
         } catch let error as SpokeError where error.kind == .configuration && !watch.compared {
             // A database refuses to select a column it no longer has: drift, or a mistake in the mapping?
             guard let object = await discovered(spoke, watch.mapper), !object.fromSample else { throw error }

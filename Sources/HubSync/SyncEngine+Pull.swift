@@ -14,16 +14,30 @@ extension SyncEngine {
         /// The deletes came as tombstones: held-back ones must be read again (cursor rewound).
         var tombstones: Bool
         var startCursor: Cursor?
+        /// Records read that were linked once merged (a part's read: the deletes are looked for later).
+        var linkedSeen = 0
+        /// The quarantine keys of the records that could not be read (a part's read).
+        var malformed: Set<String> = []
     }
 
     /// Reads one system's object page by page and merges every page into the hub in one
     /// transaction, together with the cursor that page advanced to. Returns the records found
     /// deleted, for ``applyPendingDeletes(_:_:_:)``.
+    ///
+    /// With a `partition` (a worker's unit of a table read in parts), reads only that part and
+    /// leaves the deletes and the malformed rows no longer there to the system's `pull-deletes`
+    /// unit: the part cannot tell them from the other parts' records (it returns what it saw).
     func pull(_ system: SystemDefinition, _ mapper: EntityMapper, _ options: SyncOptions,
-              _ ctx: RunContext) async throws -> PendingDeletes? {
+              _ ctx: RunContext, partition: IDPartition? = nil) async throws -> PendingDeletes? {
         guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        if partition != nil && !spoke.readsPartitions(mapper.binding) {
+            throw SpokeError(.configuration, system: system.name, object: mapper.binding.object,
+                             message: "this system cannot read \(mapper.binding.object) in parts (a table read through change "
+                                 + "capture or by a cursor is read whole); remove \"partitions\" from its mapping")
+        }
         // Schema drift (SyncEngine+Drift.swift): nil when the object's schema pauses this system × entity.
         guard var watch = try await watchSchema(spoke, system, mapper, ctx) else { return nil }
+        watch.partition = partition
         let binding = mapper.binding
         let incremental = spoke.readsIncrementally(binding)
         // Deletes: tombstones where the system reports them; otherwise a full read sees every
@@ -38,7 +52,8 @@ extension SyncEngine {
         let open = try store.read { tx in
             try tx.openQuarantine(system: system.name, entity: mapper.entity.name, direction: .pull)
         }
-        let retries = open.compactMap(\.externalID)
+        // Of a table read in parts, the first part's unit looks at them (fetched by ID, whatever their part).
+        let retries = (partition?.number ?? 1) == 1 ? open.compactMap(\.externalID) : []
         // Deletes held because live entities referred to them are looked at again below.
         let held = Set(open.filter { $0.reason == .referencedDelete }.compactMap(\.externalID))
         var heldAgain: [Link] = []
@@ -114,6 +129,12 @@ extension SyncEngine {
             options.progress?(SyncProgress(system: system.name, entity: mapper.entity.name, direction: .pull, counts: counts))
             if let next = page.next { cursor = next }
             if page.isLast { break }
+        }
+        if partition != nil {
+            try finishSchemaWatch(watch, ctx)
+            ctx.report.add(system.name, mapper.entity.name, pull: counts)
+            return PendingDeletes(system: system, mapper: mapper, missing: [], tombstones: false, startCursor: nil,
+                                  linkedSeen: linkedSeen, malformed: malformed)
         }
         // Malformed rows reported before and not any more were fixed or removed.
         try write(ctx) { tx in

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubMapping
 import HubStore
 import HubTopology
 
@@ -14,8 +15,11 @@ extension SyncEngine {
     ///   settles the references whose target it read itself (a manager read after their report).
     ///   The deletes it finds are applied at once when no other entity of S refers to E;
     ///   otherwise they wait in the hub for `pull-deletes:S`.
+    /// - `pull:S/E/2of4` reads one part of E from S (a table read in parts) and records what it
+    ///   saw; the deletes are looked for by `pull-deletes:S`, once every part was read.
     /// - `pull-deletes:S` applies the deletes S's pull units found, children first, as
-    ///   ``syncAll(_:)`` does at the end of a system's pull.
+    ///   ``syncAll(_:)`` does at the end of a system's pull; for a table read in parts, it first
+    ///   looks for them as a whole read would.
     /// - `push:S/E` first settles E's creates an earlier holder sent to S without recording the
     ///   answer (it was killed), then pushes E, the references written without their target, and
     ///   the deletes that waited for E's own records (an employee's manager).
@@ -48,12 +52,12 @@ extension SyncEngine {
             }
             switch (claim.unit.phase, entity) {
             case (.pull, let entity?):
-                try await pullUnit(system, entity, options, ctx)
+                try await pullUnit(system, entity, options, ctx, partition: claim.unit.partition, round: claim.round)
             case (.push, let entity?):
                 try await recoverIntents(options, ctx, only: system.name, entity: entity)
                 try await pushUnit(system, entity, options, ctx)
             case (.pullDeletes, _):
-                try applyFoundDeletes(system, options, ctx)
+                try await applyFoundDeletes(system, options, ctx, round: claim.round)
             case (.pushDeletes, _):
                 try await catchingFailure(system.name, ctx) { try await pushWaitingDeletes(system, ctx) }
             case (.pull, nil), (.push, nil):
@@ -82,12 +86,18 @@ extension SyncEngine {
     }
 
     /// `pull:S/E`: one entity's pull, its deletes applied or kept for `pull-deletes:S`, then the
-    /// references it read before their target.
-    func pullUnit(_ system: SystemDefinition, _ entity: EntityName, _ options: SyncOptions, _ ctx: RunContext) async throws {
+    /// references it read before their target. `pull:S/E/2of4`: one part of it, what it saw
+    /// recorded for `pull-deletes:S`.
+    func pullUnit(_ system: SystemDefinition, _ entity: EntityName, _ options: SyncOptions, _ ctx: RunContext,
+                  partition: IDPartition? = nil, round: Int64 = 0) async throws {
         guard options.pulls(system.name, entity), let mapper = self.mapper(system.name, entity) else { return }
         try await catchingFailure(system.name, ctx) {
-            guard let pending = try await pull(system, mapper, options, ctx) else { return }
-            if topology.referrers(of: entity, in: system.name).isEmpty {
+            guard let pending = try await pull(system, mapper, options, ctx, partition: partition) else { return }
+            if let partition {
+                let read = PartitionRead(system: system.name, entity: entity, partition: partition, round: round,
+                                         linkedSeen: pending.linkedSeen, malformed: pending.malformed)
+                try write(ctx) { try $0.recordPartitionRead(read) }
+            } else if topology.referrers(of: entity, in: system.name).isEmpty {
                 try applyPendingDeletes(pending, options, ctx)
             } else if !pending.missing.isEmpty {
                 let found = FoundDeletes(system: system.name, entity: entity, hubIDs: pending.missing.map(\.hubID),
@@ -100,13 +110,20 @@ extension SyncEngine {
 
     /// `pull-deletes:S`: the deletes S's pull units found, children first (reverse reference
     /// order), each entity's forgotten once applied. A record found deleted that is no longer
-    /// linked (a unit done twice found it twice) is passed over.
-    func applyFoundDeletes(_ system: SystemDefinition, _ options: SyncOptions, _ ctx: RunContext) throws {
-        try catchingFailure(system.name, ctx) {
+    /// linked (a unit done twice found it twice) is passed over. The deletes of a table read in
+    /// parts are looked for here, as a whole read looks for them, when every part was read in
+    /// `round`.
+    func applyFoundDeletes(_ system: SystemDefinition, _ options: SyncOptions, _ ctx: RunContext, round: Int64) async throws {
+        try await catchingFailure(system.name, ctx) {
             for entity in topology.referenceOrder.reversed() {
-                guard let mapper = self.mapper(system.name, entity),
-                    let found = try store.read({ try $0.foundDeletes(system: system.name, entity: entity) })
-                else { continue }
+                guard let mapper = self.mapper(system.name, entity) else { continue }
+                if let parts = system.mapping(for: entity)?.partitions, parts > 1 {
+                    if options.pulls(system.name, entity), let pending = try await partsDeletes(system, mapper, parts: parts, round: round, ctx) {
+                        try applyPendingDeletes(pending, options, ctx)
+                    }
+                    continue
+                }
+                guard let found = try store.read({ try $0.foundDeletes(system: system.name, entity: entity) }) else { continue }
                 let links = try store.read { tx in
                     try tx.links(entity: entity, system: system.name, hubIDs: found.hubIDs)
                 }
@@ -116,6 +133,30 @@ extension SyncEngine {
                 try write(ctx) { try $0.clearFoundDeletes(system: system.name, entity: entity) }
             }
         }
+    }
+
+    /// The deletes of a table read in `parts` parts in `round`, found as a whole read finds them
+    /// (none when the parts saw every linked record, else by the system's IDs), and the
+    /// malformed rows no part found any more resolved. Nil when a part was not read this round
+    /// (its unit failed or was stopped): its records were not all seen, so nothing can be called
+    /// deleted; the next round looks again.
+    func partsDeletes(_ system: SystemDefinition, _ mapper: EntityMapper, parts: Int, round: Int64,
+                      _ ctx: RunContext) async throws -> PendingDeletes? {
+        let entity = mapper.entity.name
+        let reads = try store.read { try $0.partitionReads(system: system.name, entity: entity, parts: parts, round: round) }
+        guard reads.count == parts else {
+            let unread = Set(IDPartition.all(parts)).subtracting(reads.map(\.partition)).sorted { $0.number < $1.number }
+            ctx.report.notices.append("deletes of \(entity) in \(system.name) were not looked for this round: its part "
+                                      + unread.map(\.description).joined(separator: ", ") + " was not read; the next round looks again")
+            return nil
+        }
+        guard let spoke = spokes[system.name] else { throw missingSpoke(system.name) }
+        let malformed = reads.reduce(into: Set<String>()) { $0.formUnion($1.malformed) }
+        try write(ctx) { tx in
+            try tx.resolveQuarantine(system: system.name, entity: entity, reason: .malformed, except: malformed, at: ctx.now())
+        }
+        let missing = try await missingLinks(spoke, mapper, fullRead: true, linkedSeen: reads.reduce(0) { $0 + $1.linkedSeen }, ctx)
+        return PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: false, startCursor: nil)
     }
 
     /// `push:S/E`: one entity's push, the references it wrote without their target, and the

@@ -255,6 +255,23 @@ public actor InMemorySpoke: Spoke {
                          isLast: live.count <= limit)
     }
 
+    /// A full scan can be read in parts, as a table's can.
+    public nonisolated func readsPartitions(_ object: ObjectBinding) -> Bool { object.cursorField == nil }
+
+    /// One page of a part of a full scan: the records whose ID's FNV-1a hash falls in its bucket.
+    public func read(_ object: ObjectBinding, partition: IDPartition, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        try takeFailure()
+        try requireObject(object)
+        let after = cursor?.value
+        let live = (objects[object.object] ?? [:]).filter {
+            !$0.value.deleted && (after == nil || $0.key.rawValue > after!)
+                && Int(IDPartition.fnv1a($0.key.rawValue.utf8) % UInt64(partition.count)) == partition.bucket
+        }.sorted { $0.key.rawValue < $1.key.rawValue }
+        let page = live.prefix(limit)
+        return SpokePage(records: page.map { decorate($0.key, $0.value, object) }, next: page.last.map { Cursor($0.key.rawValue) },
+                         isLast: live.count <= limit)
+    }
+
     public func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         try takeFailure()
         try requireObject(object)

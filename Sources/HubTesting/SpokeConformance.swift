@@ -76,6 +76,7 @@ public struct SpokeConformance: Sendable {
             ("pages neither drop nor duplicate records", { try await Self.pagesAreExact($0, count: n) }),
             ("a read restarts after any page's cursor", { try await Self.readsRestartFromCursor($0, count: n) }),
             ("ID scans list every record once", { try await Self.idScansAreExact($0, count: n) }),
+            ("the parts of a read hold every record once", { try await Self.partsAreExact($0, count: n) }),
             ("updates are idempotent and read back", { try await Self.updatesAreIdempotent($0, count: n) }),
             ("deletes round-trip and are idempotent", { try await Self.deletesRoundTrip($0, count: n) }),
             ("an update of a missing record reports notFound", { try await Self.missingUpdateIsNotFound($0) }),
@@ -174,6 +175,36 @@ public struct SpokeConformance: Sendable {
         let ids = first.records.map(\.id) + rest.records.map(\.id)
         try expect(Set(ids).count == ids.count, "a restarted read does not repeat records", "\(ids.count - Set(ids).count) repeated")
         try expect(Set(ids) == Set(seeded.keys), "a restarted read does not skip records", "read \(Set(ids).count) of \(seeded.count)")
+    }
+
+    /// Where the adapter reads in parts: the parts of any split, each read page by page, hold
+    /// every record exactly once, the same records as a whole read, and no part holds them all.
+    static func partsAreExact(_ s: Subject, count: Int) async throws {
+        guard s.spoke.readsPartitions(s.binding) else { return }
+        let seeded = try await seed(s, count: count)
+        for parts in [2, 3, 7] {
+            var seen: [ExternalID] = []
+            var sizes: [Int] = []
+            for partition in IDPartition.all(parts) {
+                var cursor: Cursor?
+                var pages = 0
+                var size = 0
+                while true {
+                    let page = try await s.spoke.read(s.binding, partition: partition, after: cursor, limit: 2)
+                    try expect(page.records.count <= 2, "parts' pages respect the limit", "\(partition): \(page.records.count) records")
+                    seen += page.records.map(\.id)
+                    size += page.records.count
+                    if page.next != nil { cursor = page.next }
+                    pages += 1
+                    if page.isLast { break }
+                    try expect(pages < 10_000, "reads of a part end", "\(partition): more than 10,000 pages")
+                }
+                sizes.append(size)
+            }
+            try expect(Set(seen).count == seen.count, "no record is in two parts", "\(parts) parts: \(seen.count - Set(seen).count) repeated")
+            try expect(Set(seen) == Set(seeded.keys), "every record is in a part", "\(parts) parts: read \(Set(seen).count) of \(seeded.count)")
+            try expect(sizes.allSatisfy { $0 < count }, "the parts split the records", "\(parts) parts of \(count): \(sizes)")
+        }
     }
 
     static func idScansAreExact(_ s: Subject, count: Int) async throws {

@@ -80,12 +80,17 @@ public struct SystemEntityMapping: Sendable, Hashable {
     public var endpoint: [String: Value]?
     /// A schedule of its own for this entity under `hubctl run` (nil: the system's).
     public var schedule: Schedule?
+    /// How many parts `hubctl run --worker` processes read this table in, each its own unit
+    /// (`"partitions": 4`; nil: one unit). `sync-all` and `hubctl run` read it whole.
+    public var partitions: Int?
 
     public init(entity: EntityName, object: String, idField: String = "id", cursorField: String? = nil,
                 cursorLookback: Double = ObjectBinding.defaultCursorLookback,
                 fields: [FieldMapping], filter: Predicate? = nil, onUnmatch: OnUnmatch = .leave,
-                deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil, schedule: Schedule? = nil) {
+                deletes: DeletePolicy = DeletePolicy(), endpoint: [String: Value]? = nil, schedule: Schedule? = nil,
+                partitions: Int? = nil) {
         self.schedule = schedule
+        self.partitions = partitions
         self.entity = entity
         self.object = object
         self.idField = idField

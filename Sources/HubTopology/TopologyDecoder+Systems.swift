@@ -2,7 +2,9 @@ import HubCore
 
 extension TopologyDecoder {
     static let systemKeys = ["adapter", "connection", "direction", "entities", "schedule", "webhook", "capture"]
-    static let systemEntityKeys = ["object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint", "schedule"]
+    static let systemEntityKeys = [
+        "object", "id", "cursor", "fields", "filter", "on_unmatch", "deletes", "endpoint", "schedule", "partitions",
+    ]
     static let fieldMappingKeys = [
         "field", "values", "direction", "default", "type", "format", "normalize", "parts", "separator", "split",
     ]
@@ -274,11 +276,40 @@ extension TopologyDecoder {
             }
         }
         let schedule = m["schedule"].flatMap { decodeSchedule($0) }
+        let partitions = m["partitions"].flatMap { decodePartitions($0, adapter: adapter, cursor: cursor, direction: direction) }
         guard let object else { return nil }
         return SystemEntityMapping(entity: entity.name, object: object, idField: idField, cursorField: cursor,
                                    cursorLookback: lookback, fields: fields, filter: filter, onUnmatch: onUnmatch, deletes: deletes, endpoint: endpoint,
-                                   schedule: schedule)
+                                   schedule: schedule, partitions: partitions)
     }
+
+    /// `"partitions": 4`: workers read a table without a cursor in this many parts (by a hash of
+    /// each row's ID), each part its own unit. Only sqlite and postgres tables read in full.
+    func decodePartitions(_ node: Node, adapter: AdapterKind?, cursor: String?, direction: Direction) -> Int? {
+        guard let n = node.int() else { return nil }
+        guard (1...Int64(Self.maxPartitions)).contains(n) else {
+            node.report("expected a number of parts from 1 to \(Self.maxPartitions)")
+            return nil
+        }
+        if let adapter, adapter != .sqlite && adapter != .postgres {
+            node.report("'partitions' is for sqlite and postgres tables, whose queries select a part of the rows by ID; "
+                        + "a \(adapter.rawValue) system is read whole by one worker: remove it")
+            return nil
+        }
+        if cursor != nil {
+            node.report("'partitions' splits a full read, and this mapping reads by its cursor (only what changed): "
+                        + "remove one of them")
+            return nil
+        }
+        if !direction.pulls {
+            node.report("'partitions' splits reads, and this system is only written to: remove it")
+            return nil
+        }
+        return n == 1 ? nil : Int(n)
+    }
+
+    /// The most parts a table may be read in.
+    static let maxPartitions = 256
 
     /// `"cursor": "updated_at"`, or `{"field": "updated_at", "lookback": "2m"}`.
     func decodeCursor(_ node: Node, adapter: AdapterKind?) -> (field: String?, lookback: Double) {

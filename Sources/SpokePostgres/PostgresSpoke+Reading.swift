@@ -42,6 +42,31 @@ extension PostgresSpoke {
         }
     }
 
+    /// A table read without a cursor and without change capture can be read in parts.
+    public func readsPartitions(_ binding: ObjectBinding) -> Bool { binding.cursorField == nil && !readsChangeLog }
+
+    /// Reads one page of `partition`: the rows whose ID's hash (the server's `hashtext` of the
+    /// ID as text) falls in its bucket, by ID as a full read.
+    public func read(_ binding: ObjectBinding, partition: IDPartition, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        guard readsPartitions(binding) else {
+            throw SpokeError(.configuration, system: system, object: binding.object,
+                             message: "a table read by its cursor or through change capture is read whole; "
+                                 + "remove \"partitions\" from its mapping")
+        }
+        let limit = max(1, limit)
+        let position = try position(cursor, binding)
+        return try await withObject(binding) { object, connection, logger in
+            let after: String?
+            if case .scan(let id) = position { after = id } else { after = nil }
+            let rows = try await Self.selectByID(object, columns: object.selectList, after: after, limit: limit + 1,
+                                                 partition: partition, connection, logger)
+            let records = rows.prefix(limit).compactMap(object.record(from:))
+            let isLast = rows.count <= limit
+            let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
+            return SpokePage(records: records, next: next, isLast: isLast, schema: object.table.discovered(as: binding.object))
+        }
+    }
+
     /// Lists IDs by keyset pagination on the ID column; the last page's `next` is nil.
     public func scanIDs(_ binding: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage {
         let limit = max(1, limit)
@@ -111,11 +136,20 @@ extension PostgresSpoke {
         }
     }
 
-    /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`.
-    static func selectByID(_ object: PostgresObject, columns: String, after: String?, limit: Int,
+    /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`, of one part's rows when a
+    /// `partition` is given (`hashtext` of the ID's text, cast to bigint so that its absolute
+    /// value cannot overflow).
+    static func selectByID(_ object: PostgresObject, columns: String, after: String?, limit: Int, partition: IDPartition? = nil,
                            _ connection: PostgresConnection, _ logger: Logger) async throws -> [[String?]] {
         let id = object.id.identifier.quoted
         var statement = PostgresStatement("SELECT \(columns) FROM \(object.table.qualified) WHERE \(id) IS NOT NULL")
+        if let partition {
+            statement.append(" AND abs(hashtext(\(id)::text)::bigint) % ")
+            statement.bind(String(partition.count))
+            statement.append("::bigint = ")
+            statement.bind(String(partition.bucket))
+            statement.append("::bigint")
+        }
         if let after {
             statement.append(" AND \(id) > ")
             statement.bind(after)

@@ -33,6 +33,50 @@ extension SQLiteSpoke {
         }
     }
 
+    /// A table without a cursor can be read in parts (``read(_:partition:after:limit:)``).
+    public func readsPartitions(_ object: ObjectBinding) -> Bool { object.cursorField == nil }
+
+    /// Reads one page of `partition`: the rows whose ID's hash (``partitionFunction``) falls in
+    /// its bucket, by ID as a full read, so each part is read in the order of the ID's index.
+    public func read(_ object: ObjectBinding, partition: IDPartition, after cursor: HubCore.Cursor?,
+                     limit: Int) async throws -> SpokePage {
+        guard readsPartitions(object) else {
+            throw SpokeError(.configuration, system: system, object: object.object,
+                             message: "a table read by its cursor is read whole; remove \"partitions\" from its mapping")
+        }
+        let limit = max(1, limit)
+        let position = try position(cursor, object)
+        let system = system
+        return try await reading(object.object) { db in
+            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
+            let after: DatabaseValue?
+            if case .scan(let id) = position { after = id } else { after = nil }
+            let rows = try Self.selectByID(resolved, columns: resolved.selectList, after: after, limit: limit + 1,
+                                           partition: partition, in: db)
+            let page = resolved.records(from: rows.prefix(limit))
+            let isLast = rows.count <= limit
+            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
+            return SpokePage(records: page.records, next: next, isLast: isLast, invalid: page.invalid,
+                             schema: resolved.table.discovered)
+        }
+    }
+
+    /// `hubctl_partition(id, parts)`: the bucket (0 … parts − 1) of an ID, registered on the
+    /// spoke's connection: FNV-1a of the ID as stored (an integer's decimal digits, a text's
+    /// UTF-8, a blob's bytes), so a row's part depends on its ID alone.
+    static let partitionFunction = DatabaseFunction("hubctl_partition", argumentCount: 2, pure: true) { values in
+        guard let parts = Int64.fromDatabaseValue(values[1]), parts > 0 else { return nil }
+        let hash: UInt64
+        switch values[0].storage {
+        case .null: return nil
+        case .int64(let i): hash = IDPartition.fnv1a(String(i).utf8)
+        case .double(let d): hash = IDPartition.fnv1a(String(d).utf8)
+        case .string(let text): hash = IDPartition.fnv1a(text.utf8)
+        case .blob(let data): hash = IDPartition.fnv1a(data)
+        }
+        return Int64(hash % UInt64(parts))
+    }
+
     /// Lists IDs by keyset pagination on the ID column; the last page's `next` is nil.
     public func scanIDs(_ object: ObjectBinding, after cursor: HubCore.Cursor?, limit: Int) async throws -> IDPage {
         let limit = max(1, limit)
@@ -86,12 +130,17 @@ extension SQLiteSpoke {
     /// IDs per `IN (…)` query: well under SQLite's default limit of 32,766 variables.
     static let fetchChunk = 500
 
-    /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`.
+    /// `SELECT columns … WHERE id > after ORDER BY id LIMIT limit`, of one part's rows when a
+    /// `partition` is given.
     static func selectByID(_ object: SQLiteObject, columns: SQLiteSQL, after: DatabaseValue?, limit: Int,
-                           in db: Database) throws -> [SQLiteRow] {
+                           partition: IDPartition? = nil, in db: Database) throws -> [SQLiteRow] {
         let id = object.id.identifier
         var sql: SQLiteSQL = "SELECT \(columns) FROM \(object.table.identifier) WHERE \(id) IS NOT NULL"
         var arguments: [DatabaseValue] = []
+        if let partition {
+            sql = "\(sql) AND hubctl_partition(\(id), ?) = ?"
+            arguments += [partition.count.databaseValue, partition.bucket.databaseValue]
+        }
         if let after {
             sql = "\(sql) AND \(id) > ?"
             arguments.append(after)

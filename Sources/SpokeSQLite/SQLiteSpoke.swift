@@ -147,6 +147,7 @@ final class SQLiteConnection: @unchecked Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.label = "hubctl.spoke.\(system)"
+        configuration.prepareDatabase { db in db.add(function: SQLiteSpoke.partitionFunction) }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         opened = queue
         return queue

@@ -54,6 +54,15 @@ public protocol Spoke: Sendable {
     /// database's change log) says so here.
     func readsIncrementally(_ object: ObjectBinding) -> Bool
 
+    /// True when the adapter can read `object` in parts (``read(_:partition:after:limit:)``): a
+    /// table read without a cursor. Has a default: false.
+    func readsPartitions(_ object: ObjectBinding) -> Bool
+
+    /// Reads one page of a full scan of `object`, keeping only the records of `partition`; `next`
+    /// is a position within the part, nil after its last page. Has a default that throws (an
+    /// adapter says it can with ``readsPartitions(_:)``).
+    func read(_ object: ObjectBinding, partition: IDPartition, after cursor: Cursor?, limit: Int) async throws -> SpokePage
+
     /// Lists the IDs of all records, page by page (cheap; used to detect deletes).
     func scanIDs(_ object: ObjectBinding, after cursor: Cursor?, limit: Int) async throws -> IDPage
 
@@ -103,6 +112,14 @@ extension Spoke {
     /// Incremental where the mapping names a cursor field and the adapter reads from one.
     public func readsIncrementally(_ object: ObjectBinding) -> Bool {
         object.cursorField != nil && capabilities.incrementalReads
+    }
+
+    /// No partitioned reads by default.
+    public func readsPartitions(_ object: ObjectBinding) -> Bool { false }
+
+    public func read(_ object: ObjectBinding, partition: IDPartition, after cursor: Cursor?, limit: Int) async throws -> SpokePage {
+        throw SpokeError(.configuration, system: system, object: object.object,
+                         message: "this kind of system cannot read its records in parts; remove \"partitions\" from its mapping")
     }
 
     /// No cheap count by default.
