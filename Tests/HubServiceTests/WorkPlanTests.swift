@@ -85,3 +85,68 @@ import Testing
         #expect(Self.drain(plan).count == plan.units.count)
     }
 }
+
+/// The units of a table read in parts (`"partitions"`).
+@Suite struct WorkPlanPartitionTests {
+    @Test("A table read in 3 parts pulls in 3 units side by side; its children wait for all 3, and the system's deletes follow every part")
+    func partsOfAPull() throws {
+        let plan = try WorkPlanTests.plan(#"""
+            "db": {"adapter": "sqlite", "connection": {"path": "db.sqlite"}, "entities": {
+              "customer": {"object": "customer", "fields": {"email": "email"}, "partitions": 3},
+              "order": {"object": "order", "fields": {"number": "number", "customer": "customer"}}}}
+            """#)
+        let parts = IDPartition.all(3).map { WorkUnit(.pull, "db", "customer", partition: $0) }
+        #expect(parts.map(\.description) == ["pull:db/customer/1of3", "pull:db/customer/2of3", "pull:db/customer/3of3"])
+        #expect(parts.allSatisfy { plan.units.contains($0) })
+        #expect(!plan.units.contains(WorkUnit(.pull, "db", "customer")))
+        #expect(plan.after[WorkUnit(.pull, "db", "order")] == Set(parts))
+        #expect(plan.ready(done: []).filter { $0.phase == .pull } == parts)
+        let finish = WorkUnit(.pullDeletes, "db")
+        #expect(plan.after[finish] == Set(parts + [WorkUnit(.pull, "db", "order")]))
+        // Pushes are not split.
+        #expect(plan.units.contains(WorkUnit(.push, "db", "customer")))
+        #expect(plan.after[WorkUnit(.push, "db", "customer")]?.isSuperset(of: Set(parts + [finish])) == true)
+    }
+
+    @Test("A system whose only entity is read in parts gets a pull-deletes unit to look for its deletes")
+    func aLoneEntityReadInPartsHasAFinishingStep() throws {
+        let plan = try WorkPlanTests.plan(#"""
+            "db": {"adapter": "postgres", "connection": {"url": "postgres://localhost/db"}, "entities": {
+              "customer": {"object": "customer", "fields": {"email": "email"}, "partitions": 2}}}
+            """#)
+        #expect(plan.units.map(\.description) == [
+            "pull-deletes:db", "pull:db/customer/1of2", "pull:db/customer/2of2", "push:db/customer",
+        ])
+    }
+
+    @Test("A unit's key names its part and parses back; keys of other shapes do not parse", arguments: [
+        ("pull:db/customer/2of4", true), ("pull:d%3Ab/cu%2Fstomer/4of4", true), ("pull:db/customer/5of4", false),
+        ("pull:db/customer/0of4", false), ("pull:db/customer/1of1", false), ("push:db/customer/1of2", false),
+        ("pull:db/customer/02of4", false), ("pull:db/customer/x", false),
+    ])
+    func keysRoundTrip(_ key: String, _ parses: Bool) {
+        let unit = WorkUnit(key)
+        #expect((unit != nil) == parses)
+        if let unit { #expect(unit.description == key) }
+    }
+
+    @Test("Partitions are refused where a table is not read whole by ID: files, a cursor, a system only written to, 0 parts", arguments: [
+        (#""adapter": "jsonl", "connection": {"path": "/tmp"}"#, #""partitions": 2"#, "'partitions' is for sqlite and postgres tables"),
+        (#""adapter": "sqlite", "connection": {"path": "x.db"}"#, #""partitions": 2, "cursor": "updated_at""#, "reads by its cursor"),
+        (#""adapter": "sqlite", "connection": {"path": "x.db"}, "direction": "push""#, #""partitions": 2"#, "only written to"),
+        (#""adapter": "sqlite", "connection": {"path": "x.db"}"#, #""partitions": 0"#, "from 1 to 256"),
+        (#""adapter": "sqlite", "connection": {"path": "x.db"}"#, #""partitions": "4""#, "expected an integer"),
+    ])
+    func refusedWhereNotReadWhole(_ system: String, _ mapping: String, _ message: String) {
+        let json = #"""
+            {"version": 1, "entities": {"customer": {"fields": {"email": {"type": "string"}}}},
+             "systems": {"db": {\#(system), "entities": {"customer": {"object": "customer", "fields": {"email": "email"}, \#(mapping)}}}}}
+            """#
+        #expect(throws: (any Error).self) { try TopologyLoader.decode(json, baseDirectory: "/tmp", environment: [:]) }
+        do {
+            _ = try TopologyLoader.decode(json, baseDirectory: "/tmp", environment: [:])
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+}
