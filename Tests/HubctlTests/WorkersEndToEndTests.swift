@@ -53,6 +53,40 @@ struct WorkersEndToEndTests {
         #expect(try await workers.psql("SELECT count(*) FROM worker WHERE stopped_at IS NULL") == "0")
     }
 
+    @Test("Workers reading two tables in parts converge like one sync-all; a row deleted from one is deleted everywhere")
+    func tablesReadInPartsConvergeLikeOneSyncAll() async throws {
+        let workers = try await WorkersWorld.make(partitions: true)
+        let single = try await WorkersWorld.make(partitions: true)
+        defer { workers.started.killAll(); let (a, b) = (workers.drop, single.drop); Task { await a(); await b() } }
+
+        let first = try await single.hubctl(["sync-all"])
+        #expect(first.exitCode == 0, "\(first.stdout)\(first.stderr)")
+        for _ in 0..<2 { _ = try workers.startWorker() }
+        try await workers.waitForRound(2)
+        try await WorkersWorld.expectSame(workers, single, Self.converged)
+        // The units: billing and sheet whole, app in 3 parts, books in 2, each table's deletes step.
+        let units = try await workers.psql("SELECT string_agg(unit, ' ' ORDER BY unit) FROM work_unit WHERE phase IN ('pull', 'pull-deletes')")
+        #expect(units == "pull-deletes:app pull-deletes:books pull:app/customer/1of3 pull:app/customer/2of3 pull:app/customer/3of3 "
+                    + "pull:billing/customer pull:books/customer/1of2 pull:books/customer/2of2 pull:sheet/customer", "\(units)")
+
+        // Edits in every system, and Carl's row deleted from the books (read in parts).
+        for world in [workers, single] {
+            try await world.editEverySystem()
+            _ = try await world.sqlite("books.db", "DELETE FROM clients WHERE mail = 'carl@example.com'")
+        }
+        let round = try await workers.currentRound()
+        let second = try await single.hubctl(["sync-all"])
+        #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
+        try await workers.waitForRound(round + 2)
+        let (seenWorkers, seenSingle) = (try await workers.contents(), try await single.contents())
+        for system in WorkersWorld.systems {
+            #expect(seenWorkers[system] == seenSingle[system], "\(system)")
+            #expect(seenWorkers[system]?["carl@example.com"] == nil, "\(system): \(seenWorkers[system] ?? [:])")
+        }
+        #expect(seenWorkers["app"]?["dora@example.com"]?.hasPrefix("Dorothy|") == true, "\(seenWorkers["app"] ?? [:])")
+        #expect(try await workers.hubState() == (try await single.hubState()))
+    }
+
     @Test("A worker killed after a system answered its creates: its unit is taken over, the creates recovered, 0 duplicates")
     func aKilledWorkersUnitIsTakenOver() async throws {
         let world = try await WorkersWorld.make()
@@ -337,7 +371,8 @@ struct WorkersWorld {
     static let hookSecret = "whsec_" + "workers-hook-secret-0123456789"
 
     /// - Parameter webhook: the app system takes signed webhooks.
-    static func make(webhook: Bool = false) async throws -> WorkersWorld {
+    /// - Parameter partitions: workers read the app's users in 3 parts and the books' clients in 2.
+    static func make(webhook: Bool = false, partitions: Bool = false) async throws -> WorkersWorld {
         let postgres = try TestServices.requirePostgres()
         let directory = try TemporaryDirectory()
         let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -370,9 +405,9 @@ struct WorkersWorld {
                   "entities": {"customer": {"object": "customers", "id": "id", "cursor": "updated_at",
                                             "fields": \(fields("email", "first_name", "last_name", "phone"))}}},
                 "app": {"adapter": "sqlite", "connection": {"path": "app.db"},\(webhook ? #" "webhook": {"secrets": ["${HOOK_SECRET}"], "debounce": "50ms"},"# : "")
-                  "entities": {"customer": {"object": "users", "id": "id", "fields": \(fields("email", "given", "family", "phone"))}}},
+                  "entities": {"customer": {"object": "users", "id": "id", "fields": \(fields("email", "given", "family", "phone"))\(partitions ? #", "partitions": 3"# : "")}}},
                 "books": {"adapter": "sqlite", "connection": {"path": "books.db"},
-                  "entities": {"customer": {"object": "clients", "id": "client_no", "fields": \(fields("mail", "fname", "lname", "tel"))}}},
+                  "entities": {"customer": {"object": "clients", "id": "client_no", "fields": \(fields("mail", "fname", "lname", "tel"))\(partitions ? #", "partitions": 2"# : "")}}},
                 "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
                   "entities": {"customer": {"object": "customers.csv", "id": "Row ID", "fields": \(fields("Email", "First", "Last", "Phone"))}}}
               }
