@@ -5,7 +5,8 @@ import HubTesting
 
 /// Four systems shared by `hubctl run --worker` processes, with the hub in a PostgreSQL cluster of
 /// the test's own (its server can be restarted): `billing` (a PostgreSQL table read by an
-/// `updated_at` cursor), `app` and `books` (SQLite, read in full) and `sheet` (a CSV file). The
+/// `updated_at` cursor), `app` and `books` (SQLite, read in full; the books in 3 parts, each its own
+/// unit) and `sheet` (a CSV file). The
 /// world keeps a model of what every system must hold, edits the systems with their own tools,
 /// and reads every row back.
 final class WorkerFaultWorld {
@@ -96,7 +97,8 @@ final class WorkerFaultWorld {
                 "app": {"adapter": "sqlite", "connection": {"path": "app.db"},
                   "entities": {"customer": {"object": "users", "id": "id", "fields": \(fields("email", "given", "family", "phone"))}}},
                 "books": {"adapter": "sqlite", "connection": {"path": "books.db"},
-                  "entities": {"customer": {"object": "clients", "id": "client_no", "fields": \(fields("mail", "fname", "lname", "tel"))}}},
+                  "entities": {"customer": {"object": "clients", "id": "client_no", "partitions": 3,
+                                            "fields": \(fields("mail", "fname", "lname", "tel"))}}},
                 "sheet": {"adapter": "csv", "connection": {"path": "sheet"},
                   "entities": {"customer": {"object": "customers.csv", "id": "Row ID", "fields": \(fields("Email", "First", "Last", "Phone"))}}}
               }
