@@ -31,15 +31,24 @@ extension PostgresSpoke {
                 page.schema = schema
                 return page
             }
-            let after: String?
-            if case .scan(let id) = position { after = id } else { after = nil }
-            let rows = try await Self.selectByID(object, columns: object.selectList, after: after, limit: limit + 1,
-                                                 connection, logger)
-            let records = rows.prefix(limit).compactMap(object.record(from:))
-            let isLast = rows.count <= limit
-            let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
-            return SpokePage(records: records, next: next, isLast: isLast, schema: schema)
+            var page = try await Self.scanPage(object, from: position, limit: limit, connection, logger)
+            page.schema = schema
+            return page
         }
+    }
+
+    /// One page of a full read by ID after `position` (other positions: from the start), of one
+    /// part's rows when a `partition` is given.
+    static func scanPage(_ object: PostgresObject, from position: PostgresReadPosition, limit: Int, partition: IDPartition? = nil,
+                         _ connection: PostgresConnection, _ logger: Logger) async throws -> SpokePage {
+        let after: String?
+        if case .scan(let id) = position { after = id } else { after = nil }
+        let rows = try await selectByID(object, columns: object.selectList, after: after, limit: limit + 1, partition: partition,
+                                        connection, logger)
+        let records = rows.prefix(limit).compactMap(object.record(from:))
+        let isLast = rows.count <= limit
+        let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
+        return SpokePage(records: records, next: next, isLast: isLast)
     }
 
     /// A table read without a cursor and without change capture can be read in parts.
@@ -56,14 +65,9 @@ extension PostgresSpoke {
         let limit = max(1, limit)
         let position = try position(cursor, binding)
         return try await withObject(binding) { object, connection, logger in
-            let after: String?
-            if case .scan(let id) = position { after = id } else { after = nil }
-            let rows = try await Self.selectByID(object, columns: object.selectList, after: after, limit: limit + 1,
-                                                 partition: partition, connection, logger)
-            let records = rows.prefix(limit).compactMap(object.record(from:))
-            let isLast = rows.count <= limit
-            let next = isLast ? nil : rows[limit - 1][0].flatMap { PostgresReadPosition.scan(after: $0).cursor }
-            return SpokePage(records: records, next: next, isLast: isLast, schema: object.table.discovered(as: binding.object))
+            var page = try await Self.scanPage(object, from: position, limit: limit, partition: partition, connection, logger)
+            page.schema = object.table.discovered(as: binding.object)
+            return page
         }
     }
 

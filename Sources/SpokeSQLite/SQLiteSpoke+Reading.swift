@@ -22,15 +22,21 @@ extension SQLiteSpoke {
                 page.schema = resolved.table.discovered
                 return page
             }
-            let after: DatabaseValue?
-            if case .scan(let id) = position { after = id } else { after = nil }  // other positions: start over
-            let rows = try Self.selectByID(resolved, columns: resolved.selectList, after: after, limit: limit + 1, in: db)
-            let page = resolved.records(from: rows.prefix(limit))
-            let isLast = rows.count <= limit
-            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
-            return SpokePage(records: page.records, next: next, isLast: isLast, invalid: page.invalid,
-                             schema: resolved.table.discovered)
+            return try Self.scanPage(resolved, from: position, limit: limit, in: db)
         }
+    }
+
+    /// One page of a full read by ID after `position` (other positions: from the start), of one
+    /// part's rows when a `partition` is given.
+    static func scanPage(_ object: SQLiteObject, from position: SQLiteReadPosition, limit: Int, partition: IDPartition? = nil,
+                         in db: Database) throws -> SpokePage {
+        let after: DatabaseValue?
+        if case .scan(let id) = position { after = id } else { after = nil }
+        let rows = try selectByID(object, columns: object.selectList, after: after, limit: limit + 1, partition: partition, in: db)
+        let page = object.records(from: rows.prefix(limit))
+        let isLast = rows.count <= limit
+        let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
+        return SpokePage(records: page.records, next: next, isLast: isLast, invalid: page.invalid, schema: object.table.discovered)
     }
 
     /// A table without a cursor can be read in parts (``read(_:partition:after:limit:)``).
@@ -49,16 +55,8 @@ extension SQLiteSpoke {
         let position = try position(cursor, object)
         let system = system
         return try await reading(object.object) { db in
-            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
-            let after: DatabaseValue?
-            if case .scan(let id) = position { after = id } else { after = nil }
-            let rows = try Self.selectByID(resolved, columns: resolved.selectList, after: after, limit: limit + 1,
-                                           partition: partition, in: db)
-            let page = resolved.records(from: rows.prefix(limit))
-            let isLast = rows.count <= limit
-            let next = isLast ? nil : SQLiteReadPosition.scan(after: rows[limit - 1][0]).cursor
-            return SpokePage(records: page.records, next: next, isLast: isLast, invalid: page.invalid,
-                             schema: resolved.table.discovered)
+            try Self.scanPage(try SQLiteObject.resolve(object, in: db, system: system), from: position, limit: limit,
+                              partition: partition, in: db)
         }
     }
 
