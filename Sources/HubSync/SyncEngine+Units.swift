@@ -138,13 +138,16 @@ extension SyncEngine {
     /// The deletes of a table read in `parts` parts in `round`, found as a whole read finds them
     /// (none when the parts saw every linked record, else by the system's IDs), and the
     /// malformed rows no part found any more resolved. Nil when a part was not read this round
-    /// (its unit failed or was stopped): its records were not all seen, so nothing can be called
-    /// deleted; the next round looks again.
+    /// (its unit failed or was stopped, or the entity was not due): its records were not all
+    /// seen, so nothing can be called deleted; the next round looks again.
     func partsDeletes(_ system: SystemDefinition, _ mapper: EntityMapper, parts: Int, round: Int64,
                       _ ctx: RunContext) async throws -> PendingDeletes? {
         let entity = mapper.entity.name
         let reads = try store.read { try $0.partitionReads(system: system.name, entity: entity, parts: parts, round: round) }
         guard reads.count == parts else {
+            // No part read this round: the entity was not due (a schedule), or every part failed
+            // (each unit says why). Some parts read: say which were not.
+            guard !reads.isEmpty else { return nil }
             let unread = Set(IDPartition.all(parts)).subtracting(reads.map(\.partition)).sorted { $0.number < $1.number }
             ctx.report.notices.append("deletes of \(entity) in \(system.name) were not looked for this round: its part "
                                       + unread.map(\.description).joined(separator: ", ") + " was not read; the next round looks again")
