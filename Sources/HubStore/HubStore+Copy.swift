@@ -14,6 +14,9 @@ public struct HubCopyOptions: Sendable {
     /// Hold the source's run lock during the copy (off for a scratch copy that a dry run reads:
     /// the one read transaction is a consistent state anyway, and nothing is written back).
     public var lockSource = true
+    /// The source's run lock, when the caller took it before opening the target (so that a busy
+    /// source is refused before a new target is created); released by the caller.
+    public var heldSourceLock: RunLease?
     /// The clock for the run lock's timestamps.
     public var now: @Sendable () -> Date = { Date() }
 
@@ -91,9 +94,11 @@ extension HubStore {
     ///   target is this hub, already holds data (without `replace`), or has another schema.
     public func copy(to target: HubStore, options: HubCopyOptions = HubCopyOptions()) throws -> HubCopyReport {
         let started = DispatchTime.now()
-        let run = RunID("hub-copy-" + UUID().uuidString.lowercased())
-        let sourceLease = options.lockSource ? try acquireRunLock(run, now: options.now(), staleAfter: options.staleLockAfter) : nil
-        defer { if let sourceLease { try? releaseRunLock(sourceLease) } }
+        let run = options.heldSourceLock?.run ?? RunID("hub-copy-" + UUID().uuidString.lowercased())
+        let taken = options.lockSource && options.heldSourceLock == nil
+            ? try acquireRunLock(run, now: options.now(), staleAfter: options.staleLockAfter) : nil
+        defer { if let taken { try? releaseRunLock(taken) } }
+        let sourceLease = options.heldSourceLock ?? taken
         // The same hub under another name (a symlink, another host name) shows the lock just taken.
         let targetHolder = try target.read { try $0.value(String.self, "SELECT run_id FROM run_lock WHERE id = 1") }
         if sourceLease != nil, targetHolder == run.rawValue {

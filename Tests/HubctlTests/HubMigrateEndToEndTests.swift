@@ -142,6 +142,7 @@ struct HubMigrateEndToEndTests {
         let locked = try hubctl(["hub", "migrate", "--to", demo.dir + "/third.hub.sqlite"], topology: demo.topology)
         #expect(locked.exitCode == 75)
         #expect(locked.stderr.contains("another run holds this hub"))
+        #expect(!FileManager.default.fileExists(atPath: demo.dir + "/third.hub.sqlite"), "a refused migration left a new, empty hub")
         let literal = try hubctl(["hub", "migrate", "--to", "postgres://u:hunter22@localhost/db"], topology: demo.topology)
         #expect(literal.exitCode == 78)
         #expect(!(literal.stdout + literal.stderr).contains("hunter22"))

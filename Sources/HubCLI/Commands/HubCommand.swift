@@ -60,13 +60,17 @@ struct HubMigrateCommand: AsyncParsableCommand {
         }
         target.hubOverrides = ["--to"]
         console.redactor = target.secrets
+        // The source's lock first: a hub another run holds is refused before the target is
+        // opened, so a refused migration leaves no new, empty hub behind.
+        let lease = try lockSource(source, console)
+        defer { try? source.releaseRunLock(lease) }
         let targetStore: HubStore
         do {
             targetStore = try target.openHub()
         } catch {
             throw target.reportOpenFailure(error, console)
         }
-        let report = try copy(from: source, to: targetStore, console)
+        let report = try copy(from: source, to: targetStore, lease: lease, console)
         // Outside the hub's tables: the delivery IDs a SQLite hub keeps in a file beside it.
         let deliveries: WebhookDeliveryCopy?
         do {
@@ -145,11 +149,33 @@ struct HubMigrateCommand: AsyncParsableCommand {
     }
 
     /// Runs the copy, turning its refusals into exit codes with hints.
-    private func copy(from source: HubStore, to target: HubStore, _ console: Console) throws -> HubCopyReport {
-        var copyOptions = HubCopyOptions(replace: replace, batchRows: batchRows)
+    /// When a silent run's lock counts as stale: `HUBCTL_LOCK_TIMEOUT`, or the copy's default.
+    private var staleLockAfter: TimeInterval {
         if let text = ProcessInfo.processInfo.environment["HUBCTL_LOCK_TIMEOUT"], let seconds = Double(text), seconds > 0 {
-            copyOptions.staleLockAfter = seconds
+            return seconds
         }
+        return HubCopyOptions().staleLockAfter
+    }
+
+    /// Takes the source hub's run lock for the migration (exit 75 when a live run holds it).
+    private func lockSource(_ source: HubStore, _ console: Console) throws -> RunLease {
+        do {
+            return try source.acquireRunLock(RunID("hub-copy-" + UUID().uuidString.lowercased()), now: Date(), staleAfter: staleLockAfter)
+        } catch let locked as HubLocked {
+            throw refuseLocked(locked, console)
+        }
+    }
+
+    private func refuseLocked(_ locked: HubLocked, _ console: Console) -> ExitCode {
+        console.error(locked.description)
+        console.hint("stop `hubctl run` and wait for `sync-all` to finish before migrating the hub")
+        return ExitCode(.locked)
+    }
+
+    private func copy(from source: HubStore, to target: HubStore, lease: RunLease, _ console: Console) throws -> HubCopyReport {
+        var copyOptions = HubCopyOptions(replace: replace, batchRows: batchRows)
+        copyOptions.staleLockAfter = staleLockAfter
+        copyOptions.heldSourceLock = lease
         do {
             return try source.copy(to: target, options: copyOptions)
         } catch let refused as HubCopyRefused {
@@ -165,9 +191,7 @@ struct HubMigrateCommand: AsyncParsableCommand {
             }
             throw ExitCode(.failure)
         } catch let locked as HubLocked {
-            console.error(locked.description)
-            console.hint("stop `hubctl run` and wait for `sync-all` to finish before migrating the hub")
-            throw ExitCode(.locked)
+            throw refuseLocked(locked, console)
         } catch let error as HubStoreError {
             console.error(error.message)
             throw ExitCode(.failure)
