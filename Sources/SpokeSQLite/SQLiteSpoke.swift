@@ -156,10 +156,10 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// `binding` resolved against the schema `db` reads (``SQLiteObject/resolve(_:in:system:)``),
     /// loaded again only when the database's schema version has moved since the last time:
-    /// SQLite changes it with every change to any table, so a page of a long read costs one
-    /// `PRAGMA` instead of loading the table's columns.
+    /// SQLite changes it with every change to any table, so a page of a long read reads one
+    /// pragma instead of loading the table's columns.
     func object(_ binding: ObjectBinding, in db: Database) throws -> SQLiteObject {
-        let rows = try SQLiteSQL.rows(db, "PRAGMA schema_version")
+        let rows = try SQLiteSQL.rows(db, "SELECT schema_version FROM pragma_schema_version()")
         guard case .int64(let version)? = rows.first?[0].storage else {
             return try SQLiteObject.resolve(binding, in: db, system: system)
         }
