@@ -9,7 +9,10 @@
 #
 # Prints wall time, CPU time, peak RSS and CPU µs per row read of each run (/usr/bin/time). Not
 # part of the test suite; numbers go to docs/performance.md. QUIET_SCAN_REUSE=1 keeps the systems
-# of an earlier run of the same N (skips the initial sync).
+# of an earlier run of the same N (skips the initial sync); set PG_URL again for it when those
+# systems include PostgreSQL (its password reaches hubctl only from there). hubctl connects with
+# TLS when the server offers it (sslmode prefer, the default); PG_URL=…?sslmode=disable measures
+# the same table without it (in a new directory: a reused one keeps the topology it was built with).
 set -euo pipefail
 # A password in PG_URL reaches hubctl through the environment, never through the topology.
 QUIET_SCAN_PG_PASSWORD="$(echo "${PG_URL:-}" | sed -nE 's#^postgres(ql)?://[^:/@]+:([^@]*)@.*#\2#p')"
@@ -44,7 +47,13 @@ if [ "${QUIET_SCAN_REUSE:-0}" != 1 ] || [ ! -f "$WORK/hub.sqlite" ]; then
     timed_run "sync, nothing changed (warm-up)" 0 sync-all -t topology.json
 fi
 SYSTEMS="sheet feed mirror"
-grep -q '"warehouse"' "$WORK/topology.json" && SYSTEMS="$SYSTEMS warehouse"
+if grep -q '"warehouse"' "$WORK/topology.json"; then
+    if [ -z "${PG_URL:-}" ]; then
+        echo "quiet-scan: $WORK includes a PostgreSQL table; set PG_URL (as for the run that built it) to reuse it" >&2
+        exit 2
+    fi
+    SYSTEMS="$SYSTEMS warehouse"
+fi
 for system in $SYSTEMS; do
     timed_run "quiet, $system alone ($N rows)" "$N" sync-all -t topology.json --only "$system"
 done

@@ -52,6 +52,12 @@ public enum ContentHash {
             return out
         }
 
+        /// Empties `out` (keeping its storage) and opens it as ``buffer()`` does.
+        public func reset(_ out: inout [UInt8]) {
+            out.removeAll(keepingCapacity: true)
+            out.append(UInt8(ascii: "{"))
+        }
+
         /// Adds the value of `fields[index]` (in order of `fields`; null values are left out).
         public func append(_ value: Value, at index: Int, to out: inout [UInt8]) {
             if value.isNull { return }
@@ -70,13 +76,32 @@ public enum ContentHash {
             let digest = Crypto.SHA256.hash(data: out)
             return digest.withUnsafeBytes { bytes in
                 String(unsafeUninitializedCapacity: 32) { text in
-                    for i in 0..<16 {
-                        text[2 * i] = Self.hexDigits[Int(bytes[i] >> 4)]
-                        text[2 * i + 1] = Self.hexDigits[Int(bytes[i] & 0xF)]
-                    }
+                    for i in 0..<32 { text[i] = Self.hexDigit(i, of: bytes) }
                     return 32
                 }
             }
+        }
+
+        /// True when ``finish(_:)`` of `out` would return `hash` (closes `out` the same way),
+        /// compared digit by digit without making the text.
+        public func digest(of out: inout [UInt8], equals hash: String) -> Bool {
+            out.append(UInt8(ascii: "}"))
+            let digest = Crypto.SHA256.hash(data: out)
+            var hash = hash
+            return hash.withUTF8 { text in
+                guard text.count == 32 else { return false }
+                return digest.withUnsafeBytes { bytes in
+                    for i in 0..<32 where text[i] != Self.hexDigit(i, of: bytes) { return false }
+                    return true
+                }
+            }
+        }
+
+        /// The `i`th lowercase hex digit of `bytes`.
+        @inline(__always)
+        private static func hexDigit(_ i: Int, of bytes: UnsafeRawBufferPointer) -> UInt8 {
+            let byte = bytes[i >> 1]
+            return hexDigits[Int(i & 1 == 0 ? byte >> 4 : byte & 0xF)]
         }
 
         private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -45,6 +45,10 @@ public struct EntityMapper: Sendable {
     private let inboundOrder: [Int]
     /// Per field mapping: the parts of its dotted system path (empty for a plain name).
     private let pathParts: [[String]]
+    /// Per field mapping: its system field and whether its text reads as itself
+    /// (``Prepared/plainText``), apart, so hashing a record copies no mapping per field.
+    private let systemFieldNames: [String]
+    private let plainText: [Bool]
     /// Per field mapping (same order as `mapping.fields`): what is computed once.
     private let prepared: [Prepared]
 
@@ -135,6 +139,8 @@ public struct EntityMapper: Sendable {
             }
             return p
         }
+        self.systemFieldNames = mapping.fields.map(\.systemField)
+        self.plainText = prepared.map(\.plainText)
     }
 
     /// The definition of a canonical field.
@@ -243,19 +249,41 @@ public struct EntityMapper: Sendable {
     /// building the canonical record. Nil when the mapping reads composites (their reading
     /// depends on a base) or the record cannot be read (``inbound(_:base:)`` says why).
     public func inboundHash(_ record: SpokeRecord) -> String? {
-        guard !inboundSlots.isEmpty || inboundFields.isEmpty else { return nil }
         var out = inboundKeys.buffer()
+        guard writeInbound(record, to: &out) else { return nil }
+        return inboundKeys.finish(&out)
+    }
+
+    /// True when ``inboundHash(_:)`` of `record` is `hash`, found without making the hash's
+    /// text; false when it differs or the record has no direct hash. `buffer` is scratch space
+    /// for the record's canonical JSON, kept between calls so a page of records allocates it once.
+    public func inboundHash(of record: SpokeRecord, equals hash: String, buffer: inout [UInt8]) -> Bool {
+        inboundKeys.reset(&buffer)
+        guard writeInbound(record, to: &buffer) else { return false }
+        return inboundKeys.digest(of: &buffer, equals: hash)
+    }
+
+    /// Writes the canonical JSON of the fields this system pulls, read from `record`, after the
+    /// `{` already in `out`; false when the record cannot be read or the mapping has composites.
+    private func writeInbound(_ record: SpokeRecord, to out: inout [UInt8]) -> Bool {
+        guard !inboundSlots.isEmpty || inboundFields.isEmpty else { return false }
         for (n, index) in inboundOrder.enumerated() {
-            var raw = Self.value(in: record.fields, path: mapping.fields[index].systemField, parts: pathParts[index]) ?? .null
+            var raw = Self.value(in: record.fields, path: systemFieldNames[index], parts: pathParts[index]) ?? .null
             if emptyTextReadsAsNull, case .string(let text) = raw, text.isEmpty { raw = .null }
-            guard case .success(let v) = readScalar(index, raw: raw, def: inboundSlotDefinitions[index]!) else { return nil }
+            let v: Value
+            if plainText[index], case .string = raw {
+                v = raw  // what `readScalar` returns for it (empty text was made null above)
+            } else {
+                guard case .success(let read) = readScalar(index, raw: raw, def: inboundSlotDefinitions[index]!) else { return false }
+                v = read
+            }
             let slot = inboundSlots[index]
             // A later mapping of the same canonical field wins (each is still read: one that
             // cannot be read fails the record, as it does in `inbound`).
             if n + 1 < inboundOrder.count, inboundSlots[inboundOrder[n + 1]] == slot { continue }
             inboundKeys.append(v, at: slot, to: &out)
         }
-        return inboundKeys.finish(&out)
+        return true
     }
 
     /// The parts of a composite value read relative to the parts the hub knows (`known`):

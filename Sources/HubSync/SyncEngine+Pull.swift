@@ -297,9 +297,10 @@ struct PageMerger {
         }
         let hashes = try inRange ?? tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: ids)
         guard !hashes.isEmpty else { return none }
+        var buffer = mapper.inboundKeys.buffer()
         return records.map { record in
-            guard let base = hashes[record.id], let hash = mapper.inboundHash(record) else { return false }
-            return hash == base
+            guard let base = hashes[record.id] else { return false }
+            return mapper.inboundHash(of: record, equals: base, buffer: &buffer)
         }
     }
 

@@ -8,6 +8,19 @@ struct PostgresObject: Sendable {
     let cursor: PostgresColumn?
     /// Each record key (as the binding spells it) and its column.
     let fields: [(key: String, column: PostgresColumn)]
+    /// The record keys and their columns' kinds, in the order of `fields`: what turning a row
+    /// into a record reads for every cell, without copying a column per cell.
+    private let keys: [String]
+    private let kinds: [ValueKind]
+
+    init(table: PostgresTable, id: PostgresColumn, cursor: PostgresColumn?, fields: [(key: String, column: PostgresColumn)]) {
+        self.table = table
+        self.id = id
+        self.cursor = cursor
+        self.fields = fields
+        keys = fields.map(\.key)
+        kinds = fields.map(\.column.kind)
+    }
 
     /// The select list: the ID as text, the cursor as text (if any), then every field. Each
     /// expression gets a positional alias (`AS c0`), so that `ORDER BY "id"` sorts by the
@@ -41,8 +54,9 @@ struct PostgresObject: Sendable {
     func record(from row: [String?]) -> SpokeRecord? {
         guard let id = row[0] else { return nil }
         var values: [String: Value] = [:]
-        values.reserveCapacity(fields.count)
-        for (i, field) in fields.enumerated() { values[field.key] = field.column.value(fromText: row[fieldOffset + i]) }
+        values.reserveCapacity(keys.count)
+        let offset = fieldOffset
+        for i in keys.indices { values[keys[i]] = PostgresColumn.value(fromText: row[offset + i], kind: kinds[i]) }
         return SpokeRecord(id: ExternalID(id), fields: values)
     }
 

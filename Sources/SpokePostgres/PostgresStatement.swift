@@ -59,11 +59,26 @@ struct UntypedText: PostgresDynamicTypeEncodable {
 
 extension PostgresConnection {
     /// Runs a statement and returns every row as optional text cells (the spoke selects text).
+    ///
+    /// The rows are collected on the connection's event loop and handed over at once (a
+    /// statement's rows are kept whole anyway: a page, an ID list, a catalog lookup), not passed
+    /// one by one through an async sequence. A `text` or `varchar` cell's bytes are its UTF-8
+    /// text in either wire format, read as PostgresNIO's `String` decoding reads them.
     func textRows(_ statement: PostgresStatement, logger: Logger) async throws -> [[String?]] {
+        let collected: EventLoopFuture<PostgresQueryResult> = query(statement.query, logger: logger)
+        let rows = try await collected.get().rows
         var out: [[String?]] = []
-        for try await row in try await query(statement.query, logger: logger) {
+        out.reserveCapacity(rows.count)
+        for row in rows {
             var cells: [String?] = []
-            for cell in row { cells.append(try cell.decode(String?.self)) }
+            cells.reserveCapacity(row.count)
+            for cell in row {
+                guard cell.dataType == .text || cell.dataType == .varchar else {
+                    cells.append(try cell.decode(String?.self))
+                    continue
+                }
+                cells.append(cell.bytes.map { String(buffer: $0) })
+            }
             out.append(cells)
         }
         return out

@@ -14,11 +14,24 @@ struct PostgresColumn: Sendable, Hashable {
     let hasDefault: Bool
     /// True for `GENERATED ALWAYS` columns, which an insert or update must not set.
     let isGenerated: Bool
+    /// What kind of values the column holds (from `dataType`, worked out once: every cell read
+    /// asks for it).
+    let kind: ValueKind
+
+    init(identifier: SQLIdentifier, dataType: String, udtName: String, nullable: Bool, hasDefault: Bool, isGenerated: Bool) {
+        self.identifier = identifier
+        self.dataType = dataType
+        self.udtName = udtName
+        self.nullable = nullable
+        self.hasDefault = hasDefault
+        self.isGenerated = isGenerated
+        kind = Self.kind(of: dataType)
+    }
 
     var name: String { identifier.name }
 
-    /// What kind of values the column holds.
-    var kind: ValueKind {
+    /// The kind of values a column of type `dataType` holds.
+    static func kind(of dataType: String) -> ValueKind {
         switch dataType {
         case "smallint", "integer", "bigint": return .integer
         case "numeric", "real", "double precision": return .number
@@ -46,7 +59,10 @@ struct PostgresColumn: Sendable, Hashable {
     }
 
     /// Turns a cell read with ``readExpression`` into a value.
-    func value(fromText text: String?) -> Value {
+    func value(fromText text: String?) -> Value { Self.value(fromText: text, kind: kind) }
+
+    /// A cell of a column of `kind` read with its ``readExpression``, as a value.
+    static func value(fromText text: String?, kind: ValueKind) -> Value {
         guard let text else { return .null }
         switch kind {
         case .text: return .string(text)

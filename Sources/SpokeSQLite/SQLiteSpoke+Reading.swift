@@ -13,9 +13,9 @@ extension SQLiteSpoke {
     public func read(_ object: ObjectBinding, after cursor: HubCore.Cursor?, limit: Int) async throws -> SpokePage {
         let limit = max(1, limit)
         let position = try position(cursor, object)
-        let system = system, clock = clock
+        let connection = connection, clock = clock
         return try await reading(object.object) { db in
-            let resolved = try SQLiteObject.resolve(object, in: db, system: system)
+            let resolved = try connection.object(object, in: db)
             if resolved.cursor != nil {
                 var page = try Self.readIncremental(resolved, from: position, limit: limit, lookback: object.cursorLookback,
                                                     now: { clock.microseconds }, in: db)

@@ -127,6 +127,8 @@ final class SQLiteConnection: @unchecked Sendable {
     let path: String
     private let lock = NSLock()
     private var opened: DatabaseQueue?
+    /// Bindings resolved against the schema, with the schema version they were resolved at.
+    private var resolved: [ObjectBinding: (version: Int64, object: SQLiteObject)] = [:]
 
     init(system: SystemName, path: String) {
         self.system = system
@@ -151,5 +153,21 @@ final class SQLiteConnection: @unchecked Sendable {
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         opened = queue
         return queue
+    }
+
+    /// `binding` resolved against the schema `db` reads (``SQLiteObject/resolve(_:in:system:)``),
+    /// loaded again only when the database's schema version has moved since the last time:
+    /// SQLite changes it with every change to any table, so a page of a long read reads one
+    /// pragma instead of loading the table's columns.
+    func object(_ binding: ObjectBinding, in db: Database) throws -> SQLiteObject {
+        let rows = try SQLiteSQL.rows(db, "SELECT schema_version FROM pragma_schema_version()")
+        guard case .int64(let version)? = rows.first?[0].storage else {
+            return try SQLiteObject.resolve(binding, in: db, system: system)
+        }
+        let cached = lock.withLock { resolved[binding] }
+        if let cached, cached.version == version { return cached.object }
+        let object = try SQLiteObject.resolve(binding, in: db, system: system)
+        lock.withLock { resolved[binding] = (version, object) }
+        return object
     }
 }

@@ -54,6 +54,29 @@ import Testing
         let record = SpokeRecord(id: "7", fields: fields)
         let full = ContentHash.of(try m.inbound(record).get(), fields: m.inboundFields)
         #expect(m.inboundHash(record) == full, sourceLocation: sourceLocation)
+        // The comparison the quiet pull makes, with a buffer left full by another record.
+        var buffer = Array("{\"stale\":\"left by an earlier record\"".utf8)
+        #expect(m.inboundHash(of: record, equals: full, buffer: &buffer), sourceLocation: sourceLocation)
+        #expect(!m.inboundHash(of: record, equals: ContentHash.of(["x": 1], fields: ["x"]), buffer: &buffer),
+                sourceLocation: sourceLocation)
+    }
+
+    @Test("a record's hash matches only its own hash's text: one digit off, upper case, or a prefix does not")
+    func hashComparisonIsExact() throws {
+        let m = try mapper(#""email": "email", "first_name": "first""#)
+        let record = SpokeRecord(id: "1", fields: ["email": "a@x.org", "first": "Ann"])
+        let hash = try #require(m.inboundHash(record))
+        var buffer: [UInt8] = []
+        #expect(m.inboundHash(of: record, equals: hash, buffer: &buffer))
+        let last = hash.last!
+        let oneOff = String(hash.dropLast()) + (last == "0" ? "1" : "0")
+        for other in [oneOff, hash.uppercased() == hash ? "" : hash.uppercased(), String(hash.dropLast()), hash + "0", ""] {
+            #expect(!m.inboundHash(of: record, equals: other, buffer: &buffer), "\(other)")
+        }
+        // A record that cannot be read never matches.
+        let typed = try mapper(#""email": "email", "age": "age""#)
+        let unreadable = SpokeRecord(id: "1", fields: ["email": "a@x.org", "age": "forty"])
+        #expect(!typed.inboundHash(of: unreadable, equals: hash, buffer: &buffer))
     }
 
     @Test("the direct hash of a record equals the hash of its inbound reading, through renames, maps, defaults and nested paths")

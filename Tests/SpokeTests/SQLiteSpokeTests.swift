@@ -153,6 +153,35 @@ import Testing
         }
     }
 
+    @Test("A table changed between two pages of a read is read with its new columns, and a column dropped meanwhile is reported")
+    func aSchemaChangeBetweenPagesIsSeenByTheNextPage() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, queue) = try Self.makeDatabase(directory, """
+                CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, phone TEXT);
+                INSERT INTO contacts VALUES (1, 'a@x.org', '1'), (2, 'b@x.org', '2'), (3, 'c@x.org', '3'), (4, 'd@x.org', '4');
+                """)
+            let binding = ObjectBinding(entity: "customer", object: "contacts", fields: ["email", "phone"])
+            let first = try await spoke.read(binding, after: nil, limit: 1)
+            #expect(first.records.map(\.fields) == [["id": 1, "email": "a@x.org", "phone": "1"]])
+            // The column's declared type (its affinity) changes: the next page reads the new table.
+            try await queue.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE contacts_new (id INTEGER PRIMARY KEY, email TEXT, phone INTEGER);
+                    INSERT INTO contacts_new SELECT * FROM contacts;
+                    DROP TABLE contacts;
+                    ALTER TABLE contacts_new RENAME TO contacts;
+                    """)
+            }
+            let second = try await spoke.read(binding, after: first.next, limit: 1)
+            #expect(second.records.map(\.fields) == [["id": 2, "email": "b@x.org", "phone": 2]])
+            #expect(second.schema?.fields.first { $0.name == "phone" }?.nativeType == "INTEGER")
+            try await queue.write { try $0.execute(sql: "ALTER TABLE contacts DROP COLUMN phone") }
+            let error = await #expect(throws: SpokeError.self) { try await spoke.read(binding, after: second.next, limit: 1) }
+            #expect(error?.kind == .configuration)
+            #expect(error?.message.contains("'phone'") == true)
+        }
+    }
+
     @Test func checkReportsMissingTablesAndColumnsPerBinding() async throws {
         try await withTemporaryDirectory { directory in
             let (spoke, _) = try Self.makeDatabase(directory, """
