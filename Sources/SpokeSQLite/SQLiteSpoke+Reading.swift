@@ -53,10 +53,9 @@ extension SQLiteSpoke {
         }
         let limit = max(1, limit)
         let position = try position(cursor, object)
-        let system = system
+        let connection = connection
         return try await reading(object.object) { db in
-            try Self.scanPage(try SQLiteObject.resolve(object, in: db, system: system), from: position, limit: limit,
-                              partition: partition, in: db)
+            try Self.scanPage(try connection.object(object, in: db), from: position, limit: limit, partition: partition, in: db)
         }
     }
 
