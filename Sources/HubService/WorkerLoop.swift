@@ -44,14 +44,28 @@ public final class WorkerLoop: Sendable {
     let planner: SchedulePlanner
     let clock: WallClock
     let secrets: SecretRedactor
+    /// The sync metrics `hubctl run` exports, fed from each unit's report, and the worker's own.
+    public let metrics: RunMetrics
+    let metricsFile: String?
     public let stopFlag = StopFlag()
     let wakeup = Wakeup()
+    let state = Locked(LoopState())
+
+    /// What the loop remembers between claims.
+    struct LoopState {
+        /// The run lock's holder last logged (logged once while it holds the hub).
+        var lastHolder = ""
+        /// The round of the latest claim.
+        var round: Int64?
+    }
 
     /// - Parameter runUnit: the engine's ``SyncEngine/runUnit(_:_:)``.
     /// - Parameter planner: the schedules `hubctl status` judges by; a pull unit records its
     ///   system's success or failure in them, as `hubctl run` does after a cycle.
+    /// - Parameter metricsFile: where to write the metrics after every unit and at the end.
     public init(id: String, planner: SchedulePlanner, store: HubStore, settings: WorkerSettings, logger: Logger,
-                clock: WallClock = .system, runUnit: @escaping @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport) {
+                clock: WallClock = .system, metrics: RunMetrics = RunMetrics(), metricsFile: String? = nil,
+                runUnit: @escaping @Sendable (UnitClaim, SyncOptions) async throws -> SyncReport) {
         let topology = planner.topology
         self.id = id
         self.planner = planner
@@ -63,6 +77,8 @@ public final class WorkerLoop: Sendable {
         self.logger = logger
         self.clock = clock
         self.secrets = topology.secrets
+        self.metrics = metrics
+        self.metricsFile = metricsFile
         self.runUnit = runUnit
     }
 
@@ -75,10 +91,11 @@ public final class WorkerLoop: Sendable {
     /// A webhook or a trigger says a system changed: the next round starts as soon as the
     /// current one is done (recorded in the hub, so every worker sees it), and this worker looks
     /// for a unit at once.
-    public func wake(_ system: SystemName) {
+    public func wake(_ system: SystemName, trigger: String = "webhook") {
+        metrics.wakeup(trigger: trigger, system: system)
         do {
             try store.requestRound()
-            logger.debug("woken", metadata: ["event": "trigger.wake", "system": .string(system.rawValue)])
+            logger.debug("woken", metadata: ["event": "trigger.wake", "system": .string(system.rawValue), "trigger": .string(trigger)])
         } catch {
             logger.error("cannot record the wakeup: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.wake_failed"])
         }
@@ -89,31 +106,61 @@ public final class WorkerLoop: Sendable {
     public func run() async throws {
         try store.registerWorker(id, units: plan.units)
         logger.info("worker started", metadata: ["event": "worker.started", "units": .string(plan.units.map(\.description).joined(separator: ","))])
-        var lastIdle = ""
+        updateGauges()
         while !stopFlag.isSet && !Task.isCancelled {
-            let outcome: ClaimOutcome
-            do {
-                outcome = try store.claimUnit(worker: id, plan: plan, interval: settings.interval, lease: settings.lease,
-                                              runLockStaleAfter: settings.runLockStaleAfter, now: clock.now())
-            } catch {
-                logger.error("cannot claim a unit: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.claim_failed"])
-                await wakeup.wait(seconds: settings.poll, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
-                continue
-            }
-            switch outcome {
-            case .claimed(let claim):
-                lastIdle = ""
-                await work(claim)
-            case .idle, .runLocked:
-                if case .runLocked(let holder) = outcome, lastIdle != holder.description {
-                    lastIdle = holder.description
-                    logger.notice("the hub is held by \(holder); claiming nothing meanwhile", metadata: ["event": "worker.locked"])
-                }
-                await wakeup.wait(seconds: settings.poll, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
-            }
+            if try await step() { continue }
+            await wakeup.wait(seconds: settings.poll, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
         }
         try store.retireWorker(id)
+        writeMetricsFile()
         logger.info("worker stopped", metadata: ["event": "worker.stopped"])
+    }
+
+    /// Claims one unit and runs it. False when nothing was claimed: every unit of the round is
+    /// done or held, the next round is not due, a run holds the hub, or the claim failed (logged).
+    public func step() async throws -> Bool {
+        let outcome: ClaimOutcome
+        do {
+            outcome = try store.claimUnit(worker: id, plan: plan, interval: settings.interval, lease: settings.lease,
+                                          runLockStaleAfter: settings.runLockStaleAfter, now: clock.now())
+        } catch {
+            logger.error("cannot claim a unit: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.claim_failed"])
+            return false
+        }
+        switch outcome {
+        case .claimed(let claim):
+            state.withLock { $0.lastHolder = "" }
+            claimed(claim)
+            await work(claim)
+            return true
+        case .idle:
+            return false
+        case .runLocked(let holder):
+            let first = state.withLock { state in
+                defer { state.lastHolder = holder.description }
+                return state.lastHolder != holder.description
+            }
+            if first {
+                logger.notice("the hub is held by \(holder); claiming nothing meanwhile", metadata: ["event": "worker.locked"])
+            }
+            return false
+        }
+    }
+
+    /// A claim's round and takeover, in the metrics; the gauges read from the hub again when the round is new.
+    func claimed(_ claim: UnitClaim) {
+        metrics.round(claim.round)
+        if let previous = claim.previousOwner {
+            metrics.takeover(claim.unit.phase)
+            logger.notice("unit taken over from worker \(previous), whose lease had run out",
+                          metadata: ["event": "unit.taken_over", "unit": .string(claim.unit.description),
+                                     "previous_owner": .string(previous)])
+        }
+        let newRound = state.withLock { state in
+            defer { state.round = claim.round }
+            return state.round != claim.round
+        }
+        if newRound { updateGauges() }
     }
 
     /// Runs one claimed unit with a heartbeat beside it.
@@ -145,51 +192,88 @@ public final class WorkerLoop: Sendable {
         defer { heartbeat.cancel() }
         let stop = stopFlag
         let options = SyncOptions(stopRequested: { stop.isSet || lost.isSet || Task.isCancelled })
+        let started = clock.now()
+        // The run's result (`hubctl_runs_total`) and the unit's outcome (`hubctl_worker_units_total`).
+        var result = "error", outcome = "error"
         do {
             let report = try await runUnit(claim, options)
             heartbeat.cancel()
+            metrics.records(report)
+            result = (report.stopped ? RunStatus.stopped : report.status).rawValue
             if report.stopped {
+                outcome = lost.isSet ? "lease_lost" : "stopped"
                 try store.releaseUnit(claim)
                 logger.info("unit stopped before its end; released", metadata: ["event": "unit.released", "run_id": .string(report.runID.rawValue)])
             } else if try store.completeUnit(claim, run: report.runID) {
-                recordSchedule(claim, report)
+                outcome = report.status.rawValue
+                recordSchedule(claim, report, startedAt: started)
                 var metadata: Logger.Metadata = ["event": "unit.done", "run_id": .string(report.runID.rawValue),
                                                  "status": .string(report.status.rawValue)]
                 // Why the unit's system failed (already redacted), so that the log says what to fix.
                 if let error = report.systemErrors[claim.unit.system] { metadata["error"] = .string(secrets.redact(error)) }
                 logger.info("unit done: \(report.status.rawValue)", metadata: metadata)
             } else {
+                outcome = "lease_lost"
                 logger.warning("unit finished after its lease was taken over; its last writes were refused",
                                metadata: ["event": "unit.lease_lost"])
             }
         } catch let fenced as FencedOut {
+            // The engine recorded the unit's run as stopped.
+            (result, outcome) = (RunStatus.stopped.rawValue, "fenced")
             try? store.noteFencedWrite(worker: id)
             logger.warning("hub write refused: \(fenced)", metadata: ["event": "unit.fenced"])
         } catch {
             logger.error("unit failed: \(secrets.redact(String(describing: error)))", metadata: ["event": "unit.failed"])
             try? store.releaseUnit(claim)
         }
+        metrics.cycle(result: result, seconds: clock.now().timeIntervalSince(started))
+        metrics.unit(claim.unit.phase, outcome: outcome)
+        writeMetricsFile()
     }
 
     /// After a pull unit: the schedule state covering its entity (the entity's own schedule, or
-    /// its system's), succeeded or failed (for `hubctl status`).
-    func recordSchedule(_ claim: UnitClaim, _ report: SyncReport) {
-        guard claim.unit.phase == .pull else { return }
+    /// its system's), succeeded or failed (for `hubctl status`), and its metrics as `hubctl run`
+    /// counts them for a target it read.
+    func recordSchedule(_ claim: UnitClaim, _ report: SyncReport, startedAt: Date) {
+        guard claim.unit.phase == .pull, let target = covering(claim.unit) else { return }
         let now = clock.now()
         do {
-            let states = try store.scheduleStates()
-            let targets = planner.targets(of: claim.unit.system)
-            let covering = targets.first { $0.entity != nil && $0.entity == claim.unit.entity } ?? targets.first { $0.entity == nil }
-            let changed = (covering.map { [$0] } ?? []).map { target in
-                let state = states.first { $0.system == target.system && $0.entity == target.entity }
-                    ?? ScheduleStateRecord(system: target.system, entity: target.entity)
-                if let error = report.systemErrors[claim.unit.system] { return planner.failed(state, at: now, error: error) }
-                return planner.succeeded(state, at: now)
+            let state = try store.scheduleStates().first { $0.system == target.system && $0.entity == target.entity }
+                ?? ScheduleStateRecord(system: target.system, entity: target.entity)
+            if state.consecutiveFailures > 0 { metrics.retry(target) }
+            let next: ScheduleStateRecord
+            if let error = report.systemErrors[claim.unit.system] {
+                metrics.failure(target)
+                next = planner.failed(state, at: now, error: error)
+            } else {
+                next = planner.succeeded(state, at: now)
             }
-            try store.saveScheduleStates(changed)
+            try store.saveScheduleStates([next])
+            metrics.state(target, next, lag: state.nextDueAt.map { startedAt.timeIntervalSince($0) } ?? 0)
         } catch {
             logger.error("cannot record the schedule in the hub: \(secrets.redact(String(describing: error)))",
                          metadata: ["event": "schedule.save_failed"])
+        }
+    }
+
+    /// The schedule target that reads a pull unit's entity: the entity's own, or its system's.
+    func covering(_ unit: WorkUnit) -> ScheduleTarget? {
+        let targets = planner.targets(of: unit.system)
+        return targets.first { $0.entity != nil && $0.entity == unit.entity } ?? targets.first { $0.entity == nil }
+    }
+
+    /// Every target's schedule gauges and the open quarantine and conflicts, read from the hub
+    /// (other workers change them too): when the worker starts and once per round.
+    func updateGauges() {
+        metrics.update(from: store, planner: planner)
+    }
+
+    func writeMetricsFile() {
+        guard let metricsFile else { return }
+        do {
+            try metrics.write(to: metricsFile)
+        } catch {
+            logger.error("\(error)", metadata: ["event": "metrics.write_failed"])
         }
     }
 }

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off` (with --worker: off unless given).",
                                valueName: "host:port"))
     var listen: String?
-    @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (for node_exporter's textfile collector).",
+    @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (with --worker: every unit), for node_exporter's textfile collector.",
                                valueName: "path"))
     var metricsFile: String?
     @Option(help: ArgumentHelp("Log lines as `text` or `json` (default text; $HUBCTL_LOG_FORMAT).", valueName: "format"))
@@ -169,13 +169,13 @@ struct RunCommand: AsyncParsableCommand {
         let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
                               settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
                                                        runLockStaleAfter: engine.lockTimeout),
-                              logger: logger) { claim, options in
+                              logger: logger, metricsFile: metricsFile) { claim, options in
             try await engine.runUnit(claim, options)
         }
         // A worker listens only when asked (several may run on one machine): webhooks then
         // start the next round early, for every worker.
         let listenAddress = listen == nil ? nil : try parseListen()
-        let metrics = RunMetrics()
+        let metrics = loop.metrics
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, _ in
             loop.wake(system)
         }
