@@ -4,7 +4,7 @@ import Metrics
 
 extension RunMetrics {
     /// How a worker's unit ended, by phase (`pull`, `pull-deletes`, `push`, `push-deletes`):
-    /// `ok`, `partial`, `failed` (done, by its run's status),
+    /// `ok`, `partial`, `failed` (done, by its run's status), `skipped` (not due this round),
     /// `stopped` (released before its end), `lease_lost` (another worker took it over),
     /// `fenced` (the hub refused its write) or `error` (it could not run).
     public func unit(_ phase: WorkUnit.Phase, outcome: String) {

@@ -10,16 +10,13 @@ import Logging
 public struct WorkerSettings: Sendable {
     /// How long a claim holds its unit without a heartbeat (renewed every third of it).
     public var lease: TimeInterval
-    /// How long a round lasts at least: the next round starts this long after the last began.
-    public var interval: TimeInterval
     /// How long to wait before looking again when there is nothing to claim.
     public var poll: TimeInterval
     /// When a run lock's holder counts as gone (`HUBCTL_LOCK_TIMEOUT`).
     public var runLockStaleAfter: TimeInterval
 
-    public init(lease: TimeInterval = 30, interval: TimeInterval = 300, poll: TimeInterval = 1, runLockStaleAfter: TimeInterval = 600) {
+    public init(lease: TimeInterval = 30, poll: TimeInterval = 1, runLockStaleAfter: TimeInterval = 600) {
         self.lease = lease
-        self.interval = interval
         self.poll = poll
         self.runLockStaleAfter = runLockStaleAfter
     }
@@ -28,6 +25,9 @@ public struct WorkerSettings: Sendable {
 /// One `hubctl run --worker`: claims a unit (the pull or the push of one entity in one system,
 /// or a system's finishing step), runs it while a heartbeat renews its lease, marks it done, and
 /// claims the next, until asked to stop.
+///
+/// Schedules are `hubctl run`'s: a round starts when a system or entity is due by its schedule
+/// (or woken), reads only what is due, and pushes to every system (see `decide(_:now:)`).
 ///
 /// Several workers on one PostgreSQL hub share the work: the hub decides who holds what (see
 /// ``HubStore/claimUnit(worker:plan:interval:lease:runLockStaleAfter:now:)``, in the order of
@@ -88,12 +88,16 @@ public final class WorkerLoop: Sendable {
         Task { await wakeup.signal() }
     }
 
-    /// A webhook or a trigger says a system changed: the next round starts as soon as the
-    /// current one is done (recorded in the hub, so every worker sees it), and this worker looks
-    /// for a unit at once.
+    /// A webhook or a trigger says a system changed: the system is due now, the next round
+    /// starts as soon as the current one is done (both recorded in the hub, so every worker sees
+    /// them), and this worker looks for a unit at once. A system that is only written to is not
+    /// read, so waking it does nothing (as for `hubctl run`).
     public func wake(_ system: SystemName, trigger: String = "webhook") {
+        let targets = planner.targets(of: system)
+        guard !targets.isEmpty else { return }
         metrics.wakeup(trigger: trigger, system: system)
         do {
+            try makeDue(targets, at: clock.now())
             try store.requestRound()
             logger.debug("woken", metadata: ["event": "trigger.wake", "system": .string(system.rawValue), "trigger": .string(trigger)])
         } catch {
@@ -121,7 +125,7 @@ public final class WorkerLoop: Sendable {
     public func step() async throws -> Bool {
         let outcome: ClaimOutcome
         do {
-            outcome = try store.claimUnit(worker: id, plan: plan, interval: settings.interval, lease: settings.lease,
+            outcome = try store.claimUnit(worker: id, plan: plan, interval: roundInterval(now: clock.now()), lease: settings.lease,
                                           runLockStaleAfter: settings.runLockStaleAfter, now: clock.now())
         } catch {
             logger.error("cannot claim a unit: \(secrets.redact(String(describing: error)))", metadata: ["event": "worker.claim_failed"])
@@ -191,11 +195,27 @@ public final class WorkerLoop: Sendable {
         }
         defer { heartbeat.cancel() }
         let stop = stopFlag
-        let options = SyncOptions(stopRequested: { stop.isSet || lost.isSet || Task.isCancelled })
         let started = clock.now()
         // The run's result (`hubctl_runs_total`) and the unit's outcome (`hubctl_worker_units_total`).
         var result = "error", outcome = "error"
         do {
+            let pullScope: [SystemName: Set<EntityName>]?
+            switch try decide(claim, now: started) {
+            case .skip(let reason):
+                heartbeat.cancel()
+                if try store.skipUnit(claim) {
+                    logger.info("unit skipped: \(reason)", metadata: ["event": "unit.skipped"])
+                    metrics.unit(claim.unit.phase, outcome: "skipped")
+                } else {
+                    logger.warning("unit taken over before it was skipped", metadata: ["event": "unit.lease_lost"])
+                    metrics.unit(claim.unit.phase, outcome: "lease_lost")
+                }
+                writeMetricsFile()
+                return
+            case .run(let scope):
+                pullScope = scope
+            }
+            let options = SyncOptions(pullScope: pullScope, stopRequested: { stop.isSet || lost.isSet || Task.isCancelled })
             let report = try await runUnit(claim, options)
             heartbeat.cancel()
             metrics.records(report)
@@ -241,13 +261,16 @@ public final class WorkerLoop: Sendable {
             let state = try store.scheduleStates().first { $0.system == target.system && $0.entity == target.entity }
                 ?? ScheduleStateRecord(system: target.system, entity: target.entity)
             if state.consecutiveFailures > 0 { metrics.retry(target) }
-            let next: ScheduleStateRecord
+            var next: ScheduleStateRecord
             if let error = report.systemErrors[claim.unit.system] {
                 metrics.failure(target)
                 next = planner.failed(state, at: now, error: error)
             } else {
                 next = planner.succeeded(state, at: now)
             }
+            // A trigger woke the target while this unit read it (the read may have passed the
+            // change before it was made): it stays due, as `hubctl run` keeps it woken.
+            if let woken = state.nextDueAt, woken > startedAt, woken <= now { next.nextDueAt = woken }
             try store.saveScheduleStates([next])
             metrics.state(target, next, lag: state.nextDueAt.map { startedAt.timeIntervalSince($0) } ?? 0)
         } catch {

@@ -17,7 +17,9 @@ extension SyncEngine {
     /// - `pull-deletes:S` applies the deletes S's pull units found, children first, as
     ///   ``syncAll(_:)`` does at the end of a system's pull.
     /// - `push:S/E` first settles E's creates an earlier holder sent to S without recording the
-    ///   answer (it was killed), then pushes E, the references written without their target, and
+    ///   answer (it was killed); when `options` has a pull scope without S's E (its pull was not
+    ///   due this round), it fetches and merges the records of S it is about to write (see
+    ///   `readBeforePush`); then it pushes E, the references written without their target, and
     ///   the deletes that waited for E's own records (an employee's manager).
     /// - `push-deletes:S` sends S's deletes that waited for the records referring to them.
     ///
@@ -51,6 +53,9 @@ extension SyncEngine {
                 try await pullUnit(system, entity, options, ctx)
             case (.push, let entity?):
                 try await recoverIntents(options, ctx, only: system.name, entity: entity)
+                // A system not read this round (not due): the records about to be written are
+                // fetched and merged first, as in `hubctl run`'s targeted cycle.
+                try await readBeforePush([system], [entity], options, ctx)
                 try await pushUnit(system, entity, options, ctx)
             case (.pullDeletes, _):
                 try applyFoundDeletes(system, options, ctx)

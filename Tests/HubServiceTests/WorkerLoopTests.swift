@@ -16,7 +16,7 @@ import Testing
     static func worker(_ f: ServiceFixture, _ answer: @escaping @Sendable (UnitClaim, SyncOptions) throws -> SyncReport) throws -> WorkerLoop {
         try f.store.registerWorker("w1", units: WorkPlan(f.topology).units)
         return WorkerLoop(id: "w1", planner: f.planner, store: f.store,
-                          settings: WorkerSettings(lease: 600, interval: 3600, poll: 0.01), logger: f.logger,
+                          settings: WorkerSettings(lease: 600, poll: 0.01), logger: f.logger,
                           clock: f.clock.wallClock) { claim, options in
             try answer(claim, options)
         }
@@ -100,5 +100,120 @@ import Testing
         let states = try f.store.scheduleStates()
         #expect(states.first { $0.system == "app" }?.consecutiveFailures == 1)
         #expect(states.first { $0.system == "crm" && $0.entity == nil }?.lastSuccessAt == f.clock.current())
+    }
+
+    /// What the scripted units were asked to do, in order: each unit with the pull scope it got.
+    final class UnitLog: Sendable {
+        let entries = Locked<[(WorkUnit, [SystemName: Set<EntityName>]?)]>([])
+
+        func record(_ claim: UnitClaim, _ options: SyncOptions) { entries.withLock { $0.append((claim.unit, options.pullScope)) } }
+
+        /// The units run since the last call, as `unit` or `unit read=system:entity,…`.
+        func take() -> [String] {
+            entries.withLock { entries in
+                defer { entries = [] }
+                return entries.map { unit, scope in
+                    guard let scope else { return unit.description }
+                    let read = scope.flatMap { system, entities in entities.map { "\(system.rawValue):\($0.rawValue)" } }.sorted()
+                    return "\(unit) read=\(read.joined(separator: ","))"
+                }
+            }
+        }
+    }
+
+    @Test("Workers read each system and entity on its schedule as `run` does: a round starts only when one is due, reads only what is due, and pushes to every system",
+          arguments: TestHubStore.all)
+    func workersFollowTheSchedules(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
+        let log = UnitLog()
+        let worker = try Self.worker(f) { claim, options in
+            log.record(claim, options)
+            return Self.report(claim)
+        }
+        // The first round reads every target and pushes to every system.
+        #expect(try await Self.drain(worker) == 7)
+        #expect(log.take() == ["pull:app/customer", "pull:crm/customer", "pull:crm/invoice", "push:app/customer",
+                               "push:crm/customer", "push:crm/invoice", "push:export/customer"])
+        // Nothing is due: no round starts.
+        #expect(try await Self.drain(worker) == 0)
+        f.clock.advance(seconds: 59)
+        #expect(try await Self.drain(worker) == 0)
+
+        // crm falls due after its minute; its invoices (hourly) and the app (every 5 minutes) do
+        // not. They are skipped; every system is pushed to, and a push to a system whose read was
+        // skipped reads first the records it writes (`read=` lists what the round read of it).
+        f.clock.advance(seconds: 2)
+        let app = try #require(try f.store.scheduleStates().first { $0.system == "app" })
+        #expect(try await Self.drain(worker) == 7)
+        #expect(log.take() == ["pull:crm/customer", "push:app/customer read=", "push:crm/customer read=crm:customer",
+                               "push:crm/invoice read=crm:customer", "push:export/customer"])
+        let round = try f.store.roundUnits(2)
+        #expect(round.skipped == [WorkUnit(.pull, "app", "customer"), WorkUnit(.pull, "crm", "invoice")])
+        #expect(round.ran.count == 5)
+        // A skipped read leaves its schedule as it was, and is counted as skipped.
+        #expect(try f.store.scheduleStates().first { $0.system == "app" } == app)
+        #expect(worker.metrics.text().contains(#"hubctl_worker_units_total{phase="pull",outcome="skipped"} 2"#))
+
+        // A webhook wakes the app: a round starts at once and reads it, and only it.
+        worker.wake("app")
+        #expect(try await Self.drain(worker) == 7)
+        #expect(log.take() == ["pull:app/customer", "push:app/customer", "push:crm/customer read=", "push:crm/invoice read=",
+                               "push:export/customer"])
+        #expect(worker.metrics.text().contains(#"hubctl_wakeups_total{trigger="webhook",system="app"} 1"#))
+        // Waking a system that is only written to reads nothing and starts no round (as for `run`).
+        worker.wake("export")
+        #expect(try await Self.drain(worker) == 0)
+
+        // An hour on, everything is due again.
+        f.clock.advance(seconds: 3600)
+        #expect(try await Self.drain(worker) == 7)
+        #expect(log.take().count == 7)
+        #expect(try f.store.roundUnits(4).skipped.isEmpty)
+    }
+
+    @Test("A system read as several entities is read whole in the round it is due, though the first entity's success moves its next read on",
+          arguments: TestHubStore.all)
+    func aDueSystemIsReadWhole(_ kind: TestHubStore) async throws {
+        let json = ServiceFixture.json.replacingOccurrences(of: #", "schedule": {"every": "1h", "jitter": 0}"#, with: "")
+        let f = try ServiceFixture(json: json, hub: kind)
+        let log = UnitLog()
+        let worker = try Self.worker(f) { claim, options in
+            log.record(claim, options)
+            return Self.report(claim)
+        }
+        #expect(try await Self.drain(worker) == 7)
+        _ = log.take()
+        f.clock.advance(seconds: 61)
+        #expect(try await Self.drain(worker) == 7)
+        // crm's customers, then its invoices though crm's next read had moved on in between.
+        #expect(log.take() == ["pull:crm/customer", "pull:crm/invoice", "push:app/customer read=", "push:crm/customer",
+                               "push:crm/invoice", "push:export/customer"])
+    }
+
+    @Test("A webhook that arrives while its system is read keeps the system due for the next round", arguments: TestHubStore.all)
+    func aWakeDuringTheReadIsKept(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
+        let log = UnitLog()
+        let woke = Locked(false)
+        let holder = Locked<WorkerLoop?>(nil)
+        let worker = try Self.worker(f) { claim, options in
+            log.record(claim, options)
+            // The first read of the app: a webhook for it arrives in the middle, a second later.
+            if claim.unit == WorkUnit(.pull, "app", "customer"), !woke.withLock({ $0 }) {
+                woke.withLock { $0 = true }
+                f.clock.advance(seconds: 1)
+                holder.withLock { $0 }?.wake("app")
+                f.clock.advance(seconds: 1)
+            }
+            return Self.report(claim)
+        }
+        holder.withLock { $0 = worker }
+        // The next round starts as soon as the first is done, and reads the app again, and only it.
+        #expect(try await Self.drain(worker) == 14)
+        #expect(Array(log.take().dropFirst(7)) == ["pull:app/customer", "push:app/customer", "push:crm/customer read=",
+                                                   "push:crm/invoice read=", "push:export/customer"])
+        #expect(try f.store.roundUnits(2).skipped == [WorkUnit(.pull, "crm", "customer"), WorkUnit(.pull, "crm", "invoice")])
+        // Then nothing is due.
+        #expect(try await Self.drain(worker) == 0)
     }
 }
