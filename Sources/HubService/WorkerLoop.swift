@@ -57,7 +57,14 @@ public final class WorkerLoop: Sendable {
         var lastHolder = ""
         /// The round of the latest claim.
         var round: Int64?
+        /// When the hub was last checked for a newer hubctl's steps, and in which round.
+        var checkedAt: Date?
+        var checkedRound: Int64?
     }
+
+    /// How often a worker with nothing to claim checks the hub for a newer hubctl's steps (it
+    /// also checks before the first unit of every round it works in).
+    public static let upgradeCheckInterval: TimeInterval = 60
 
     /// - Parameter runUnit: the engine's ``SyncEngine/runUnit(_:_:)``.
     /// - Parameter planner: the schedules `hubctl status` judges by; a pull unit records its
@@ -107,13 +114,24 @@ public final class WorkerLoop: Sendable {
     }
 
     /// Claims and runs units until ``requestStop()``; the worker's units are released when it ends.
+    /// - Throws: ``HubFromNewerHubctl`` when a newer hubctl upgraded the hub meanwhile: the
+    ///   worker stops before its next unit, its units released.
     public func run() async throws {
         try store.registerWorker(id, units: plan.units)
         logger.info("worker started", metadata: ["event": "worker.started", "units": .string(plan.units.map(\.description).joined(separator: ","))])
         updateGauges()
-        while !stopFlag.isSet && !Task.isCancelled {
-            if try await step() { continue }
-            await wakeup.wait(seconds: settings.poll, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
+        do {
+            while !stopFlag.isSet && !Task.isCancelled {
+                if try await step() { continue }
+                await wakeup.wait(seconds: settings.poll, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
+            }
+        } catch let newer as HubFromNewerHubctl {
+            // Released for the newer workers rather than left to their leases; the tables touched
+            // are the workers' own, which a newer step is unlikely to have changed (best effort).
+            try? store.retireWorker(id)
+            writeMetricsFile()
+            logger.critical("the hub \(newer.whileOpen); stopping", metadata: ["event": "worker.hub_upgraded"])
+            throw newer
         }
         try store.retireWorker(id)
         writeMetricsFile()
@@ -134,10 +152,17 @@ public final class WorkerLoop: Sendable {
         switch outcome {
         case .claimed(let claim):
             state.withLock { $0.lastHolder = "" }
+            do {
+                try checkUpgrade(round: claim.round)
+            } catch {
+                try? store.releaseUnit(claim)
+                throw error
+            }
             claimed(claim)
             await work(claim)
             return true
         case .idle:
+            try checkUpgrade(round: nil)
             return false
         case .runLocked(let holder):
             let first = state.withLock { state in
@@ -148,6 +173,32 @@ public final class WorkerLoop: Sendable {
                 logger.notice("the hub is held by \(holder); claiming nothing meanwhile", metadata: ["event": "worker.locked"])
             }
             return false
+        }
+    }
+
+    /// Throws ``HubFromNewerHubctl`` when the hub holds a step this hubctl does not know. Checked
+    /// once per round (`round`: the round of a unit just claimed), and at most once per
+    /// ``upgradeCheckInterval`` while there is nothing to claim (`round` nil). A check that
+    /// cannot read the hub is logged and tried again at the next occasion.
+    func checkUpgrade(round: Int64?) throws {
+        let now = clock.now()
+        let due = state.withLock { state in
+            if let round { return state.checkedRound != round }
+            return state.checkedAt.map { now.timeIntervalSince($0) >= Self.upgradeCheckInterval } ?? true
+        }
+        guard due else { return }
+        do {
+            try store.refuseIfUpgraded()
+        } catch let newer as HubFromNewerHubctl {
+            throw newer
+        } catch {
+            logger.error("cannot check the hub's version: \(secrets.redact(String(describing: error)))",
+                         metadata: ["event": "worker.version_check_failed"])
+            return
+        }
+        state.withLock { state in
+            state.checkedAt = now
+            if let round { state.checkedRound = round }
         }
     }
 

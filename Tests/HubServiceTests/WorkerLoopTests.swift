@@ -2,7 +2,7 @@ import Foundation
 import HubCore
 import HubSchedule
 import HubService
-import HubStore
+@testable import HubStore
 import HubSync
 import HubTesting
 import HubTestServers
@@ -215,5 +215,73 @@ import Testing
         #expect(try f.store.roundUnits(2).skipped == [WorkUnit(.pull, "crm", "customer"), WorkUnit(.pull, "crm", "invoice")])
         // Then nothing is due.
         #expect(try await Self.drain(worker) == 0)
+    }
+
+    /// Records a schema step this hubctl does not know, as a newer hubctl upgrading the hub would.
+    static func upgradeByANewerHubctl(_ f: ServiceFixture, _ kind: TestHubStore) throws {
+        try f.store.write { tx in
+            switch kind {
+            case .sqlite: try tx.execute("INSERT INTO grdb_migrations (identifier) VALUES ('future: partitions')")
+            case .postgres: try tx.execute("INSERT INTO hub_migration (identifier, applied_at) VALUES ('future: partitions', 'z')")
+            }
+        }
+    }
+
+    @Test("A worker checks the hub once per round: upgraded by a newer hubctl meanwhile, it stops before the round's first unit and releases it",
+          arguments: TestHubStore.all)
+    func aWorkerStopsOnAnUpgradedHubBeforeItsNextRound(_ kind: TestHubStore) async throws {
+        let f = try ServiceFixture(hub: kind)
+        let log = UnitLog()
+        let worker = try Self.worker(f) { claim, options in
+            log.record(claim, options)
+            return Self.report(claim)
+        }
+        #expect(try await Self.drain(worker) == 7)
+        _ = log.take()
+        #expect(throws: Never.self) { try f.store.refuseIfUpgraded() }
+        try Self.upgradeByANewerHubctl(f, kind)
+        // crm falls due: the round's first claim finds the newer step; nothing runs.
+        f.clock.advance(seconds: 61)
+        await #expect(throws: HubFromNewerHubctl.self) { _ = try await worker.step() }
+        #expect(log.take().isEmpty)
+        let board = try f.store.workBoard()
+        #expect(board.round == 2)
+        #expect(board.units.allSatisfy { $0.owner == nil && $0.doneRound == 1 }, "\(board.units)")
+        do {
+            try f.store.refuseIfUpgraded()
+        } catch let newer as HubFromNewerHubctl {
+            #expect(newer.unknownSteps == ["future: partitions"])
+            #expect(newer.whileOpen == "was upgraded by a newer hubctl (step \"future: partitions\") while this hubctl had it open, "
+                    + "and this hubctl does not know that step")
+        }
+    }
+
+    @Test("A worker with nothing to claim checks the hub once a minute; upgraded meanwhile, its loop ends with the reason, the worker retired",
+          arguments: TestHubStore.all)
+    func anIdleWorkerNoticesAnUpgrade(_ kind: TestHubStore) async throws {
+        // Nothing due within the minute: crm hourly, the app every 5 minutes.
+        let f = try ServiceFixture(json: ServiceFixture.json.replacingOccurrences(of: #""every": "1m", "jitter": "10%", "max_backoff": "10m""#,
+                                                                                  with: #""every": "1h", "jitter": "10%", "max_backoff": "2h""#), hub: kind)
+        let ran = Locked(0)
+        let worker = WorkerLoop(id: "w2", planner: f.planner, store: f.store, settings: WorkerSettings(lease: 600, poll: 0.01),
+                                logger: f.logger, clock: f.clock.wallClock) { claim, _ in
+            ran.withLock { $0 += 1 }
+            // The round's last unit: the hub is upgraded, and the clock moves past the minute.
+            if claim.unit == WorkUnit(.push, "export", "customer") {
+                try Self.upgradeByANewerHubctl(f, kind)
+                f.clock.advance(seconds: 59)
+            }
+            return Self.report(claim)
+        }
+        let running = Task { try await worker.run() }
+        // Idle within the minute after the round: no check yet (the loop polls every 10 ms).
+        for _ in 0..<6000 where ran.withLock({ $0 }) < 7 { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(ran.withLock { $0 } == 7)
+        f.clock.advance(seconds: 2)
+        await #expect(throws: HubFromNewerHubctl.self) { try await running.value }
+        let board = try f.store.workBoard()
+        #expect(board.workers.first { $0.id == "w2" }?.stoppedAt != nil)
+        #expect(board.units.allSatisfy { $0.owner == nil })
+        #expect(f.logs.lines.contains { $0.contains(#""event":"worker.hub_upgraded""#) }, "\(f.logs.lines.suffix(5))")
     }
 }

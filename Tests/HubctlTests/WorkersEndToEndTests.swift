@@ -267,6 +267,28 @@ struct WorkersEndToEndTests {
         for worker in [paused, other] { #expect(worker.wait().exitCode == 0) }
     }
 
+    @Test("A running worker stops when a newer hubctl upgrades the hub: exit 1 with the reason and what to run, its units released")
+    func aWorkerStopsWhenANewerHubctlUpgradesTheHub() async throws {
+        let world = try await WorkersWorld.make()
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
+        let worker = try world.startWorker(every: "1h")
+        try await world.waitForRound(1)
+        // A newer hubctl applies a step this one does not know; a webhook to another worker asks for a round.
+        _ = try await world.psql("INSERT INTO hub_migration (identifier, applied_at) VALUES ('future: partitions', 'z')")
+        _ = try await world.psql("UPDATE work_round SET wake = 1")
+        let result = worker.wait()
+        #expect(result.exitCode == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("hubctl run --worker stopped: the hub postgres://"), "\(result.stderr)")
+        #expect(result.stderr.contains(#"was upgraded by a newer hubctl (step "future: partitions") while this hubctl had it open, "#
+                                       + "and this hubctl does not know that step; its units were released and it claims no more"))
+        #expect(result.stderr.contains("run that hubctl version or a newer one on this hub"))
+        #expect(!result.stderr.contains(world.postgres.password))
+        // It stopped before the new round's first unit: nothing of round 2 was done, nothing is held.
+        #expect(try await world.psql("SELECT round FROM work_round") == "2")
+        #expect(try await world.psql("SELECT count(*) FROM work_unit WHERE owner IS NOT NULL OR done_round > 1") == "0")
+        #expect(try await world.psql("SELECT count(*) FROM worker WHERE stopped_at IS NULL") == "0")
+    }
+
     @Test("run --worker on a SQLite hub is refused with the reason and what to do (78)")
     func aWorkerNeedsAPostgresHub() throws {
         let tmp = try TemporaryDirectory()

@@ -191,6 +191,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         do {
             try await RunSession.runWorker(loop, listen: listenAddress, webhooks: webhooks, metrics: metrics, logger: logger)
+        } catch let newer as HubFromNewerHubctl {
+            // As at open (exit 1, what to run), said of a hub this worker had open.
+            console.error("hubctl run --worker stopped: the hub \(topology.hubDescription) \(newer.whileOpen); "
+                          + "its units were released and it claims no more")
+            console.hint(topology.newerHubctlHint)
+            throw ExitCode(.failure)
         } catch {
             console.error("hubctl run --worker stopped: \(topology.secrets.redact(String(describing: error)))")
             throw ExitCode(1)
