@@ -140,6 +140,8 @@ public final class WorkerLoop: Sendable {
 
     /// Claims one unit and runs it. False when nothing was claimed: every unit of the round is
     /// done or held, the next round is not due, a run holds the hub, or the claim failed (logged).
+    /// - Throws: ``HubFromNewerHubctl`` when the hub holds a step this hubctl does not know (a
+    ///   unit just claimed is released first).
     public func step() async throws -> Bool {
         let outcome: ClaimOutcome
         do {

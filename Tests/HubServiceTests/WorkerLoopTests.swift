@@ -22,6 +22,16 @@ import Testing
         }
     }
 
+    /// A worker whose units all succeed, each logged with the pull scope it got.
+    static func loggingWorker(_ f: ServiceFixture) throws -> (WorkerLoop, UnitLog) {
+        let log = UnitLog()
+        let worker = try Self.worker(f) { claim, options in
+            log.record(claim, options)
+            return Self.report(claim)
+        }
+        return (worker, log)
+    }
+
     /// A report of one unit: two records read for a pull, one created for a push, and `failed`
     /// systems.
     static func report(_ claim: UnitClaim, failed: [SystemName: String] = [:]) -> SyncReport {
@@ -125,11 +135,7 @@ import Testing
           arguments: TestHubStore.all)
     func workersFollowTheSchedules(_ kind: TestHubStore) async throws {
         let f = try ServiceFixture(hub: kind)
-        let log = UnitLog()
-        let worker = try Self.worker(f) { claim, options in
-            log.record(claim, options)
-            return Self.report(claim)
-        }
+        let (worker, log) = try Self.loggingWorker(f)
         // The first round reads every target and pushes to every system.
         #expect(try await Self.drain(worker) == 7)
         #expect(log.take() == ["pull:app/customer", "pull:crm/customer", "pull:crm/invoice", "push:app/customer",
@@ -176,11 +182,7 @@ import Testing
     func aDueSystemIsReadWhole(_ kind: TestHubStore) async throws {
         let json = ServiceFixture.json.replacingOccurrences(of: #", "schedule": {"every": "1h", "jitter": 0}"#, with: "")
         let f = try ServiceFixture(json: json, hub: kind)
-        let log = UnitLog()
-        let worker = try Self.worker(f) { claim, options in
-            log.record(claim, options)
-            return Self.report(claim)
-        }
+        let (worker, log) = try Self.loggingWorker(f)
         #expect(try await Self.drain(worker) == 7)
         _ = log.take()
         f.clock.advance(seconds: 61)
@@ -231,11 +233,7 @@ import Testing
           arguments: TestHubStore.all)
     func aWorkerStopsOnAnUpgradedHubBeforeItsNextRound(_ kind: TestHubStore) async throws {
         let f = try ServiceFixture(hub: kind)
-        let log = UnitLog()
-        let worker = try Self.worker(f) { claim, options in
-            log.record(claim, options)
-            return Self.report(claim)
-        }
+        let (worker, log) = try Self.loggingWorker(f)
         #expect(try await Self.drain(worker) == 7)
         _ = log.take()
         #expect(throws: Never.self) { try f.store.refuseIfUpgraded() }

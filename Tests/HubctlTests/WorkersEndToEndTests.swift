@@ -29,10 +29,9 @@ struct WorkersEndToEndTests {
 
         // An edit in each system, with each system's own tool, in both worlds.
         for world in [workers, single] { try await world.editEverySystem() }
-        let round = try await workers.currentRound()
         let second = try await single.hubctl(["sync-all"])
         #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
-        try await workers.waitForRound(round + 1)
+        try await workers.waitForReadsAndPushes()
         try await WorkersWorld.expectSame(workers, single, Self.edited)
 
         // Status lists the workers and their units; every unit was done by someone.
@@ -155,8 +154,7 @@ struct WorkersEndToEndTests {
         }
         let done = { try await world.psql("SELECT units_done FROM worker WHERE pid = \(victim)") }
         let before = Int(try await done()) ?? 0
-        let round = try await world.currentRound()
-        try await world.waitForRound(round + 2)
+        try await world.waitForReadsAndPushes()
         // It did not die: it reopened its connection and did more units.
         #expect(kill(victim, 0) == 0)
         try await eventually("the terminated worker did another unit", detail: { String(workers[0].stderrSoFar().suffix(3000)) }) {
@@ -249,10 +247,9 @@ struct WorkersEndToEndTests {
 
         // Bob deleted in shop with his orders and ticket, Eve added with hers; Dora renamed in crm.
         for world in [workers, single] { try await world.editShop() }
-        let round = try await workers.currentRound()
         let second = try await single.hubctl(["sync-all"])
         #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
-        try await workers.waitForRound(round + 1)
+        try await workers.waitForReadsAndPushes()
         try await WorkersWorld.expectSameShop(workers, single, Self.shopEdited)
         // Bob's delete was applied by shop's deletes unit (the one run with rows for all three of
         // shop's entities), after his orders' and tickets' pull units had applied theirs.
@@ -450,6 +447,12 @@ struct WorkersWorld {
             // The first worker creates the hub's tables: until then, no round.
             ((try? await psql("SELECT coalesce(min(done_round), 0) FROM work_unit")).flatMap { Int($0) } ?? 0) >= round
         }
+    }
+
+    /// Waits until every system has been read again since now, and what was read pushed
+    /// everywhere (``WorkerRounds/waitForReadsAndPushes(query:poll:)``).
+    func waitForReadsAndPushes() async throws {
+        try await WorkerRounds.waitForReadsAndPushes(query: { try await psql($0) }, poll: { try await eventually($0, $1) })
     }
 
     func editEverySystem() async throws {
