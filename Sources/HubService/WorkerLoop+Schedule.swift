@@ -34,9 +34,10 @@ extension WorkerLoop {
     /// Whether a claimed unit runs in its round, mirroring `hubctl run`'s targeted cycle (read
     /// what is due, push to every system):
     ///
-    /// - `pull:S/E` runs when the schedule target covering E (E's own, or S's) is due now, or
-    ///   when another entity of that target was already read this round (its success moved the
-    ///   target's next read on, but the round reads the target whole); else it is skipped.
+    /// - `pull:S/E` follows the first decision the round took for the schedule target covering E
+    ///   (E's own, or S's): run when another entity of the target was read this round (its
+    ///   success moved the target's next read on), skipped when one was skipped, so that a round
+    ///   reads a target whole or not at all; the target's first unit runs when it is due now.
     /// - `pull-deletes:S` runs when a pull unit of S ran this round; else there is nothing to apply.
     /// - `push:S/E` always runs. When pulls of S were skipped this round, it runs with a pull
     ///   scope without them, so that the records of S it is about to write are fetched and
@@ -48,13 +49,15 @@ extension WorkerLoop {
         case .pull:
             guard let target = covering(unit) else { return .run(pullScope: nil) }
             let states = try scheduleStates()
-            if planner.due(states, at: now).contains(target) { return .run(pullScope: nil) }
             // Read after the states: a sibling that completed before they were read is seen here.
             let entities = planner.entities(of: target)
-            let ran = try store.roundUnits(claim.round).ran
-            if ran.contains(where: { $0.phase == .pull && $0.system == unit.system && $0.entity.map(entities.contains) == true }) {
-                return .run(pullScope: nil)
+            let round = try store.roundUnits(claim.round)
+            let sibling = { (units: Set<WorkUnit>) in
+                units.contains { $0.phase == .pull && $0.system == unit.system && $0.entity.map(entities.contains) == true }
             }
+            if sibling(round.ran) { return .run(pullScope: nil) }
+            if sibling(round.skipped) { return .skip("\(target) was not due when this round came to it; the next round reads it whole") }
+            if planner.due(states, at: now).contains(target) { return .run(pullScope: nil) }
             let next = states[target]?.nextDueAt.map { " (next read at \(Timestamp.string($0)))" } ?? ""
             return .skip("\(target) is not due\(next)")
         case .pullDeletes:

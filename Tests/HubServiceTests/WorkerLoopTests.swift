@@ -192,6 +192,32 @@ import Testing
                                "push:crm/invoice", "push:export/customer"])
     }
 
+    @Test("A system read as several entities is not read in part: skipped for its first entity, it is skipped for the rest though it falls due meanwhile, and read whole next",
+          arguments: TestHubStore.all)
+    func aSystemIsNotReadInPart(_ kind: TestHubStore) async throws {
+        // crm reads its customers and invoices hourly; the app every 5 minutes.
+        let json = ServiceFixture.json.replacingOccurrences(of: #", "schedule": {"every": "1h", "jitter": 0}"#, with: "")
+            .replacingOccurrences(of: #""every": "1m", "jitter": "10%", "max_backoff": "10m""#, with: #""every": "1h", "jitter": 0"#)
+        let f = try ServiceFixture(json: json, hub: kind)
+        let (worker, log) = try Self.loggingWorker(f)
+        #expect(try await Self.drain(worker) == 7)
+        _ = log.take()
+        // The app falls due; crm's customers are skipped, then crm falls due before its invoices' turn.
+        f.clock.advance(seconds: 301)
+        #expect(try await worker.step())
+        #expect(try await worker.step())
+        f.clock.advance(seconds: 3600)
+        // The round's five other units (crm's invoices skipped too), then the next round at once,
+        // reading crm whole (and the app, due again).
+        #expect(try await Self.drain(worker) == 5 + 7)
+        #expect(log.take() == ["pull:app/customer", "push:app/customer", "push:crm/customer read=", "push:crm/invoice read=",
+                               "push:export/customer",
+                               "pull:app/customer", "pull:crm/customer", "pull:crm/invoice", "push:app/customer", "push:crm/customer",
+                               "push:crm/invoice", "push:export/customer"])
+        #expect(worker.metrics.text().contains(#"hubctl_worker_units_total{phase="pull",outcome="skipped"} 2"#))
+        #expect(try f.store.roundUnits(3).skipped.isEmpty)
+    }
+
     @Test("A webhook that arrives while its system is read keeps the system due for the next round", arguments: TestHubStore.all)
     func aWakeDuringTheReadIsKept(_ kind: TestHubStore) async throws {
         let f = try ServiceFixture(hub: kind)
