@@ -260,10 +260,7 @@ public actor ContinuousRunner {
             guard let state = states[target] else { continue }
             metrics.state(target, state, lag: lags[target])
         }
-        if let quarantine = try? store.openQuarantineCounts(), let conflicts = try? store.openConflictCounts() {
-            metrics.backlog(quarantine: quarantine, conflicts: conflicts,
-                            systems: planner.topology.systems.map { ($0.name, $0.entities.map(\.entity)) })
-        }
+        metrics.updateBacklog(from: store, topology: planner.topology)
     }
 
     func log(_ report: SyncReport, _ outcome: CycleOutcome, _ logger: Logger) {

@@ -3,6 +3,7 @@ import HubCore
 import HubSchedule
 import HubStore
 import HubSync
+import HubTopology
 import Metrics
 import Prometheus
 
@@ -110,6 +111,13 @@ public final class RunMetrics: Sendable {
             Gauge(label: "hubctl_conflicts_open", dimensions: [("entity", entity.rawValue)], factory: factory)
                 .record(Double(conflicts[entity] ?? 0))
         }
+    }
+
+    /// The open quarantine and conflicts of `topology`'s systems, as the hub holds them now
+    /// (left as they were when the hub cannot be read).
+    public func updateBacklog(from store: HubStore, topology: Topology) {
+        guard let quarantine = try? store.openQuarantineCounts(), let conflicts = try? store.openConflictCounts() else { return }
+        backlog(quarantine: quarantine, conflicts: conflicts, systems: topology.systems.map { ($0.name, $0.entities.map(\.entity)) })
     }
 
     /// A webhook delivery and what became of it.

@@ -25,9 +25,29 @@ public struct HubFromNewerHubctl: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "the hub at \(location) cannot be opened: \(reason); run that hubctl version or a newer one"
     }
+
+    /// Why a process that had the hub open stops (see ``HubStore/refuseIfUpgraded()``), without the
+    /// hub's location: `was upgraded by a newer hubctl (step "…") while this hubctl had it open, …`.
+    public var whileOpen: String {
+        let steps = unknownSteps.map { "\"\($0)\"" }.joined(separator: ", ")
+        return "was upgraded by a newer hubctl (\(unknownSteps.count == 1 ? "step" : "steps") \(steps)) while this hubctl had it "
+            + "open, and this hubctl does not know \(unknownSteps.count == 1 ? "that step" : "those steps")"
+    }
 }
 
 extension HubStore {
+    /// Throws ``HubFromNewerHubctl`` when a newer hubctl has upgraded the hub since this process
+    /// opened it (one query): a long-running process, such as a worker, checks this now and
+    /// then, since the check at open only covers what was there then.
+    public func refuseIfUpgraded() throws {
+        let applied = try read { tx in
+            try tx.rows(isSQLite ? "SELECT identifier FROM grdb_migrations ORDER BY rowid"
+                                 : "SELECT identifier FROM hub_migration ORDER BY applied_at, identifier")
+                .map { $0["identifier"] as String }
+        }
+        try Self.refuseNewer(applied, location: location)
+    }
+
     /// The identifiers of every schema step this hubctl knows.
     public static var knownMigrations: [String] { migrations.map(\.identifier) }
 

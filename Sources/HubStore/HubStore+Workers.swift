@@ -10,6 +10,9 @@ public struct UnitClaim: Sendable, Hashable {
     /// The round this claim works for.
     public var round: Int64
     public var worker: String
+    /// The worker whose lease on the unit had run out when this claim took it over (nil: the
+    /// unit was free).
+    public var previousOwner: String? = nil
 }
 
 /// What a hub write checks first: the run lock a run holds, or the unit a worker holds.
@@ -118,7 +121,7 @@ extension HubStore {
             for unit in plan.ready(done: done) {
                 guard let row = try tx.rows(
                     """
-                    SELECT token FROM work_unit
+                    SELECT token, owner FROM work_unit
                     WHERE unit = ? AND done_round < ? AND (owner IS NULL OR lease_expires_at < \(dbNow))
                     """ + tx.dialect.forUpdateSkipLocked,
                     [unit.description, round]).first
@@ -130,7 +133,7 @@ extension HubStore {
                     WHERE unit = ?
                     """,
                     [worker, token, Int64(lease * 1000), unit.description])
-                return .claimed(UnitClaim(unit: unit, token: token, round: round, worker: worker))
+                return .claimed(UnitClaim(unit: unit, token: token, round: round, worker: worker, previousOwner: row["owner"]))
             }
             return .idle
         }

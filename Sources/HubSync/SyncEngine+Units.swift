@@ -21,7 +21,9 @@ extension SyncEngine {
     ///   ``syncAll(_:)`` does at the end of a system's pull; for a table read in parts, it first
     ///   looks for them as a whole read would.
     /// - `push:S/E` first settles E's creates an earlier holder sent to S without recording the
-    ///   answer (it was killed), then pushes E, the references written without their target, and
+    ///   answer (it was killed); when `options` has a pull scope without S's E (its pull was not
+    ///   due this round), it fetches and merges the records of S it is about to write (see
+    ///   `readBeforePush`); then it pushes E, the references written without their target, and
     ///   the deletes that waited for E's own records (an employee's manager).
     /// - `push-deletes:S` sends S's deletes that waited for the records referring to them.
     ///
@@ -55,6 +57,9 @@ extension SyncEngine {
                 try await pullUnit(system, entity, options, ctx, partition: claim.unit.partition, round: claim.round)
             case (.push, let entity?):
                 try await recoverIntents(options, ctx, only: system.name, entity: entity)
+                // A system not read this round (not due): the records about to be written are
+                // fetched and merged first, as in `hubctl run`'s targeted cycle.
+                try await readBeforePush([system], [entity], options, ctx)
                 try await pushUnit(system, entity, options, ctx)
             case (.pullDeletes, _):
                 try await applyFoundDeletes(system, options, ctx, round: claim.round)

@@ -49,8 +49,8 @@ struct ServiceFixture {
     let clock = ManualClock()
     let logs = LogSink.memory()
 
-    init(hub: TestHubStore = .sqlite) throws {
-        topology = try TopologyLoader.decode(Self.json, baseDirectory: "/tmp", environment: Self.environment)
+    init(json: String = Self.json, hub: TestHubStore = .sqlite) throws {
+        topology = try TopologyLoader.decode(json, baseDirectory: "/tmp", environment: Self.environment)
         store = try hub.make()
     }
 

@@ -70,4 +70,46 @@ import Testing
         #expect(await Self.emails(f.crm, "contacts") == ["ann@example.com", "bob@example.com", "shared@example.com"])
         #expect(try f.store.read { try $0.entityCount("customer") } == 3)
     }
+
+    @Test("A push to a system whose read was skipped this round (not due) first reads the records it writes: an edit the hub has not read meets the conflict policy, never a blind overwrite",
+          arguments: TestHubStore.all)
+    func aPushToASystemNotReadReadsItsRecordsFirst(_ kind: TestHubStore) async throws {
+        // Conflicts parked for a person: a conflict is seen, not settled by a rule.
+        let json = Self.topology.replacingOccurrences(of: #""match": [["email"]]}"#,
+                                                      with: #""match": [["email"]], "conflicts": {"resolve": "manual"}}"#)
+        let f = try SyncFixture(json: json, hub: kind)
+        try f.store.registerWorker("w1", units: Self.plan.units)
+        await f.crm.put("contacts", "c1", ["email": "ann@example.com", "first": "Ann"])
+        await f.app.put("users", "u1", ["email": "bob@example.com", "first": "Bob"])
+        _ = try await Self.round(f)
+        let annInApp = try #require(await f.app.records("users").first { $0.value["email"] == "ann@example.com" }?.key)
+
+        // Ann renamed in the crm, which is not due this round, and otherwise in the app, which is.
+        await f.crm.update("contacts", "c1", ["first": "Annabel"])
+        await f.app.update("users", annInApp, ["first": "Annie"])
+        try f.store.requestRound()
+        var pushToCRM: SyncReport?
+        while case .claimed(let claim) = try f.store.claimUnit(worker: "w1", plan: Self.plan, interval: 3600, lease: 600,
+                                                               runLockStaleAfter: 600, now: Date()) {
+            f.clock.advance(seconds: 1)
+            if claim.unit == WorkUnit(.pull, "crm", "customer") {
+                #expect(try f.store.skipUnit(claim))
+                continue
+            }
+            let crmRead: Set<EntityName> = []
+            let options = claim.unit == WorkUnit(.push, "crm", "customer") ? SyncOptions(pullScope: ["crm": crmRead]) : SyncOptions()
+            let report = try await f.engine().runUnit(claim, options)
+            if claim.unit == WorkUnit(.push, "crm", "customer") { pushToCRM = report }
+            #expect(try f.store.completeUnit(claim, run: report.runID))
+        }
+        let round = try f.store.workBoard().round
+        #expect(try f.store.roundUnits(round) == RoundUnits(ran: Set(Self.plan.units).subtracting([WorkUnit(.pull, "crm", "customer")]),
+                                                            skipped: [WorkUnit(.pull, "crm", "customer")]))
+        // Ann's record was fetched from the crm before the push: the two names met as a conflict
+        // (parked, as this entity asks), and the crm's was not overwritten unseen.
+        #expect(pushToCRM?.rows.first { $0.system == "crm" }?.pull.read == 1)
+        let conflicts = try f.store.read { try $0.conflicts(openOnly: true) }
+        #expect(conflicts.map(\.field) == ["first_name"])
+        #expect(await f.crm.records("contacts")["c1"]?["first"] == "Annabel")
+    }
 }

@@ -122,6 +122,9 @@ struct PostgresHubRestartTests {
             let after = try await unitsDone()
             return after.count == 2 && zip(before, after).allSatisfy { (Int($1) ?? 0) > (Int($0) ?? 0) }
         }
+        // Every system read again since (a round reads only what is due), and pushed to.
+        try await WorkerRounds.waitForReadsAndPushes(query: { try await cluster.psql("SET search_path TO hub; " + $0) },
+                                                     poll: { try await eventually($0, $1) })
         try await Self.expectEverySystemHolds(expected, in: tmp.path, sqlite)
         for worker in workers { kill(worker.pid, SIGTERM) }
         for worker in workers {

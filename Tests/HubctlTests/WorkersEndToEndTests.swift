@@ -29,10 +29,9 @@ struct WorkersEndToEndTests {
 
         // An edit in each system, with each system's own tool, in both worlds.
         for world in [workers, single] { try await world.editEverySystem() }
-        let round = try await workers.currentRound()
         let second = try await single.hubctl(["sync-all"])
         #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
-        try await workers.waitForRound(round + 1)
+        try await workers.waitForReadsAndPushes()
         try await WorkersWorld.expectSame(workers, single, Self.edited)
 
         // Status lists the workers and their units; every unit was done by someone.
@@ -189,8 +188,7 @@ struct WorkersEndToEndTests {
         }
         let done = { try await world.psql("SELECT units_done FROM worker WHERE pid = \(victim)") }
         let before = Int(try await done()) ?? 0
-        let round = try await world.currentRound()
-        try await world.waitForRound(round + 2)
+        try await world.waitForReadsAndPushes()
         // It did not die: it reopened its connection and did more units.
         #expect(kill(victim, 0) == 0)
         try await eventually("the terminated worker did another unit", detail: { String(workers[0].stderrSoFar().suffix(3000)) }) {
@@ -283,10 +281,9 @@ struct WorkersEndToEndTests {
 
         // Bob deleted in shop with his orders and ticket, Eve added with hers; Dora renamed in crm.
         for world in [workers, single] { try await world.editShop() }
-        let round = try await workers.currentRound()
         let second = try await single.hubctl(["sync-all"])
         #expect(second.exitCode == 0, "\(second.stdout)\(second.stderr)")
-        try await workers.waitForRound(round + 1)
+        try await workers.waitForReadsAndPushes()
         try await WorkersWorld.expectSameShop(workers, single, Self.shopEdited)
         // Bob's delete was applied by shop's deletes unit (the one run with rows for all three of
         // shop's entities), after his orders' and tickets' pull units had applied theirs.
@@ -299,6 +296,28 @@ struct WorkersEndToEndTests {
         #expect(try await workers.psql("SELECT count(*) FROM found_delete") == "0")
         for worker in [paused, other] { kill(worker.pid, SIGTERM) }
         for worker in [paused, other] { #expect(worker.wait().exitCode == 0) }
+    }
+
+    @Test("A running worker stops when a newer hubctl upgrades the hub: exit 1 with the reason and what to run, its units released")
+    func aWorkerStopsWhenANewerHubctlUpgradesTheHub() async throws {
+        let world = try await WorkersWorld.make()
+        defer { world.started.killAll(); let drop = world.drop; Task { await drop() } }
+        let worker = try world.startWorker(every: "1h")
+        try await world.waitForRound(1)
+        // A newer hubctl applies a step this one does not know; a webhook to another worker asks for a round.
+        _ = try await world.psql("INSERT INTO hub_migration (identifier, applied_at) VALUES ('future: partitions', 'z')")
+        _ = try await world.psql("UPDATE work_round SET wake = 1")
+        let result = worker.wait()
+        #expect(result.exitCode == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("hubctl run --worker stopped: the hub postgres://"), "\(result.stderr)")
+        #expect(result.stderr.contains(#"was upgraded by a newer hubctl (step "future: partitions") while this hubctl had it open, "#
+                                       + "and this hubctl does not know that step; its units were released and it claims no more"))
+        #expect(result.stderr.contains("run that hubctl version or a newer one on this hub"))
+        #expect(!result.stderr.contains(world.postgres.password))
+        // It stopped before the new round's first unit: nothing of round 2 was done, nothing is held.
+        #expect(try await world.psql("SELECT round FROM work_round") == "2")
+        #expect(try await world.psql("SELECT count(*) FROM work_unit WHERE owner IS NOT NULL OR done_round > 1") == "0")
+        #expect(try await world.psql("SELECT count(*) FROM worker WHERE stopped_at IS NULL") == "0")
     }
 
     @Test("run --worker on a SQLite hub is refused with the reason and what to do (78)")
@@ -463,6 +482,12 @@ struct WorkersWorld {
             // The first worker creates the hub's tables: until then, no round.
             ((try? await psql("SELECT coalesce(min(done_round), 0) FROM work_unit")).flatMap { Int($0) } ?? 0) >= round
         }
+    }
+
+    /// Waits until every system has been read again since now, and what was read pushed
+    /// everywhere (``WorkerRounds/waitForReadsAndPushes(query:poll:)``).
+    func waitForReadsAndPushes() async throws {
+        try await WorkerRounds.waitForReadsAndPushes(query: { try await psql($0) }, poll: { try await eventually($0, $1) })
     }
 
     func editEverySystem() async throws {

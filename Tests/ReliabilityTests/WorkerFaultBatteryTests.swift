@@ -47,7 +47,7 @@ struct WorkerFaultBatteryTests {
         // Three workers converge the four systems.
         var pool = try (0..<3).map { _ in try world.startWorker() }
         figures.workersStarted = 3
-        try await world.waitForRounds(2)
+        try await world.waitForReadsAndPushes()
         let converged = try await world.check()
         #expect(converged.duplicates == 0 && converged.lost == 0, "\(converged.notes)")
 
@@ -94,8 +94,8 @@ struct WorkerFaultBatteryTests {
                 try await world.cluster.restart(Bool.random(using: &random) ? "fast" : "immediate")
                 figures.restarts += 1
             }
-            // Two rounds after the fault every edit has been pulled and pushed everywhere.
-            try await world.waitForRounds(2)
+            // Every system read again after the fault, and pushed to: every edit is everywhere.
+            try await world.waitForReadsAndPushes()
             let seen = try await world.check()
             figures.duplicates += seen.duplicates
             figures.lostUpdates += seen.lost

@@ -132,16 +132,11 @@ final class WorkerFaultWorld {
         try await cluster.psql("SET search_path TO hub; " + sql)
     }
 
-    /// The rounds every unit has completed.
-    func doneRound() async -> Int {
-        (try? await hub("SELECT coalesce(min(done_round), 0) FROM work_unit")).flatMap { Int($0) } ?? 0
-    }
-
-    /// Waits until every unit has completed `rounds` more rounds than now: the edits made before
-    /// the call have then been pulled in one round and pushed everywhere by the next at the latest.
-    func waitForRounds(_ rounds: Int) async throws {
-        let target = await doneRound() + rounds
-        try await eventually("every unit done for round \(target)") { await self.doneRound() >= target }
+    /// Waits until every system has been read again since now and what was read pushed everywhere
+    /// (``WorkerRounds/waitForReadsAndPushes(query:poll:)``): the edits made before the call have
+    /// then reached every system. (Rounds alone do not say so: a round reads only what is due.)
+    func waitForReadsAndPushes() async throws {
+        try await WorkerRounds.waitForReadsAndPushes(query: { try await self.hub($0) }, poll: { try await eventually($0, $1) })
     }
 
     /// The units `pid` holds a lease on (owner set), with their tokens.

@@ -26,8 +26,9 @@ struct RunCommand: AsyncParsableCommand {
             change triggers notify (install them with `hubctl capture install SYSTEM`). SIGTERM or SIGINT stop after the current page and exit 0.
 
             With --worker, several processes share a PostgreSQL hub's syncing: each claims the pull or the \
-            push of one system at a time, held by a lease (--lease) and fenced by a token; rounds start \
-            --every apart (docs/scale-out.md).
+            push of one system at a time, held by a lease (--lease) and fenced by a token; a round starts \
+            when a system is due by its schedule (or woken) and reads only what is due, as a cycle does \
+            (docs/scale-out.md).
 
             Exit codes (--once): 0 ok or nothing due; 3 partial; 1 failed; 75 another run holds the hub; 78 invalid \
             topology, or a HUBCTL_HUB file in a missing folder.
@@ -44,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the HTTP listener binds: HOST:PORT (port 0: any free port), or `off` (with --worker: off unless given).",
                                valueName: "host:port"))
     var listen: String?
-    @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (for node_exporter's textfile collector).",
+    @Option(help: ArgumentHelp("Write the metrics to this file after every cycle (with --worker: every unit), for node_exporter's textfile collector.",
                                valueName: "path"))
     var metricsFile: String?
     @Option(help: ArgumentHelp("Log lines as `text` or `json` (default text; $HUBCTL_LOG_FORMAT).", valueName: "format"))
@@ -71,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
             LineLogHandler(label: label, format: format, level: level, redactor: redactor)
         }
         if worker || lease != nil {
-            try await runWorker(topology, interval: schedule.every, logger: logger, console: console)
+            try await runWorker(topology, schedule: schedule, logger: logger, console: console)
             return
         }
         let store: HubStore
@@ -139,7 +140,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// `run --worker`: claims units of the shared round until stopped.
-    func runWorker(_ topology: Topology, interval: TimeInterval, logger: Logger, console: Console) async throws {
+    func runWorker(_ topology: Topology, schedule: Schedule, logger: Logger, console: Console) async throws {
         guard worker else { throw ValidationError("--lease goes with --worker") }
         guard !once else { throw ValidationError("--worker runs until stopped; use `hubctl run --once` without --worker for one cycle") }
         let leaseSeconds = try lease.map { text in
@@ -166,16 +167,16 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw topology.reportOpenFailure(error, console)
         }
-        let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: Schedule(every: interval)), store: store,
-                              settings: WorkerSettings(lease: leaseSeconds, interval: interval, poll: min(1, leaseSeconds / 3),
+        let loop = WorkerLoop(id: id, planner: SchedulePlanner(topology: topology, defaultSchedule: schedule), store: store,
+                              settings: WorkerSettings(lease: leaseSeconds, poll: min(1, leaseSeconds / 3),
                                                        runLockStaleAfter: engine.lockTimeout),
-                              logger: logger) { claim, options in
+                              logger: logger, metricsFile: metricsFile) { claim, options in
             try await engine.runUnit(claim, options)
         }
         // A worker listens only when asked (several may run on one machine): webhooks then
         // start the next round early, for every worker.
         let listenAddress = listen == nil ? nil : try parseListen()
-        let metrics = RunMetrics()
+        let metrics = loop.metrics
         let debouncer = WakeDebouncer(sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { system, _ in
             loop.wake(system)
         }
@@ -190,6 +191,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         do {
             try await RunSession.runWorker(loop, listen: listenAddress, webhooks: webhooks, metrics: metrics, logger: logger)
+        } catch let newer as HubFromNewerHubctl {
+            // As at open (exit 1, what to run), said of a hub this worker had open.
+            console.error("hubctl run --worker stopped: the hub \(topology.hubDescription) \(newer.whileOpen); "
+                          + "its units were released and it claims no more")
+            console.hint(topology.newerHubctlHint)
+            throw ExitCode(.failure)
         } catch {
             console.error("hubctl run --worker stopped: \(topology.secrets.redact(String(describing: error)))")
             throw ExitCode(1)

@@ -104,14 +104,19 @@ extension Topology {
             return ExitCode(.config)
         case is HubFromNewerHubctl:
             console.error(hubOpenFailure(error))
-            console.hint("run that hubctl version or a newer one on this hub (this is hubctl \(HubctlVersion.current)): "
-                         + "an older one would misread it, or write rows its schema does not expect")
+            console.hint(newerHubctlHint)
             return ExitCode(.failure)
         default:
             console.error(hubOpenFailure(error))
             console.hint(hint ?? hubOpenHint)
             return ExitCode(.failure)
         }
+    }
+
+    /// What to do about a hub a newer hubctl upgraded.
+    var newerHubctlHint: String {
+        "run that hubctl version or a newer one on this hub (this is hubctl \(HubctlVersion.current)): "
+            + "an older one would misread it, or write rows its schema does not expect"
     }
 
     /// What to do when the hub cannot be opened.
