@@ -120,6 +120,10 @@ public final class WorkerLoop: Sendable {
         try store.registerWorker(id, units: plan.units)
         logger.info("worker started", metadata: ["event": "worker.started", "units": .string(plan.units.map(\.description).joined(separator: ","))])
         updateGauges()
+        // Another worker's unit done, or a round started: claim at once rather than at the next poll.
+        let wakeup = self.wakeup
+        let listening = store.listenForWork { await wakeup.signal() }
+        defer { listening?.cancel() }
         do {
             while !stopFlag.isSet && !Task.isCancelled {
                 if try await step() { continue }

@@ -49,8 +49,17 @@ public protocol HubDatabase: Sendable {
     /// renewals), which must not wait behind this process's own sync work: a database whose
     /// ``write(_:)`` runs one transaction at a time gives it a connection of its own.
     func coordinate<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T
+    /// The notification channel on which the workers of this hub announce that units may have
+    /// become claimable (a unit done or skipped, a round started); nil when the database has none.
+    var workChannel: String? { get }
+    /// Listens on ``workChannel`` until the returned task is cancelled, calling `notified` for
+    /// every notification and each time it starts listening (notifications sent before, or while
+    /// a connection was down, are lost); nil when the database has no notifications.
+    func listenForWork(_ notified: @escaping @Sendable () async -> Void) -> Task<Void, Never>?
 }
 
 extension HubDatabase {
     public func coordinate<T>(_ body: (any HubSQLExecutor) throws -> T) throws -> T { try write(body) }
+    public var workChannel: String? { nil }
+    public func listenForWork(_ notified: @escaping @Sendable () async -> Void) -> Task<Void, Never>? { nil }
 }

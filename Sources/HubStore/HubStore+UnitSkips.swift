@@ -20,12 +20,14 @@ extension HubStore {
     /// the worker.
     public func skipUnit(_ claim: UnitClaim) throws -> Bool {
         try coordinate { tx in
-            try tx.executeCounted(
+            let skipped = try tx.executeCounted(
                 """
                 UPDATE work_unit SET done_round = ?, owner = NULL, lease_expires_at = NULL, run_id = NULL
                 WHERE unit = ? AND token = ? AND owner = ?
                 """,
                 [claim.round, claim.unit.description, claim.token, claim.worker]) == 1
+            if skipped { try notifyWork(tx) }
+            return skipped
         }
     }
 

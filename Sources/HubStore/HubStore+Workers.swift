@@ -114,6 +114,7 @@ extension HubStore {
                 guard due || (roundRow["wake"] as Int64) != 0 else { return .idle }
                 try tx.execute("UPDATE work_round SET round = round + 1, started_at = \(dbNow), wake = 0 WHERE id = 1 AND round = ?",
                                [round])
+                try notifyWork(tx)
                 round += 1
                 done = []
             }
@@ -160,7 +161,10 @@ extension HubStore {
                 WHERE unit = ? AND token = ? AND owner = ?
                 """,
                 [claim.round, run?.rawValue, claim.unit.description, claim.token, claim.worker])
-            if changed == 1 { try tx.execute("UPDATE worker SET units_done = units_done + 1 WHERE id = ?", [claim.worker]) }
+            if changed == 1 {
+                try tx.execute("UPDATE worker SET units_done = units_done + 1 WHERE id = ?", [claim.worker])
+                try notifyWork(tx)
+            }
             return changed == 1
         }
     }
@@ -189,6 +193,20 @@ extension HubStore {
     }
 
     /// Makes the next round start as soon as the current one is done (a webhook or trigger woke a system).
+    /// Tells the other workers, at this transaction's commit, that units may have become
+    /// claimable, so that an idle worker claims them at once instead of at its next poll
+    /// (PostgreSQL's `NOTIFY`; nothing on a hub without notifications).
+    func notifyWork(_ tx: HubTransaction) throws {
+        guard let channel = database?.workChannel else { return }
+        _ = try tx.rows("SELECT pg_notify(?, '')", [channel])
+    }
+
+    /// Calls `notified` whenever another worker announces work (``notifyWork(_:)``), until the
+    /// returned task is cancelled; nil on a hub without notifications (a SQLite hub).
+    public func listenForWork(_ notified: @escaping @Sendable () async -> Void) -> Task<Void, Never>? {
+        database?.listenForWork(notified)
+    }
+
     public func requestRound() throws {
         try coordinate { tx in try tx.execute("UPDATE work_round SET wake = 1 WHERE id = 1") }
     }

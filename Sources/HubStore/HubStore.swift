@@ -40,6 +40,12 @@ public struct HubStore: Sendable {
         created = false
     }
 
+    /// The other database holding the hub; nil for a SQLite hub.
+    var database: (any HubDatabase)? {
+        if case .database(let database) = backend { return database }
+        return nil
+    }
+
     /// True for a SQLite hub (a file or in memory).
     var isSQLite: Bool {
         if case .sqlite = backend { return true }

@@ -55,6 +55,30 @@ public final class PostgresHubDatabase: HubDatabase, Sendable {
         try coordination.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
     }
 
+    /// `hubctl_work_` and a hash of the hub's database and schema: the workers of one hub share
+    /// it, those of another hub on the same server do not hear them.
+    public var workChannel: String? {
+        let hash = IDPartition.fnv1a("\(settings.database)/\(settings.schema)".utf8)
+        return "hubctl_work_" + String(hash, radix: 16)
+    }
+
+    /// Listens for the workers' notifications on a connection of its own (`hubctl-hub-listen` in
+    /// `pg_stat_activity`), reconnecting after a backoff; `notified` is called for each, and each
+    /// time it is listening (first, and after a dropped connection, when some may have been lost).
+    public func listenForWork(_ notified: @escaping @Sendable () async -> Void) -> Task<Void, Never>? {
+        guard let channel = workChannel else { return nil }
+        let listener = PostgresChangeListener(system: "hub", settings: settings, channel: channel,
+                                              applicationName: "hubctl-hub-listen", logger: Self.logger)
+        return Task {
+            await listener.run { event in
+                switch event {
+                case .notification, .listening: await notified()
+                case .dropped: break
+                }
+            }
+        }
+    }
+
     /// Closes the connections (a later transaction reopens them).
     public func close() {
         main.close()

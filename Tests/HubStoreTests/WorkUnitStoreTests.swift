@@ -70,6 +70,47 @@ struct WorkUnitStoreTests {
         #expect(board.units.first { $0.unit == push.unit }?.owner == "a")
     }
 
+    @Test("A worker hears another's unit done and a round started, and not the workers of another hub on the same server")
+    func workersHearEachOthersUnitsDone() async throws {
+        let (a, b) = try Self.twoWorkers()
+        let other = HubStore(database: try PostgresHubDatabase(settings: try TestHubStore.freshSchema()))
+        let heard = Mutex(0)
+        let listening = try #require(b.listenForWork { heard.withLock { $0 += 1 } })
+        defer { listening.cancel() }
+        // The listener says when it listens; then a round started and a unit done are heard.
+        try await Self.eventually("b listens") { heard.withLock { $0 } >= 1 }
+        var before = heard.withLock { $0 }
+        let first = try #require(Self.claimed(try Self.claim(a, "a")))  // starts round 1
+        try await Self.eventually("b hears round 1 start") { heard.withLock { $0 } > before }
+        before = heard.withLock { $0 }
+        #expect(try a.completeUnit(first, run: nil))
+        try await Self.eventually("b hears a's unit done") { heard.withLock { $0 } > before }
+        // Another hub's workers use another channel.
+        let quiet = heard.withLock { $0 }
+        try other.registerWorker("c", units: Self.units)
+        let otherClaim = try #require(Self.claimed(try Self.claim(other, "c")))
+        #expect(try other.completeUnit(otherClaim, run: nil))
+        // A unit done on this hub after it: if the other hub's had been heard, it came first.
+        let second = try #require(Self.claimed(try Self.claim(a, "a")))
+        #expect(try a.completeUnit(second, run: nil))
+        try await Self.eventually("b hears a's second unit") { heard.withLock { $0 } > quiet }
+        // Notifications arrive in commit order: the other hub's, had it been heard, came first;
+        // a moment more lets anything else arrive.
+        try await Task.sleep(nanoseconds: 500_000_000)
+        #expect(heard.withLock { $0 } == quiet + 1, "b heard another hub's worker")
+        // A SQLite hub has no notifications.
+        #expect(try HubStore.inMemory().listenForWork { } == nil)
+    }
+
+    /// Waits (up to 20 s) until `condition` holds.
+    static func eventually(_ what: String, _ condition: () -> Bool) async throws {
+        for _ in 0..<200 {
+            if condition() { return }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        Issue.record("timed out waiting until \(what)")
+    }
+
     @Test("A claim passes over a unit whose row another transaction holds (SKIP LOCKED)")
     func claimSkipsLockedRows() throws {
         let (a, b) = try Self.twoWorkers()
