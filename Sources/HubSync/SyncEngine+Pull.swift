@@ -109,6 +109,19 @@ extension SyncEngine {
                 return nil
             }
             try faultPoint(.readAfterPageFetched)
+            // A page of a full read with nothing to write (every record unchanged): compared in a
+            // read transaction, without the hub's write lock, so that workers reading parts of
+            // one table compare them side by side. A record found changed meanwhile is read
+            // again by the next full read; anything else goes through the write below.
+            if !incremental, let quiet = try quietPage(page, mapper, ranges: &baseHashRanges, ctx) {
+                counts = counts + quiet
+                linkedSeen += quiet.unchanged
+                try faultPoint(.readAfterPageCommit)
+                options.progress?(SyncProgress(system: system.name, entity: mapper.entity.name, direction: .pull, counts: counts))
+                if let next = page.next { cursor = next }
+                if page.isLast { break }
+                continue
+            }
             let now = ctx.now()
             try write(ctx) { tx in
                 var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
@@ -146,6 +159,30 @@ extension SyncEngine {
         try finishSchemaWatch(watch, ctx)  // Schema drift: the fingerprint of what this pull read.
         ctx.report.add(system.name, mapper.entity.name, pull: counts)
         return PendingDeletes(system: system, mapper: mapper, missing: missing, tombstones: tombstones, startCursor: startCursor)
+    }
+
+    /// The counts of `page` when it has nothing to write: no deletes, no malformed rows, no open
+    /// pull quarantine of the object (a record read cleanly would close its entry), and every
+    /// record unchanged since it was last synced. Nil otherwise: the page is merged in a write.
+    func quietPage(_ page: SpokePage, _ mapper: EntityMapper, ranges: inout Bool, _ ctx: RunContext) throws -> RunCounts? {
+        guard page.deleted.isEmpty, page.invalid.isEmpty, !page.records.isEmpty else { return nil }
+        var seen: Set<ExternalID> = []
+        seen.reserveCapacity(page.records.count)
+        let records = page.records.filter { seen.insert($0.id).inserted }
+        let useRanges = ranges
+        let (unchanged, rangesAfter) = try store.read { tx -> (Bool, Bool) in
+            var merger = PageMerger(engine: self, tx: tx, mapper: mapper, ctx: ctx)
+            guard !merger.quarantineOpen else { return (false, useRanges) }
+            merger.baseHashRanges = useRanges
+            let unchanged = try merger.unchangedRecords(records).allSatisfy { $0 }
+            return (unchanged, merger.baseHashRanges)
+        }
+        ranges = rangesAfter
+        guard unchanged else { return nil }
+        var counts = RunCounts()
+        counts.read = records.count
+        counts.unchanged = records.count
+        return counts
     }
 
     /// Applies the delete policy to the records a pull found gone; held-back tombstones rewind
