@@ -15,9 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000}"
 HUBCTL="${HUBCTL:-$PWD/.build/debug/hubctl}"
-export PGHOST="${PGHOST:-${HUBCTL_TEST_POSTGRES_HOST:-127.0.0.1}}" PGPORT="${PGPORT:-${HUBCTL_TEST_POSTGRES_PORT:-5432}}"
-export PGUSER="${PGUSER:-${HUBCTL_TEST_POSTGRES_USER:-hubctl}}" PGDATABASE="${PGDATABASE:-${HUBCTL_TEST_POSTGRES_DATABASE:-hubctl_test}}"
-export PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}" HUB_PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}"
+. bench/postgres-env.sh
 WORK="${ENTITY_BENCH_DIR:-/tmp/hubctl-entity-bench-$N}"
 rm -rf "$WORK" && mkdir -p "$WORK/gen"
 sqlite3 "$WORK/gen/shop.db" <<SQL

@@ -15,9 +15,7 @@ cd "$(dirname "$0")/.."
 N="${1:-100000}"
 ROUNDS="${2:-3}"
 HUBCTL="${HUBCTL:-$PWD/.build/debug/hubctl}"
-export PGHOST="${PGHOST:-${HUBCTL_TEST_POSTGRES_HOST:-127.0.0.1}}" PGPORT="${PGPORT:-${HUBCTL_TEST_POSTGRES_PORT:-5432}}"
-export PGUSER="${PGUSER:-${HUBCTL_TEST_POSTGRES_USER:-hubctl}}" PGDATABASE="${PGDATABASE:-${HUBCTL_TEST_POSTGRES_DATABASE:-hubctl_test}}"
-export PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}" HUB_PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}"
+. bench/postgres-env.sh
 WORK="${PARTITIONS_BENCH_DIR:-/tmp/hubctl-partitions-bench-$N}"
 # PARTITIONS_BENCH_KEEP=1 keeps the table and the hub (schema bench_parts_N) for the next run,
 # which then skips the initial sync.

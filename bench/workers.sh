@@ -15,9 +15,7 @@ cd "$(dirname "$0")/.."
 N="${1:-2000}"
 HUBCTL="${HUBCTL:-$PWD/.build/debug/hubctl}"
 BENCH="${HUBCTL_BENCH:-$PWD/.build/debug/hubctl-bench}"
-export PGHOST="${PGHOST:-${HUBCTL_TEST_POSTGRES_HOST:-127.0.0.1}}" PGPORT="${PGPORT:-${HUBCTL_TEST_POSTGRES_PORT:-5432}}"
-export PGUSER="${PGUSER:-${HUBCTL_TEST_POSTGRES_USER:-hubctl}}" PGDATABASE="${PGDATABASE:-${HUBCTL_TEST_POSTGRES_DATABASE:-hubctl_test}}"
-export PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}" HUB_PGPASSWORD="${PGPASSWORD:-${HUBCTL_TEST_POSTGRES_PASSWORD:-}}"
+. bench/postgres-env.sh
 WORK="${WORKERS_BENCH_DIR:-/tmp/hubctl-workers-bench-$N}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 "$BENCH" --generate-only --size "$N" --dir "$WORK/gen" > /dev/null
