@@ -92,6 +92,10 @@ extension SyncEngine {
         var linkedSeen = 0
         // Base hashes are read as a range of the hub's index until a page's IDs prove too spread.
         var baseHashRanges = true
+        // Whether the next page is first compared without the write lock: after a page that had
+        // nothing to write (or at the start), not after one with changes, so that a load of new
+        // or changed records does not look its base hashes up twice per page.
+        var tryQuiet = true
         while true {
             try options.checkStop()
             let position = cursor
@@ -113,7 +117,7 @@ extension SyncEngine {
             // read transaction, without the hub's write lock, so that workers reading parts of
             // one table compare them side by side. A record found changed meanwhile is read
             // again by the next full read; anything else goes through the write below.
-            if !incremental, let quiet = try quietPage(page, mapper, ranges: &baseHashRanges, ctx) {
+            if !incremental, tryQuiet, let quiet = try quietPage(page, mapper, ranges: &baseHashRanges, ctx) {
                 counts = counts + quiet
                 linkedSeen += quiet.unchanged
                 try faultPoint(.readAfterPageCommit)
@@ -134,6 +138,7 @@ extension SyncEngine {
                 tombstoned += try merger.linkedRecords(page.deleted)
                 counts = counts + merger.counts
                 linkedSeen += merger.linkedSeen
+                tryQuiet = merger.counts.read == merger.counts.unchanged && page.deleted.isEmpty && page.invalid.isEmpty
                 if incremental, let next = page.next {
                     try tx.setCursor(next, system: system.name, entity: mapper.entity.name, at: now)
                 }
