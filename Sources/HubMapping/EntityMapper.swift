@@ -49,6 +49,9 @@ public struct EntityMapper: Sendable {
     /// (``Prepared/plainText``), apart, so hashing a record copies no mapping per field.
     private let systemFieldNames: [String]
     private let plainText: [Bool]
+    /// True when no pulled mapping writes a canonical field that a pulled composite also
+    /// writes: a composite's parts are then what its text reads as (``inboundWithoutBase(_:)``).
+    private let compositesStandAlone: Bool
     /// Per field mapping (same order as `mapping.fields`): what is computed once.
     private let prepared: [Prepared]
 
@@ -110,6 +113,10 @@ public struct EntityMapper: Sendable {
             self.inboundSlots = slots
             self.inboundSlotDefinitions = zip(mapping.fields, slots).map { m, slot in slot >= 0 ? defs[m.canonical[0].rawValue] : nil }
             self.inboundOrder = slots.indices.filter { slots[$0] >= 0 }.sorted { (slots[$0], $0) < (slots[$1], $1) }
+        }
+        let pulledNames = zip(mapping.fields, pulled).filter(\.1).flatMap { $0.0.canonical }
+        self.compositesStandAlone = zip(mapping.fields, pulled).allSatisfy { m, pulls in
+            !(pulls && m.isComposite) || m.canonical.allSatisfy { name in pulledNames.filter { $0 == name }.count == 1 }
         }
         self.outboundFields = outbound
         self.mappedFields = all
@@ -284,6 +291,25 @@ public struct EntityMapper: Sendable {
             inboundKeys.append(v, at: slot, to: &out)
         }
         return true
+    }
+
+    /// The canonical values of a record whose reading cannot depend on a base: read without
+    /// one, where every composite's text is exactly its parts joined. Read relative to a base
+    /// holding those parts, such text keeps them (``relativeParts(_:_:known:)``), so when the
+    /// values' content hash equals a link's base hash, the record is unchanged without that
+    /// base being loaded. Nil when the record cannot be read, when a composite's text would
+    /// read differently against its parts (spacing the parts do not keep, say), or when another
+    /// mapping writes a composite's part.
+    public func inboundWithoutBase(_ record: SpokeRecord) -> CanonicalRecord? {
+        guard compositesStandAlone, case .success(let values) = inbound(record) else { return nil }
+        for m in mapping.fields where m.isComposite && m.direction.pulls {
+            var raw = record.fields.value(atPath: m.systemField) ?? .null
+            if emptyTextReadsAsNull, raw == "" { raw = .null }
+            let text = m.normalize.apply(Self.scalarText(raw))
+            let parts = m.canonical.map { values[$0.rawValue] ?? .null }
+            guard text == joinParts(m, parts) || (text.isNull && parts.allSatisfy(\.isNull)) else { return nil }
+        }
+        return values
     }
 
     /// The parts of a composite value read relative to the parts the hub knows (`known`):

@@ -325,12 +325,14 @@ struct PageMerger {
 
     /// Which records of a page have a content hash equal to their live link's base hash (true
     /// at the record's index), found from the links' hashes alone (no link's base decoded): the
-    /// whole page, in a run over a table without a usable cursor where nothing changed. None
-    /// when the mapping reads composites or references (their reading depends on the base, or
-    /// on other links).
+    /// whole page, in a run over a table without a usable cursor where nothing changed. A
+    /// record with composites is compared by its reading without a base, where that reading is
+    /// one no base could change (``EntityMapper/inboundWithoutBase(_:)``); any other is not
+    /// unchanged here, and is merged against its base. None when the mapping reads references
+    /// (their reading depends on other links).
     mutating func unchangedRecords(_ records: [SpokeRecord]) throws -> [Bool] {
         let none = [Bool](repeating: false, count: records.count)
-        guard !mapper.hasComposites, !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return none }
+        guard !mapper.refFields.keys.contains(where: { mapper.inboundFields.contains($0) }) else { return none }
         let ids = records.map(\.id)
         var inRange: [ExternalID: String]?
         if baseHashRanges {
@@ -339,6 +341,12 @@ struct PageMerger {
         }
         let hashes = try inRange ?? tx.linkedBaseHashes(entity: entity.name, system: system, externalIDs: ids)
         guard !hashes.isEmpty else { return none }
+        if mapper.hasComposites {
+            return records.map { record in
+                guard let base = hashes[record.id], let values = mapper.inboundWithoutBase(record) else { return false }
+                return ContentHash.of(values, keys: mapper.inboundKeys) == base
+            }
+        }
         var buffer = mapper.inboundKeys.buffer()
         return records.map { record in
             guard let base = hashes[record.id] else { return false }

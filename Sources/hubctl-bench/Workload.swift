@@ -7,6 +7,8 @@ import HubCore
 struct Workload {
     let size: Int
     let dir: String
+    /// The cursors' lookback window, when not hubctl's default.
+    var lookback: String? = nil
 
     static let topology = """
     {
@@ -79,7 +81,14 @@ struct Workload {
     /// Writes the three systems and the topology.
     func create() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try Self.topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
+        var topology = Self.topology
+        if let lookback {
+            for field in ["modified_at", "updated_at"] {
+                topology = topology.replacingOccurrences(
+                    of: "\"cursor\": \"\(field)\"", with: "\"cursor\": {\"field\": \"\(field)\", \"lookback\": \"\(lookback)\"}")
+            }
+        }
+        try topology.write(toFile: dir + "/topology.json", atomically: true, encoding: .utf8)
         let crm = try DatabaseQueue(path: dir + "/crm.db")
         try crm.write { db in
             try db.execute(sql: """

@@ -46,4 +46,39 @@ import Testing
         #expect(try f.store.read { try $0.openQuarantine() }.isEmpty)
         #expect(await f.app.record("users", app)?["full_name"] == "Ann Marie Smith")
     }
+
+    @Test("Full names read again unchanged, and one spaced differently, are unchanged; an edited one among them is pulled",
+          arguments: TestHubStore.all)
+    func unchangedFullNamesAmongEditedOnesAreRecognised(_ kind: TestHubStore) async throws {
+        let f = try SyncFixture(hub: kind)
+        for i in 1...9 {
+            await f.crm.put("contacts", ExternalID("c\(i)"),
+                            ["properties": ["email": .string("p\(i)@example.com"), "given": "Eli Jo", "family": .string("Egan \(i)")]])
+        }
+        let pages = SyncOptions(pageSize: 4)
+        #expect(try await f.sync(pages).status == .ok)
+        #expect(try await f.sync(pages).status == .ok)
+        let users = await f.app.records("users")
+        #expect(users.count == 9)
+        func appID(_ i: Int) throws -> ExternalID {
+            try #require(users.first { $0.value["email"] == .string("p\(i)@example.com") }?.key)
+        }
+        // Spacing the parts do not keep is not an edit of either part; a new surname is.
+        await f.app.update("users", try appID(3), ["full_name": "Eli  Jo   Egan 3"])
+        await f.app.update("users", try appID(7), ["full_name": "Eli Jo Egan-Fix"])
+        _ = await f.takeWrites()
+        let report = try await f.sync(pages)
+        #expect(report.status == .ok && report.quarantined.isEmpty, "\(report.quarantined)")
+        let pull = try #require(report.rows.first { $0.system == "app" && $0.entity == "customer" }?.pull)
+        #expect(pull.updated == 1, "\(pull)")
+        #expect(pull.failed == 0)
+        let crm = await f.crm.records("contacts")
+        #expect(crm["c7"]?.value(atPath: "properties.family") == "Egan-Fix")
+        #expect(crm["c3"]?.value(atPath: "properties.given") == "Eli Jo")
+        #expect(crm["c3"]?.value(atPath: "properties.family") == "Egan 3")
+        for i in [1, 2, 4, 5, 6, 8, 9] { #expect(crm[ExternalID("c\(i)")]?.value(atPath: "properties.family") == .string("Egan \(i)")) }
+        _ = await f.takeWrites()
+        try await f.sync(pages)
+        #expect(await f.takeWrites() == 0)
+    }
 }
