@@ -79,7 +79,13 @@ public struct PostgresSpoke: Spoke {
                             problems.append("column '\(object.id.name)' of table '\(table.schema).\(table.name)' is neither "
                                             + "the primary key nor unique, so one ID may stand for several rows")
                         }
-                        results.append(SpokeCheckResult(object: binding.object, problems: problems))
+                        var warnings: [String] = []
+                        if let cursor = object.cursor, !table.isView,
+                            try await !table.hasIndex(startingWith: cursor.name, on: connection, logger: logger)
+                        {
+                            warnings.append(table.unindexedCursorWarning(cursor.name, id: object.id.name))
+                        }
+                        results.append(SpokeCheckResult(object: binding.object, problems: problems, warnings: warnings))
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import PostgresNIO
 
@@ -198,6 +199,31 @@ struct PostgresTable: Sendable {
         let unique = try await connection.textRows(uniqueQuery, logger: logger).compactMap { $0[0] }
         return PostgresTable(schema: foundSchema, name: foundName, isView: row[2] == "VIEW", columns: columns,
                              uniqueColumns: Set(unique))
+    }
+}
+
+extension PostgresTable {
+    /// True when an index of the table without a predicate has `column` as its first column, so
+    /// that reads in that column's order walk the index instead of sorting the table.
+    func hasIndex(startingWith column: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var query = PostgresStatement("""
+            SELECT 1 FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indpred IS NULL AND i.indrelid = to_regclass(
+            """)
+        query.bind(qualified)
+        query.append(")::oid AND a.attname = ")
+        query.bind(column)
+        query.append(" LIMIT 1")
+        return try await !connection.textRows(query, logger: logger).isEmpty
+    }
+
+    /// The warning for a cursor column no index starts with, with the statement that settles it.
+    func unindexedCursorWarning(_ cursor: String, id: String) -> String {
+        let index = String((name + "_" + cursor).unicodeScalars.map { $0.isASCII && CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
+        return "no index of table '\(schema).\(name)' starts with its cursor column '\(cursor)': every page of an incremental "
+            + "read scans and sorts the whole table, so reading it whole takes time in the square of its size; create one, "
+            + "e.g. CREATE INDEX \(index) ON \(qualified) (\(SQLIdentifier(cursor).quoted), \(SQLIdentifier(id).quoted))"
     }
 }
 

@@ -57,10 +57,14 @@ public struct SQLiteSpoke: Spoke {
         self.connection = SQLiteConnection(system: system, path: path)
     }
 
-    /// Checks that the file opens and that each table and column exists.
+    /// Checks that the file opens and that each table and column exists; warns of a cursor
+    /// column no index starts with.
     public func check(_ objects: [ObjectBinding]) async throws -> [SpokeCheckResult] {
         try await reading(nil) { db in
-            try objects.map { SpokeCheckResult(object: $0.object, problems: try SQLiteObject.problems($0, in: db)) }
+            try objects.map {
+                SpokeCheckResult(object: $0.object, problems: try SQLiteObject.problems($0, in: db),
+                                 warnings: try SQLiteObject.warnings($0, in: db))
+            }
         }
     }
 

@@ -146,6 +146,19 @@ struct SQLiteTable: Sendable {
         return false
     }
 
+    /// True when an index of the table (its primary key included) has `column` as its first
+    /// column, so that reads in that column's order walk the index instead of sorting.
+    func hasIndex(startingWith column: String, in db: Database) throws -> Bool {
+        if primaryKey.first?.asciiLowercased == column.asciiLowercased { return true }
+        for index in try SQLiteSQL.rows(db, "SELECT name FROM pragma_index_list(?, 'main')", [name.databaseValue]) {
+            let first = try SQLiteSQL.rows(db, "SELECT name FROM pragma_index_info(?, 'main') WHERE seqno = 0", [index[0]])
+            if let name = first.first.flatMap({ String.fromDatabaseValue($0[0]) }), name.asciiLowercased == column.asciiLowercased {
+                return true
+            }
+        }
+        return false
+    }
+
     /// The column named `name`, compared as SQLite does (exact spelling first, then ignoring
     /// ASCII case). `rowid`, `_rowid_` and `oid` name the hidden rowid when no column has that name.
     func column(named name: String, in db: Database) -> SQLiteColumn? {

@@ -251,6 +251,33 @@ import Testing
         }
     }
 
+    @Test func checkWarnsOfACursorColumnNoIndexStartsWithAndNamesTheIndexToCreate() async throws {
+        try await withTemporaryDirectory { directory in
+            let (spoke, queue) = try Self.makeDatabase(directory, """
+                CREATE TABLE "people list" (id INTEGER PRIMARY KEY, email TEXT, "changed at" TEXT, score INTEGER);
+                CREATE INDEX people_by_email ON "people list" (email, "changed at");
+                """)
+            let binding = ObjectBinding(entity: "person", object: "people list", cursorField: "changed at", fields: ["email"])
+            let result = try #require(try await spoke.check([binding]).first)
+            #expect(result.problems == [])
+            let warning = try #require(result.warnings.first)
+            #expect(warning.contains("no index of table 'people list' starts with its cursor column 'changed at'"))
+            #expect(warning.hasSuffix(#"CREATE INDEX people_list_changed_at ON "people list" ("changed at", "id")"#))
+            // The statement it names is one SQLite runs, and it settles the warning.
+            let statement = String(try #require(warning.range(of: "CREATE INDEX").map { warning[$0.lowerBound...] }))
+            try await queue.write { try $0.execute(sql: statement) }
+            #expect(try await spoke.check([binding]).first?.warnings == [])
+            try await queue.write { try $0.execute(sql: "DROP INDEX people_list_changed_at") }
+            // An index that starts with the cursor column (in any case) settles it; a table read
+            // without a cursor needs none.
+            try await queue.write { try $0.execute(sql: #"CREATE INDEX people_changed ON "people list" ("CHANGED AT", id)"#) }
+            #expect(try await spoke.check([binding]).first?.warnings == [])
+            let full = ObjectBinding(entity: "person", object: "people list", fields: ["email", "score"])
+            try await queue.write { try $0.execute(sql: "DROP INDEX people_changed") }
+            #expect(try await spoke.check([full]).first?.warnings == [])
+        }
+    }
+
     // MARK: - IDs
 
     @Test func anIntegerPrimaryKeyIsReadBackAsTheNewRecordsID() async throws {

@@ -160,6 +160,25 @@ struct PostgresSpokeTests {
         await spoke.close()
     }
 
+    @Test func checkWarnsOfACursorColumnNoIndexStartsWithAndNamesTheIndexToCreate() async throws {
+        let f = try await PostgresFixture.make()
+        defer { Task { await f.tearDown() } }
+        try await f.sql(#"CREATE TABLE "people list" (id serial PRIMARY KEY, email text, "changed at" timestamptz)"#)
+        try await f.sql(#"CREATE INDEX people_by_email ON "people list" (email, "changed at")"#)
+        let spoke = f.spoke()
+        let binding = ObjectBinding(entity: "p", object: "people list", cursorField: "changed at", fields: ["email"])
+        let result = try #require(try await spoke.check([binding]).first)
+        #expect(result.problems.isEmpty)
+        let warning = try #require(result.warnings.first)
+        #expect(warning.contains("starts with its cursor column 'changed at'"))
+        // The statement it names is one the server runs, and it settles the warning.
+        let statement = String(try #require(warning.range(of: "CREATE INDEX").map { warning[$0.lowerBound...] }))
+        try await f.sql(statement)
+        #expect(try await spoke.check([binding]).first?.warnings == [])
+        #expect(try await spoke.check([ObjectBinding(entity: "p", object: "people list", fields: ["email"])]).first?.warnings == [])
+        await spoke.close()
+    }
+
     @Test func checkNamesAMisspeltTableAColumnAndAWrongPassword() async throws {
         let f = try await PostgresFixture.make()
         defer { Task { await f.tearDown() } }
